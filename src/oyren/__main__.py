@@ -1,0 +1,5 @@
+"""``python -m oyren`` runs the command line."""
+
+from oyren.cli import main
+
+main()

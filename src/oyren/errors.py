@@ -1,0 +1,76 @@
+"""Öyrən's exception tree.
+
+Every error a user can cause derives from :class:`OyrenError`, so a shell (CLI, web) can catch
+that one class, print its message and exit with status 2 without a traceback:
+
+- :class:`OyrenError` — base class.
+  - :class:`CampaignError` — a campaign file is missing, not TOML, or breaks a rule; names the
+    file and the key.
+  - :class:`InputError` — a line of an input file (observations, decisions, judgments) is bad;
+    names the file, the line and the field.
+  - :class:`StoreError` — the database refuses an operation (unknown campaign, frozen award, …).
+  - :class:`ConnectorError` — a remote API answered with an error we cannot recover from.
+  - :class:`BundleError` — an audit bundle is incomplete or does not verify.
+
+Messages say what is wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BundleError",
+    "CampaignError",
+    "ConnectorError",
+    "InputError",
+    "OyrenError",
+    "StoreError",
+]
+
+
+class OyrenError(Exception):
+    """Base of every error a user can cause and fix."""
+
+
+class CampaignError(OyrenError):
+    """A campaign file is unreadable or invalid."""
+
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
+        self.path = path
+        self.key = key
+        where = ": ".join(part for part in (path, key) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class InputError(OyrenError):
+    """A line of an input file is invalid."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        self.reason = message
+        where = path or "<input>"
+        if line is not None:
+            where += f", line {line}"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {message}")
+
+
+class StoreError(OyrenError):
+    """The store cannot do what was asked."""
+
+
+class ConnectorError(OyrenError):
+    """A remote API failed in a way retries cannot mend."""
+
+
+class BundleError(OyrenError):
+    """An audit bundle is incomplete or does not verify."""
