@@ -1,0 +1,245 @@
+"""The sandbox campaign: a realistic, deterministic contest to run everything on.
+
+:func:`simulate` invents creators and videos for a campaign — a few prolific creators and many
+one-off ones, heavy-tailed audiences whose views grow fast and then level off, posts early and late
+across the UTC/Baku date line, short videos, other regions, every spelling of the hashtags, partner
+institutions — and :func:`observations` replays crawls that saw them through and past the deadline.
+Each video's true view curve is a function of time (:meth:`SimVideo.views_at`), so a sandbox API can
+answer for any instant and a benchmark can compare reconstructed views with the truth.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from oyren.campaign import Campaign
+from oyren.hashtags import spellings
+from oyren.observations import Observation
+
+__all__ = ["SimVideo", "Simulation", "observations", "simulate"]
+
+HOUR = 3600
+DAY = 86400
+CRAWL_EVERY_S = 2 * HOUR  # the crawl grid; observations fall on it (plus a little jitter)
+TRACK_AFTER_S = 7 * DAY  # crawls go on a week past the deadline
+
+# Share of videos with each defect; the rest are plain eligible entries.
+P_OTHER_REGION = 0.04
+P_SHORT = 0.08
+P_EARLY_OR_LATE = 0.05
+P_GLOBAL_TAG_ONLY = 0.04  # only #LearnOnTikTok: does not enter
+P_LOOKALIKE_TAG = 0.01  # e.g. #TikTokdanOyren2: a longer tag does not match
+P_DEADLINE_CRAWL = 0.3  # videos whose tracker caught the exact deadline instant
+P_SEEN_AFTER_DEADLINE = 0.85  # tracked videos looked at again after the deadline
+P_MISSED_CRAWL = 0.03  # API gaps: a crawl that did not return a video
+
+_FIRST = ("aysel", "nigar", "leyla", "gunel", "sevinc", "aynur", "narmin", "fidan", "lala", "zeyneb",
+          "elvin", "rashad", "tural", "orxan", "kamran", "farid", "nijat", "ilkin", "emin", "samir")  # fmt: skip
+_SUFFIX = ("teaches", "az", "baku", "official", "learn", "tv", "vlog", "edu", "science", "chef",
+           "fit", "style", "history", "math", "2024", "studio")  # fmt: skip
+_THEME_LINES: dict[str, tuple[str, ...]] = {
+    "lifehacks": ("Evdə ləkəni 1 dəqiqəyə təmizləmək", "3 kitchen hacks you need",
+                  "Как быстро убрать пятно с одежды"),
+    "style_beauty": ("Gündəlik makiyaj addım-addım", "How to tie a scarf 5 ways",
+                     "Уход за кожей зимой: простые шаги"),
+    "cooking": ("Qutab resepti: nənəmin üsulu", "Perfect plov in 30 minutes",
+                "Рецепт пахлавы дома"),
+    "fitness": ("Səhər 10 dəqiqəlik məşq", "No-equipment core workout",
+                "Упражнения для спины дома"),
+    "science": ("Fotosintez necə işləyir?", "Why is the sky blue? Physics explained",
+                "Как работает радуга — физика"),
+    "school": ("Riyaziyyat: kəsrlərin toplanması", "English grammar: present perfect",
+               "Химия: таблица Менделеева за минуту"),
+    "culture": ("Novruz adətləri haqqında", "The story of the Maiden Tower",
+                "История азербайджанского ковра"),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class SimVideo:
+    """A simulated video and its true view curve ``total * (1 - exp(-(t - create) / tau))``."""
+
+    video_id: str
+    username: str
+    create_time: int
+    region_code: str
+    description: str
+    hashtags: tuple[str, ...]
+    duration_s: int
+    total_views: int
+    tau_s: int
+    like_rate: float
+    comment_rate: float
+    share_rate: float
+    music_id: str
+    voice_to_text: str | None
+    theme: str
+
+    def views_at(self, t: int) -> int:
+        """The true cumulative views at Unix second ``t``."""
+        if t <= self.create_time:
+            return 0
+        return int(self.total_views * -math.expm1(-(t - self.create_time) / self.tau_s))
+
+    def observe(self, t: int) -> Observation:
+        """What a crawl at ``t`` sees of this video."""
+        views = self.views_at(t)
+        return Observation(
+            video_id=self.video_id,
+            username=self.username,
+            create_time=self.create_time,
+            collected_at=t,
+            view_count=views,
+            region_code=self.region_code,
+            description=self.description,
+            hashtags=self.hashtags,
+            duration_s=self.duration_s,
+            like_count=int(views * self.like_rate),
+            comment_count=int(views * self.comment_rate),
+            share_count=int(views * self.share_rate),
+            music_id=self.music_id,
+            voice_to_text=self.voice_to_text,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """A simulated campaign: its videos and the seed that made them."""
+
+    campaign: Campaign
+    videos: tuple[SimVideo, ...]
+    seed: int
+    observations_per_video: int
+
+    @property
+    def crawl_end(self) -> int:
+        """The last instant the simulated crawls look at."""
+        return self.campaign.cutoff_ts + TRACK_AFTER_S
+
+
+def simulate(
+    campaign: Campaign,
+    *,
+    videos: int = 2000,
+    seed: int = 1,
+    observations_per_video: int = 10,
+    progress: Callable[[int], None] | None = None,
+) -> Simulation:
+    """Invent ``videos`` videos for ``campaign``, deterministically from ``seed``."""
+    if videos < 1:
+        raise ValueError("videos must be at least 1")
+    if observations_per_video < 1:
+        raise ValueError("observations_per_video must be at least 1")
+    rng = random.Random(seed)
+    start, cutoff = campaign.window_start_ts, campaign.cutoff_ts
+    tag_spellings = [s for tag in campaign.hashtags for s in spellings(tag, limit=6)]
+    tag_spellings += [tag.upper() for tag in campaign.hashtags] + list(campaign.hashtags)
+    regions = sorted(campaign.regions)
+    other_regions = [r for r in ("TR", "RU", "GE", "KZ", "UZ", "DE") if r not in campaign.regions]
+    partners = [p.username for p in campaign.partners if p.username]
+    themes = [t.id for t in campaign.themes if t.id in _THEME_LINES] or list(_THEME_LINES)
+    creators = _creators(rng, max(1, videos // 3))
+    # Zipf-like: most creators post once or twice, a handful post dozens of videos.
+    weights = [1.0 / (rank + 1) ** 0.6 for rank in range(len(creators))]
+    base_id = 7_330_000_000_000_000_000 + seed * 10_000_000
+    out: list[SimVideo] = []
+    for n in range(videos):
+        if partners and rng.random() < 0.02:
+            username = rng.choice(partners)
+        else:
+            username = rng.choices(creators, weights)[0]
+        create = _create_time(rng, start, cutoff)
+        region = rng.choice(regions)
+        if other_regions and rng.random() < P_OTHER_REGION:
+            region = rng.choice(other_regions)
+        duration = rng.randint(30, 180)
+        if rng.random() < P_SHORT:
+            duration = rng.randint(7, 29)
+        theme = rng.choice(themes)
+        tags = [rng.choice(tag_spellings)]
+        roll = rng.random()
+        if roll < P_GLOBAL_TAG_ONLY:
+            tags = ["LearnOnTikTok"]
+        elif roll < P_GLOBAL_TAG_ONLY + P_LOOKALIKE_TAG:
+            tags = [campaign.hashtags[0] + "2"]
+        tags += rng.sample(["öyrən", "elm", "təhsil", "fyp", "baku", "azerbaijan", theme], 2)
+        line = rng.choice(_THEME_LINES[theme])
+        description = f"{line} " + " ".join(f"#{t}" for t in tags)
+        # Heavy tail: most videos reach hundreds of views, a few hundreds of thousands.
+        total = int(min(5e7, rng.lognormvariate(7.0, 1.6) * (1 + rng.paretovariate(2.5))))
+        out.append(
+            SimVideo(
+                video_id=str(base_id + n),
+                username=username,
+                create_time=create,
+                region_code=region,
+                description=description,
+                hashtags=tuple(tags),
+                duration_s=duration,
+                total_views=total,
+                tau_s=int(rng.uniform(0.5, 6.0) * DAY),
+                like_rate=rng.uniform(0.03, 0.12),
+                comment_rate=rng.uniform(0.001, 0.01),
+                share_rate=rng.uniform(0.001, 0.02),
+                music_id=str(7_000_000_000_000_000_000 + rng.randrange(10**9)),
+                voice_to_text=line if rng.random() < 0.2 else None,
+                theme=theme,
+            )
+        )
+        if progress is not None and (n + 1) % 1000 == 0:
+            progress(1000)
+    if progress is not None and videos % 1000:
+        progress(videos % 1000)
+    return Simulation(campaign, tuple(out), seed, observations_per_video)
+
+
+def observations(sim: Simulation) -> Iterator[Observation]:
+    """Replay the crawls of ``sim``: each video seen ``observations_per_video`` times or so."""
+    rng = random.Random(sim.seed * 7919 + 1)
+    cutoff, end = sim.campaign.cutoff_ts, sim.crawl_end
+    for video in sim.videos:
+        for t in _observation_times(rng, video.create_time, cutoff, end, sim.observations_per_video):
+            yield video.observe(t)
+
+
+def _observation_times(rng: random.Random, create: int, cutoff: int, end: int, k: int) -> list[int]:
+    # Discovery happens at the first crawl after posting; later looks thin out over time, as a
+    # tracker spending a quota would do. Times sit on the crawl grid with a few seconds of jitter.
+    first = (create // CRAWL_EVERY_S + 1) * CRAWL_EVERY_S
+    times = {first + rng.randrange(60)}
+    span = max(CRAWL_EVERY_S, end - first)
+    if rng.random() < P_DEADLINE_CRAWL and first <= cutoff:
+        times.add(cutoff)
+    if first <= cutoff and rng.random() < P_SEEN_AFTER_DEADLINE:
+        times.add(cutoff + CRAWL_EVERY_S * rng.randint(1, 24) + rng.randrange(60))
+    attempts = 0
+    while len(times) < k and attempts < 4 * k:
+        attempts += 1
+        offset = int(span * rng.random() ** 2)
+        t = first + (offset // CRAWL_EVERY_S) * CRAWL_EVERY_S + rng.randrange(60)
+        if t <= end and rng.random() >= P_MISSED_CRAWL:
+            times.add(t)
+    return sorted(times)
+
+
+def _creators(rng: random.Random, n: int) -> list[str]:
+    names: dict[str, None] = {}
+    while len(names) < n:
+        name = f"{rng.choice(_FIRST)}_{rng.choice(_SUFFIX)}"
+        if name in names:
+            name = f"{name}{rng.randrange(10, 10_000)}"
+        names.setdefault(name, None)
+    return list(names)
+
+
+def _create_time(rng: random.Random, start: int, cutoff: int) -> int:
+    roll = rng.random()
+    if roll < P_EARLY_OR_LATE / 2:
+        # Around the window's edges, across the UTC/Baku date line: some in, some out.
+        return start + rng.randint(-6 * HOUR, 6 * HOUR)
+    if roll < P_EARLY_OR_LATE:
+        return cutoff + rng.randint(-6 * HOUR, 6 * HOUR)
+    return rng.randint(start, cutoff)
