@@ -8,7 +8,7 @@ from oyren.hashtags import fold
 from oyren.simulate import observations, simulate
 from tests.conftest import ROOT
 
-SANDBOX = ROOT / "campaigns" / "sandbox-2024.toml"
+SANDBOX = ROOT / "src" / "oyren" / "data" / "sandbox-2024.toml"
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,9 @@ def test_simulate_same_seed_gives_same_observations(sandbox):
 
 
 def test_simulate_other_seed_gives_other_campaign(sandbox):
-    assert simulate(sandbox, videos=50, seed=1).videos != simulate(sandbox, videos=50, seed=2).videos
+    assert (
+        simulate(sandbox, videos=50, seed=1).videos != simulate(sandbox, videos=50, seed=2).videos
+    )
 
 
 def test_simulate_views_grow_and_never_decrease(sim):
@@ -52,8 +54,13 @@ def test_simulate_covers_every_reason_and_basis(sim, sandbox):
     results = evaluate_observations(sandbox, observations(sim))
     reasons = Counter(r for e in results.entries for r in e.reasons)
     bases = Counter(e.views_basis for e in results.entries)
-    for reason in ("no_campaign_hashtag", "outside_window", "too_short", "outside_region",
-                   "partner_account"):  # fmt: skip
+    for reason in (
+        "no_campaign_hashtag",
+        "outside_window",
+        "too_short",
+        "outside_region",
+        "partner_account",
+    ):
         assert reasons[reason] > 0, reason
     assert set(bases) == {"observed", "interpolated", "last_before_cutoff", "from_creation"}
     assert results.winners.best_video is not None

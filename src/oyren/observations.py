@@ -31,6 +31,8 @@ __all__ = [
     "observation_from_record",
     "observation_to_record",
     "read_observations",
+    "write_observations_csv",
+    "write_observations_jsonl",
 ]
 
 # Earliest and latest plausible Unix seconds: musical.ly (TikTok's predecessor) launched in 2014,
@@ -40,9 +42,19 @@ MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01T00:00:00Z
 MAX_COUNT = 10**15  # no video has a quadrillion views; larger is corrupt data
 
 FIELDS = (
-    "id", "username", "create_time", "region_code", "video_description", "hashtag_names",
-    "video_duration", "view_count", "like_count", "comment_count", "share_count", "collected_at",
-)  # fmt: skip
+    "id",
+    "username",
+    "create_time",
+    "region_code",
+    "video_description",
+    "hashtag_names",
+    "video_duration",
+    "view_count",
+    "like_count",
+    "comment_count",
+    "share_count",
+    "collected_at",
+)
 # Optional fields the Research API also returns; kept when present (integrity screening uses them).
 EXTRA_FIELDS = ("music_id", "voice_to_text")
 
@@ -82,9 +94,7 @@ class SkipReport:
             self.errors.append(error)
 
 
-def read_observations(
-    path: str | Path, *, skip: SkipReport | None = None
-) -> Iterator[Observation]:
+def read_observations(path: str | Path, *, skip: SkipReport | None = None) -> Iterator[Observation]:
     """Stream observations from a ``.jsonl`` or ``.csv`` file.
 
     Without ``skip`` the first bad line raises :class:`InputError`; with it, bad lines are counted
@@ -92,18 +102,21 @@ def read_observations(
     """
     p = Path(path)
     name = str(p)
+    is_csv = p.suffix.lower() == ".csv"
     try:
-        handle = p.open("rb")
+        handle = p.open("r", encoding="utf-8", newline="") if is_csv else p.open("rb")
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror}", path=name) from None
     with handle:
-        if p.suffix.lower() == ".csv":
-            yield from _read_csv(handle, name, skip)
+        if is_csv:
+            yield from _read_csv(handle, name, skip)  # type: ignore[arg-type]
         else:
-            yield from _read_jsonl(handle, name, skip)
+            yield from _read_jsonl(handle, name, skip)  # type: ignore[arg-type]
 
 
-def _read_jsonl(handle: io.BufferedReader, name: str, skip: SkipReport | None) -> Iterator[Observation]:
+def _read_jsonl(
+    handle: io.BufferedReader, name: str, skip: SkipReport | None
+) -> Iterator[Observation]:
     for number, raw in enumerate(handle, start=1):
         if not raw.strip():
             continue
@@ -121,10 +134,11 @@ def _read_jsonl(handle: io.BufferedReader, name: str, skip: SkipReport | None) -
             skip.add(error)
 
 
-def _read_csv(handle: io.BufferedReader, name: str, skip: SkipReport | None) -> Iterator[Observation]:
-    text = io.TextIOWrapper(handle, encoding="utf-8", errors="strict", newline="")
+def _read_csv(
+    handle: io.TextIOWrapper, name: str, skip: SkipReport | None
+) -> Iterator[Observation]:
     try:
-        reader = csv.DictReader(text)
+        reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         for required in ("id", "username", "create_time", "view_count", "collected_at"):
             if required not in header:
@@ -147,9 +161,12 @@ def _read_csv(handle: io.BufferedReader, name: str, skip: SkipReport | None) -> 
 
 
 def observation_from_record(
-    record: Mapping[str, Any], *, path: str = "<input>", line: int | None = None,
+    record: Mapping[str, Any],
+    *,
+    path: str = "<input>",
+    line: int | None = None,
     from_text: bool = False,
-) -> Observation:  # fmt: skip
+) -> Observation:
     """Validate one record in API field names; CSV values arrive as text (``from_text``)."""
     f = _Fields(record, path, line, from_text)
     video_id = f.video_id()
@@ -158,8 +175,10 @@ def observation_from_record(
     if collected_at < create_time:
         raise InputError(
             "is before create_time: a video cannot be seen before it was posted",
-            path=path, line=line, field="collected_at",
-        )  # fmt: skip
+            path=path,
+            line=line,
+            field="collected_at",
+        )
     description = f.string("video_description", required=False) or ""
     hashtags = f.hashtags(description)
     return Observation(
@@ -208,6 +227,19 @@ def write_observations_jsonl(observations: Iterable[Observation], handle: io.Buf
     n = 0
     for obs in observations:
         handle.write(orjson.dumps(observation_to_record(obs)) + b"\n")
+        n += 1
+    return n
+
+
+def write_observations_csv(observations: Iterable[Observation], handle: io.TextIOBase) -> int:
+    """Write observations as CSV (hashtag_names as a JSON list) to a text handle; return count."""
+    writer = csv.DictWriter(handle, fieldnames=[*FIELDS, *EXTRA_FIELDS], extrasaction="ignore")
+    writer.writeheader()
+    n = 0
+    for obs in observations:
+        row = observation_to_record(obs)
+        row["hashtag_names"] = orjson.dumps(row.get("hashtag_names", [])).decode()
+        writer.writerow(row)
         n += 1
     return n
 
@@ -304,7 +336,8 @@ class _Fields:
                 moment = datetime.fromisoformat(value.strip())
             except ValueError:
                 raise self.fail(
-                    "collected_at", f"'{value[:40]}' is not ISO 8601 (like 2024-04-21T23:59:59+04:00)"
+                    "collected_at",
+                    f"'{value[:40]}' is not ISO 8601 (like 2024-04-21T23:59:59+04:00)",
                 ) from None
             if moment.tzinfo is None:
                 raise self.fail(
@@ -342,5 +375,12 @@ def _check_range(fields: _Fields, name: str, seconds: int) -> None:
 
 
 def _json_type(value: object) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "an object", type(None): "null"}.get(type(value), "a value")  # fmt: skip
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }.get(type(value), "a value")

@@ -14,12 +14,21 @@ import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
 
-from oyren.campaign import Campaign
+from oyren.campaign import Campaign, parse_campaign
 from oyren.hashtags import spellings
-from oyren.observations import Observation
+from oyren.observations import Observation, write_observations_csv, write_observations_jsonl
 
-__all__ = ["SimVideo", "Simulation", "observations", "simulate"]
+__all__ = [
+    "SimVideo",
+    "Simulation",
+    "observations",
+    "sandbox_campaign",
+    "simulate",
+    "write_simulation",
+]
 
 HOUR = 3600
 DAY = 86400
@@ -36,26 +45,89 @@ P_DEADLINE_CRAWL = 0.3  # videos whose tracker caught the exact deadline instant
 P_SEEN_AFTER_DEADLINE = 0.85  # tracked videos looked at again after the deadline
 P_MISSED_CRAWL = 0.03  # API gaps: a crawl that did not return a video
 
-_FIRST = ("aysel", "nigar", "leyla", "gunel", "sevinc", "aynur", "narmin", "fidan", "lala", "zeyneb",
-          "elvin", "rashad", "tural", "orxan", "kamran", "farid", "nijat", "ilkin", "emin", "samir")  # fmt: skip
-_SUFFIX = ("teaches", "az", "baku", "official", "learn", "tv", "vlog", "edu", "science", "chef",
-           "fit", "style", "history", "math", "2024", "studio")  # fmt: skip
+_FIRST = (
+    "aysel",
+    "nigar",
+    "leyla",
+    "gunel",
+    "sevinc",
+    "aynur",
+    "narmin",
+    "fidan",
+    "lala",
+    "zeyneb",
+    "elvin",
+    "rashad",
+    "tural",
+    "orxan",
+    "kamran",
+    "farid",
+    "nijat",
+    "ilkin",
+    "emin",
+    "samir",
+)
+_SUFFIX = (
+    "teaches",
+    "az",
+    "baku",
+    "official",
+    "learn",
+    "tv",
+    "vlog",
+    "edu",
+    "science",
+    "chef",
+    "fit",
+    "style",
+    "history",
+    "math",
+    "2024",
+    "studio",
+)
 _THEME_LINES: dict[str, tuple[str, ...]] = {
-    "lifehacks": ("Evdə ləkəni 1 dəqiqəyə təmizləmək", "3 kitchen hacks you need",
-                  "Как быстро убрать пятно с одежды"),
-    "style_beauty": ("Gündəlik makiyaj addım-addım", "How to tie a scarf 5 ways",
-                     "Уход за кожей зимой: простые шаги"),
-    "cooking": ("Qutab resepti: nənəmin üsulu", "Perfect plov in 30 minutes",
-                "Рецепт пахлавы дома"),
-    "fitness": ("Səhər 10 dəqiqəlik məşq", "No-equipment core workout",
-                "Упражнения для спины дома"),
-    "science": ("Fotosintez necə işləyir?", "Why is the sky blue? Physics explained",
-                "Как работает радуга — физика"),
-    "school": ("Riyaziyyat: kəsrlərin toplanması", "English grammar: present perfect",
-               "Химия: таблица Менделеева за минуту"),
-    "culture": ("Novruz adətləri haqqında", "The story of the Maiden Tower",
-                "История азербайджанского ковра"),
-}  # fmt: skip
+    "lifehacks": (
+        "Evdə ləkəni 1 dəqiqəyə təmizləmək",
+        "3 kitchen hacks you need",
+        "Как быстро убрать пятно с одежды",
+    ),
+    "style_beauty": (
+        "Gündəlik makiyaj addım-addım",
+        "How to tie a scarf 5 ways",
+        "Уход за кожей зимой: простые шаги",
+    ),
+    "cooking": (
+        "Qutab resepti: nənəmin üsulu",
+        "Perfect plov in 30 minutes",
+        "Рецепт пахлавы дома",
+    ),
+    "fitness": (
+        "Səhər 10 dəqiqəlik məşq",
+        "No-equipment core workout",
+        "Упражнения для спины дома",
+    ),
+    "science": (
+        "Fotosintez necə işləyir?",
+        "Why is the sky blue? Physics explained",
+        "Как работает радуга — физика",
+    ),
+    "school": (
+        "Riyaziyyat: kəsrlərin toplanması",
+        "English grammar: present perfect",
+        "Химия: таблица Менделеева за минуту",
+    ),
+    "culture": (
+        "Novruz adətləri haqqında",
+        "The story of the Maiden Tower",
+        "История азербайджанского ковра",
+    ),
+}
+
+
+def sandbox_campaign() -> Campaign:
+    """The bundled sandbox campaign: the #TikTokdanÖyrən rules with invented partner accounts."""
+    resource = files("oyren.data").joinpath("sandbox-2024.toml")
+    return parse_campaign(resource.read_text(encoding="utf-8"), path="sandbox-2024.toml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +273,35 @@ def observations(sim: Simulation) -> Iterator[Observation]:
     rng = random.Random(sim.seed * 7919 + 1)
     cutoff, end = sim.campaign.cutoff_ts, sim.crawl_end
     for video in sim.videos:
-        for t in _observation_times(rng, video.create_time, cutoff, end, sim.observations_per_video):
+        for t in _observation_times(
+            rng, video.create_time, cutoff, end, sim.observations_per_video
+        ):
             yield video.observe(t)
+
+
+def write_simulation(
+    campaign: Campaign,
+    path: str | Path,
+    *,
+    videos: int,
+    seed: int,
+    observations_per_video: int = 10,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Simulate ``campaign`` and write its observations to ``path`` (.csv or JSONL)."""
+    sim = simulate(
+        campaign,
+        videos=videos,
+        seed=seed,
+        observations_per_video=observations_per_video,
+        progress=progress,
+    )
+    p = Path(path)
+    if p.suffix.lower() == ".csv":
+        with p.open("w", encoding="utf-8", newline="") as handle:
+            return write_observations_csv(observations(sim), handle)
+    with p.open("wb") as handle:
+        return write_observations_jsonl(observations(sim), handle)
 
 
 def _observation_times(rng: random.Random, create: int, cutoff: int, end: int, k: int) -> list[int]:

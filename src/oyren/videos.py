@@ -85,7 +85,9 @@ def collect_videos(observations: Iterable[Observation], *, cutoff: int) -> dict[
 
 def _finish(builder: _Builder) -> Video:
     items = sorted(builder.points.items())
-    return Video(meta=builder.meta, times=tuple(t for t, _ in items), views=tuple(v for _, v in items))
+    return Video(
+        meta=builder.meta, times=tuple(t for t, _ in items), views=tuple(v for _, v in items)
+    )
 
 
 def iter_series(video: Video) -> Iterator[tuple[int, int]]:
