@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
 from oyren.campaign import Text, Theme
@@ -329,3 +335,56 @@ def test_theme_mix_counts_in_campaign_order(themes: tuple[Theme, ...]):
 
 def test_theme_mix_of_nothing_is_all_zero(themes: tuple[Theme, ...]):
     assert theme_mix([], themes[:1]) == (ThemeShare("lifehacks", 0, 0.0), ThemeShare(None, 0, 0.0))
+
+
+LABELLED = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "themes_labelled.jsonl"
+
+
+@pytest.fixture
+def labelled() -> list[dict[str, str]]:
+    lines = LABELLED.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_labelled_set_is_large_enough_in_each_language(labelled: list[dict[str, str]]):
+    by_language = Counter(item["lang"] for item in labelled)
+    assert len(labelled) >= 300
+    assert set(by_language) == {"az", "en", "ru"}
+    assert min(by_language.values()) >= 100
+
+
+def test_labelled_set_covers_every_label_in_every_language_and_split(
+    labelled: list[dict[str, str]],
+):
+    cells = Counter((i["split"], i["lang"], i["label"]) for i in labelled)
+    for split in ("dev", "test"):
+        for lang in ("az", "en", "ru"):
+            for label in (*STANDARD, NOT_EDUCATIONAL):
+                assert cells[(split, lang, label)] >= 5, (split, lang, label)
+
+
+def test_labelled_set_ids_are_unique_and_fields_known(labelled: list[dict[str, str]]):
+    assert len({i["id"] for i in labelled}) == len(labelled)
+    allowed = {"id", "split", "lang", "label", "text", "voice_to_text"}
+    assert [i["id"] for i in labelled if not set(i) <= allowed or not i["text"].strip()] == []
+
+
+def test_theme_report_has_a_section_per_split():
+    spec = importlib.util.spec_from_file_location(
+        "themes_benchmark", LABELLED.parents[1] / "themes.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        report = module.theme_report()
+    finally:
+        del sys.modules[spec.name]
+    assert list(report["splits"]) == ["test", "dev", "all"]
+    assert report["splits"]["all"]["items"] == len(LABELLED.read_text("utf-8").splitlines())
+    assert set(report["splits"]["test"]["baselines"]) == {"majority", "keyword_exact"}
+
+
+def test_classify_ignores_short_words_inside_hashtags(classifier: Classifier):
+    assert classifier.classify(hashtags=("sunset", "dubai", "artsy")).evidence == ()
