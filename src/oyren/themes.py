@@ -252,7 +252,9 @@ def _campaign_cues(theme: Theme) -> list[Cue]:
 class Classifier:
     """Guesses a video's theme among a campaign's themes; build once, then call :meth:`classify`."""
 
-    __slots__ = ("_first_exact", "_first_prefix", "_ignore", "_inner", "_max_stem", "themes")
+    __slots__ = (
+        "_first_exact", "_first_prefix", "_ignore", "_inner", "_inner_longest", "_max_stem", "themes"
+    )
 
     def __init__(
         self, themes: Sequence[Theme], *, lexicon: Lexicon | None = None,
@@ -292,6 +294,7 @@ class Classifier:
             if len(w) >= MIN_INNER_WORD:
                 self._inner.setdefault(w, False)
         self._max_stem = max((len(s) for s in self._first_prefix), default=0)
+        self._inner_longest = max((len(w) for w in self._inner), default=0)
 
     @classmethod
     def for_campaign(cls, campaign: Campaign, *, lexicon: Lexicon | None = None) -> Classifier:
@@ -364,7 +367,7 @@ class Classifier:
         starts after it, so the name #elmira does not yield 'elmi'.
         """
         out: list[str] = []
-        longest = min(len(tag), max((len(w) for w in self._inner), default=0))
+        longest = min(len(tag), self._inner_longest)
         i = 0
         while i <= len(tag) - MIN_INNER_WORD:
             for size in range(min(longest, len(tag) - i), MIN_INNER_WORD - 1, -1):
@@ -383,8 +386,9 @@ class Classifier:
         return out
 
     def _starts_word(self, tag: str, at: int) -> bool:
-        rest = tag[at:]
-        return any(rest.startswith(w) for w in self._inner)
+        # Every inner word is at least MIN_INNER_WORD long, so look up the prefixes of the rest.
+        rest = tag[at : at + self._inner_longest]
+        return any(rest[:size] in self._inner for size in range(MIN_INNER_WORD, len(rest) + 1))
 
     def _cues_at(self, word: str) -> list[Cue]:
         cues = list(self._first_exact.get(word, ()))
