@@ -253,7 +253,13 @@ class Classifier:
     """Guesses a video's theme among a campaign's themes; build once, then call :meth:`classify`."""
 
     __slots__ = (
-        "_first_exact", "_first_prefix", "_ignore", "_inner", "_inner_longest", "_max_stem", "themes"
+        "_first_exact",
+        "_first_prefix",
+        "_ignore",
+        "_inner",
+        "_inner_longest",
+        "_max_stem",
+        "themes",
     )
 
     def __init__(
