@@ -131,3 +131,19 @@ def test_queue_priority_more_views_first_within_a_level():
         ]
     )
     assert [i.video_id for i in queue_priority(board, top=5)] == ["3", "2"]
+
+
+def test_queue_priority_place_in_the_best_video_top_alone_counts():
+    board = results(
+        [
+            entry("1", "a", 9_000),
+            entry("2", "b", 5_000, flags=[SPIKE]),
+            entry("3", "b", 4_000),
+            *many_small(10, views=1_000),
+        ]
+    )
+    [item] = queue_priority(board, top=3)
+    assert (item.impact, item.why) == (
+        "changes_top",
+        "excluding it: it is #2 of the best-video ranking, so the top 3 would change",
+    )

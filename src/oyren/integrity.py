@@ -80,14 +80,13 @@ MAD_TO_SIGMA = 1.4826  # scales a MAD to a standard deviation for normal data
 
 # Lockstep: a burst is an interval of at most 6 h growing at least twice the bucket's 99th
 # percentile; two accounts are linked when their bursts coincide more often than chance would
-# give them with probability LOCKSTEP_ALPHA; a group needs three linked accounts.
+# give them with probability LOCKSTEP_ALPHA; in a group each account is linked to two others.
 BURST_FACTOR = 2.0
 MIN_BURST_VIEWS = 200
 MAX_BURST_SPAN_S = 8 * HOUR  # a tracker every 6 h, with a little jitter
 MIN_SHARED_BURSTS = 2
 OCCASION_GAP_S = 1 * DAY  # an account's bursts closer than this are one occasion
 LOCKSTEP_ALPHA = 1e-2
-MIN_GROUP = 3
 
 
 def flag_videos(videos: Sequence[Video]) -> dict[str, tuple[Flag, ...]]:
@@ -335,7 +334,7 @@ def _lockstep_flags(videos: Sequence[Video], s: _Series, g: _Growth) -> list[tup
         for n, occ in enumerate(occs)
         for b in occ.bursts
     )
-    if len(occasions) < MIN_GROUP:
+    if len(occasions) < 3:
         return []
     # Chance meetings are judged against the whole tracked period.
     horizon = int(s.t1.max() - s.t0.min()) or 1
@@ -447,7 +446,7 @@ def _poisson_tail(k: int, mean: float) -> float:
 
 
 def _groups(links: dict[tuple[str, str], tuple[int, float]]) -> list[set[str]]:
-    """Groups of at least MIN_GROUP accounts in which each is linked to two others or more."""
+    """Groups in which each account is linked to two others or more (so three at least)."""
     neighbours: dict[str, set[str]] = defaultdict(set)
     for a, b in links:
         neighbours[a].add(b)
@@ -471,8 +470,7 @@ def _groups(links: dict[tuple[str, str], tuple[int, float]]) -> list[set[str]]:
                 group.add(a)
                 todo.extend(neighbours[a] - group)
         seen |= group
-        if len(group) >= MIN_GROUP:
-            groups.append(group)
+        groups.append(group)
     return groups
 
 
