@@ -80,7 +80,8 @@ MAD_TO_SIGMA = 1.4826  # scales a MAD to a standard deviation for normal data
 
 # Lockstep: a burst is an interval of at most 6 h growing at least twice the bucket's 99th
 # percentile; two accounts are linked when their bursts coincide more often than chance would
-# give them with probability LOCKSTEP_ALPHA; in a group each account is linked to two others.
+# give them with probability LOCKSTEP_ALPHA; a group is made of trios of linked accounts that
+# burst all three together at MIN_SHARED_BURSTS moments or more.
 BURST_FACTOR = 2.0
 MIN_BURST_VIEWS = 200
 MAX_BURST_SPAN_S = 8 * HOUR  # a tracker every 6 h, with a little jitter
@@ -360,25 +361,23 @@ def _lockstep_flags(videos: Sequence[Video], s: _Series, g: _Growth) -> list[tup
         if _poisson_tail(k, expected) < LOCKSTEP_ALPHA:
             links[(a, b)] = (k, expected)
     out: list[tuple[int, Flag]] = []
-    for members in _groups(links):
-        for account in sorted(members):
-            mine = {pair: v for pair, v in links.items() if account in pair}
-            partners = sorted({b if a == account else a for a, b in mine})
-            together = {x if a == account else y for (a, b) in mine for x, y in shared[(a, b)]}
-            k_best, expected = max(mine.values())
-            moments = sorted(occasions[account][o].start for o in together)
-            names = ", ".join(f"@{occasions[p][0].username}" for p in partners)
-            text = (
-                f"burst at the same moments as videos of {names} ({len(members)} accounts in "
-                f"this group) on {len(moments)} occasions: "
-                + ", ".join(moment(t) for t in moments[:5])
-                + f"; by chance about {expected:.1g} shared bursts would be expected with the "
-                "closest of them; different creators growing in lockstep suggests coordinated "
-                "boosting"
-            )
-            flag = Flag("coordinated_accounts", _score(k_best, MIN_SHARED_BURSTS), text)
-            flagged = sorted({v for o in together for v in occasions[account][o].videos})
-            out.extend((v, flag) for v in flagged)
+    trios = _trios(links, shared)
+    for account, (partners, together, group) in sorted(trios.items()):
+        # The partner it met most often, and how often chance would have them meet.
+        _, expected = max(links[(min(account, p), max(account, p))] for p in partners)
+        moments = sorted(occasions[account][o].start for o in together)
+        names = ", ".join(f"@{occasions[p][0].username}" for p in sorted(partners))
+        text = (
+            f"burst at the same moments as videos of {names} ({group} accounts in this group) "
+            f"on {len(moments)} occasions: "
+            + ", ".join(moment(t) for t in moments[:5])
+            + f"; by chance about {expected:.1g} shared bursts would be expected with the "
+            "closest of them; different creators growing in lockstep suggests coordinated "
+            "boosting"
+        )
+        flag = Flag("coordinated_accounts", _score(len(together), MIN_SHARED_BURSTS), text)
+        flagged = sorted({v for o in together for v in occasions[account][o].videos})
+        out.extend((v, flag) for v in flagged)
     return out
 
 
@@ -445,33 +444,52 @@ def _poisson_tail(k: int, mean: float) -> float:
     return min(total, 1.0)
 
 
-def _groups(links: dict[tuple[str, str], tuple[int, float]]) -> list[set[str]]:
-    """Groups in which each account is linked to two others or more (so three at least)."""
+def _trios(
+    links: dict[tuple[str, str], tuple[int, float]],
+    shared: dict[tuple[str, str], set[tuple[int, int]]],
+) -> dict[str, tuple[set[str], set[int], int]]:
+    """Accounts that burst as a trio with two linked others at the same moments, twice or more.
+
+    Returns, per account: the partners, its occasions shared with them, and its group's size.
+    Chance links between pairs are common in a large campaign; three accounts bursting together
+    again and again are not, so one chance link never ties two groups together.
+    """
     neighbours: dict[str, set[str]] = defaultdict(set)
     for a, b in links:
         neighbours[a].add(b)
         neighbours[b].add(a)
-    # Peel accounts with a single link: a chance coincidence between two accounts makes no group.
-    changed = True
-    while changed:
-        changed = False
-        for account in [a for a, n in neighbours.items() if len(n) < 2]:
-            for other in neighbours.pop(account):
-                neighbours[other].discard(account)
-            changed = True
-    groups, seen = [], set()
-    for account in sorted(neighbours):
-        if account in seen:
+
+    def met(a: str, b: str) -> set[int]:
+        """Occasions of ``a`` at which ``b`` burst too."""
+        if a < b:
+            return {x for x, _ in shared[(a, b)]}
+        return {y for _, y in shared[(b, a)]}
+
+    partners: dict[str, set[str]] = defaultdict(set)
+    together: dict[str, set[int]] = defaultdict(set)
+    for a, b in links:
+        for c in neighbours[a] & neighbours[b]:
+            if c < b:
+                continue  # each trio once: a < b < c
+            common = {x: met(x, y) & met(x, z) for x, y, z in ((a, b, c), (b, a, c), (c, a, b))}
+            if min(len(o) for o in common.values()) < MIN_SHARED_BURSTS:
+                continue
+            for x, occasions in common.items():
+                partners[x].update({a, b, c} - {x})
+                together[x].update(occasions)
+    # Groups: accounts joined through trios.
+    size: dict[str, int] = {}
+    for account in sorted(partners):
+        if account in size:
             continue
         group, todo = set(), [account]
         while todo:
-            a = todo.pop()
-            if a not in group:
-                group.add(a)
-                todo.extend(neighbours[a] - group)
-        seen |= group
-        groups.append(group)
-    return groups
+            x = todo.pop()
+            if x not in group:
+                group.add(x)
+                todo.extend(partners[x] - group)
+        size.update(dict.fromkeys(group, len(group)))
+    return {a: (partners[a], together[a], size[a]) for a in partners}
 
 
 def _per_1000(rate: float) -> str:
