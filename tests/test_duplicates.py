@@ -76,12 +76,23 @@ def test_duplicate_flags_different_length_is_not_a_duplicate():
     assert duplicate_flags([meta("1", "a", **ORIGINAL), meta("2", "b", posted=DAY, **other)]) == {}
 
 
-def test_duplicate_flags_trending_sound_with_a_shared_caption_is_not_a_duplicate():
-    # A sound used by many videos says nothing; one matching fingerprint is not enough.
+def test_duplicate_flags_trending_sound_with_a_stock_caption_is_not_a_duplicate():
+    # A sound and a caption that many videos use say nothing about where a video came from.
+    stock = {"music_id": "trending", "duration_s": 30, "description": "Part 2 #fyp #TikTokdanOyren"}
+    metas = [meta(str(i), f"user{i}", posted=i * 3600, **stock) for i in range(MAX_SHARED + 1)]
+    assert duplicate_flags(metas) == {}
+
+
+def test_duplicate_flags_rare_caption_with_a_trending_sound_is_a_duplicate():
     trend = {"music_id": "trending", "duration_s": 30}
     metas = [meta(str(i), f"user{i}", posted=i * 3600, **trend) for i in range(MAX_SHARED + 1)]
     metas.append(meta("99", "user99", posted=DAY, description=metas[0].description, **trend))
-    assert duplicate_flags(metas) == {}
+    flags = duplicate_flags(metas)
+    assert list(flags) == [MAX_SHARED + 1]
+    assert flags[MAX_SHARED + 1].explanation.startswith(
+        f"same length (30 s), the same sound (common: {MAX_SHARED + 2} videos) and the same "
+        "description as video 0 by @user0"
+    )
 
 
 def test_duplicate_flags_one_fingerprint_alone_is_not_enough():

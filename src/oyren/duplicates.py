@@ -3,14 +3,15 @@
 A re-upload is the same file posted again, so it has the same length (to the second, one second
 either way for re-encoding) and carries fingerprints of the original: its sound (``music_id``),
 its description, its speech (``voice_to_text``). A pair of videos is a duplicate when the lengths
-agree and at least two of those three fingerprints match. A fingerprint only counts when it is
-*distinctive* in the campaign — shared by at most :data:`MAX_SHARED` videos — because a trending
-sound or a stock phrase ("Part 2 #fyp") says nothing about where a video came from. Texts are
-compared after folding (case, Azerbaijani letters) as sets of words (Jaccard similarity).
+agree and at least two of those three fingerprints match, one of them *distinctive* in the
+campaign — shared by at most :data:`MAX_SHARED` videos. A trending sound and a stock phrase
+("Part 2 #fyp") together say nothing about where a video came from; a rare sound or caption does.
+Texts are compared after folding (case, Azerbaijani letters) as sets of words (Jaccard similarity).
 
 Pairs are found by blocking, not by comparing all pairs: only videos sharing an exact
 distinctive sound, description or speech text are compared, so the work grows with the number of
-videos. The later upload of a pair is flagged, citing the earliest video it duplicates.
+videos (a pair whose only distinctive match is a text edited a little is missed). The later
+upload of a pair is flagged, citing the earliest video it duplicates.
 The score is the share of the three fingerprints that matched (2/3 or 1).
 """
 
@@ -88,8 +89,8 @@ def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
         if 2 <= len(members) <= MAX_SHARED:
             candidates.update(combinations(members, 2))
 
-    def distinctive(kind: str, key: str) -> bool:
-        return shared.get((kind, key), 0) <= MAX_SHARED
+    def used_by(kind: str, *keys: str) -> int:
+        return min(shared.get((kind, key), 0) for key in keys)
 
     # Per later upload: (rank, original, what matched); most fingerprints, then earliest original.
     best: dict[int, tuple[tuple[int, int, tuple[int, int, str]], int, list[str]]] = {}
@@ -99,22 +100,26 @@ def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
         if abs(a.duration_s - b.duration_s) > MAX_LENGTH_GAP_S:
             continue
         pa, pb = prints[i], prints[j]
-        matched = []
-        if pa.music and pa.music == pb.music and distinctive("music", pa.music):
-            matched.append("the same sound")
+        # (words, how many videos share the fingerprint) for each fingerprint that matches.
+        found: list[tuple[str, int]] = []
+        if pa.music and pa.music == pb.music:
+            found.append(("the same sound", used_by("music", pa.music)))
         description = _similar(pa.description, pb.description, MIN_DESCRIPTION_WORDS)
-        if description >= MIN_SIMILARITY and (
-            distinctive("description", pa.description_key)
-            or distinctive("description", pb.description_key)
-        ):
-            matched.append(_text_match("description", description))
+        if description >= MIN_SIMILARITY:
+            uses = used_by("description", pa.description_key, pb.description_key)
+            found.append((_text_match("description", description), uses))
         speech = _similar(pa.speech, pb.speech, MIN_SPEECH_WORDS)
-        if speech >= MIN_SIMILARITY and (
-            distinctive("speech", pa.speech_key) or distinctive("speech", pb.speech_key)
-        ):
-            matched.append(_text_match("speech", speech))
-        if len(matched) < 2:
+        if speech >= MIN_SIMILARITY:
+            uses = used_by("speech", pa.speech_key, pb.speech_key)
+            found.append((_text_match("speech", speech), uses))
+        # Two fingerprints, one of them distinctive: a trending sound with a stock caption is not
+        # evidence, but either of them next to a rare one is.
+        if len(found) < 2 or min(uses for _, uses in found) > MAX_SHARED:
             continue
+        matched = [
+            words if uses <= MAX_SHARED else f"{words} (common: {uses} videos)"
+            for words, uses in found
+        ]
         original, later = (i, j) if _posted(a) <= _posted(b) else (j, i)
         rank = (-len(matched), *_posted(metas[original]))
         if later not in best or rank < best[later][0]:
