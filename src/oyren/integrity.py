@@ -139,18 +139,18 @@ class _Series:
         times = np.fromiter(chain.from_iterable(v.times for v in videos), np.int64, total)
         views = np.fromiter(chain.from_iterable(v.views for v in videos), np.int64, total)
         create = np.fromiter((v.meta.create_time for v in videos), np.int64, n)
-        owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        # An interval joins two consecutive points of one video.
-        inside = owner[1:] == owner[:-1]
-        video = owner[:-1][inside]
+        # An interval joins two consecutive points of one video: all pairs but those that
+        # straddle the end of one video and the start of the next.
+        inside = np.ones(max(total - 1, 0), dtype=bool)
+        inside[np.cumsum(lengths)[:-1] - 1] = False
         t0 = times[:-1][inside]
         return _Series(
-            video=video,
+            video=np.repeat(np.arange(n, dtype=np.int64), lengths - 1),
             t0=t0,
             t1=times[1:][inside],
             v0=views[:-1][inside],
             v1=views[1:][inside],
-            age0=np.maximum(t0 - create[video], 0),
+            age0=np.maximum(t0 - np.repeat(create, lengths - 1), 0),
         )
 
 
@@ -169,9 +169,11 @@ class _Growth:
         hours = (s.t1 - s.t0) / HOUR
         usable = (dv >= 0) & (s.v0 >= MIN_BASE_VIEWS)
         rate = np.where(usable, dv / np.maximum(s.v0, 1) / hours, 0.0)
-        age_b = np.searchsorted(AGE_EDGES_H, s.age0 / HOUR, side="right") - 1
-        size_b = np.searchsorted(SIZE_EDGES, s.v0, side="right") - 1
-        fine = age_b * len(SIZE_EDGES) + size_b
+        age_b = (np.searchsorted(np.multiply(AGE_EDGES_H, HOUR), s.age0, side="right") - 1).astype(
+            np.int16
+        )
+        size_b = (np.searchsorted(SIZE_EDGES, s.v0, side="right") - 1).astype(np.int16)
+        fine = age_b * np.int16(len(SIZE_EDGES)) + size_b
         reference = np.full(len(rate), np.inf)
         # Narrowest bucket with enough intervals: age and size, else age alone, else all.
         for keys in (fine, age_b, np.zeros_like(age_b)):
@@ -184,10 +186,12 @@ class _Growth:
         return _Growth(usable=usable, rate=rate, reference=reference, ratio=ratio)
 
 
-def _quantile_by_key(keys: IntArray, values: FloatArray, q: float, top: int) -> FloatArray:
+def _quantile_by_key(
+    keys: npt.NDArray[np.int16], values: FloatArray, q: float, top: int
+) -> FloatArray:
     """The ``q`` quantile of ``values`` per key in 0..top; inf where a key has too few values."""
     # Keys are small: a stable sort of 16-bit integers is a radix sort, linear in their number.
-    order = np.argsort(keys.astype(np.int16), kind="stable")
+    order = np.argsort(keys, kind="stable")
     keys, values = keys[order], values[order]
     table = np.full(top + 1, np.inf)
     bounds = np.flatnonzero(np.diff(keys)) + 1
