@@ -135,8 +135,8 @@ def test_flag_videos_bought_likes_are_an_engagement_outlier(honest):
     liked = video("5", "liked", START + 2 * DAY, lambda a: curve(50_000, 40, a), like_rate=0.6)
     flags = flag_videos([*honest, liked])
     assert codes(flags, "5") == ("engagement_outlier",)
-    assert flags["5"][0].explanation.startswith("600 likes per 1,000 views")
-    assert "times more than the campaign median" in flags["5"][0].explanation
+    assert flags["5"][0].explanation.startswith("at 49,999 views: 600 likes per 1,000 views, ")
+    assert "times above the campaign median" in flags["5"][0].explanation
 
 
 def test_flag_videos_views_without_likes_are_an_engagement_outlier(honest):
@@ -151,7 +151,7 @@ def test_flag_videos_views_without_likes_are_an_engagement_outlier(honest):
     )
     flags = flag_videos([*honest, hollow])
     assert codes(flags, "6") == ("engagement_outlier",)
-    assert "times fewer" in flags["6"][0].explanation
+    assert "times below the campaign median" in flags["6"][0].explanation
 
 
 def test_flag_videos_count_that_went_down_is_views_decreased(honest):
@@ -190,7 +190,7 @@ def test_flag_videos_accounts_boosted_together_are_coordinated(honest):
     for n in range(4):
         assert codes(flags, str(10 + n)) == ("view_spike", "coordinated_accounts")
     text = flags["10"][1].explanation
-    assert text.startswith("burst at the same moments as videos of @ring1, @ring2, @ring3")
+    assert text.startswith("views burst at the same moments as videos of @ring1, @ring2, @ring3")
     assert "on 3 occasions" in text
 
 

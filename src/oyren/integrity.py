@@ -222,11 +222,16 @@ def _spike_flags(s: _Series, g: _Growth) -> list[tuple[int, Flag]]:
         k = max(blocks, key=lambda r: float(g.ratio[r]))
         gained, span = int(dv[k]), int(s.t1[k] - s.t0[k])
         typical = g.reference[k] * int(s.v0[k]) * span / HOUR
+        if g.reference[k] > MIN_REFERENCE_RATE:
+            percent = 100 * g.reference[k]
+            usual = f"at most {percent:.2g} % of their views per hour (99th percentile)"
+        else:
+            usual = f"under {100 * MIN_REFERENCE_RATE:.2g} % of their views per hour"
         text = (
             f"gained {gained:,} views in {duration(span)} at age {duration(int(s.age0[k]))} "
             f"(from {int(s.v0[k]):,} to {int(s.v1[k]):,}, {moment(int(s.t0[k]))}); videos of "
-            f"that age and size in this campaign gain at most {100 * g.reference[k]:.2g} % of "
-            f"their views per hour (99th percentile), about {about(typical):,} in that time"
+            f"that age and size in this campaign gain {usual}, about {about(typical):,} in "
+            "that time"
         )
         if _first_after(s, k, end) is None:
             text += "; no later observation shows whether growth fell back"
@@ -300,7 +305,7 @@ def _engagement_flags(videos: Sequence[Video]) -> list[tuple[int, Flag]]:
     if not z:
         return out
     stacked = np.vstack([z[m] for m in z])
-    worst = np.nanmax(np.abs(np.where(np.isnan(stacked), 0.0, stacked)), axis=0)
+    worst = np.max(np.abs(np.where(np.isnan(stacked), 0.0, stacked)), axis=0)
     for i in np.flatnonzero(worst >= ENGAGEMENT_Z):
         parts = []
         for metric in z:
@@ -310,17 +315,18 @@ def _engagement_flags(videos: Sequence[Video]) -> list[tuple[int, Flag]]:
                 rate = float(counts[metric][i]) / float(views[i])
                 median = math.exp(centre)
                 low, high = math.exp(centre - 2 * spread), math.exp(centre + 2 * spread)
-                factor = rate / median if rate >= median else median / max(rate, 1e-9)
-                direction = "more" if rate >= median else "fewer"
+                if rate >= median:
+                    how = f"{rate / median:.1f} times above"
+                else:
+                    how = f"{median / max(rate, 1e-9):.1f} times below"
                 parts.append(
-                    f"{_per_1000(rate)} {metric} per 1,000 views, {factor:.1f} times {direction} "
-                    f"than the campaign median of {_per_1000(median)} (most videos "
-                    f"{_per_1000(low)}–{_per_1000(high)})"
+                    f"{_per_1000(rate)} {metric} per 1,000 views, {how} the campaign median of "
+                    f"{_per_1000(median)} (most videos: {_per_1000(low)}–{_per_1000(high)})"
                 )
         text = (
-            "; ".join(parts)
-            + f" (at {int(views[i]):,} views); bought views come without likes, bought likes "
-            "without an audience"
+            f"at {int(views[i]):,} views: "
+            + "; ".join(parts)
+            + "; bought views come without likes, bought likes without an audience"
         )
         out.append((int(i), Flag("engagement_outlier", _score(worst[i], ENGAGEMENT_Z), text)))
     return out
@@ -372,7 +378,8 @@ def _lockstep_flags(videos: Sequence[Video], s: _Series, g: _Growth) -> list[tup
         moments = sorted(occasions[account][o].start for o in together)
         names = ", ".join(f"@{occasions[p][0].username}" for p in sorted(partners))
         text = (
-            f"burst at the same moments as videos of {names} ({group} accounts in this group) "
+            f"views burst at the same moments as videos of {names} ({group} accounts in this "
+            "group) "
             f"on {len(moments)} occasions: "
             + ", ".join(moment(t) for t in moments[:5])
             + f"; by chance about {expected:.1g} shared bursts would be expected with the "
