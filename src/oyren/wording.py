@@ -1,11 +1,12 @@
-"""Plain words for numbers, moments and durations in explanations meant for people."""
+"""Plain words for numbers, moments and durations in explanations meant for people, and the
+score scale integrity flags share."""
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
 
-__all__ = ["about", "duration", "moment"]
+__all__ = ["about", "duration", "moment", "threshold_score"]
 
 HOUR = 3600
 DAY = 86400
@@ -35,3 +36,8 @@ def about(x: float) -> int:
         return round(x)
     digits = math.floor(math.log10(x)) - 1
     return int(round(x, -digits))
+
+
+def threshold_score(statistic: float, threshold: float) -> float:
+    """Score evidence on [0, 1]: 0.5 at the flagging threshold, towards 1 far beyond it."""
+    return round(1.0 - float(threshold) / (2.0 * max(float(statistic), threshold)), 3)
