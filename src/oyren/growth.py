@@ -6,7 +6,7 @@ the campaign's own intervals in the same bucket of age (since posting) and size 
 a young video growing fast — a viral newcomer — is compared with other young videos, and a video
 nine days old with other nine-day-old videos.
 
-- ``view_spike``: an interval of at most 12 hours growing :data:`SPIKE_FACTOR` times that
+- ``view_spike``: an interval of about 12 hours at most growing :data:`SPIKE_FACTOR` times that
   percentile or more, and by at least :data:`MIN_SPIKE_VIEWS`, after which growth falls back: a
   bought block is delivered within hours, while an organic second wave keeps rising for a day.
 - ``views_decreased``: the count fell below an earlier value by more than a wobble.
@@ -43,8 +43,9 @@ MIN_BUCKET = 30  # intervals a bucket needs before its percentile is trusted; el
 SPIKE_QUANTILE = 0.99
 SPIKE_FACTOR = 4.0  # flag growth this many times the bucket's 99th percentile …
 MIN_SPIKE_VIEWS = 500  # … when it is also this many views: smaller gains change no prize
-# Over a longer interval a sudden block and a fast organic rise look the same.
-MAX_SPIKE_SPAN_S = 12 * HOUR
+# Over a longer interval a sudden block and a fast organic rise look the same. About 12 hours:
+# a look of a 6-hourly tracker missed, and a little jitter.
+MAX_SPIKE_SPAN_S = 13 * HOUR
 MIN_BASE_VIEWS = 20  # relative growth from fewer views is noise
 # A bought block is delivered within hours and growth falls back afterwards; an organic second
 # wave (the platform pushing the video again) keeps growing. So a spike is only flagged when the
