@@ -2,8 +2,9 @@
 
 Run from the repository root::
 
-    PYTHONPATH=src python -m benchmarks.integrity            # everything, a few minutes
+    PYTHONPATH=src python -m benchmarks.integrity            # everything, about ten minutes
     PYTHONPATH=src python -m benchmarks.integrity --no-scale # without the 100,000-video timing
+    PYTHONPATH=src python benchmarks/integrity.py            # the same, as a plain script
 
 Each campaign is the sandbox simulation with fraud planted (:mod:`oyren.plants`) at fixed seeds,
 tracked the way a contest tracker would be. A flagged video counts as a true positive when it
@@ -14,9 +15,11 @@ plant. The theme classifier's section is printed when ``benchmarks/themes.py`` i
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from oyren.integrity import FLAG_CODES, flag_videos
 from oyren.plants import plant
@@ -162,6 +165,11 @@ def scale_timing() -> None:
 
 def theme_section() -> None:
     """The theme classifier's accuracy, when the themes benchmark is present."""
+    # Run as a plain script, the repository root is not on the path: put it there so that
+    # ``benchmarks.themes`` is found either way.
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.append(root)
     try:
         from benchmarks.themes import theme_report  # type: ignore[import-not-found]
     except ModuleNotFoundError as exc:
