@@ -58,6 +58,20 @@ def test_run_table_shows_winners_and_reasons(cli, campaign_file, observations_fi
     assert "3 videos, 2 eligible" in result.stdout
 
 
+def test_run_shows_integrity_flags_in_json_and_table(cli, campaign_file, write_jsonl, make_record):
+    cut = 1_713_729_599
+    path = write_jsonl(
+        [
+            make_record(id=1, username="a", view_count=5_000, collected_at=cut - 7200),
+            make_record(id=1, username="a", view_count=3_000, collected_at=cut),
+        ]
+    )
+    args = ("run", "--campaign", campaign_file, "--observations", path)
+    [entry] = orjson.loads(cli(*args, "--format", "json").stdout)["entries"]
+    assert [(f["code"], f["score"]) for f in entry["flags"]] == [("views_decreased", 0.994)]
+    assert "views_decreased" in cli(*args).stdout
+
+
 def test_run_bad_line_exits_2_naming_file_line_and_field(
     cli, campaign_file, write_jsonl, make_record
 ):

@@ -49,3 +49,21 @@ def test_evaluate_observations_empty_input_has_no_winners(campaign):
         None,
         None,
     )
+
+
+def test_evaluate_observations_flags_inform_but_do_not_exclude(campaign, make_obs):
+    cut = campaign.cutoff_ts
+    observations = [
+        make_obs(id=1, username="a", view_count=5_000, collected_at=cut - 7200),
+        make_obs(id=1, username="a", view_count=3_000, collected_at=cut),
+        make_obs(id=2, username="b", view_count=1_000, collected_at=cut),
+    ]
+    results = evaluate_observations(campaign, observations)
+    assert [(e.video_id, e.eligible, [f.code for f in e.flags]) for e in results.entries] == [
+        ("1", True, ["views_decreased"]),
+        ("2", True, []),
+    ]
+    assert results.winners.best_video.video_id == "1"
+    flag = results_to_dict(results)["entries"][0]["flags"][0]
+    assert (flag["code"], flag["score"]) == ("views_decreased", 0.994)
+    assert flag["explanation"].startswith("view count went down from 5,000")

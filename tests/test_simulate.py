@@ -1,4 +1,5 @@
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 
@@ -84,3 +85,19 @@ def test_simulate_creators_range_from_one_video_to_many(sim):
 def test_simulate_rejects_zero_videos(sandbox):
     with pytest.raises(ValueError, match="videos"):
         simulate(sandbox, videos=0)
+
+
+def test_observations_steady_tracker_looks_at_every_video_every_interval(sandbox):
+    sim = simulate(sandbox, videos=30, seed=4)
+    seen: dict[str, list[int]] = {}
+    for obs in observations(sim, every_s=6 * 3600):
+        seen.setdefault(obs.video_id, []).append(obs.collected_at)
+    gaps = [b - a for times in seen.values() for a, b in pairwise(times)]
+    assert all(abs(gap - 21600 * round(gap / 21600)) < 60 for gap in gaps)
+    assert Counter(round(gap / 21600) for gap in gaps).most_common(1)[0][0] == 1
+    assert min(times[-1] for times in seen.values()) > sim.crawl_end - 6 * 3600
+
+
+def test_observations_steady_tracker_faster_than_the_crawl_is_refused(sandbox):
+    with pytest.raises(ValueError, match="every_s"):
+        next(observations(simulate(sandbox, videos=1, seed=1), every_s=600))

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from oyren.awards import JuryPick, creator_totals, settle
 from oyren.campaign import Campaign
 from oyren.eligibility import RuleSet, decide
+from oyren.integrity import flag_videos
 from oyren.moderation import Decision
 from oyren.observations import Observation
 from oyren.results import Entry, Results
@@ -28,12 +29,15 @@ def evaluate(
     removed: frozenset[str] = frozenset(),
     jury: Sequence[JuryPick] = (),
 ) -> Results:
-    """Decide every video and settle the prizes."""
+    """Decide every video, flag what looks suspicious, and settle the prizes."""
     rules = RuleSet.of(campaign)
     cutoff = rules.cutoff
     decisions = decisions or {}
+    screened = list(videos)
+    # Flags only inform moderators: they never change eligibility or views.
+    flags = flag_videos(screened)
     entries = []
-    for video in videos:
+    for video in screened:
         meta = video.meta
         verdict = decide(
             meta, rules, decision=decisions.get(meta.video_id), removed=meta.video_id in removed
@@ -50,6 +54,7 @@ def evaluate(
                 views_basis=at.basis,
                 observations=len(video.times),
                 gap_s=at.gap_s,
+                flags=flags.get(meta.video_id, ()),
             )
         )
     # Eligible entries first in rank order, then the rest in the same order.

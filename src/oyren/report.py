@@ -63,6 +63,7 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
         ("Posted (local)", "left"),
         ("Views", "right"),
         ("Basis", "left"),
+        ("Flags", "left"),
     ):
         videos.add_column(name, justify=justify)  # type: ignore[arg-type]
     from datetime import datetime
@@ -76,6 +77,7 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
             posted,
             f"{entry.views_at_cutoff:,}",
             entry.views_basis,
+            ", ".join(f.code for f in entry.flags),
         )
 
     creators = Table(title=f"Top {top} creators", title_justify="left")

@@ -22,8 +22,10 @@ from oyren.hashtags import spellings
 from oyren.observations import Observation, write_observations_csv, write_observations_jsonl
 
 __all__ = [
+    "Boost",
     "SimVideo",
     "Simulation",
+    "Wave",
     "observations",
     "sandbox_campaign",
     "simulate",
@@ -131,8 +133,58 @@ def sandbox_campaign() -> Campaign:
 
 
 @dataclass(frozen=True, slots=True)
+class Wave:
+    """An organic second wave: the platform pushes the video again from ``at`` on."""
+
+    at: int
+    total_views: int
+    tau_s: int
+
+    def views_at(self, t: int) -> int:
+        """The wave's views by Unix second ``t``."""
+        if t <= self.at:
+            return 0
+        return int(self.total_views * -math.expm1(-(t - self.at) / self.tau_s))
+
+
+@dataclass(frozen=True, slots=True)
+class Boost:
+    """Bought engagement: blocks of views, likes, comments or shares delivered over ``over_s``.
+
+    The platform may later take back ``removed_views`` of the views, all at ``removed_at``.
+    """
+
+    at: int
+    over_s: int
+    views: int = 0
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    removed_at: int | None = None
+    removed_views: int = 0
+
+    def delivered(self, t: int, amount: int) -> int:
+        """How much of ``amount`` has arrived by ``t`` (delivery is even over ``over_s``)."""
+        if t <= self.at:
+            return 0
+        if t >= self.at + self.over_s:
+            return amount
+        return amount * (t - self.at) // self.over_s
+
+    def views_by(self, t: int) -> int:
+        """Bought views on the counter at ``t``, after any removal."""
+        gone = self.removed_views if self.removed_at is not None and t >= self.removed_at else 0
+        return self.delivered(t, self.views) - gone
+
+
+@dataclass(frozen=True, slots=True)
 class SimVideo:
-    """A simulated video and its true view curve ``total * (1 - exp(-(t - create) / tau))``."""
+    """A simulated video and its true view curve ``total * (1 - exp(-(t - create) / tau))``.
+
+    Planted videos (see :mod:`oyren.plants`) add organic second ``waves`` and bought ``boosts``
+    to that curve; ``planted`` names what was planted, the ground truth a benchmark scores.
+    Likes, comments and shares follow the organic views only, plus any bought ones.
+    """
 
     video_id: str
     username: str
@@ -149,16 +201,34 @@ class SimVideo:
     music_id: str
     voice_to_text: str | None
     theme: str
+    waves: tuple[Wave, ...] = ()
+    boosts: tuple[Boost, ...] = ()
+    planted: tuple[str, ...] = ()
 
-    def views_at(self, t: int) -> int:
-        """The true cumulative views at Unix second ``t``."""
+    def organic_views_at(self, t: int) -> int:
+        """The views people gave the video by Unix second ``t``."""
         if t <= self.create_time:
             return 0
-        return int(self.total_views * -math.expm1(-(t - self.create_time) / self.tau_s))
+        views = int(self.total_views * -math.expm1(-(t - self.create_time) / self.tau_s))
+        return views + sum(w.views_at(t) for w in self.waves)
+
+    def views_at(self, t: int) -> int:
+        """The true cumulative views at Unix second ``t``, bought ones included."""
+        views = self.organic_views_at(t)
+        if self.boosts and t > self.create_time:
+            views += sum(b.views_by(t) for b in self.boosts)
+        return views
 
     def observe(self, t: int) -> Observation:
         """What a crawl at ``t`` sees of this video."""
-        views = self.views_at(t)
+        organic = self.organic_views_at(t)
+        views, likes, comments, shares = organic, 0, 0, 0
+        if t > self.create_time:
+            for b in self.boosts:
+                views += b.views_by(t)
+                likes += b.delivered(t, b.likes)
+                comments += b.delivered(t, b.comments)
+                shares += b.delivered(t, b.shares)
         return Observation(
             video_id=self.video_id,
             username=self.username,
@@ -169,9 +239,9 @@ class SimVideo:
             description=self.description,
             hashtags=self.hashtags,
             duration_s=self.duration_s,
-            like_count=int(views * self.like_rate),
-            comment_count=int(views * self.comment_rate),
-            share_count=int(views * self.share_rate),
+            like_count=int(organic * self.like_rate) + likes,
+            comment_count=int(organic * self.comment_rate) + comments,
+            share_count=int(organic * self.share_rate) + shares,
             music_id=self.music_id,
             voice_to_text=self.voice_to_text,
         )
@@ -268,14 +338,24 @@ def simulate(
     return Simulation(campaign, tuple(out), seed, observations_per_video)
 
 
-def observations(sim: Simulation) -> Iterator[Observation]:
-    """Replay the crawls of ``sim``: each video seen ``observations_per_video`` times or so."""
+def observations(sim: Simulation, *, every_s: int | None = None) -> Iterator[Observation]:
+    """Replay the crawls of ``sim``: each video seen ``observations_per_video`` times or so.
+
+    With ``every_s`` the tracker is steady instead: it looks at every video every ``every_s``
+    seconds (on the crawl grid) from discovery to the end of tracking, missing a few crawls.
+    """
     rng = random.Random(sim.seed * 7919 + 1)
     cutoff, end = sim.campaign.cutoff_ts, sim.crawl_end
+    if every_s is not None and every_s < CRAWL_EVERY_S:
+        raise ValueError(f"every_s must be at least the crawl interval, {CRAWL_EVERY_S} s")
     for video in sim.videos:
-        for t in _observation_times(
-            rng, video.create_time, cutoff, end, sim.observations_per_video
-        ):
+        if every_s is None:
+            times = _observation_times(
+                rng, video.create_time, cutoff, end, sim.observations_per_video
+            )
+        else:
+            times = _steady_times(rng, video.create_time, end, every_s)
+        for t in times:
             yield video.observe(t)
 
 
@@ -322,6 +402,16 @@ def _observation_times(rng: random.Random, create: int, cutoff: int, end: int, k
         if t <= end and rng.random() >= P_MISSED_CRAWL:
             times.add(t)
     return sorted(times)
+
+
+def _steady_times(rng: random.Random, create: int, end: int, every_s: int) -> list[int]:
+    step = every_s // CRAWL_EVERY_S * CRAWL_EVERY_S
+    first = (create // CRAWL_EVERY_S + 1) * CRAWL_EVERY_S
+    times = [first + rng.randrange(60)]
+    for t in range(first + step, end + 1, step):
+        if rng.random() >= P_MISSED_CRAWL:
+            times.append(t + rng.randrange(60))
+    return times
 
 
 def _creators(rng: random.Random, n: int) -> list[str]:
