@@ -19,8 +19,14 @@ from typing import Any
 
 from oyren.errors import InputError
 
-__all__ = ["CONFIG_FILE", "ENV_PREFIX", "SettingInfo", "Settings", "describe_settings",
-           "load_settings"]  # fmt: skip
+__all__ = [
+    "CONFIG_FILE",
+    "ENV_PREFIX",
+    "SettingInfo",
+    "Settings",
+    "describe_settings",
+    "load_settings",
+]
 
 CONFIG_FILE = "oyren.toml"
 ENV_PREFIX = "OYREN_"
@@ -109,8 +115,9 @@ def _read_file(path: Path) -> dict[str, str]:
     known = {f.name for f in fields(Settings)}
     for key, value in data.items():
         if key not in known:
-            raise InputError(f"unknown setting (known: {', '.join(sorted(known))})", path=name,
-                             field=key)  # fmt: skip
+            raise InputError(
+                f"unknown setting (known: {', '.join(sorted(known))})", path=name, field=key
+            )
         if not isinstance(value, str) or not value.strip():
             raise InputError("must be a non-empty string", path=name, field=key)
     return {key: value.strip() for key, value in data.items()}
