@@ -187,3 +187,32 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterable[Any]:
 def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterable[Any]:
     """An engine on a fresh database without any tables (SQLite, then PostgreSQL)."""
     yield from _database(request, tmp_path, migrated=False)
+
+
+@pytest.fixture
+def stored_db(db: Any, campaign: Campaign) -> Any:
+    """``db`` with the shipped campaign registered (a day before it opened, by 'organizer')."""
+    from oyren.db import transaction
+    from oyren.store import register_campaign
+
+    with transaction(db) as session:
+        register_campaign(session, campaign=campaign, by="organizer",
+                          at=campaign.window_start_ts - 86400)  # fmt: skip
+    return db
+
+
+@pytest.fixture
+def snapshot() -> Callable[[Any], dict[str, list[tuple[Any, ...]]]]:
+    """Take every row of every table of an engine, to show a failed operation changed nothing."""
+    from sqlalchemy import select
+
+    from oyren.models import Base
+
+    def take(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
+        with engine.connect() as connection:
+            return {
+                t.name: [tuple(r) for r in connection.execute(select(t).order_by(*t.c))]
+                for t in Base.metadata.sorted_tables
+            }
+
+    return take

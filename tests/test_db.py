@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from oyren.bundle import verify_bundle
+from oyren.campaign import Campaign
 from oyren.db import (
     current_revision,
     downgrade,
@@ -20,8 +25,13 @@ from oyren.db import (
     transaction,
     upgrade,
 )
+from oyren.engine import evaluate_observations
 from oyren.errors import StoreError
 from oyren.models import AuditRow, Base, CampaignRow
+from oyren.observations import Observation
+from oyren.results import results_json
+from oyren.store import export_bundle, remove_video, standings
+from oyren.store.ingest import content_hash
 
 
 def url_of(engine: Engine) -> str:
@@ -123,3 +133,64 @@ def test_open_database_at_head_opens(db: Engine) -> None:
 def test_open_database_unreachable_server_is_store_error() -> None:
     with pytest.raises(StoreError, match="cannot open the database"):
         open_database("postgresql://nobody:pw@127.0.0.1:1/oyren")
+
+
+def test_upgrade_from_0001_keeps_data_and_its_award(
+    empty_db: Engine, campaign: Campaign, make_obs: Callable[..., Observation], tmp_path: Path
+) -> None:
+    upgrade(empty_db, "0001")
+    observations = [make_obs(id=1, view_count=10), make_obs(id=2, username="nigar", view_count=20)]
+    results = evaluate_observations(campaign, observations)
+    payload = results_json(results)
+    with empty_db.begin() as connection:
+        insert = connection.execute
+        insert(
+            text("INSERT INTO campaigns VALUES (:id, :digest, :source, 1, 1)"),
+            {"id": campaign.id, "digest": campaign.digest, "source": campaign.source_text},
+        )
+        for pk, obs in enumerate(observations, start=1):
+            insert(
+                text("INSERT INTO videos VALUES (:pk, :cid, :vid, 1)"),
+                {"pk": pk, "cid": campaign.id, "vid": obs.video_id},
+            )
+            insert(
+                text(
+                    "INSERT INTO observations VALUES (:pk, :pk, :at, :views, :user, :created,"
+                    " 'AZ', :text, :tags, 45, NULL, NULL, NULL, NULL, NULL, :hash)"
+                ),
+                {
+                    "pk": pk,
+                    "at": obs.collected_at,
+                    "views": obs.view_count,
+                    "user": obs.username,
+                    "created": obs.create_time,
+                    "text": obs.description,
+                    "tags": orjson.dumps(obs.hashtags).decode(),
+                    "hash": content_hash(obs),
+                },
+            )
+        insert(
+            text("INSERT INTO decisions VALUES (1, :cid, '2', 'include', '', 'm', 5)"),
+            {"cid": campaign.id},
+        )
+        insert(
+            text(
+                "INSERT INTO awards VALUES (1, :cid, 1, :at, 'organizer', NULL, :digest,"
+                " :source, 2, 1, :results, :results_digest)"
+            ),
+            {
+                "cid": campaign.id,
+                "at": campaign.cutoff_ts + 86400,
+                "digest": campaign.digest,
+                "source": campaign.source_text,
+                "results": payload.decode(),
+                "results_digest": hashlib.sha256(payload).hexdigest(),
+            },
+        )
+    upgrade(empty_db)
+    with transaction(empty_db) as session:
+        frozen = standings(session, campaign_id=campaign.id)
+        assert (frozen.award is not None, results_json(frozen.results)) == (True, payload)
+        export_bundle(session, campaign_id=campaign.id, out=tmp_path / "bundle")
+        remove_video(session, campaign_id=campaign.id, video_id="2", reason="gone", by="m")
+    assert verify_bundle(tmp_path / "bundle").problems == ()
