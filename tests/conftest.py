@@ -72,3 +72,147 @@ def write_jsonl(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+# --- Databases: every store test runs on SQLite and, when OYREN_TEST_POSTGRES_URL names a
+# server, on PostgreSQL too. Each test gets a database of its own, copied from one migrated once.
+
+POSTGRES_URL_ENV = "OYREN_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to the newest schema, to copy for each test."""
+    from oyren.db import create_db_engine, upgrade
+
+    path = tmp_path_factory.mktemp("template") / "oyren.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+class PostgresServer:
+    """The PostgreSQL server under test: makes and drops databases, one per test."""
+
+    def __init__(self, url: str) -> None:
+        import uuid
+
+        from sqlalchemy import create_engine
+
+        from oyren.db import normalize_url
+
+        self.url = normalize_url(url)
+        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=_null_pool())
+        self.prefix = f"oyren_test_{uuid.uuid4().hex[:10]}"
+        self.count = 0
+        self.template = self.create(migrated=False)
+
+    def create(self, *, migrated: bool) -> str:
+        """Create a database (a copy of the migrated template if ``migrated``); return its name."""
+        self.count += 1
+        name = f"{self.prefix}_{self.count}"
+        template = f" TEMPLATE {self.template}" if migrated else ""
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}{template}")
+        return name
+
+    def drop(self, name: str) -> None:
+        """Drop a database made by :meth:`create`."""
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _null_pool() -> Any:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterable[PostgresServer]:
+    """The server named by OYREN_TEST_POSTGRES_URL, with a migrated template database."""
+    import os
+
+    from sqlalchemy.exc import OperationalError
+
+    from oyren.db import create_db_engine, upgrade
+
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_URL_ENV} is not set (e.g. postgresql://postgres@127.0.0.1/test)")
+    try:
+        server = PostgresServer(url)
+    except OperationalError as exc:
+        pytest.fail(f"{POSTGRES_URL_ENV}={url}: cannot reach PostgreSQL: {exc.orig}")
+    engine = create_db_engine(server.url.set(database=server.template))
+    upgrade(engine)
+    engine.dispose()
+    yield server
+    server.drop(server.template)
+    server.admin.dispose()
+
+
+def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool) -> Iterable[Any]:
+    import shutil
+
+    from oyren.db import create_db_engine
+
+    if request.param == "sqlite":
+        path = tmp_path / "oyren.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        else:
+            path.touch()  # an empty file is an empty SQLite database
+        engine = create_db_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = server.create(migrated=migrated)
+    engine = create_db_engine(server.url.set(database=name))
+    yield engine
+    engine.dispose()
+    server.drop(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterable[Any]:
+    """An engine on a fresh database at the newest schema (SQLite, then PostgreSQL)."""
+    yield from _database(request, tmp_path, migrated=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterable[Any]:
+    """An engine on a fresh database without any tables (SQLite, then PostgreSQL)."""
+    yield from _database(request, tmp_path, migrated=False)
+
+
+@pytest.fixture
+def stored_db(db: Any, campaign: Campaign) -> Any:
+    """``db`` with the shipped campaign registered (a day before it opened, by 'organizer')."""
+    from oyren.db import transaction
+    from oyren.store import register_campaign
+
+    with transaction(db) as session:
+        register_campaign(session, campaign=campaign, by="organizer",
+                          at=campaign.window_start_ts - 86400)  # fmt: skip
+    return db
+
+
+@pytest.fixture
+def snapshot() -> Callable[[Any], dict[str, list[tuple[Any, ...]]]]:
+    """Take every row of every table of an engine, to show a failed operation changed nothing."""
+    from sqlalchemy import select
+
+    from oyren.models import Base
+
+    def take(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
+        with engine.connect() as connection:
+            return {
+                t.name: [tuple(r) for r in connection.execute(select(t).order_by(*t.c))]
+                for t in Base.metadata.sorted_tables
+            }
+
+    return take
