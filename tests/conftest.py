@@ -216,3 +216,134 @@ def snapshot() -> Callable[[Any], dict[str, list[tuple[Any, ...]]]]:
             }
 
     return take
+
+
+# --- Tables defined outside oyren.models (accounts, submissions) belong to the same schema: import
+# them so Base.metadata, which tests compare with the migrated database, knows every table.
+# --- The sandbox campaign in a database, for the read side (publishing, oversight, trends) and
+# the web app: 300 simulated videos plus hand-made ones that show one case each, some carrying
+# hostile text, and three accounts. Built once per session; each test gets its own copy.
+import shutil  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from datetime import datetime  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+from sqlalchemy import Engine  # noqa: E402
+
+import oyren.accounts  # noqa: E402
+import oyren.submissions  # noqa: E402, F401
+from oyren.observations import observation_to_record  # noqa: E402
+from oyren.simulate import observations, sandbox_campaign, simulate  # noqa: E402
+
+BAKU = ZoneInfo("Asia/Baku")
+PASSWORD = "correct horse battery"  # every test account's password
+HOSTILE = (
+    "<script>alert('xss')</script>",
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(2)",
+    "</textarea><svg onload=alert(3)>",
+    "{{ 7*7 }} {% raw %}",
+)
+HOSTILE_TEXT = " ".join(HOSTILE)
+# Hand-made videos (ids far from the simulator's), each showing one case.
+TOP_ID = "7390000000000000001"  # eligible, most viewed, description full of hostile text
+LATE_ID = "7390000000000000002"  # posted 01:00 on 22 April, Baku time: after the deadline
+SHORT_ID = "7390000000000000003"  # 12 s long
+PENDING_ID = "7390000000000000004"  # region not reported: waits for a moderator
+PARTNER_ID = "7390000000000000005"  # a partner institution's video, hostile description
+SECOND_ID = "7390000000000000006"  # eligible, second most viewed
+TOP_USER = "hostile_creator"
+HOSTILE_USER = "<b>bold</b>"  # TikTok would not allow it; we must still show it as text
+
+
+def _made_videos(campaign: Campaign) -> list[Observation]:
+    cutoff = campaign.cutoff_ts
+    late = int(datetime(2024, 4, 22, 1, 0, tzinfo=BAKU).timestamp())
+    tag = "#TikTokdanÖyrən"
+
+    def obs(
+        video_id: str, username: str, create: int, views: int, *, seen: int | None = None, **kw: Any
+    ) -> Observation:
+        base: dict[str, Any] = {
+            "region_code": "AZ",
+            "description": f"{HOSTILE_TEXT} {tag}",
+            "hashtags": ("TikTokdanÖyrən",),
+            "duration_s": 60,
+        }
+        base.update(kw)
+        return Observation(
+            video_id=video_id,
+            username=username,
+            create_time=create,
+            collected_at=seen if seen is not None else cutoff - 3600,
+            view_count=views,
+            **base,
+        )
+
+    partner = campaign.partners[0].username
+    return [
+        obs(TOP_ID, TOP_USER, cutoff - 20 * 86400, 90_000_000),
+        obs(
+            SECOND_ID,
+            "aysel_teaches",
+            cutoff - 10 * 86400,
+            80_000_000,
+            description=f"Fotosintez nədir? {tag}",
+        ),
+        obs(LATE_ID, "late_lale", late, 5_000, seen=late + 7200, description=f"Gec qaldım {tag}"),
+        obs(
+            SHORT_ID,
+            "short_samir",
+            cutoff - 5 * 86400,
+            7_000,
+            duration_s=12,
+            description=f"Qısa video {tag}",
+        ),
+        obs(PENDING_ID, HOSTILE_USER, cutoff - 4 * 86400, 3_000, region_code=None),
+        obs(PARTNER_ID, partner, cutoff - 3 * 86400, 60_000),
+    ]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Campaign:
+    """The bundled sandbox campaign (invented partner accounts)."""
+    return sandbox_campaign()
+
+
+@pytest.fixture(scope="session")
+def sandbox_db_file(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, sandbox: Campaign
+) -> Path:
+    """An SQLite file with the sandbox campaign, 300 simulated and 6 hand-made videos, users."""
+    from oyren.accounts import create_user
+    from oyren.db import create_db_engine, transaction
+    from oyren.store import ingest_observations, register_campaign
+
+    folder = tmp_path_factory.mktemp("sandbox")
+    path = folder / "oyren.db"
+    shutil.copyfile(sqlite_template, path)
+    sim = simulate(sandbox, videos=300, seed=5, observations_per_video=6)
+    data = folder / "observations.jsonl"
+    with data.open("wb") as handle:
+        for o in [*observations(sim), *_made_videos(sandbox)]:
+            handle.write(orjson.dumps(observation_to_record(o)) + b"\n")
+    engine = create_db_engine(f"sqlite:///{path}")
+    with transaction(engine) as session:
+        register_campaign(session, campaign=sandbox, by="setup", at=sandbox.window_start_ts - 86400)
+        ingest_observations(session, campaign_id=sandbox.id, path=data, by="setup")
+        for name, role in (("olga", "organizer"), ("murad", "moderator"), ("jale", "juror")):
+            create_user(session, username=name, password=PASSWORD, role=role, by="setup")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sandbox_db(sandbox_db_file: Path, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on this test's own copy of the sandbox database (write to it freely)."""
+    from oyren.db import create_db_engine
+
+    path = tmp_path / "oyren.db"
+    shutil.copyfile(sandbox_db_file, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
