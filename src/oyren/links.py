@@ -22,8 +22,9 @@ __all__ = [
 
 # Hosts TikTok serves videos and profiles from; a short link (vm./vt.) redirects to a video we
 # cannot resolve without the network, so it is kept as it is for the next crawl to follow.
-TIKTOK_HOSTS = frozenset({"tiktok.com", "www.tiktok.com", "m.tiktok.com", "vm.tiktok.com",
-                          "vt.tiktok.com"})  # fmt: skip
+TIKTOK_HOSTS = frozenset(
+    {"tiktok.com", "www.tiktok.com", "m.tiktok.com", "vm.tiktok.com", "vt.tiktok.com"}
+)
 SHORT_LINK_HOSTS = frozenset({"vm.tiktok.com", "vt.tiktok.com"})
 MAX_INPUT = 500  # a pasted link is short; anything longer is not one
 
