@@ -122,20 +122,29 @@ def leaderboard(
     snap = snapshot_of(session, campaign_id, cache)
     c, results = snap.campaign, snap.results
     offset, limit = max(0, offset), max(1, min(limit, 200))
-    eligible = results.eligible
-    creators = tuple(
-        CreatorRow(rank=offset + i + 1, username=u, views=v, videos=len(ids), url=profile_url(u))
-        for i, (u, v, ids) in enumerate(results.creators[offset : offset + limit])
-    )
-    last = session.scalar(
-        select(func.max(ObservationRow.collected_at))
-        .join(VideoRow, VideoRow.id == ObservationRow.video_pk)
-        .where(VideoRow.campaign_id == campaign_id)
-    )
+    eligible = snap.eligible
+
+    def page() -> tuple[tuple[LeaderboardRow, ...], tuple[CreatorRow, ...], int | None]:
+        creators = tuple(
+            CreatorRow(
+                rank=offset + i + 1, username=u, views=v, videos=len(ids), url=profile_url(u)
+            )
+            for i, (u, v, ids) in enumerate(results.creators[offset : offset + limit])
+        )
+        last = session.scalar(
+            select(func.max(ObservationRow.collected_at))
+            .join(VideoRow, VideoRow.id == ObservationRow.video_pk)
+            .where(VideoRow.campaign_id == campaign_id)
+        )
+        videos = video_rows(session, snap, eligible[offset : offset + limit], offset + 1)
+        return videos, creators, last
+
+    # The rows depend only on the store's inputs: built once per snapshot and page.
+    videos, creators, last = snap.memo(f"leaderboard:{offset}:{limit}", page)
     return Leaderboard(
         campaign=c,
         phase=phase(c, now, snap.standings.award),
-        videos=video_rows(session, snap, eligible[offset : offset + limit], offset + 1),
+        videos=videos,
         creators=creators,
         total_videos=len(eligible),
         total_creators=len(results.creators),
@@ -293,25 +302,21 @@ def award_bundle(
     award = snap.standings.award
     if award is None:
         raise StoreError(f"'{campaign_id}' has no award yet: there is no bundle to publish")
-    key = f"bundle:{award.number}"
-    with snap.lock:
-        found = snap.derived.get(key)
-    if isinstance(found, BundleFile):
-        return found
     name = f"{campaign_id}-award-{award.number}"
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / name
-        # Made at the award's own time, the bundle (and its digest) is the same on every call.
-        manifest = export_bundle(
-            session, campaign_id=campaign_id, out=folder, created_at=award.awarded_at
-        )
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(folder.iterdir()):
-                info = zipfile.ZipInfo(f"{name}/{path.name}", date_time=(2000, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, path.read_bytes())
-    bundle = BundleFile(f"{name}.zip", str(manifest["digest"]), buffer.getvalue())
-    with snap.lock:
-        snap.derived[key] = bundle
-    return bundle
+
+    def build() -> BundleFile:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / name
+            # Made at the award's own time, the bundle (and its digest) is the same every time.
+            manifest = export_bundle(
+                session, campaign_id=campaign_id, out=folder, created_at=award.awarded_at
+            )
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path in sorted(folder.iterdir()):
+                    info = zipfile.ZipInfo(f"{name}/{path.name}", date_time=(2000, 1, 1, 0, 0, 0))
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    archive.writestr(info, path.read_bytes())
+        return BundleFile(f"{name}.zip", str(manifest["digest"]), buffer.getvalue())
+
+    return snap.memo(f"bundle:{award.number}", build)

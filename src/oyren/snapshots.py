@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar, cast
 
 import orjson
 from sqlalchemy import func, select
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 PHASES = ("upcoming", "open", "closed", "awarded")
+T = TypeVar("T")
 CHUNK = 500  # ids per IN (...) list: well under every database's parameter limit
 
 
@@ -70,15 +72,29 @@ class Snapshot:
 
     campaign: Campaign
     standings: Standings
+    eligible: tuple[Entry, ...]
     by_id: dict[str, Entry]
     by_username: dict[str, list[Entry]]
     lock: threading.Lock = field(default_factory=threading.Lock)
-    derived: dict[str, object] = field(default_factory=dict)  # per-snapshot memo (charts…)
+    derived: dict[str, object] = field(default_factory=dict)
 
     @property
     def results(self) -> Results:
         """The results (frozen by the award, when there is one)."""
         return self.standings.results
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """Return what ``compute`` gives for ``key``, computed once per snapshot.
+
+        Anything derived only from the store's inputs (page rows, chart series, the bundle)
+        stays valid exactly as long as the snapshot does.
+        """
+        with self.lock:
+            if key in self.derived:
+                return cast(T, self.derived[key])
+        value = compute()  # outside the lock: two requests may both compute; both agree
+        with self.lock:
+            return cast(T, self.derived.setdefault(key, value))
 
 
 def _watermark(session: Session, campaign_id: str) -> tuple[object, ...]:
@@ -106,29 +122,48 @@ class ResultsCache:
         self._size = size
         self._items: OrderedDict[tuple[str, tuple[object, ...]], Snapshot] = OrderedDict()
         self._lock = threading.Lock()
+        self._building = threading.Lock()
 
     def snapshot(self, session: Session, campaign_id: str) -> Snapshot:
         """The campaign's current :class:`Snapshot`."""
         key = (campaign_id, _watermark(session, campaign_id))
+        found = self._get(key)
+        if found is not None:
+            return found
+        # One build at a time: a burst of requests after a change waits for one computation
+        # instead of running the engine once per request.
+        with self._building:
+            found = self._get(key)
+            if found is not None:
+                return found
+            snap = _build(session, campaign_id)
+            with self._lock:
+                self._items[key] = snap
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        return snap
+
+    def _get(self, key: tuple[str, tuple[object, ...]]) -> Snapshot | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
-                return found
-        campaign = get_campaign(session, campaign_id)
-        result = standings(session, campaign_id=campaign_id)
-        by_username: dict[str, list[Entry]] = {}
-        for entry in result.results.entries:
-            by_username.setdefault(entry.username.casefold(), []).append(entry)
-        snap = Snapshot(
-            campaign, result, {e.video_id: e for e in result.results.entries}, by_username
-        )
-        with self._lock:
-            self._items[key] = snap
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return snap
+            return found
+
+
+def _build(session: Session, campaign_id: str) -> Snapshot:
+    campaign = get_campaign(session, campaign_id)
+    result = standings(session, campaign_id=campaign_id)
+    by_username: dict[str, list[Entry]] = {}
+    for entry in result.results.entries:
+        by_username.setdefault(entry.username.casefold(), []).append(entry)
+    return Snapshot(
+        campaign=campaign,
+        standings=result,
+        eligible=result.results.eligible,
+        by_id={e.video_id: e for e in result.results.entries},
+        by_username=by_username,
+    )
 
 
 def snapshot_of(session: Session, campaign_id: str, cache: ResultsCache | None) -> Snapshot:

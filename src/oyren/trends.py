@@ -70,7 +70,7 @@ def _day_ends(campaign: Campaign, until: int) -> list[datetime]:
 
 
 def _views_by_day(session: Session, snap: Snapshot, days: list[datetime]) -> tuple[DayPoint, ...]:
-    eligible = {e.video_id: e for e in snap.results.eligible}
+    eligible = {e.video_id: e for e in snap.eligible}
     series: dict[str, tuple[list[int], list[int]]] = {}
     query = (
         select(VideoRow.video_id, ObservationRow.collected_at, ObservationRow.view_count)
@@ -104,14 +104,10 @@ def stats(
 ) -> Stats:
     """Return the entries and views over time, the topics and the distribution of views."""
     snap = snapshot_of(session, campaign_id, cache)
-    c, eligible = snap.campaign, snap.results.eligible
+    c, eligible = snap.campaign, snap.eligible
     days = _day_ends(c, now)
     key = f"views_by_day:{int(days[-1].timestamp()) if days else 0}"
-    with snap.lock:
-        views_by_day = snap.derived.get(key)
-        if not isinstance(views_by_day, tuple):
-            views_by_day = _views_by_day(session, snap, days)
-            snap.derived[key] = views_by_day
+    views_by_day = snap.memo(key, lambda: _views_by_day(session, snap, days))
     posted = sorted(e.create_time for e in eligible)
     entries_by_day, i = [], 0
     for day in days:
