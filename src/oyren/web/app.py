@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -139,8 +139,3 @@ def _first_problem(exc: RequestValidationError) -> str:
     first = errors[0]
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
     return f"{where}: {first.get('msg', '')}" if where else str(first.get("msg", ""))
-
-
-def json_error(status: int, message: str) -> JSONResponse:
-    """A JSON error body for API callers (used where no request context exists)."""
-    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
