@@ -9,7 +9,7 @@ limited per client), :func:`staff_ctx` and :func:`organizer_ctx` for signed-in r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from oyren.accounts import User, get_user
 from oyren.campaign import Campaign
@@ -278,26 +279,33 @@ def _limited(request: Request, purpose: str) -> WebState:
     return state
 
 
-def page_ctx(request: Request) -> Ctx:
+async def _user(state: WebState, request: Request) -> User | None:
+    # Anonymous readers (most of them) cost no database query and no thread.
+    if SESSION_COOKIE not in request.cookies:
+        return None
+    return await run_in_threadpool(_load_user, state, request)
+
+
+async def page_ctx(request: Request) -> Ctx:
     """A public page's context, counted against the client's page rate limit."""
     state = _limited(request, "page")
-    return Ctx(state, request, user=_load_user(state, request))
+    return Ctx(state, request, user=await _user(state, request))
 
 
-def limited_ctx(purpose: str) -> Callable[[Request], Ctx]:
+def limited_ctx(purpose: str) -> Callable[[Request], Awaitable[Ctx]]:
     """A dependency like :func:`page_ctx` with its own rate limit (``check``, ``submit``…)."""
 
-    def dependency(request: Request) -> Ctx:
+    async def dependency(request: Request) -> Ctx:
         state = _limited(request, purpose)
-        return Ctx(state, request, user=_load_user(state, request))
+        return Ctx(state, request, user=await _user(state, request))
 
     return dependency
 
 
-def _role_ctx(roles: frozenset[str]) -> Callable[[Request], Ctx]:
-    def dependency(request: Request) -> Ctx:
+def _role_ctx(roles: frozenset[str]) -> Callable[[Request], Awaitable[Ctx]]:
+    async def dependency(request: Request) -> Ctx:
         state = _state(request)
-        user = _load_user(state, request)
+        user = await _user(state, request)
         if user is None:
             raise HTTPException(401)
         if user.role not in roles:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from babel import Locale
-
 from oyren.explain import Explanation
 from oyren.web.i18n import Translator
 
@@ -31,7 +29,7 @@ __all__ = [
 
 def region_name(t: Translator, code: str) -> str:
     """The name of a country in the reader's language (the code when unknown)."""
-    return str(Locale.parse(t.lang).territories.get(code, code))
+    return str(t.locale.territories.get(code, code))
 
 
 def region_list(t: Translator, codes: Iterable[str]) -> str:
