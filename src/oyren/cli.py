@@ -204,3 +204,66 @@ def _progress() -> Progress:
 def main() -> None:
     """Entry point of the ``oyren`` command."""
     cli(prog_name="oyren")
+
+
+# --- The web app and its accounts (database from the settings) ---
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 listens on every interface.",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 takes any free one.",
+)
+def serve(host: str, port: int) -> None:
+    """Serve the web app (public pages, JSON API, organizer's pages) until Ctrl-C."""
+    from oyren.settings import load_settings
+    from oyren.web import serve as serve_web
+
+    serve_web(
+        load_settings(),
+        host=host,
+        port=port,
+        on_ready=lambda url: _err().print(f"serving {url} (Ctrl-C stops)", highlight=False),
+    )
+
+
+@cli.group()
+def user() -> None:
+    """Accounts for the organizer's pages."""
+
+
+@user.command("add")
+@click.option("--username", required=True, help="Lowercase letters, digits, '_', '.' or '-'.")
+@click.option(
+    "--role",
+    type=click.Choice(["organizer", "moderator", "juror"]),
+    default="organizer",
+    show_default=True,
+    help="What the account may do.",
+)
+@click.password_option(help="At least 10 characters; asked twice when not given (prefer that).")
+def user_add(username: str, role: str, password: str) -> None:
+    """Create an account that can sign in to the organizer's pages."""
+    from oyren.accounts import create_user
+    from oyren.db import open_database, transaction
+    from oyren.settings import load_settings
+
+    settings = load_settings()
+    engine = open_database(settings.database_url)
+    try:
+        with transaction(engine) as session:
+            made = create_user(
+                session, username=username, password=password, role=role, by=settings.user
+            )
+    finally:
+        engine.dispose()
+    _err().print(f"created the {made.role} account '{made.username}'", highlight=False)
