@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from oyren.campaign import Campaign
+from oyren.db import transaction
 from tests.conftest import LATE_ID, PARTNER_ID, SECOND_ID, TOP_ID
 from tests.web.conftest import Clock, csrf_of
 
@@ -211,3 +216,46 @@ def test_api_page_lists_the_endpoints(client: httpx.Client) -> None:
     text = client.get("/api?lang=en").text
     assert "/campaigns/{campaign_id}/leaderboard.json" in text
     assert "/openapi.json" in text
+
+
+def test_pages_work_on_every_database(
+    stored_db: Engine,
+    campaign: Campaign,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+) -> None:
+    from oyren.accounts import create_user
+    from oyren.settings import Settings
+    from oyren.store import ingest_observations
+    from oyren.web import WebOptions, create_app
+    from tests.conftest import PASSWORD
+    from tests.web.conftest import InProcess, log_in
+
+    path = write_jsonl([make_record(), make_record(id=7340000000000000002, username="nigar")])
+    with transaction(stored_db) as session:
+        ingest_observations(session, campaign_id=campaign.id, path=path, by="t")
+        create_user(session, username="olga", password=PASSWORD, role="organizer", by="t")
+    now = float(campaign.cutoff_ts + 86400)
+    app = create_app(
+        Settings(database_url="sqlite://"),
+        engine=stored_db,
+        options=WebOptions(clock=lambda: now, secure_cookies=False),
+    )
+    base = f"/campaigns/{campaign.id}"
+    with httpx.Client(transport=InProcess(app), base_url="http://testserver") as c:
+        pages = [base + p for p in ("", "/leaderboard", "/winners", "/partners", "/stats")]
+        codes = {p: c.get(p).status_code for p in [*pages, base + "/check?q=@nigar"]}
+        log_in(c, "olga")
+        token = csrf_of(c, "/organizer")
+        decided = c.post(
+            f"/organizer{base}/videos/7340000000000000002/decision",
+            data={"action": "exclude", "reason": "r", "csrf_token": token},
+        )
+        awarded = c.post(
+            f"/organizer{base}/award", data={"confirm": campaign.id, "csrf_token": token}
+        )
+        winners = c.get(base + "/winners.json").json()
+    assert set(codes.values()) == {200}
+    assert (decided.status_code, awarded.status_code) == (303, 303)
+    best = next(p for p in winners["prizes"] if p["category"] == "best_video")
+    assert best["username"] == "aysel_teaches"
