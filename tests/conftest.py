@@ -75,7 +75,10 @@ def write_jsonl(tmp_path: Path) -> Callable[..., Path]:
 
 
 # --- Databases: every store test runs on SQLite and, when OYREN_TEST_POSTGRES_URL names a
-# server, on PostgreSQL too. Each test gets a database of its own, copied from one migrated once.
+# server, on PostgreSQL too. Each test starts from an empty database at the newest schema:
+# on SQLite a copy of a file migrated once; on PostgreSQL a database that each test process
+# creates and migrates once, emptied before each test (a database per test costs half a
+# second). Tests of migrations get a database without tables: a new file, or a new schema.
 
 POSTGRES_URL_ENV = "OYREN_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -94,50 +97,66 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class PostgresServer:
-    """The PostgreSQL server under test: makes and drops databases, one per test."""
+    """The PostgreSQL server under test: a database of this test process, migrated once, and
+    empty schemas in it on demand."""
 
     def __init__(self, url: str) -> None:
         import uuid
 
         from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
 
-        from oyren.db import normalize_url
+        from oyren.db import create_db_engine, normalize_url, upgrade
 
-        self.url = normalize_url(url)
-        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=_null_pool())
-        self.prefix = f"oyren_test_{uuid.uuid4().hex[:10]}"
-        self.count = 0
-        self.template = self.create(migrated=False)
-
-    def create(self, *, migrated: bool) -> str:
-        """Create a database (a copy of the migrated template if ``migrated``); return its name."""
-        self.count += 1
-        name = f"{self.prefix}_{self.count}"
-        template = f" TEMPLATE {self.template}" if migrated else ""
+        self.name = f"oyren_test_{uuid.uuid4().hex[:10]}"
+        admin_url = normalize_url(url)
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         with self.admin.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {name}{template}")
-        return name
+            connection.exec_driver_sql(f"CREATE DATABASE {self.name}")
+        self.url = admin_url.set(database=self.name)
+        self.engine = create_db_engine(self.url)
+        upgrade(self.engine)
+        self.schemas = 0
 
-    def drop(self, name: str) -> None:
-        """Drop a database made by :meth:`create`."""
+    def empty_migrated(self) -> Any:
+        """Delete every row of the migrated database (the audit log's guard off meanwhile)."""
+        from oyren.models import Base
+
+        guard = "TRIGGER audit_log_append_only"
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(f"ALTER TABLE audit_log DISABLE {guard}")
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.exec_driver_sql(f"DELETE FROM {table.name}")
+            connection.exec_driver_sql(f"ALTER TABLE audit_log ENABLE {guard}")
+        return self.url
+
+    def create_schema(self) -> tuple[str, Any]:
+        """Create an empty schema; return its name and a URL whose tables live in it."""
+        self.schemas += 1
+        schema = f"empty_{self.schemas}"
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        return schema, self.url.set(query={"options": f"-csearch_path={schema}"})
+
+    def drop_schema(self, schema: str) -> None:
+        """Drop a schema made by :meth:`create_schema`, with all it holds."""
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+
+    def close(self) -> None:
+        """Drop the test database and let go of the server."""
+        self.engine.dispose()
         with self.admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def _null_pool() -> Any:
-    from sqlalchemy.pool import NullPool
-
-    return NullPool
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        self.admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterable[PostgresServer]:
-    """The server named by OYREN_TEST_POSTGRES_URL, with a migrated template database."""
+    """The server named by OYREN_TEST_POSTGRES_URL (tests fail when it cannot be reached)."""
     import os
 
     from sqlalchemy.exc import OperationalError
-
-    from oyren.db import create_db_engine, upgrade
 
     url = os.environ.get(POSTGRES_URL_ENV)
     if not url:
@@ -146,12 +165,8 @@ def postgres() -> Iterable[PostgresServer]:
         server = PostgresServer(url)
     except OperationalError as exc:
         pytest.fail(f"{POSTGRES_URL_ENV}={url}: cannot reach PostgreSQL: {exc.orig}")
-    engine = create_db_engine(server.url.set(database=server.template))
-    upgrade(engine)
-    engine.dispose()
     yield server
-    server.drop(server.template)
-    server.admin.dispose()
+    server.close()
 
 
 def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool) -> Iterable[Any]:
@@ -159,33 +174,36 @@ def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool)
 
     from oyren.db import create_db_engine
 
+    schema = None
     if request.param == "sqlite":
         path = tmp_path / "oyren.db"
         if migrated:
             shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         else:
             path.touch()  # an empty file is an empty SQLite database
-        engine = create_db_engine(f"sqlite:///{path}")
-        yield engine
-        engine.dispose()
-        return
-    server: PostgresServer = request.getfixturevalue("postgres")
-    name = server.create(migrated=migrated)
-    engine = create_db_engine(server.url.set(database=name))
+        url: Any = f"sqlite:///{path}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        if migrated:
+            url = server.empty_migrated()
+        else:
+            schema, url = server.create_schema()
+    engine = create_db_engine(url)
     yield engine
     engine.dispose()
-    server.drop(name)
+    if schema is not None:
+        server.drop_schema(schema)
 
 
 @pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterable[Any]:
-    """An engine on a fresh database at the newest schema (SQLite, then PostgreSQL)."""
+    """An engine on an empty database at the newest schema (SQLite, then PostgreSQL)."""
     yield from _database(request, tmp_path, migrated=True)
 
 
 @pytest.fixture(params=BACKENDS)
 def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterable[Any]:
-    """An engine on a fresh database without any tables (SQLite, then PostgreSQL)."""
+    """An engine on a database without any tables (SQLite, then a PostgreSQL schema)."""
     yield from _database(request, tmp_path, migrated=False)
 
 
@@ -218,8 +236,30 @@ def snapshot() -> Callable[[Any], dict[str, list[tuple[Any, ...]]]]:
     return take
 
 
-# --- Tables defined outside oyren.models (accounts, submissions) belong to the same schema: import
-# them so Base.metadata, which tests compare with the migrated database, knows every table.
+@pytest.fixture
+def cli(db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """Run ``oyren ARGS`` in-process on the ``db`` database, from an empty working folder.
+
+    Returns click's result (``exit_code``, ``stdout``, ``stderr``); ``env`` sets variables
+    (None removes one).
+    """
+    from click.testing import CliRunner
+
+    from oyren.cli import cli as group
+
+    url = db.url.render_as_string(hide_password=False)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+
+    def invoke(*args: object, env: dict[str, str | None] | None = None) -> Any:
+        variables = {"OYREN_DATABASE_URL": url, "OYREN_USER": "tester", **(env or {})}
+        return CliRunner().invoke(group, [str(a) for a in args], env=variables,
+                                  catch_exceptions=False)  # fmt: skip
+
+    return invoke
+
+
 # --- The sandbox campaign in a database, for the read side (publishing, oversight, trends) and
 # the web app: 300 simulated videos plus hand-made ones that show one case each, some carrying
 # hostile text, and three accounts. Built once per session; each test gets its own copy.
@@ -230,6 +270,8 @@ from zoneinfo import ZoneInfo  # noqa: E402
 
 from sqlalchemy import Engine  # noqa: E402
 
+# Tables defined outside oyren.models (accounts, submissions) belong to the same schema: imported
+# so that Base.metadata, which tests compare with the migrated database, knows every table.
 import oyren.accounts  # noqa: E402
 import oyren.submissions  # noqa: E402, F401
 from oyren.observations import observation_to_record  # noqa: E402

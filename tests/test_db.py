@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from oyren.bundle import verify_bundle
 from oyren.campaign import Campaign
 from oyren.db import (
+    SCHEMA_REVISION,
     current_revision,
     downgrade,
     head_revision,
@@ -60,6 +61,10 @@ def test_show_url_hides_password() -> None:
     assert show_url("postgresql://aysel:s3cret@db/oyren") == (
         "postgresql+psycopg://aysel:***@db/oyren"
     )
+
+
+def test_schema_revision_is_the_newest_migration() -> None:
+    assert head_revision() == SCHEMA_REVISION
 
 
 def test_upgrade_empty_database_reaches_head_matching_models(empty_db: Engine) -> None:

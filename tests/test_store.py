@@ -271,12 +271,13 @@ def test_award_freezes_standings(
     ingested: Session, write_jsonl: Callable[..., Path], make_record: Callable[..., Any]
 ) -> None:
     before = results_json(standings(ingested, campaign_id=CID).results)
-    record = award(ingested, campaign_id=CID, by="organizer", at=AFTER)
+    record = award(ingested, campaign_id=CID, by="organizer", at=AFTER).award
     later = write_jsonl([make_record(id=2, username="nigar", view_count=9000)], name="l.jsonl")
     ingest_observations(ingested, campaign_id=CID, path=later, by="crawler")
     moderate(ingested, campaign_id=CID, video_id="1", action="exclude", reason="late", by="m")
     frozen = standings(ingested, campaign_id=CID)
     assert (frozen.award, results_json(frozen.results)) == (record, before)
+    assert record is not None
     assert (record.number, record.by, winner(ingested)) == (1, "organizer", "1")
 
 
@@ -300,7 +301,8 @@ def test_award_supersede_takes_new_inputs_and_is_logged(ingested: Session) -> No
         supersede=True,
         reason="winner bought views",
         at=AFTER + 60,
-    )
+    ).award
+    assert second is not None
     assert (second.number, winner(ingested)) == (2, "2")
     assert current_award(ingested, campaign_id=CID) == second
     entry = audit_page(ingested, campaign_id=CID).entries[0]
@@ -320,7 +322,7 @@ def test_award_supersede_without_award_refused(ingested: Session) -> None:
 def test_register_after_award_flagged_and_award_stays(
     ingested: Session, campaign: Campaign
 ) -> None:
-    record = award(ingested, campaign_id=CID, by="organizer", at=AFTER)
+    record = award(ingested, campaign_id=CID, by="organizer", at=AFTER).award
     changed = edited(campaign, "min_duration_s = 30", "min_duration_s = 60")
     outcome = register_campaign(ingested, campaign=changed, by="organizer", at=AFTER + 5)
     assert (outcome.after_start, outcome.awarded) == (True, True)

@@ -15,24 +15,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
 from oyren.errors import StoreError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 __all__ = [
     "MIGRATIONS",
+    "SCHEMA_REVISION",
     "create_db_engine",
     "current_revision",
     "head_revision",
+    "migrate",
     "normalize_url",
     "open_database",
     "show_url",
@@ -41,6 +42,9 @@ __all__ = [
 ]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest migration, which this version of Öyrən needs (a test keeps it equal to Alembic's
+# head). Named here so opening the store does not load Alembic.
+SCHEMA_REVISION = "web0001"
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -88,6 +92,11 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
+def _cannot_open(url: URL, exc: OperationalError) -> StoreError:
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return StoreError(f"cannot open the database {show_url(url)}: {reason}")
+
+
 def _sqlite_file(url: URL) -> Path | None:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
@@ -114,11 +123,10 @@ def open_database(url: str | URL, *, create: bool = False) -> Engine:
     try:
         if create:
             upgrade(engine)
-        found, head = current_revision(engine), head_revision()
+        found, head = current_revision(engine), SCHEMA_REVISION
     except OperationalError as exc:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise StoreError(f"cannot open the database {show_url(parsed)}: {reason}") from None
+        raise _cannot_open(parsed, exc) from None
     if found != head:
         engine.dispose()
         if found is None:
@@ -141,6 +149,8 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     config.attributes["connection"] = connection
@@ -149,12 +159,33 @@ def _alembic_config(connection: Connection) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the schema to ``revision`` in one transaction."""
+    from alembic import command
+
     with engine.begin() as connection:
         command.upgrade(_alembic_config(connection), revision)
 
 
+def migrate(url: str | URL) -> tuple[str | None, str]:
+    """Create or upgrade the schema of the database at ``url``; return (before, after)."""
+    parsed = normalize_url(url)
+    path = _sqlite_file(parsed)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(parsed)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        return before, SCHEMA_REVISION
+    except OperationalError as exc:
+        raise _cannot_open(parsed, exc) from None
+    finally:
+        engine.dispose()
+
+
 def downgrade(engine: Engine, revision: str) -> None:
     """Migrate the schema back to ``revision`` in one transaction (for development)."""
+    from alembic import command
+
     with engine.begin() as connection:
         command.downgrade(_alembic_config(connection), revision)
 
@@ -162,11 +193,16 @@ def downgrade(engine: Engine, revision: str) -> None:
 def current_revision(engine: Engine) -> str | None:
     """Return the schema revision of the database, or None when it has no Öyrən tables."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return None if found is None else str(found)
 
 
 def head_revision() -> str:
-    """Return the newest schema revision this version of Öyrən ships."""
+    """Return the newest schema revision among the migrations shipped (read by Alembic)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     assert head is not None
     return head

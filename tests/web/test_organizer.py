@@ -15,7 +15,7 @@ from tests.web.conftest import Clock, csrf_of, log_in
 BASE = "/campaigns/sandbox-2024"
 ORG = "/organizer/campaigns/sandbox-2024"
 STAFF_PAGES = ["/organizer", ORG, ORG + "/queue", ORG + f"/videos/{TOP_ID}", ORG + "/audit"]
-ORGANIZER_PAGES = [ORG + "/award"]
+ORGANIZER_PAGES = [ORG + "/award", ORG + "/export.csv", ORG + "/export.json"]
 TWINS = [p + ".json" for p in [*STAFF_PAGES, ORG + "/award"]]
 DECIDE = (ORG + f"/videos/{PENDING_ID}/decision", {"action": "include", "reason": "checked"})
 AWARD = (ORG + "/award", {"confirm": "sandbox-2024"})
@@ -27,7 +27,7 @@ def statuses(client: httpx.Client, paths: list[str], **kw: Any) -> dict[str, int
 
 
 def test_anonymous_page_visit_is_sent_to_log_in(client: httpx.Client) -> None:
-    pages = STAFF_PAGES + ORGANIZER_PAGES[:1]
+    pages = STAFF_PAGES + ORGANIZER_PAGES[:2]
     found = {p: (r.status_code, r.headers.get("location")) for p in pages if (r := client.get(p))}
     assert found == {p: (303, f"/login?{httpx.QueryParams({'next': p})}") for p in pages}
 
@@ -266,3 +266,15 @@ def test_log_in_as_each_role(make_client: Callable[..., httpx.Client]) -> None:
         with make_client() as c:
             log_in(c, name)
             assert c.cookies.get("oyren_session") is not None
+
+
+def test_organizer_exports_standings_as_csv_and_json(organizer: httpx.Client) -> None:
+    csv = organizer.get(ORG + "/export.csv")
+    data = organizer.get(ORG + "/export.json")
+    assert (csv.headers["content-type"], data.headers["content-type"]) == (
+        "text/csv; charset=utf-8",
+        "application/json",
+    )
+    assert csv.headers["content-disposition"] == 'attachment; filename="sandbox-2024-standings.csv"'
+    assert csv.text.splitlines()[0].startswith("rank,") or "video_id" in csv.text.splitlines()[0]
+    assert data.json()["winners"]["best_video"]["video_id"] == TOP_ID

@@ -9,7 +9,14 @@ computes them from files.
 """
 
 from oyren.audit import AuditEntry, AuditPage, audit_page
-from oyren.store.awards import Standings, award, entries_for_username, export_bundle, standings
+from oyren.store.awards import (
+    Standings,
+    award,
+    entries_for_username,
+    export_bundle,
+    export_standings,
+    standings,
+)
 from oyren.store.campaigns import (
     CampaignInfo,
     Registration,
@@ -38,6 +45,7 @@ __all__ = [
     "current_award",
     "entries_for_username",
     "export_bundle",
+    "export_standings",
     "get_campaign",
     "import_decisions",
     "import_removals",

@@ -21,6 +21,7 @@ from oyren.audit import now, record_event
 from oyren.bundle import BundleContents, write_bundle
 from oyren.engine import evaluate_observations
 from oyren.errors import StoreError
+from oyren.exports import export_results
 from oyren.models import AwardRow
 from oyren.moderation import latest_decisions
 from oyren.removals import removed_ids
@@ -40,7 +41,14 @@ from oyren.store.rows import (
     stored_removals,
 )
 
-__all__ = ["Standings", "award", "entries_for_username", "export_bundle", "standings"]
+__all__ = [
+    "Standings",
+    "award",
+    "entries_for_username",
+    "export_bundle",
+    "export_standings",
+    "standings",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,11 @@ def standings(session: Session, *, campaign_id: str) -> Standings:
     return Standings(live_results(session, parse_stored(row.source_text, campaign_id)), None)
 
 
+def export_standings(session: Session, *, campaign_id: str, fmt: str) -> bytes:
+    """Return the standings as ``csv`` or ``json`` bytes (see :mod:`oyren.exports`)."""
+    return export_results(standings(session, campaign_id=campaign_id).results, fmt)
+
+
 def entries_for_username(session: Session, *, campaign_id: str, username: str) -> list[Entry]:
     """Return a creator's entries in the standings (any case, with or without '@')."""
     wanted = username.strip().lstrip("@").casefold()
@@ -77,8 +90,9 @@ def award(
     supersede: bool = False,
     reason: str = "",
     at: int | None = None,
-) -> AwardRecord:
-    """Freeze the results now as the campaign's award; replacing one needs ``supersede``."""
+) -> Standings:
+    """Freeze the results now as the campaign's award (replacing one needs ``supersede``);
+    return them with the award's record."""
     row = require_campaign(session, campaign_id)
     campaign = parse_stored(row.source_text, campaign_id)
     at = now() if at is None else at
@@ -136,7 +150,7 @@ def award(
     action = "award.supersede" if supersede else "award"
     record_event(session, campaign_id=campaign_id, action=action, by=by, at=at, details=details)
     session.flush()
-    return award_record(new)
+    return Standings(results, award_record(new))
 
 
 def export_bundle(

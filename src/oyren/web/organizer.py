@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from oyren import oversight
 from oyren.accounts import authenticate, end_sessions
 from oyren.moderation import ACTIONS
-from oyren.store import audit_page, award, list_campaigns, moderate
+from oyren.store import audit_page, award, export_standings, list_campaigns, moderate
 from oyren.web.charts import video_chart
 from oyren.web.context import (
     Ctx,
@@ -178,6 +178,23 @@ def audit(
         campaign = oversight.campaign_of(session, campaign_id=campaign_id)
         data = audit_page(session, campaign_id=campaign_id, before=before, limit=50)
     return ctx.respond("audit.html", data, campaign=campaign, extra={"campaign_id": campaign_id})
+
+
+@router.get("/organizer/campaigns/{campaign_id}/export.{fmt}", tags=["organizer"])
+def export(
+    campaign_id: CampaignId,
+    fmt: Annotated[str, Path(pattern="^(csv|json)$")],
+    ctx: OrganizerCtx,
+) -> Response:
+    """Entries and standings as CSV or JSON (as `oyren export` writes them)."""
+    with ctx.session() as session:
+        data = export_standings(session, campaign_id=campaign_id, fmt=fmt)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    return Response(
+        data,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{campaign_id}-standings.{fmt}"'},
+    )
 
 
 @page("/organizer/campaigns/{campaign_id}/award")
