@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 from fastapi.routing import APIRoute
+
+from oyren.web import organizer, public
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "web.md"
 NAMES = {"{campaign_id}": "ID", "{video_id}": "VID", "{lang}": "az", "{fmt}": "csv"}
 
 
-def test_every_route_is_in_the_docs(client: httpx.Client) -> None:
-    app = client._transport._asgi.app  # type: ignore[attr-defined]
+def test_every_route_is_in_the_docs() -> None:
     text = DOC.read_text(encoding="utf-8")
     missing = []
-    for route in app.routes:
+    routes = [*public.router.routes, *organizer.router.routes]
+    assert len(routes) > 20
+    for route in routes:
         if not isinstance(route, APIRoute) or route.path.endswith(".json"):
             continue  # a page's JSON twin is documented with the page
         path = route.path
