@@ -28,6 +28,7 @@ from oyren.snapshots import (
     snapshot_of,
 )
 from oyren.store import AwardRecord, current_award, get_campaign, moderation_queue
+from oyren.store.rows import live_results
 from oyren.submissions import open_submissions
 
 __all__ = [
@@ -232,12 +233,10 @@ def award_preview(
     session: Session, *, campaign_id: str, now: int, cache: ResultsCache | None = None
 ) -> AwardPreview:
     """Return the prizes an award made now would freeze, and what still waits for a person."""
-
     snap = snapshot_of(session, campaign_id, cache)
     live = snap.results
     if snap.standings.award is not None:
-        from oyren.store.rows import live_results
-
+        # The standings are frozen by the award in force; a new award would take today's.
         live = live_results(session, snap.campaign)
     return AwardPreview(
         campaign=snap.campaign,

@@ -204,8 +204,6 @@ def submit_link(session: Session, *, campaign_id: str, query: str, now: int) -> 
     """Record a pasted link for the next crawl (an error unless it names one TikTok video)."""
     campaign = get_campaign(session, campaign_id)
     if now > campaign.cutoff_ts:
-        from oyren.errors import StoreError
-
         raise StoreError("the contest has closed: no more videos can be submitted")
     return record_submission(session, campaign_id=campaign_id, lookup=parse_lookup(query), at=now)
 

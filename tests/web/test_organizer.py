@@ -278,3 +278,9 @@ def test_organizer_exports_standings_as_csv_and_json(organizer: httpx.Client) ->
     assert csv.headers["content-disposition"] == 'attachment; filename="sandbox-2024-standings.csv"'
     assert csv.text.splitlines()[0].startswith("rank,") or "video_id" in csv.text.splitlines()[0]
     assert data.json()["winners"]["best_video"]["video_id"] == TOP_ID
+
+
+def test_evidence_of_an_unknown_video_is_a_404_page(moderator: httpx.Client) -> None:
+    response = moderator.get(ORG + "/videos/1234567")
+    assert response.status_code == 404
+    assert "no video &#39;1234567&#39;" in response.text

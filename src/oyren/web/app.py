@@ -37,6 +37,7 @@ from oyren.web.security import RateLimit, RateLimiter, SecurityHeaders
 __all__ = ["DEFAULT_RATE_LIMITS", "WebOptions", "create_app"]
 
 log = logging.getLogger("oyren.web")
+NOT_FOUND = ("no campaign", "no video")  # how the core's "not there" errors begin
 
 # Per client address. Pages are cheap to read but not free; a submission writes to the database
 # and a login attempt is what a password guesser makes, so those are much tighter.
@@ -118,8 +119,10 @@ def _install_error_pages(app: FastAPI, state: WebState) -> None:
         return error_response(state, request, 400, detail=_first_problem(exc))
 
     async def user_error(request: Request, exc: Exception) -> Response:
-        # The store names what is wrong ("no campaign 'x'…"); a visitor may see that.
-        status = 404 if isinstance(exc, StoreError) and "no campaign" in str(exc) else 400
+        # The store names what is wrong ("no campaign 'x'…"); a visitor may see that. Asking
+        # for something that is not there is a 404, anything else the request's fault.
+        missing = isinstance(exc, StoreError) and str(exc).startswith(NOT_FOUND)
+        status = 404 if missing else 400
         return error_response(state, request, status, detail=str(exc))
 
     async def server_error(request: Request, exc: Exception) -> Response:

@@ -375,7 +375,9 @@ def error_response(
         )
     elif status == 400 and isinstance(detail, str) and detail:
         message = detail  # our own message naming what is wrong, shown as text
-    elif status == 404 and isinstance(detail, str) and detail.startswith("no campaign"):
+    elif (
+        status == 404 and isinstance(detail, str) and detail.startswith(("no campaign", "no video"))
+    ):
         message = detail
     else:
         message = messages.get(status, "")
