@@ -88,6 +88,7 @@ def ingest_observations(
     observations_before = _count_observations(session, campaign_id)
     started = now()
     read = 0
+    skipped_before = skip.count if skip else 0
 
     def flush(chunk: Sequence[Observation]) -> None:
         new = sorted({o.video_id for o in chunk} - known.keys())
@@ -111,7 +112,7 @@ def ingest_observations(
             read += len(chunk)
             chunk = []
             if progress is not None:
-                progress(min(read + (skip.count if skip else 0), lines), lines)
+                progress(min(read + (skip.count - skipped_before if skip else 0), lines), lines)
     if chunk:
         flush(chunk)
         read += len(chunk)
@@ -125,7 +126,7 @@ def ingest_observations(
         new_videos=len(known) - videos_before,
         new_observations=new_observations,
         duplicates=read - new_observations,
-        skipped=skip.count if skip else 0,
+        skipped=skip.count - skipped_before if skip else 0,
         skip_errors=tuple(skip.errors) if skip else (),
     )
     details = {
