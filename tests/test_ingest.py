@@ -201,3 +201,16 @@ def test_ingest_unknown_campaign_is_store_error(
 def test_ingest_missing_file_is_input_error(stored_db: Engine, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot open"):
         ingest(stored_db, tmp_path / "absent.jsonl")
+
+
+def test_ingest_two_files_in_one_transaction(
+    stored_db: Engine, make_record: Callable[..., dict[str, Any]], write_jsonl: Callable[..., Path]
+) -> None:
+    first = write_jsonl([make_record(id=1)], name="first.jsonl")
+    second = write_jsonl([make_record(id=1), make_record(id=2)], name="second.jsonl")
+    with transaction(stored_db) as session:
+        for path in (first, second):
+            last = ingest_observations(
+                session, campaign_id="tiktokdan-oyren-2024", path=path, by="tester"
+            )
+    assert (last.new_videos, last.new_observations, last.duplicates) == (1, 1, 1)

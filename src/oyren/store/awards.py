@@ -91,8 +91,7 @@ def award(
     reason: str = "",
     at: int | None = None,
 ) -> Standings:
-    """Freeze the results now as the campaign's award (replacing one needs ``supersede``);
-    return them with the award's record."""
+    """Freeze the results now as the award (replacing one needs ``supersede``); return them."""
     row = require_campaign(session, campaign_id)
     campaign = parse_stored(row.source_text, campaign_id)
     at = now() if at is None else at
