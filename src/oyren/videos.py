@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from oyren.observations import Observation
+import orjson
+
+from oyren.observations import Observation, observation_to_record
 
 __all__ = ["Video", "collect_videos"]
 
@@ -62,8 +64,11 @@ def _better_meta(current: Observation, new: Observation, cutoff: int) -> bool:
     return _tiebreak_key(new) > _tiebreak_key(current)
 
 
-def _tiebreak_key(obs: Observation) -> tuple[int, str, str]:
-    return (obs.view_count, obs.description, obs.username)
+def _tiebreak_key(obs: Observation) -> tuple[int, str, str, bytes]:
+    # The whole record last, so that two sightings differing only in, say, region are still
+    # ordered and the choice never depends on which line came first.
+    record = orjson.dumps(observation_to_record(obs), option=orjson.OPT_SORT_KEYS)
+    return (obs.view_count, obs.description, obs.username, record)
 
 
 def collect_videos(observations: Iterable[Observation], *, cutoff: int) -> dict[str, Video]:
