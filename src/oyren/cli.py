@@ -241,7 +241,13 @@ def campaigns(ctx: click.Context) -> None:
 
 @cli.command()
 @CAMPAIGN_ID
-@click.argument("observations_path", metavar="FILE", type=click.Path(path_type=Path))
+@click.option(
+    "--observations",
+    "observations_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Observations as JSONL or CSV in the TikTok Research API's field names.",
+)
 @click.option("--skip-invalid", is_flag=True, help="Pass over bad lines and report them.")
 @BY
 @click.pass_context
@@ -404,18 +410,33 @@ def remove(
 @CAMPAIGN_ID
 @click.option("--supersede", is_flag=True, help="Replace the award in force.")
 @click.option("--reason", default="", help="Why the award is superseded (required with it).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    help="New folder to write the award's audit bundle into.",
+)
 @BY
 @click.pass_context
 def award(
-    ctx: click.Context, campaign_id: str, supersede: bool, reason: str, by: str | None
+    ctx: click.Context,
+    campaign_id: str,
+    supersede: bool,
+    reason: str,
+    out: Path | None,
+    by: str | None,
 ) -> None:
-    """Award the prizes: freeze the results as they stand now."""
+    """Award the prizes: freeze the results as they stand now (and write the audit bundle)."""
     from oyren import store
 
     with _store(ctx) as session:
         frozen = store.award(
             session, campaign_id=campaign_id, by=_by(ctx, by), supersede=supersede, reason=reason
         )
+    manifest = None
+    if out is not None:
+        with _store(ctx) as session:
+            manifest = store.export_bundle(session, campaign_id=campaign_id, out=out)
     record = frozen.award
     assert record is not None
     click.echo(
@@ -423,6 +444,8 @@ def award(
         f"{_iso(record.awarded_at)}, results digest {record.results_digest}"
     )
     render_winners(frozen.results, Console())
+    if manifest is not None:
+        click.echo(f"{out}: bundle digest {manifest['digest']}; check it with: oyren verify {out}")
 
 
 @cli.command()
