@@ -126,6 +126,12 @@ def _report_skips(skip: SkipReport) -> None:
 )
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("--skip-invalid", is_flag=True, help="Pass over bad lines and report them.")
+@click.option(
+    "--screen/--no-screen",
+    default=True,
+    show_default=True,
+    help="Integrity flags and topics for moderators (they never change the prizes).",
+)
 def run(
     campaign_path: Path,
     observations_path: Path,
@@ -133,6 +139,7 @@ def run(
     removed_path: Path | None,
     fmt: str,
     skip_invalid: bool,
+    screen: bool,
 ) -> None:
     """Decide every video and the prizes from a file of observations (no database)."""
     from oyren.engine import evaluate_observations
@@ -146,6 +153,7 @@ def run(
         read_observations(observations_path, skip=skip),
         decisions=decisions,
         removed=removed,
+        screen=screen,
     )
     if skip is not None:
         _report_skips(skip)

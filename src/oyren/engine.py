@@ -15,6 +15,7 @@ from oyren.integrity import flag_videos
 from oyren.moderation import Decision
 from oyren.observations import Observation
 from oyren.results import Entry, Results
+from oyren.themes import Classifier
 from oyren.videos import Video, collect_videos
 from oyren.views import views_at
 
@@ -28,14 +29,19 @@ def evaluate(
     decisions: Mapping[str, Decision] | None = None,
     removed: frozenset[str] = frozenset(),
     jury: Sequence[JuryPick] = (),
+    screen: bool = True,
 ) -> Results:
-    """Decide every video, flag what looks suspicious, and settle the prizes."""
+    """Decide every video and settle the prizes; ``screen`` adds integrity flags and topics.
+
+    Screening only informs moderators and the public charts: it never changes eligibility,
+    views or prizes, so ``screen=False`` settles the same prizes faster.
+    """
     rules = RuleSet.of(campaign)
     cutoff = rules.cutoff
     decisions = decisions or {}
     screened = list(videos)
-    # Flags only inform moderators: they never change eligibility or views.
-    flags = flag_videos(screened)
+    flags = flag_videos(screened) if screen else {}
+    classifier = Classifier.for_campaign(campaign) if screen and campaign.themes else None
     entries = []
     for video in screened:
         meta = video.meta
@@ -43,6 +49,7 @@ def evaluate(
             meta, rules, decision=decisions.get(meta.video_id), removed=meta.video_id in removed
         )
         at = views_at(video.times, video.views, cutoff=cutoff, create_time=meta.create_time)
+        guess = classifier.classify_observation(meta) if classifier is not None else None
         entries.append(
             Entry(
                 video_id=meta.video_id,
@@ -55,6 +62,8 @@ def evaluate(
                 observations=len(video.times),
                 gap_s=at.gap_s,
                 flags=flags.get(meta.video_id, ()),
+                topic=guess.topic if guess is not None else None,
+                topic_confidence=guess.confidence if guess is not None else None,
             )
         )
     # Eligible entries first in rank order, then the rest in the same order.
@@ -80,7 +89,10 @@ def evaluate_observations(
     decisions: Mapping[str, Decision] | None = None,
     removed: frozenset[str] = frozenset(),
     jury: Sequence[JuryPick] = (),
+    screen: bool = True,
 ) -> Results:
     """Group raw observations into videos and :func:`evaluate` them."""
     videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
-    return evaluate(campaign, videos.values(), decisions=decisions, removed=removed, jury=jury)
+    return evaluate(
+        campaign, videos.values(), decisions=decisions, removed=removed, jury=jury, screen=screen
+    )
