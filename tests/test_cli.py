@@ -164,11 +164,13 @@ def test_simulate_then_run_csv_and_jsonl_agree(cli, campaign_file, tmp_path):
     assert len(outputs[0]["entries"]) == 120
 
 
-def test_demo_prints_winners(cli):
-    result = cli("demo", "--videos", 300)
+def test_demo_builds_a_store_and_prints_winners(cli, tmp_path):
+    result = cli("demo", "--videos", 300, "--folder", tmp_path / "demo", "--no-serve")
     assert result.exit_code == 0
     assert "Winners — sandbox-2024" in result.stdout
     assert "best_video" in result.stdout and "discover" in result.stdout
+    assert (tmp_path / "demo" / "oyren.db").is_file()
+    assert "organizer sign-in: demo / " in result.stderr
 
 
 def test_python_m_oyren_runs_the_cli():

@@ -17,6 +17,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -585,20 +586,43 @@ def simulate(
     help="How many videos the sandbox campaign has.",
 )
 @click.option("--seed", default=1, show_default=True, type=int, help="Random seed.")
-def demo(videos: int, seed: int) -> None:
-    """Generate the bundled sandbox campaign, decide it and print standings and winners."""
-    from oyren.engine import evaluate_observations
-    from oyren.simulate import observations, sandbox_campaign
-    from oyren.simulate import simulate as simulate_campaign
+@click.option(
+    "--folder",
+    default="oyren-demo",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the demo's SQLite store is built (an earlier demo there is replaced).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port (0: any free one).")
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Open the web app.")
+def demo(videos: int, seed: int, folder: Path, host: str, port: int, serve: bool) -> None:
+    """Build the sandbox campaign's store, print standings and winners, and serve the web app."""
+    from oyren.demo import build_demo
 
-    campaign = sandbox_campaign()
-    with _progress() as progress:
-        task = progress.add_task("inventing videos", total=videos)
-        sim = simulate_campaign(
-            campaign, videos=videos, seed=seed, progress=lambda n: progress.advance(task, n)
+    with _progress() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def show(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        built = build_demo(folder, videos=videos, seed=seed, progress=show)
+    render_results(built.results, Console(), top=10)
+    _note(
+        f"demo store: {built.settings.database_url} ({built.observations:,} observations); "
+        f"organizer sign-in: {built.organizer} / {built.password}"
+    )
+    if serve:
+        from oyren.web import serve as serve_web
+
+        serve_web(
+            built.settings,
+            host=host,
+            port=port,
+            on_ready=lambda url: click.echo(f"Öyrən demo: {url}campaigns/{built.campaign.id}"),
         )
-        results = evaluate_observations(campaign, observations(sim))
-    render_results(results, Console(), top=10)
 
 
 def _progress() -> Progress:
