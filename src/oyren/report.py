@@ -173,11 +173,12 @@ def render_queue(items: Sequence[QueueItem], console: Console) -> None:
         table.add_column(name, justify="right" if name == "Views" else "left")
     for item in items:
         e = item.entry
-        why = (
-            ", ".join(e.reasons)
-            if item.why == "soft_reasons"
-            else "flagged: " + ", ".join(f.code for f in e.flags)
-        )
+        if item.why == "soft_reasons":
+            why = ", ".join(e.reasons)
+        elif item.why == "flagged":
+            why = ", ".join(f.code for f in e.flags) + f" — {item.detail}"
+        else:
+            why = item.detail
         table.add_row(e.video_id, f"@{e.username}", f"{e.views_at_cutoff:,}", why)
     console.print(table)
 
