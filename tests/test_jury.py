@@ -151,7 +151,8 @@ def test_progress_before_any_answer() -> None:
     status = progress(shortlist=SHORTLIST, judgments=[], threshold=0.9)
     assert status == Progress(
         answers=0, by_juror=(), entries=12, covered=0, leader=status.leader,
-        leader_p_best=status.leader_p_best, threshold=0.9, done=False, remaining=None,
+        leader_p_best=status.leader_p_best, threshold=0.9, done=False, to_cover=12,
+        to_decide=status.to_decide,
     )  # fmt: skip
     assert status.leader_p_best < 0.2
 
@@ -164,7 +165,7 @@ def test_progress_stops_once_the_leader_is_clear() -> None:
     assert status.covered == 12
     assert status.leader == "201"
     assert status.done
-    assert status.remaining == 0
+    assert (status.to_cover, status.to_decide) == (0, 0)
 
 
 def test_progress_is_not_done_while_an_entry_is_uncovered() -> None:
@@ -172,14 +173,15 @@ def test_progress_is_not_done_while_an_entry_is_uncovered() -> None:
     status = progress(shortlist=SHORTLIST, judgments=judgments, threshold=0.9, size=4)
     assert status.covered == 11
     assert not status.done
-    assert status.remaining is not None and status.remaining >= 1
+    assert status.to_cover == 1  # 212 still needs two jurors: one question of four at least
 
 
-def test_progress_remaining_estimate_is_positive_midway() -> None:
-    judgments = play(8, size=2)
-    status = progress(shortlist=SHORTLIST, judgments=judgments, threshold=0.99, size=2)
-    assert not status.done
-    assert status.remaining is None or status.remaining > 0
+def test_progress_estimate_shrinks_as_the_leader_pulls_ahead() -> None:
+    early = progress(shortlist=SHORTLIST, judgments=play(12, size=4), threshold=0.99, size=4)
+    late = progress(shortlist=SHORTLIST, judgments=play(24, size=4), threshold=0.99, size=4)
+    assert not early.done
+    assert early.to_decide is not None and late.to_decide is not None
+    assert early.to_decide > late.to_decide
 
 
 def test_round_finds_the_best_with_misclicking_jurors() -> None:

@@ -78,7 +78,8 @@ class Progress:
     leader_p_best: float
     threshold: float
     done: bool
-    remaining: int | None  # rough estimate of questions still needed; None if too close to call
+    to_cover: int  # questions still needed, at least, until every entry is covered
+    to_decide: int | None  # rough estimate of questions to separate the leader; None: too close
 
 
 def avoided_entries(
@@ -123,9 +124,9 @@ def next_question(
     seen = np.zeros(n, dtype=np.bool_)
     asked: set[frozenset[int]] = set()
     for judgment in judgments:
-        ids = [index[e] for e in judgment.entries if e in index]
         if judgment.judge != juror:
             continue
+        ids = [index[e] for e in judgment.entries if e in index]
         if judgment.kind == "skip":
             blocked[ids] = True
         elif not judgment.undone:
@@ -290,8 +291,8 @@ def progress(
     leader = int(np.argmax(chances)) if len(chances) else None
     top = float(chances[leader]) if leader is not None else 0.0
     done = leader is not None and covered == len(entries) and top >= threshold
-    deficit = int(np.maximum(needed - views, 0).sum())
-    remaining = 0 if done else _remaining(model, chances, threshold, size, ceil(deficit / size))
+    to_cover = ceil(int(np.maximum(needed - views, 0).sum()) / size)
+    to_decide = 0 if top >= threshold else _to_decide(model, chances, threshold, size)
     return Progress(
         answers=len(counted),
         by_juror=tuple(sorted(per_juror.items())),
@@ -301,12 +302,13 @@ def progress(
         leader_p_best=top,
         threshold=threshold,
         done=done,
-        remaining=remaining,
+        to_cover=to_cover,
+        to_decide=to_decide,
     )
 
 
-def _remaining(model: Fit, chances: Floats, threshold: float, size: int, cover: int) -> int | None:
-    """Questions until the stop rule, were the present estimates right.
+def _to_decide(model: Fit, chances: Floats, threshold: float, size: int) -> int | None:
+    """Questions until the leader passes the threshold, were the present estimates right.
 
     For each rival with a real chance, the leader's lead over it must reach z posterior sds,
     z chosen so that the rivals' chances add up to less than 1 − threshold. Each question
@@ -314,11 +316,11 @@ def _remaining(model: Fit, chances: Floats, threshold: float, size: int, cover: 
     Fisher information of one Bradley–Terry comparison), and a batch of k holds k − 1 rivals.
     """
     if len(chances) < 2:
-        return cover
+        return 0
     leader = int(np.argmax(chances))
     rivals = [int(i) for i in np.flatnonzero(chances >= 1e-3) if i != leader]
     if not rivals:
-        return cover
+        return 0
     z = NormalDist().inv_cdf(1.0 - (1.0 - threshold) / len(rivals))
     block = {int(b): k for k, b in enumerate(model.block)}
     cov = model.block_factor @ model.block_factor.T if len(model.block) else None
@@ -332,7 +334,7 @@ def _remaining(model: Fit, chances: Floats, threshold: float, size: int, cover: 
             var -= 2.0 * float(cov[block[leader], block[rival]])
         p = 1.0 / (1.0 + np.exp(-gap))
         needed += max(0.0, (z / gap) ** 2 - 1.0 / var) / (p * (1.0 - p))
-    return cover + ceil(needed / (size - 1))
+    return ceil(needed / (size - 1))
 
 
 def _seed(seed: int, juror: str, answers: int) -> int:
