@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
-from oyren.judging import fit
+from oyren.judging import Fit, fit
 from oyren.judgments import Judgment
-from oyren.jury import Progress, avoided_entries, next_question, progress
+from oyren.jury import (
+    Progress,
+    Tally,
+    avoided_entries,
+    choose_entries,
+    met,
+    next_question,
+    progress,
+    tally,
+)
 
 SHORTLIST = [str(i) for i in range(201, 213)]  # 12 entries
 JURORS = ["aysel", "murad", "leyla"]
@@ -199,3 +209,70 @@ def test_round_finds_the_best_with_misclicking_jurors() -> None:
         judgments.append(ranked)
     status = progress(shortlist=SHORTLIST, judgments=judgments, size=4)
     assert status.leader == "201"
+
+
+def test_tally_counts_jurors_first_places_and_bottom_halves() -> None:
+    judgments = [
+        Judgment.ranking("aysel", ["201", "202", "203", "204"]),
+        Judgment.ranking("murad", ["203", "201", "204", "202"]),
+        Judgment.pair("leyla", "202", "201"),
+        Judgment.tie("leyla", "203", "204"),
+        Judgment("leyla", "pair", ("204", "203"), undone=True),
+    ]
+    counts = tally(judgments, SHORTLIST[:4])
+    assert counts.views.tolist() == [3, 3, 3, 3]
+    assert counts.firsts.tolist() == [1, 1, 1, 0]
+    assert counts.bottoms.tolist() == [1, 1, 1, 2]
+    assert counts.needed.tolist() == [3, 3, 3, 2]  # first once and bottom once: a third juror
+
+
+def test_met_marks_entries_answered_together_with_a_leader() -> None:
+    judgments = [
+        Judgment.ranking("aysel", ["201", "205", "206"]),
+        Judgment.pair("murad", "207", "208"),
+        Judgment("murad", "pair", ("202", "209"), undone=True),
+    ]
+    together = met(judgments, SHORTLIST, np.array([0, 1]))  # leaders 201 and 202
+    assert [e for e, m in zip(SHORTLIST, together.tolist(), strict=True) if m] == [
+        "201", "205", "206",
+    ]  # fmt: skip
+
+
+def buried_round() -> tuple[Fit, Tally]:
+    """Leaders 201–203 far ahead; 209 won twice but came last once and scores middling."""
+    n = len(SHORTLIST)
+    scores = np.array([5.0, 4.8, 4.6] + [0.0] * (n - 3))
+    model = Fit(
+        entries=tuple(SHORTLIST), scores=scores, sd=np.full(n, 0.2), judges=("aysel",),
+        temperatures=np.ones(1), tie_weight=0.0, block=np.zeros(0, dtype=np.int64),
+        block_factor=np.zeros((0, 0)), judgments=30,
+    )  # fmt: skip
+    firsts = np.zeros(n, dtype=np.int64)
+    bottoms = np.zeros(n, dtype=np.int64)
+    firsts[8], bottoms[8] = 2, 1
+    return model, Tally(np.full(n, 3), np.full(n, 2), firsts, bottoms)
+
+
+@pytest.mark.parametrize("size", [2, 4])
+def test_choose_entries_gives_a_buried_entry_a_meeting_with_the_leaders(size: int) -> None:
+    model, counts = buried_round()
+    picked, phase = choose_entries(
+        pool=np.arange(len(SHORTLIST)), tallied=counts, seen=np.ones(len(SHORTLIST), dtype=bool),
+        asked=set(), size=size, model=model, rng=np.random.default_rng(0),
+        meetings=lambda leaders: np.zeros(len(SHORTLIST), dtype=bool),
+    )  # fmt: skip
+    assert phase == "leaders"
+    assert 8 in picked
+    assert 0 in picked  # next to the leader
+
+
+def test_choose_entries_no_second_meeting_once_met() -> None:
+    model, counts = buried_round()
+    for seed in range(5):
+        picked, _ = choose_entries(
+            pool=np.arange(len(SHORTLIST)), tallied=counts,
+            seen=np.ones(len(SHORTLIST), dtype=bool), asked=set(), size=4, model=model,
+            rng=np.random.default_rng(seed),
+            meetings=lambda leaders: np.arange(len(SHORTLIST)) == 8,
+        )  # fmt: skip
+        assert 8 not in picked

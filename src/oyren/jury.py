@@ -6,8 +6,9 @@ question is a pair or a small batch to order, chosen in two phases:
 - Coverage: until every entry has been judged by ``min_views`` different jurors, a juror gets
   the least-seen entries they have not seen yet, so no entry's fate rests on one juror's taste.
   When two answers about an entry disagree (it came first once and in the bottom half once),
-  a third juror looks at it, as a human jury calls a third reader: a misclick that buries the
-  best entry is then caught before the round moves on.
+  a third juror looks at it, as a human jury calls a third reader; if most of its answers put
+  it first, it then meets the current leaders once (a repechage). A misclick that buries the
+  best entry is caught this way: the model alone would rate it middling and never look again.
 - Leaders: afterwards the question is built by top-two Thompson sampling (Russo, "Simple
   Bayesian algorithms for best-arm identification", *Operations Research* 68, 2020; for duels,
   Wu & Liu, "Double Thompson sampling for dueling bandits", NeurIPS 2016): draw scores from the
@@ -41,11 +42,13 @@ __all__ = [
     "MIN_VIEWS",
     "Progress",
     "Question",
+    "Tally",
     "avoided_entries",
     "choose_entries",
-    "coverage",
+    "met",
     "next_question",
     "progress",
+    "tally",
 ]
 
 MIN_VIEWS = 2  # different jurors who must judge an entry before it can be passed over
@@ -136,25 +139,45 @@ def next_question(
         if entry in index:
             blocked[index[entry]] = True
     pool = np.flatnonzero(~blocked).astype(np.int64)
-    views, needed = coverage(judgments, entries, min_views=min_views)
     rng = np.random.default_rng(_seed(seed, juror, len(judgments)))
 
     def posterior() -> Fit:
         return model if model is not None else fit(judgments, entries)
 
     picked, phase = choose_entries(
-        pool=pool, views=views, needed=needed, seen=seen, asked=asked, size=size,
-        model=posterior, rng=rng,
+        pool=pool, tallied=tally(judgments, entries, min_views=min_views), seen=seen,
+        asked=asked, size=size, model=posterior, rng=rng,
+        meetings=lambda leaders: met(judgments, entries, leaders),
     )  # fmt: skip
     if not picked:
         return None
     return Question(juror, tuple(entries[i] for i in picked), phase)
 
 
-def coverage(
+@dataclass(frozen=True, slots=True, eq=False)
+class Tally:
+    """Per entry: different jurors who judged it, how many it needs, firsts and bottom halves."""
+
+    views: Ints
+    needed: Ints
+    firsts: Ints
+    bottoms: Ints
+
+    @property
+    def owed(self) -> Bools:
+        """Entries owed a meeting with the leaders: answers disagree, but mostly put them first.
+
+        Two wins and a last place leave an entry's score middling, so sampling would never
+        show it next to the leaders again; if the last place was a misclick, that buries the
+        best entry. A tournament's repechage: such an entry meets the leaders once.
+        """
+        return (self.firsts >= 2) & (self.bottoms >= 1) & (self.firsts > self.bottoms)
+
+
+def tally(
     judgments: Sequence[Judgment], entries: Sequence[str], *, min_views: int = MIN_VIEWS
-) -> tuple[Ints, Ints]:
-    """Per entry: how many different jurors judged it, and how many it needs.
+) -> Tally:
+    """Count, per entry, its jurors, the jurors it needs, its first places and bottom halves.
 
     An entry needs ``min_views`` jurors, and one more when its answers disagree: it came first
     in one answer and in the bottom half of another.
@@ -162,8 +185,8 @@ def coverage(
     index = {entry: i for i, entry in enumerate(entries)}
     n = len(entries)
     jurors_of: list[set[str]] = [set() for _ in range(n)]
-    first = np.zeros(n, dtype=np.bool_)
-    last = np.zeros(n, dtype=np.bool_)
+    firsts = np.zeros(n, dtype=np.int64)
+    bottoms = np.zeros(n, dtype=np.int64)
     for judgment in judgments:
         if not judgment.counts:
             continue
@@ -171,46 +194,66 @@ def coverage(
         for i in ids:
             jurors_of[i].add(judgment.judge)
         if judgment.kind != "tie" and len(ids) >= 2:
-            first[ids[0]] = True
-            last[ids[(len(ids) + 1) // 2 :]] = True
+            firsts[ids[0]] += 1
+            bottoms[ids[(len(ids) + 1) // 2 :]] += 1
     views = np.array([len(who) for who in jurors_of], dtype=np.int64)
-    return views, min_views + (first & last).astype(np.int64)
+    needed = min_views + ((firsts > 0) & (bottoms > 0)).astype(np.int64)
+    return Tally(views, needed, firsts, bottoms)
+
+
+def met(judgments: Sequence[Judgment], entries: Sequence[str], leaders: Ints) -> Bools:
+    """Entries that appeared in an answer together with one of ``leaders`` (positions)."""
+    index = {entry: i for i, entry in enumerate(entries)}
+    top = {entries[i] for i in leaders.tolist()}
+    out = np.zeros(len(entries), dtype=np.bool_)
+    for judgment in judgments:
+        if judgment.counts and not top.isdisjoint(judgment.entries):
+            out[[index[e] for e in judgment.entries if e in index]] = True
+    return out
 
 
 def choose_entries(
     *,
     pool: Ints,
-    views: Ints,
+    tallied: Tally,
     seen: Bools,
     asked: Collection[frozenset[int]],
-    needed: Ints,
     size: int,
     model: Fit | Callable[[], Fit] | None,
+    meetings: Callable[[Ints], Bools],
     rng: np.random.Generator,
 ) -> tuple[list[int], str]:
     """Pick positions for one question from ``pool``, in display order, and the phase.
 
-    ``views`` counts the different jurors who judged each entry and ``needed`` how many it
-    needs (see :func:`coverage`), ``seen`` marks those this juror judged, ``asked`` the sets
-    they were already asked. ``model``, or a function giving
-    it when first needed, indexes entries the same way.
+    ``tallied`` counts each entry's jurors (see :func:`tally`), ``seen`` marks the entries this
+    juror judged, ``asked`` the sets they were already asked. ``model``, or a function giving
+    it when first needed, indexes entries the same way; ``meetings`` gives the entries that
+    met any of the given leaders (see :func:`met`).
     """
     size = min(size, len(pool))
     if size < 2:
         return [], "coverage"
-    fresh = pool[(views[pool] < needed[pool]) & ~seen[pool]]
+    views = tallied.views
+    fresh = pool[(views[pool] < tallied.needed[pool]) & ~seen[pool]]
     picked: list[int] = []
     if len(fresh):
         # Least-seen first; among equals, a random order so jurors do not all get the same.
         key = views[fresh] + rng.random(len(fresh))
-        first = _smallest(key, size)
-        picked = [int(i) for i in fresh[first]]
+        picked = [int(i) for i in fresh[_smallest(key, size)]]
     phase = "coverage" if picked else "leaders"
     if len(picked) < size:
         available = np.zeros(len(views), dtype=np.bool_)
         available[pool] = True
         available[picked] = False
         fitted = model() if callable(model) else model
+        if fitted is not None and len(fitted.entries) and len(picked) < size - 1:
+            owed = available & tallied.owed
+            if owed.any():
+                leaders = _smallest(-fitted.scores, size)
+                waiting = np.flatnonzero(owed & ~meetings(leaders))
+                if len(waiting):
+                    picked.append(int(waiting[np.argmax(fitted.scores[waiting])]))
+                    available[picked[-1]] = False
         picked += _leaders(fitted, available, picked, size, asked, rng)
     order = rng.permutation(len(picked))  # display order: no position favours anyone
     return [picked[i] for i in order], phase
@@ -285,13 +328,13 @@ def progress(
     per_juror: dict[str, int] = {}
     for judgment in counted:
         per_juror[judgment.judge] = per_juror.get(judgment.judge, 0) + 1
-    views, needed = coverage(judgments, model.entries, min_views=min_views)
-    covered = int((views >= needed).sum())
+    counts = tally(judgments, model.entries, min_views=min_views)
+    covered = int((counts.views >= counts.needed).sum())
     chances = p_best(model, seed=seed)
     leader = int(np.argmax(chances)) if len(chances) else None
     top = float(chances[leader]) if leader is not None else 0.0
     done = leader is not None and covered == len(entries) and top >= threshold
-    to_cover = ceil(int(np.maximum(needed - views, 0).sum()) / size)
+    to_cover = ceil(int(np.maximum(counts.needed - counts.views, 0).sum()) / size)
     to_decide = 0 if top >= threshold else _to_decide(model, chances, threshold, size)
     return Progress(
         answers=len(counted),
