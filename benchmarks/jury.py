@@ -1,0 +1,548 @@
+"""Simulated juries: how many judgments each method needs to find the most creative entry.
+
+Usage: python benchmarks/jury.py [--quick] [--jobs N]
+
+A world has N entries with a latent creativity θ ~ N(0, 1) and ten planted standouts above the
+natural maximum (#1 leads #2 by 0.6, #2…#10 are 0.1 apart). J jurors each see θ_i + τ·u_ij
+(taste they do not share, τ = 0.3) plus fresh noise of their own sd σ_j ~ U(0.5, 1.5) each time
+they look, and misclick with their own rate U(0, 5 %) (a misclick swaps two places). Jurors take
+turns. Every method answers the same worlds (common random numbers) and is measured by:
+
+- P(top-1): how often its pick is the true best; top-10 recall; the Brier score of the
+  probability it reports for its pick being the best;
+- at equal judgments (one answer: a pair, a batch ordered, or one entry scored) and at equal
+  videos watched (each entry on screen counts, except one the juror saw in their previous
+  question: Gavel's chained pairs cost one new video per judgment, a side-by-side pair two);
+- judgments (and videos) per entry until P(top-1) ≥ 0.9, and the ratio to Gavel.
+
+Methods: Öyrən (this project: coverage, then top-two Thompson sampling; batches of 6 and
+pairs); Gavel (Crowd-BT, chained pairs, ε = 0.25, two minimum views); random pairs fitted by
+maximum likelihood (Bradley–Terry); repeated Quicksort fitted the same way (Maystre &
+Grossglauser, ICML 2017); rubric scores on three weighted criteria with per-juror z-scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+# One BLAS thread per process: the benchmark runs one world per process, and a BLAS that
+# spreads small matrices over busy cores runs thirty times slower.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+
+from gavel_crowd_bt import Gavel, self_check  # noqa: E402
+
+from oyren.judging import Fit, fit, p_best  # noqa: E402
+from oyren.judgments import Judgment  # noqa: E402
+from oyren.jury import Tally, choose_entries  # noqa: E402
+from oyren.rubric import Criterion, Score, rank_rubric  # noqa: E402
+
+GRID = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # budgets per entry (judgments or videos)
+PLANTED = (1.6, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)  # above the natural maximum
+TASTE = 0.3
+TARGET = 0.9
+EVAL_SAMPLES = 1000
+CRITERIA = (Criterion("idea", 0.5), Criterion("clarity", 0.3), Criterion("craft", 0.2))
+
+
+@dataclass
+class World:
+    """Latent creativity, and the jurors who perceive it."""
+
+    theta: np.ndarray
+    sigma: np.ndarray
+    taste: np.ndarray  # jurors × entries
+    misclick: np.ndarray
+    lenient: np.ndarray  # rubric offset per juror
+    stretch: np.ndarray  # rubric scale per juror
+    rng: np.random.Generator
+
+    @classmethod
+    def make(cls, n: int, jurors: int, seed: int) -> World:
+        rng = np.random.default_rng(seed)
+        theta = rng.standard_normal(n)
+        top = rng.choice(n, len(PLANTED), replace=False)
+        others = np.setdiff1d(np.arange(n), top)
+        theta[top] = theta[others].max() + np.array(PLANTED)
+        return cls(
+            theta=theta,
+            sigma=rng.uniform(0.5, 1.5, jurors),
+            taste=TASTE * rng.standard_normal((jurors, n)),
+            misclick=rng.uniform(0.0, 0.05, jurors),
+            lenient=rng.uniform(-1.0, 1.0, jurors),
+            stretch=rng.uniform(0.8, 1.6, jurors),
+            rng=np.random.default_rng(seed + 1),
+        )
+
+    def order(self, juror: int, items: list[int]) -> list[int]:
+        """The juror's ranking of ``items``, best first."""
+        seen = self.theta[items] + self.taste[juror, items]
+        seen = seen + self.sigma[juror] * self.rng.standard_normal(len(items))
+        ranked = [items[i] for i in np.argsort(-seen, kind="stable")]
+        if self.rng.random() < self.misclick[juror]:
+            a, b = self.rng.choice(len(ranked), 2, replace=False)
+            ranked[a], ranked[b] = ranked[b], ranked[a]
+        return ranked
+
+    def scores(self, juror: int, item: int) -> list[float]:
+        """The juror's rubric scores (1–10) of ``item`` on each criterion."""
+        out = []
+        for _ in CRITERIA:
+            seen = self.theta[item] + self.taste[juror, item]
+            seen += self.sigma[juror] * self.rng.standard_normal()
+            raw = 5.5 + self.lenient[juror] + self.stretch[juror] * seen
+            out.append(float(np.clip(np.round(raw), 1, 10)))
+        return out
+
+    @property
+    def best(self) -> int:
+        return int(np.argmax(self.theta))
+
+    @property
+    def top10(self) -> set[int]:
+        return {int(i) for i in np.argsort(-self.theta)[:10]}
+
+
+@dataclass
+class Estimate:
+    top1: int
+    top10: list[int]
+    p_top1: float
+
+
+@dataclass
+class Trace:
+    """What a method knew at each budget, on both axes."""
+
+    method: str
+    n: int
+    rep: int
+    by_judgments: dict[float, tuple[bool, float, float]] = field(default_factory=dict)
+    by_views: dict[float, tuple[bool, float, float]] = field(default_factory=dict)
+    stop: tuple[float, float, bool] | None = None  # judgments/N, views/N, correct at stop
+    seconds: float = 0.0
+
+
+class Method:
+    """A judging method: asks a juror a question, then estimates the best."""
+
+    name = ""
+
+    def __init__(self, world: World, n: int, jurors: int, seed: int) -> None:
+        self.world, self.n, self.jurors = world, n, jurors
+        self.rng = np.random.default_rng(seed)
+
+    def ask(self, juror: int) -> list[int]:
+        """Entries shown to the juror for one judgment (the juror answers in ``answer``)."""
+        raise NotImplementedError
+
+    def answer(self, juror: int, items: list[int]) -> None:
+        raise NotImplementedError
+
+    def estimate(self) -> Estimate:
+        raise NotImplementedError
+
+    def stop_check(self) -> bool | None:
+        """For methods with a stop rule: True once it says stop (else False); None if none."""
+        return None
+
+
+def _model_estimate(model: Fit, samples: int = EVAL_SAMPLES) -> Estimate:
+    chances = p_best(model, samples=samples)
+    top1 = int(np.argmax(chances))
+    order = np.argsort(-model.scores, kind="stable")[:10]
+    pos = [int(model.entries[i]) for i in order]
+    return Estimate(int(model.entries[top1]), pos, float(chances[top1]))
+
+
+class Oyren(Method):
+    """This project: coverage by distinct jurors, then top-two Thompson sampling."""
+
+    def __init__(self, world: World, n: int, jurors: int, seed: int, size: int) -> None:
+        super().__init__(world, n, jurors, seed)
+        self.size = size
+        self.name = f"oyren k={size}" if size > 2 else "oyren pairs"
+        self.ids = [str(i) for i in range(n)]
+        self.judgments: list[Judgment] = []
+        self.seen = np.zeros((jurors, n), dtype=bool)
+        self.views = np.zeros(n, dtype=np.int64)  # different jurors who judged each entry
+        self.firsts = np.zeros(n, dtype=np.int64)  # times ranked first
+        self.bottoms = np.zeros(n, dtype=np.int64)  # times ranked in the bottom half
+        self.met = np.zeros(n, dtype=bool)  # appeared with one of self.top
+        self.top: frozenset[int] = frozenset()
+        self.asked: list[set[frozenset[int]]] = [set() for _ in range(jurors)]
+        self.model: Fit | None = None
+        self.fitted_at = -1
+        self.pool = np.arange(n, dtype=np.int64)
+        self.stopped = False
+
+    def _fit(self) -> Fit:
+        count = len(self.judgments)
+        # Refit after every tenth more answers (at least one per juror): in a live round the
+        # store refits in the background while jurors keep answering.
+        stale = count - self.fitted_at >= max(self.jurors, count // 10)
+        if self.model is None or stale:
+            self.model = fit(self.judgments, self.ids, start=self.model)
+            self.fitted_at = count
+        return self.model
+
+    def _tally(self) -> Tally:
+        contested = (self.firsts > 0) & (self.bottoms > 0)
+        return Tally(self.views, 2 + contested, self.firsts, self.bottoms)
+
+    def _meetings(self, leaders: np.ndarray) -> np.ndarray:
+        # Same as oyren.jury.met, kept up to date answer by answer instead of recounted.
+        if frozenset(leaders.tolist()) != self.top:
+            self.top = frozenset(leaders.tolist())
+            self.met[:] = False
+            for judgment in self.judgments:
+                items = [int(e) for e in judgment.entries]
+                if not self.top.isdisjoint(items):
+                    self.met[items] = True
+        return self.met
+
+    def ask(self, juror: int) -> list[int]:
+        picked, _ = choose_entries(
+            pool=self.pool, tallied=self._tally(), seen=self.seen[juror],
+            asked=self.asked[juror], size=self.size, model=self._fit, meetings=self._meetings,
+            rng=self.rng,
+        )  # fmt: skip
+        return picked
+
+    def answer(self, juror: int, items: list[int]) -> None:
+        ranked = self.world.order(juror, items)
+        self.judgments.append(Judgment.ranking(f"j{juror}", [self.ids[i] for i in ranked]))
+        self.views[[i for i in items if not self.seen[juror, i]]] += 1
+        self.firsts[ranked[0]] += 1
+        self.bottoms[ranked[(len(ranked) + 1) // 2 :]] += 1
+        if not self.top.isdisjoint(items):
+            self.met[items] = True
+        self.seen[juror, items] = True
+        self.asked[juror].add(frozenset(items))
+
+    def estimate(self) -> Estimate:
+        self.model = fit(self.judgments, self.ids, start=self.model)
+        self.fitted_at = len(self.judgments)
+        return _model_estimate(self.model)
+
+    def stop_check(self) -> bool:
+        if self.stopped or self.fitted_at != len(self.judgments) or self.model is None:
+            return self.stopped
+        if (self.views >= self._tally().needed).all():
+            self.stopped = float(p_best(self.model, samples=1000).max()) >= TARGET
+        return self.stopped
+
+
+class GavelMethod(Method):
+    name = "gavel"
+
+    def __init__(self, world: World, n: int, jurors: int, seed: int) -> None:
+        super().__init__(world, n, jurors, seed)
+        self.gavel = Gavel(n, jurors, self.rng)
+
+    def ask(self, juror: int) -> list[int]:
+        return list(self.gavel.question(juror))
+
+    def answer(self, juror: int, items: list[int]) -> None:
+        winner, loser = self.world.order(juror, items)
+        self.gavel.vote(juror, winner, loser)
+
+    def estimate(self) -> Estimate:
+        mu, sd = self.gavel.mu, np.sqrt(self.gavel.s2)
+        draws = mu + sd * np.random.default_rng(0).standard_normal((EVAL_SAMPLES, self.n))
+        chances = np.bincount(np.argmax(draws, axis=1), minlength=self.n) / EVAL_SAMPLES
+        top1 = int(np.argmax(mu))
+        return Estimate(top1, [int(i) for i in np.argsort(-mu)[:10]], float(chances[top1]))
+
+
+class Pairs(Method):
+    """Judgments fitted by maximum likelihood Bradley–Terry (no juror terms, no misclicks)."""
+
+    def __init__(self, world: World, n: int, jurors: int, seed: int) -> None:
+        super().__init__(world, n, jurors, seed)
+        self.ids = [str(i) for i in range(n)]
+        self.judgments: list[Judgment] = []
+        self.model: Fit | None = None
+
+    def answer(self, juror: int, items: list[int]) -> None:
+        ranked = self.world.order(juror, items)
+        self.judgments.append(Judgment.ranking(f"j{juror}", [self.ids[i] for i in ranked]))
+        self.learn(ranked)
+
+    def learn(self, ranked: list[int]) -> None:
+        pass
+
+    def estimate(self) -> Estimate:
+        # A wide prior (sd 5) only keeps scores finite for entries that never lost or won.
+        self.model = fit(
+            self.judgments, self.ids, juror_scales=False, misclick=0.0, prior_sd=5.0,
+            start=self.model,
+        )  # fmt: skip
+        return _model_estimate(self.model)
+
+
+class RandomPairs(Pairs):
+    name = "random pairs + ML"
+
+    def __init__(self, world: World, n: int, jurors: int, seed: int) -> None:
+        super().__init__(world, n, jurors, seed)
+        self.queue: list[int] = []
+
+    def ask(self, juror: int) -> list[int]:
+        # Balanced: each pass pairs a fresh shuffle of all entries.
+        if len(self.queue) < 2:
+            self.queue = [int(i) for i in self.rng.permutation(self.n)]
+        return [self.queue.pop(), self.queue.pop()]
+
+
+class RepeatedSort(Pairs):
+    """Quicksort with noisy answers, over and over; the better side is sorted first."""
+
+    name = "repeated sort + ML"
+
+    def __init__(self, world: World, n: int, jurors: int, seed: int) -> None:
+        super().__init__(world, n, jurors, seed)
+        self.stack: list[list[int]] = []
+        self.partition: tuple[int, list[int], list[int], list[int]] | None = None
+
+    def ask(self, juror: int) -> list[int]:
+        while self.partition is None or not self.partition[1]:
+            if self.partition is not None:
+                pivot, _, better, worse = self.partition
+                # Depth first, better side on top, so the top is sorted out first.
+                self.stack.append(worse)
+                self.stack.append(better)
+                self.partition = None
+            if not self.stack:
+                self.stack.append([int(i) for i in self.rng.permutation(self.n)])
+            group = self.stack.pop()
+            if len(group) < 2:
+                continue
+            pivot = group[int(self.rng.integers(len(group)))]
+            self.partition = (pivot, [i for i in group if i != pivot], [], [])
+        return [self.partition[0], self.partition[1][-1]]
+
+    def learn(self, ranked: list[int]) -> None:
+        assert self.partition is not None
+        _pivot, rest, better, worse = self.partition
+        item = rest.pop()
+        (better if ranked[0] == item else worse).append(item)
+
+
+class Rubric(Method):
+    name = "rubric z-scores"
+
+    def __init__(self, world: World, n: int, jurors: int, seed: int) -> None:
+        super().__init__(world, n, jurors, seed)
+        self.ids = [str(i) for i in range(n)]
+        self.scores: list[Score] = []
+        self.queue: list[int] = []
+
+    def ask(self, juror: int) -> list[int]:
+        if not self.queue:
+            self.queue = [int(i) for i in self.rng.permutation(self.n)]
+        return [self.queue.pop()]
+
+    def answer(self, juror: int, items: list[int]) -> None:
+        for criterion, value in zip(CRITERIA, self.world.scores(juror, items[0]), strict=True):
+            self.scores.append(Score(f"j{juror}", self.ids[items[0]], criterion.name, value))
+
+    def estimate(self) -> Estimate:
+        ranked = rank_rubric(self.scores, CRITERIA, self.ids, samples=EVAL_SAMPLES)
+        by_rating = sorted(ranked, key=lambda s: -s.rating)[:10]
+        return Estimate(int(ranked[0].entry), [int(s.entry) for s in by_rating], ranked[0].p_best)
+
+
+METHODS = ("oyren k=6", "oyren pairs", "gavel", "random pairs + ML", "repeated sort + ML",
+           "rubric z-scores")  # fmt: skip
+
+
+def build(name: str, world: World, n: int, jurors: int, seed: int) -> Method:
+    if name.startswith("oyren"):
+        return Oyren(world, n, jurors, seed, 2 if name.endswith("pairs") else int(name[-1]))
+    kinds: dict[str, type[Method]] = {
+        "gavel": GavelMethod,
+        "random pairs + ML": RandomPairs,
+        "repeated sort + ML": RepeatedSort,
+        "rubric z-scores": Rubric,
+    }
+    return kinds[name](world, n, jurors, seed)
+
+
+def run(task: tuple[str, int, int, int, float]) -> Trace:
+    """Simulate one method on one world until it has spent the budget on either axis."""
+    name, n, jurors, rep, top = task
+    start = time.process_time()
+    world = World.make(n, jurors, seed=1000 * n + rep)
+    method = build(name, world, n, jurors, seed=7 + rep)
+    trace = Trace(name, n, rep)
+    judgments = views = 0
+    previous: list[set[int]] = [set() for _ in range(jurors)]
+    grid = [g for g in GRID if g <= top]
+    next_j = next_v = 0
+    turn = 0
+    cap = 1.05 * top * n  # a method stops once either axis is past the largest budget
+    while (next_j < len(grid) or next_v < len(grid)) and judgments <= cap and views <= cap:
+        juror = turn % jurors
+        turn += 1
+        items = method.ask(juror)
+        if trace.stop is None and method.stop_check():
+            trace.stop = (judgments / n, views / n, method.estimate().top1 == world.best)
+        if not items:
+            continue
+        # Every entry on screen is a video watched, except one carried over from the juror's
+        # previous question (Gavel's chain link: a chained pair costs one new video).
+        views += len(items) - (1 if previous[juror] & set(items) else 0)
+        previous[juror] = set(items)
+        method.answer(juror, items)
+        judgments += 1
+        due_j = next_j < len(grid) and judgments >= grid[next_j] * n
+        due_v = next_v < len(grid) and views >= grid[next_v] * n
+        if due_j or due_v:
+            est = method.estimate()
+            point = (est.top1 == world.best, len(set(est.top10) & world.top10) / 10, est.p_top1)
+            while next_j < len(grid) and judgments >= grid[next_j] * n:
+                trace.by_judgments[grid[next_j]] = point
+                next_j += 1
+            while next_v < len(grid) and views >= grid[next_v] * n:
+                trace.by_views[grid[next_v]] = point
+                next_v += 1
+    trace.seconds = time.process_time() - start
+    return trace
+
+
+def to_target(curve: dict[float, float]) -> float | None:
+    """Budget per entry at which ``curve`` first reaches TARGET (linear between grid points)."""
+    last_x, last_y = 0.0, 0.0
+    for x in sorted(curve):
+        y = curve[x]
+        if y >= TARGET:
+            if last_y >= TARGET or x == last_x:
+                return x
+            return last_x + (x - last_x) * (TARGET - last_y) / (y - last_y)
+        last_x, last_y = x, y
+    return None
+
+
+def summarise(
+    traces: list[Trace],
+    sizes: dict[int, tuple[int, int]],
+    top: dict[int, float],
+    methods: list[str],
+) -> str:
+    """The tables: per N, P(top-1) and top-10 recall by budget on both axes; then the summary."""
+    out: list[str] = []
+    groups: dict[tuple[int, str], list[Trace]] = {}
+    for t in traces:
+        groups.setdefault((t.n, t.method), []).append(t)
+
+    def curve(ts: list[Trace], axis: str, k: int) -> dict[float, float]:
+        result = {}
+        for g in GRID:
+            points = [getattr(t, axis).get(g) for t in ts]
+            if all(p is not None for p in points):
+                values = [float(p[k]) if k < 2 else (p[2] - float(p[0])) ** 2 for p in points]
+                result[g] = float(np.mean(values))
+        return result
+
+    summary = []
+    for n, (jurors, reps) in sizes.items():
+        grid = [g for g in GRID if g <= top[n]]
+        for axis, label in (("by_judgments", "judgments"), ("by_views", "videos watched")):
+            for k, what in ((0, "P(top-1)"), (1, "top-10 recall")):
+                out.append(
+                    f"\nN={n}, {jurors} jurors, {reps} worlds: {what} at equal {label} per entry"
+                )
+                out.append(f"{'method':<20}" + "".join(f"{g:>6g}" for g in grid))
+                for name in methods:
+                    ts = groups.get((n, name))
+                    if not ts:
+                        continue
+                    c = curve(ts, axis, k)
+                    out.append(
+                        f"{name:<20}"
+                        + "".join(f"{c[g]:>6.2f}" if g in c else f"{'—':>6}" for g in grid)
+                    )
+        for name in methods:
+            ts = groups.get((n, name))
+            if not ts:
+                continue
+            bj, bv = to_target(curve(ts, "by_judgments", 0)), to_target(curve(ts, "by_views", 0))
+            points = [p for t in ts for p in t.by_judgments.values()]
+            brier = float(np.mean([(p[2] - float(p[0])) ** 2 for p in points])) if points else None
+            said = float(np.mean([p[2] for p in points])) if points else 0.0
+            right = float(np.mean([float(p[0]) for p in points])) if points else 0.0
+            stops = [t.stop for t in ts if t.stop is not None]
+            summary.append((n, name, bj, bv, brier, said, right, stops, len(ts),
+                            sum(t.seconds for t in ts)))  # fmt: skip
+    out.append(f"\nSummary: judgments and videos per entry until P(top-1) ≥ {TARGET}")
+    out.append("(— = not within the budget;")
+    out.append(" ×gavel: ratio to Gavel; '<x' when Gavel did not get there within the budget;")
+    out.append(" Brier, said, right: over all budgets, the Brier score of the probability a method")
+    out.append(" gives its pick, its mean, and how often the pick was right.)")
+    out.append(f"{'N':>5} {'method':<20}{'J/N':>7}{'×gavel':>8}{'V/N':>7}{'×gavel':>8}{'Brier':>7}"
+               f"{'said':>6}{'right':>6}  stop at P(best) ≥ {TARGET}: J/N, V/N, right, stopped"
+               "   cpu s")  # fmt: skip
+    gavel = {(n, "j"): bj for n, name, bj, bv, *_ in summary if name == "gavel"}
+    gavel |= {(n, "v"): bv for n, name, bj, bv, *_ in summary if name == "gavel"}
+
+    def cell(x: float | None) -> str:
+        return f"{x:>7.2f}" if x is not None else f"{'—':>7}"
+
+    def ratio(x: float | None, ref: float | None, budget: float) -> str:
+        if x is None:
+            return f"{'—':>8}"
+        if ref is None:
+            return f"{'<' + format(x / budget, '.2f'):>8}"
+        return f"{x / ref:>8.2f}"
+
+    for n, name, bj, bv, brier, said, right, stops, runs, secs in summary:
+        stop = ""
+        if stops:
+            stop = (f"  {np.mean([s[0] for s in stops]):.2f}, {np.mean([s[1] for s in stops]):.2f},"
+                    f" {np.mean([s[2] for s in stops]):.2f}, {len(stops)}/{runs}")  # fmt: skip
+        out.append(f"{n:>5} {name:<20}{cell(bj)}{ratio(bj, gavel.get((n, 'j')), top[n])}"
+                   f"{cell(bv)}{ratio(bv, gavel.get((n, 'v')), top[n])}{cell(brier)}"
+                   f"{said:>6.2f}{right:>6.2f}"
+                   f"{stop:<42}{secs:>7.0f}")  # fmt: skip
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: about a minute")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--worlds", type=float, default=1.0, help="multiply the worlds per N")
+    args = parser.parse_args()
+    self_check()
+    print("Crowd-BT re-implementation matches the published reference values.")
+    if args.quick:
+        sizes = {200: (5, 10)}
+        top = {200: 16.0}
+    else:
+        sizes = {200: (5, 30), 1000: (10, 10), 5000: (20, 6)}
+        top = {200: 32.0, 1000: 12.0, 5000: 4.0}
+    sizes = {n: (j, max(1, round(w * args.worlds))) for n, (j, w) in sizes.items()}
+    methods = [m for m in args.methods.split(",") if m]
+    tasks = [(m, n, j, rep, top[n]) for n, (j, reps) in sizes.items() for rep in range(reps)
+             for m in methods]  # fmt: skip
+    tasks.sort(key=lambda t: -t[1])  # biggest first, so the pool ends evenly
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        traces = list(pool.map(run, tasks, chunksize=1))
+    print(summarise(traces, sizes, top, methods))
+    print(f"\nwall time {time.perf_counter() - start:.0f} s on {args.jobs} processes")
+
+
+if __name__ == "__main__":
+    main()
