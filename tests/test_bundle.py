@@ -17,6 +17,8 @@ from oyren.bundle import FILES, BundleContents, manifest_digest, verify_bundle, 
 from oyren.campaign import Campaign, load_campaign
 from oyren.engine import evaluate_observations
 from oyren.errors import BundleError
+from oyren.judging import jury_picks
+from oyren.judgments import Judgment
 from oyren.moderation import Decision, latest_decisions
 from oyren.observations import Observation, observation_from_record, observation_to_record
 from oyren.removals import Removal, removed_ids
@@ -28,10 +30,15 @@ def contents(
     observations: list[Observation],
     decisions: list[Decision] = (),  # type: ignore[assignment]
     removals: list[Removal] = (),  # type: ignore[assignment]
-    judgments: bytes | None = None,
+    judgments: list[Judgment] | None = None,
 ) -> BundleContents:
+    judged = {e for j in judgments or () for e in j.entries}
     results = evaluate_observations(
-        campaign, observations, decisions=latest_decisions(decisions), removed=removed_ids(removals)
+        campaign,
+        observations,
+        decisions=latest_decisions(decisions),
+        removed=removed_ids(removals),
+        jury=jury_picks(judgments, judged) if judgments else (),
     )
     return BundleContents(
         campaign=campaign,
@@ -39,7 +46,12 @@ def contents(
         decisions=list(decisions),
         removals=list(removals),
         results=results_json(results),
-        judgments=judgments,
+        judgments=None
+        if judgments is None
+        else b"".join(
+            orjson.dumps({"judge": j.judge, "winner": j.entries[0], "loser": j.entries[1]}) + b"\n"
+            for j in judgments
+        ),
     )
 
 
@@ -56,7 +68,8 @@ def bundle(tmp_path: Path, campaign: Campaign, make_obs: Callable[..., Observati
     decisions = [Decision("2", "exclude", "re-upload of another creator's video", "aysel", at)]
     removals = [Removal("3", "deleted by the creator", at + 86400, "crawler")]
     out = tmp_path / "bundle"
-    write_bundle(contents(campaign, observations, decisions, removals, b'{"judge":"j1"}\n'), out)
+    judgments = [Judgment.pair("j1", "1", "2"), Judgment.pair("j2", "1", "3")]
+    write_bundle(contents(campaign, observations, decisions, removals, judgments), out)
     return out
 
 
@@ -203,3 +216,25 @@ def test_bundle_round_trip_verifies(
     again = tmp_path_factory.mktemp("bundle") / "b"
     write_bundle(contents(campaign, observations), again)
     assert (out / "observations.jsonl").read_bytes() == (again / "observations.jsonl").read_bytes()
+
+
+def test_verify_recomputes_the_jury_prize_from_the_judgments(
+    tmp_path: Path, campaign: Campaign, make_obs: Callable[..., Observation]
+) -> None:
+    observations = [
+        make_obs(id=n, username=f"creator{n}", view_count=1000 * n) for n in (1, 2, 3, 4)
+    ]
+    judgments = [Judgment.pair(j, "2", other) for j in ("j1", "j2") for other in ("1", "3", "4")]
+    out = tmp_path / "bundle"
+    write_bundle(contents(campaign, observations, judgments=judgments), out)
+    published = orjson.loads((out / "results.json").read_bytes())
+    assert published["winners"]["most_creative"]["video_id"] == "2"
+    assert verify_bundle(out).ok
+    swapped = b"".join(
+        orjson.dumps({"judge": j, "winner": "1", "loser": other}) + b"\n"
+        for j in ("j1", "j2")
+        for other in ("2", "3", "4")
+    )
+    forge(out, "judgments.jsonl", swapped)
+    problems = verify_bundle(out).problems
+    assert problems[0].startswith("results.json: winners.most_creative")

@@ -178,3 +178,39 @@ def test_python_m_oyren_runs_the_cli():
         [sys.executable, "-m", "oyren", "--version"], capture_output=True, text=True, check=False
     )
     assert (done.returncode, done.stdout.strip()) == (0, f"oyren, version {__version__}")
+
+
+def test_run_judgments_give_the_most_creative_prize(cli, campaign_file, write_jsonl, make_record,
+                                                    campaign):  # fmt: skip
+    cut = campaign.cutoff_ts
+    observations = write_jsonl([
+        make_record(id=1, username="a", view_count=900, collected_at=cut),
+        make_record(id=2, username="b", view_count=500, collected_at=cut),
+        make_record(id=3, username="c", view_count=100, collected_at=cut),
+        make_record(id=4, username="d", view_count=50, collected_at=cut),
+    ])  # fmt: skip
+    lines = []
+    for judge in ("j1", "j2", "j3"):
+        lines += [{"judge": judge, "winner": "3", "loser": other} for other in ("1", "2", "4")]
+        lines.append({"judge": judge, "ranking": ["1", "4", "2"]})
+    lines.append({"judge": "j1", "tie": ["2", "4"]})
+    judgments = write_jsonl(lines, name="judgments.jsonl")
+    result = cli("run", "--campaign", campaign_file, "--observations", observations,
+                 "--judgments", judgments, "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    creative = orjson.loads(result.stdout)["winners"]["most_creative"]
+    assert (creative["video_id"], creative["username"]) == ("3", "c")
+    assert 0.5 < creative["probability"] <= 1.0
+
+
+def test_run_judgments_naming_an_unknown_video_exit_2_with_the_line(
+    cli, campaign_file, observations_file, write_jsonl
+):
+    judgments = write_jsonl([{"judge": "j1", "winner": "1", "loser": "3"},
+                             {"judge": "j1", "winner": "1", "loser": "999"}],
+                            name="judgments.jsonl")  # fmt: skip
+    result = cli("run", "--campaign", campaign_file, "--observations", observations_file,
+                 "--judgments", judgments)  # fmt: skip
+    assert result.exit_code == 2
+    assert f"{judgments}, line 2" in result.stderr
+    assert "999" in result.stderr

@@ -29,12 +29,12 @@ import orjson
 
 from oyren import __version__
 from oyren.campaign import Campaign, parse_campaign
-from oyren.engine import evaluate_observations
 from oyren.errors import BundleError, OyrenError
-from oyren.moderation import Decision, latest_decisions, read_decisions
-from oyren.observations import Observation, observation_to_record, read_observations
-from oyren.removals import Removal, read_removals, removal_to_record, removed_ids
+from oyren.moderation import Decision
+from oyren.observations import Observation, observation_to_record
+from oyren.removals import Removal, removal_to_record
 from oyren.results import id_sort_key, results_to_dict
+from oyren.runs import RunInputs, run_files
 
 __all__ = [
     "FILES",
@@ -247,18 +247,18 @@ def _recompute(
                 f"{CAMPAIGN}: campaign id is '{campaign.id}', the manifest says "
                 f"'{manifest.get('campaign')}'"
             )
-        observations = list(read_observations(folder / OBSERVATIONS))
-        decisions = latest_decisions(read_decisions(folder / DECISIONS))
-        removed = removed_ids(read_removals(folder / REMOVALS))
         published = orjson.loads((folder / RESULTS).read_bytes())
+        judgments = folder / JUDGMENTS
+        inputs = RunInputs(
+            observations=folder / OBSERVATIONS,
+            decisions=folder / DECISIONS,
+            removed=folder / REMOVALS,
+            judgments=judgments if judgments.exists() else None,
+        )
+        results = results_to_dict(run_files(campaign, inputs))
     except (OyrenError, UnicodeDecodeError, orjson.JSONDecodeError) as exc:
         problems.append(f"cannot recompute: {exc}")
         return None
-    # judgments.jsonl is covered by the digests above; turning it into the jury's order of
-    # entries (for the most-creative prize) is the jury model's job and plugs in here.
-    results = results_to_dict(
-        evaluate_observations(campaign, observations, decisions=decisions, removed=removed)
-    )
     differences = _differences(published, results)
     for line in differences[:MAX_DIFFERENCES]:
         problems.append(f"{RESULTS}: {line}")

@@ -28,9 +28,7 @@ from oyren.bundle import verify_bundle
 from oyren.campaign import load_campaign
 from oyren.errors import OyrenError
 from oyren.exports import FORMATS as FORMATS_EXPORT
-from oyren.moderation import latest_decisions, read_decisions
-from oyren.observations import SkipReport, read_observations
-from oyren.removals import read_removals, removed_ids
+from oyren.observations import SkipReport
 from oyren.report import (
     render_audit,
     render_campaigns,
@@ -125,6 +123,12 @@ def _report_skips(skip: SkipReport) -> None:
     type=click.Path(path_type=Path),
     help="Confirmed removals as JSONL.",
 )
+@click.option(
+    "--judgments",
+    "judgments_path",
+    type=click.Path(path_type=Path),
+    help="The jury's judgments as JSONL (pairs, ties, rankings) for the most creative prize.",
+)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("--skip-invalid", is_flag=True, help="Pass over bad lines and report them.")
 @click.option(
@@ -138,24 +142,18 @@ def run(
     observations_path: Path,
     decisions_path: Path | None,
     removed_path: Path | None,
+    judgments_path: Path | None,
     fmt: str,
     skip_invalid: bool,
     screen: bool,
 ) -> None:
     """Decide every video and the prizes from a file of observations (no database)."""
-    from oyren.engine import evaluate_observations
+    from oyren.runs import RunInputs, run_files
 
     campaign = load_campaign(campaign_path)
-    decisions = latest_decisions(read_decisions(decisions_path)) if decisions_path else None
-    removed = removed_ids(read_removals(removed_path)) if removed_path else frozenset()
     skip = SkipReport() if skip_invalid else None
-    results = evaluate_observations(
-        campaign,
-        read_observations(observations_path, skip=skip),
-        decisions=decisions,
-        removed=removed,
-        screen=screen,
-    )
+    inputs = RunInputs(observations_path, decisions_path, removed_path, judgments_path)
+    results = run_files(campaign, inputs, skip=skip, screen=screen)
     if skip is not None:
         _report_skips(skip)
     _print_results(results, fmt)
