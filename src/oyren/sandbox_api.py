@@ -252,7 +252,8 @@ class SandboxAPI:
                 {
                     "type": "http.response.start",
                     "status": answer.status,
-                    "headers": [(k.encode(), v.encode()) for k, v in answer.headers],
+                    "headers": [(k.encode(), v.encode()) for k, v in answer.headers]
+                    + [(b"content-length", str(len(answer.body)).encode())],
                 }
             )
             await send({"type": "http.response.body", "body": answer.body})
@@ -452,7 +453,9 @@ def serve(api: SandboxAPI, *, port: int = 0) -> Iterator[str]:
     """Serve ``api`` with uvicorn on 127.0.0.1 (a free port unless given); yield its base URL."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets that say so, and without
+    # it every answer waits 40 ms for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     config = uvicorn.Config(

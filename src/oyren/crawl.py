@@ -1,0 +1,490 @@
+"""Collecting a campaign through the Research API: discovering entries and tracking their counts.
+
+:func:`crawl` finds entries: one video query per date span, by region and by every literal
+spelling of the campaign hashtags, paged with ``cursor`` and ``search_id``. The API's dates are
+UTC while the window is local (Baku is UTC+4, so the window's first four hours fall on the UTC
+day before ``starts``); :func:`campaign_dates` converts. Every page is stored as it arrives,
+together with the span's checkpoint, so a crawl killed at any moment resumes where it stood. A
+UTC date is *final* once a pass that started ``settle_s`` after the date ended has covered it
+(the API is known to lag about two days); until then each run crawls it again, which also
+refreshes the counts of the newest entries.
+
+:func:`track` refreshes known entries by id in batches, as :mod:`oyren.tracking` plans under the
+daily quota; with ``keep_running`` it runs a cycle every ``every_s`` and on both sides of the
+deadline, discovering new entries after each cycle, until every entry's views at the deadline
+are bracketed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from oyren.campaign import Campaign
+from oyren.clock import DAY, next_utc_midnight
+from oyren.connectors.tiktok import MAX_COUNT, MAX_SPAN_DAYS, TikTokClient, VideoQuery
+from oyren.crawlstore import Checkpoint, CrawlStore, span_key
+from oyren.eligibility import RuleSet
+from oyren.errors import ConnectorError, QuotaExhausted, SearchExpired
+from oyren.hashtags import spellings
+from oyren.tracking import (
+    Batch,
+    Coverage,
+    PlannerSettings,
+    QuotaState,
+    RefreshPlan,
+    TrackedVideo,
+    could_win,
+    coverage,
+    next_run_at,
+    plan_refresh,
+    plan_round_robin,
+)
+
+__all__ = [
+    "CrawlReport",
+    "CrawlSettings",
+    "Progress",
+    "TrackReport",
+    "TrackSettings",
+    "campaign_dates",
+    "campaign_query",
+    "crawl",
+    "plan_spans",
+    "query_hashtags",
+    "span_dates",
+    "track",
+]
+
+log = logging.getLogger("oyren.crawl")
+
+QUOTA_MARGIN_S = 60  # wake this long after the quota's reset, for clocks that disagree a little
+SPELLING_LIMIT = 4096  # spellings per hashtag; 2 ** (foldable letters), so far below this
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlSettings:
+    """How discovery pages through the API."""
+
+    span_days: int = MAX_SPAN_DAYS  # dates per query (the API allows 30 between the two dates)
+    max_count: int = MAX_COUNT
+    settle_s: int = 2 * DAY  # a UTC date is complete in the API this long after it ends
+    max_restarts: int = 5  # search restarts of one span in one run before giving up
+    max_stalls: int = 3  # empty pages in a row that leave the cursor where it was
+    wait_for_quota: bool = True  # on a spent quota, wait for 00:00 UTC; else stop
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where collection stands, for progress bars."""
+
+    stage: str
+    requests: int  # sent by this client so far
+    videos: int  # known in the store
+    observations: int  # stored by this run
+    quota_left: int  # requests left today
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass(slots=True)
+class CrawlReport:
+    """What one discovery run did."""
+
+    spans_planned: int = 0
+    spans_done: int = 0
+    pages: int = 0
+    requests: int = 0
+    observations: int = 0  # new observations stored
+    new_videos: int = 0
+    skipped: int = 0  # video objects in answers that did not validate
+    skipped_examples: list[str] = field(default_factory=list)
+    restarts: int = 0  # searches restarted after an expired search_id or a stall
+    quota_waits: int = 0
+    stopped: str | None = None  # "quota" when it stopped for the day's quota
+
+
+def query_hashtags(campaign: Campaign) -> list[str]:
+    """Every literal spelling to ask for: the API matches names literally, ö is not o."""
+    names: dict[str, None] = {}
+    for tag in campaign.hashtags:
+        for spelling in spellings(tag, limit=SPELLING_LIMIT):
+            names.setdefault(spelling, None)
+    for extra in campaign.query_spellings:
+        names.setdefault(extra.strip().lstrip("#＃"), None)
+    return [name for name in names if name]
+
+
+def campaign_query(campaign: Campaign) -> dict[str, Any]:
+    """The query condition tree: the campaign's regions and hashtag spellings."""
+    return {
+        "and": [
+            {
+                "field_name": "region_code",
+                "operation": "IN",
+                "field_values": sorted(campaign.regions),
+            },
+            {
+                "field_name": "hashtag_name",
+                "operation": "IN",
+                "field_values": query_hashtags(campaign),
+            },
+        ]
+    }
+
+
+def campaign_dates(campaign: Campaign) -> tuple[date, date]:
+    """The first and last UTC dates the window touches (the API's dates are UTC)."""
+    return _utc_date(campaign.window_start_ts), _utc_date(campaign.cutoff_ts)
+
+
+def span_dates(first: date, last: date, *, days: int = MAX_SPAN_DAYS) -> list[tuple[date, date]]:
+    """Cover the UTC dates ``first``..``last`` with (start_date, end_date) pairs.
+
+    Whether the API's ``end_date`` is inclusive is not documented, so each pair's end is the day
+    after its last date and the next pair starts there: every date is asked for at least once
+    either way, and an inclusive API only sees a boundary day twice (deduplicated by id).
+    """
+    if not 1 <= days <= MAX_SPAN_DAYS:
+        raise ValueError(f"days must be between 1 and {MAX_SPAN_DAYS}")
+    spans = []
+    start = first
+    while start <= last:
+        end = min(start + timedelta(days=days), last + timedelta(days=1))
+        spans.append((start, end))
+        start = end
+    return spans
+
+
+def plan_spans(
+    campaign: Campaign,
+    checkpoints: dict[str, Checkpoint],
+    *,
+    now: float,
+    settings: CrawlSettings | None = None,
+) -> list[Checkpoint]:
+    """The spans to crawl now: unfinished passes first, then the dates not yet final."""
+    s = settings or CrawlSettings()
+    first, last = campaign_dates(campaign)
+    last = min(last, _utc_date(int(now)))
+    unfinished = sorted((c for c in checkpoints.values() if not c.done), key=lambda c: c.span)
+    busy = {d for c in unfinished for d in _dates(c.start_date, c.end_date)}
+    final = {
+        d
+        for c in checkpoints.values()
+        if c.done and c.started_at is not None
+        for d in _dates(c.start_date, c.end_date)
+        if c.started_at >= _day_end(d) + s.settle_s
+    }
+    needed = [d for d in _dates(first, last + timedelta(days=1)) if d not in final | busy]
+    plan = list(unfinished)
+    for run_first, run_last in _runs(needed):
+        for start, end in span_dates(run_first, run_last, days=s.span_days):
+            # A finished span crawled again starts a new pass from the first page.
+            plan.append(Checkpoint(span_key(start, end)))
+    return plan
+
+
+def crawl(
+    client: TikTokClient,
+    store: CrawlStore,
+    campaign: Campaign,
+    *,
+    settings: CrawlSettings | None = None,
+    progress: ProgressFn | None = None,
+) -> CrawlReport:
+    """Discover the campaign's entries, storing every page as it arrives."""
+    s = settings or CrawlSettings()
+    report = CrawlReport()
+    known = len(store.videos(campaign.id, cutoff=campaign.cutoff_ts))
+    requests_before = client.requests
+    plan = plan_spans(campaign, store.checkpoints(campaign.id), now=client.server_now(), settings=s)
+    report.spans_planned = len(plan)
+    run = _Run(client, store, campaign, campaign_query(campaign), s, report, known, progress)
+    for checkpoint in plan:
+        try:
+            _crawl_span(run, checkpoint)
+        except _Stop:
+            break
+        report.spans_done += 1
+    report.requests = client.requests - requests_before
+    return report
+
+
+class _Stop(Exception):
+    """The day's quota is spent and the crawl does not wait."""
+
+
+@dataclass(slots=True)
+class _Run:
+    """One discovery run's collaborators and running totals."""
+
+    client: TikTokClient
+    store: CrawlStore
+    campaign: Campaign
+    query: dict[str, Any]
+    settings: CrawlSettings
+    report: CrawlReport
+    known: int
+    progress: ProgressFn | None
+
+
+def _crawl_span(run: _Run, checkpoint: Checkpoint) -> None:
+    """Page through one span from its checkpoint to its end."""
+    client, store, campaign = run.client, run.store, run.campaign
+    s, report = run.settings, run.report
+    cp = checkpoint
+    if cp.started_at is None:
+        cp = replace(cp, started_at=int(client.server_now()))
+        store.save_checkpoint(campaign.id, cp)
+    query = VideoQuery(
+        run.query,
+        cp.start_date,
+        cp.end_date,
+        cursor=cp.cursor,
+        search_id=cp.search_id,
+        max_count=s.max_count,
+    )
+    seen: set[str] = set()  # the same video on two pages of one pass is stored once
+    restarts = stalls = 0
+    while True:
+        try:
+            page = client.query_videos(query)
+        except SearchExpired as exc:
+            restarts += 1
+            report.restarts += 1
+            if restarts > s.max_restarts:
+                raise ConnectorError(
+                    f"span {cp.span} keeps losing its search ({exc}); run the crawl again later"
+                ) from None
+            # Restart from the stored cursor under a new search; if the API will not take that
+            # cursor without its search, start the span over (repeats are deduplicated).
+            cursor = cp.cursor if query.search_id else 0
+            log.info("span %s: search lost (%s); restarting at cursor %d", cp.span, exc, cursor)
+            cp = replace(cp, cursor=cursor, search_id=None)
+            store.save_checkpoint(campaign.id, cp)
+            query = replace(query, cursor=cursor, search_id=None)
+            continue
+        except QuotaExhausted as exc:
+            _wait_for_quota(client, exc, s, report)
+            continue
+        report.pages += 1
+        report.skipped += len(page.skipped)
+        room = max(0, 5 - len(report.skipped_examples))
+        report.skipped_examples.extend(str(e) for e in page.skipped[:room])
+        fresh = [o for o in page.observations if o.video_id not in seen]
+        seen.update(o.video_id for o in fresh)
+        if page.has_more:
+            cp = replace(cp, cursor=page.cursor, search_id=page.search_id or query.search_id)
+        else:
+            done_at = page.collected_at
+            cp = replace(cp, cursor=page.cursor, search_id=None, done=True, finished_at=done_at)
+        added = store.add_page(campaign.id, fresh, cp)
+        report.observations += added.observations
+        report.new_videos += added.videos
+        run.known += added.videos
+        if run.progress is not None:
+            left = client.quota_left()[0]
+            stage = f"crawl {cp.span}"
+            run.progress(Progress(stage, client.requests, run.known, report.observations, left))
+        if not page.has_more:
+            return
+        if page.cursor <= query.cursor:
+            stalls += 1
+            if stalls >= s.max_stalls:
+                # A cached search that keeps answering empty pages: ask for a new one.
+                stalls = 0
+                restarts += 1
+                report.restarts += 1
+                if restarts > s.max_restarts:
+                    raise ConnectorError(
+                        f"span {cp.span} keeps answering empty pages at cursor {cp.cursor}; "
+                        "run the crawl again later"
+                    )
+                cp = replace(cp, search_id=None)
+                store.save_checkpoint(campaign.id, cp)
+                query = replace(query, search_id=None)
+                continue
+        else:
+            stalls = 0
+        query = query.following(page)
+
+
+def _wait_for_quota(
+    client: TikTokClient, exc: QuotaExhausted, s: CrawlSettings, report: CrawlReport
+) -> None:
+    if not s.wait_for_quota:
+        report.stopped = "quota"
+        raise _Stop from None
+    report.quota_waits += 1
+    wait = exc.reset_at - client.server_now() + QUOTA_MARGIN_S
+    log.info("quota spent; waiting %.0f s for 00:00 UTC", wait)
+    client.clock.sleep(max(wait, QUOTA_MARGIN_S))
+
+
+@dataclass(frozen=True, slots=True)
+class TrackSettings:
+    """How tracking spends the quota."""
+
+    planner: PlannerSettings = field(default_factory=PlannerSettings)
+    strategy: str = "priority"  # or "round_robin", the naive baseline
+    discover: bool = True  # after each cycle, crawl for new entries
+
+
+@dataclass(slots=True)
+class TrackReport:
+    """What tracking did, and how the deadline is covered at the end."""
+
+    cycles: int = 0
+    requests: int = 0
+    batches: int = 0
+    observations: int = 0  # new observations stored by refreshes
+    missing: int = 0  # ids asked for and not returned (deleted, private)
+    skipped: int = 0
+    discovered: int = 0  # new videos found by the crawls between cycles
+    stopped: str | None = None  # "quota" if the last cycle ran out of quota
+    finished: bool = False  # every entry's views at the deadline are bracketed
+    phases: dict[str, int] = field(default_factory=dict)
+    coverage: Coverage | None = None
+
+
+def track(
+    client: TikTokClient,
+    store: CrawlStore,
+    campaign: Campaign,
+    *,
+    settings: TrackSettings | None = None,
+    crawl_settings: CrawlSettings | None = None,
+    keep_running: bool = False,
+    until: float | None = None,
+    progress: ProgressFn | None = None,
+) -> TrackReport:
+    """Refresh known entries once, or every ``planner.every_s`` until done with ``keep_running``."""
+    s = settings or TrackSettings()
+    cs = replace(crawl_settings or CrawlSettings(), wait_for_quota=False)
+    report = TrackReport()
+    requests_before = client.requests
+    rules = RuleSet.of(campaign)
+    memo: dict[tuple[object, ...], bool] = {}
+    while True:
+        plan = _track_cycle(client, store, campaign, rules, s, report, progress, memo)
+        crawled_all = False
+        if s.discover:
+            found = crawl(client, store, campaign, settings=cs, progress=progress)
+            report.discovered += found.new_videos
+            crawled_all = found.stopped is None and not plan_spans(
+                campaign, store.checkpoints(campaign.id), now=client.server_now(), settings=cs
+            )
+        if plan.done and (crawled_all or not s.discover):
+            report.finished = True
+        if not keep_running or report.finished:
+            break
+        now = client.server_now()
+        wake = next_run_at(now, campaign.cutoff_ts, s.planner)
+        if until is not None and wake > until:
+            break
+        client.clock.sleep(wake - now)
+    report.requests = client.requests - requests_before
+    report.coverage = coverage(campaign, store.videos(campaign.id, cutoff=campaign.cutoff_ts))
+    return report
+
+
+def _track_cycle(
+    client: TikTokClient,
+    store: CrawlStore,
+    campaign: Campaign,
+    rules: RuleSet,
+    s: TrackSettings,
+    report: TrackReport,
+    progress: ProgressFn | None,
+    memo: dict[tuple[object, ...], bool],
+) -> RefreshPlan:
+    cutoff = campaign.cutoff_ts
+    videos = store.videos(campaign.id, cutoff=cutoff)
+    tracked = []
+    for video in videos:
+        # Deciding every video every cycle adds up, and what the rules read rarely changes.
+        meta = video.meta
+        key = (meta.username, meta.create_time, meta.region_code, meta.duration_s, meta.hashtags)
+        can_win = memo.get(key)
+        if can_win is None:
+            can_win = memo[key] = could_win(meta, rules)
+        tracked.append(TrackedVideo.of(video, rules, can_win=can_win))
+    now = client.server_now()
+    requests_left, records_left = client.quota_left()
+    quota = QuotaState(requests_left, records_left, next_utc_midnight(now))
+    planner = plan_round_robin if s.strategy == "round_robin" else plan_refresh
+    plan = planner(tracked, now=now, cutoff=cutoff, quota=quota, settings=s.planner)
+    report.cycles += 1
+    report.phases[plan.phase] = report.phases.get(plan.phase, 0) + 1
+    for batch in plan.batches:
+        try:
+            _refresh(client, store, campaign, batch, report)
+        except QuotaExhausted:
+            report.stopped = "quota"
+            break
+        report.batches += 1
+        if progress is not None:
+            left = client.quota_left()[0]
+            stage = f"track ({plan.phase})"
+            progress(Progress(stage, client.requests, len(videos), report.observations, left))
+    return plan
+
+
+def _refresh(
+    client: TikTokClient, store: CrawlStore, campaign: Campaign, batch: Batch, report: TrackReport
+) -> None:
+    """Ask for one batch of ids and store what comes back."""
+    ids = list(batch.video_ids)
+    tree = {"and": [{"field_name": "video_id", "operation": "IN", "field_values": ids}]}
+    query = VideoQuery(tree, batch.start_date, batch.end_date, max_count=MAX_COUNT)
+    returned: set[str] = set()
+    restarts = pages = 0
+    # A batch fits one page; a few more allow for empty pages, then the rest counts as missing.
+    max_pages = len(ids) // MAX_COUNT + 1 + CrawlSettings().max_stalls
+    while pages < max_pages:
+        pages += 1
+        try:
+            page = client.query_videos(query)
+        except SearchExpired:
+            restarts += 1
+            if restarts > CrawlSettings().max_restarts:
+                raise
+            query = replace(query, cursor=0, search_id=None)
+            continue
+        fresh = [o for o in page.observations if o.video_id not in returned]
+        returned.update(o.video_id for o in fresh)
+        report.skipped += len(page.skipped)
+        report.observations += store.add_page(campaign.id, fresh, None).observations
+        if not page.has_more or len(returned) >= len(batch.video_ids):
+            break
+        query = query.following(page)
+    report.missing += len(set(batch.video_ids) - returned)
+
+
+def _utc_date(ts: int) -> date:
+    return datetime.fromtimestamp(ts, tz=UTC).date()
+
+
+def _day_end(d: date) -> int:
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()) + DAY
+
+
+def _dates(first: date, end: date) -> list[date]:
+    """The dates from ``first`` up to, not including, ``end``."""
+    return [first + timedelta(days=i) for i in range((end - first).days)]
+
+
+def _runs(days: Sequence[date]) -> list[tuple[date, date]]:
+    """Group sorted dates into runs of consecutive days: (first, last) pairs."""
+    runs: list[tuple[date, date]] = []
+    for d in days:
+        if runs and d == runs[-1][1] + timedelta(days=1):
+            runs[-1] = (runs[-1][0], d)
+        else:
+            runs.append((d, d))
+    return runs
