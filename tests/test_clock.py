@@ -1,4 +1,6 @@
-from oyren.clock import ScaledClock, VirtualClock, next_utc_midnight, utc_day
+import pytest
+
+from oyren.clock import ScaledClock, VirtualClock, next_utc_midnight, parse_duration, utc_day
 
 
 def test_virtual_clock_moves_only_when_slept_on():
@@ -33,3 +35,18 @@ def test_utc_day_and_midnight_follow_utc_not_baku():
     assert utc_day(cutoff) == "2024-04-21"
     assert next_utc_midnight(cutoff) == 1713744000
     assert next_utc_midnight(1713744000) == 1713744000 + 86400
+
+
+def test_parse_duration_reads_seconds_minutes_hours_and_days():
+    assert [parse_duration(t) for t in ("90", "90s", "30m", "2h", "1d", " 2H ")] == [
+        90,
+        90,
+        1800,
+        7200,
+        86400,
+        7200,
+    ]
+    with pytest.raises(ValueError, match="not a duration like 30m"):
+        parse_duration("2 hours")
+    with pytest.raises(ValueError):
+        parse_duration("0h")

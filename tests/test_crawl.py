@@ -33,6 +33,7 @@ from oyren.crawl import (
     track,
 )
 from oyren.crawlstore import Checkpoint, FileCrawlStore
+from oyren.errors import ApiUnavailable
 from oyren.hashtags import fold
 from oyren.observations import Observation, read_observations
 from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig, serve
@@ -544,3 +545,36 @@ def test_track_killed_at_random_points_loses_and_repeats_nothing(sandbox, tmp_pa
     assert report.finished
     assert {o.video_id for o in observations} == expected_entries(campaign, sim.videos)
     assert_true_and_unique(observations, sim)
+
+
+class OutageTransport(httpx.BaseTransport):
+    """The network edge during an outage: the first ``failures`` research requests get 500s."""
+
+    def __init__(self, inner: httpx.BaseTransport, failures: int) -> None:
+        self.inner = inner
+        self.failures = failures
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/v2/research/") and self.failures > 0:
+            self.failures -= 1
+            error = {"code": "internal_error", "message": "down", "log_id": "L"}
+            return httpx.Response(500, json={"error": error})
+        return self.inner.handle_request(request)
+
+
+def test_track_keeps_running_through_an_outage(sandbox, open_client, tmp_path):
+    campaign = short_campaign(sandbox, "2024-04-20")
+    sim = simulate(campaign, videos=60, seed=12)
+    clock = VirtualClock(campaign.window_start_ts)
+    api = SandboxAPI(sim.videos, clock)
+    with FileCrawlStore(tmp_path, durable=False) as store:
+        client = open_client(OutageTransport(api.transport(), failures=8), clock, store)
+        with pytest.raises(ApiUnavailable, match="kept failing"):
+            track(client, store, campaign)
+        report = track(client, store, campaign, keep_running=True)
+    assert (report.outages, report.finished) == (0, True)
+    outage = OutageTransport(api.transport(), failures=8)
+    with FileCrawlStore(tmp_path / "again", durable=False) as store:
+        client = open_client(outage, VirtualClock(campaign.window_start_ts), store)
+        report = track(client, store, campaign, keep_running=True)
+    assert (report.outages, report.finished) == (1, True)

@@ -9,13 +9,22 @@ sandbox server that other processes talk to.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["Clock", "ScaledClock", "SystemClock", "VirtualClock", "next_utc_midnight", "utc_day"]
+__all__ = [
+    "Clock",
+    "ScaledClock",
+    "SystemClock",
+    "VirtualClock",
+    "next_utc_midnight",
+    "parse_duration",
+    "utc_day",
+]
 
 DAY = 86400
 
@@ -108,3 +117,15 @@ def utc_day(ts: float) -> str:
 def next_utc_midnight(ts: float) -> int:
     """Return the first 00:00:00 UTC strictly after ``ts``, when the API's quota resets."""
     return (int(ts) // DAY + 1) * DAY
+
+
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": DAY}
+
+
+def parse_duration(text: str) -> int:
+    """Read ``90s``, ``30m``, ``2h`` or ``1d`` (a bare number is seconds) as seconds."""
+    match = _DURATION_RE.match(text.lower())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"'{text}' is not a duration like 30m, 2h or 1d")
+    return int(match.group(1)) * _UNITS[match.group(2)]

@@ -28,7 +28,7 @@ from oyren.clock import DAY, next_utc_midnight
 from oyren.connectors.tiktok import MAX_COUNT, MAX_SPAN_DAYS, TikTokClient, VideoQuery
 from oyren.crawlstore import Checkpoint, CrawlStore, span_key
 from oyren.eligibility import RuleSet
-from oyren.errors import ConnectorError, QuotaExhausted, SearchExpired
+from oyren.errors import ApiUnavailable, ConnectorError, QuotaExhausted, SearchExpired
 from oyren.hashtags import spellings
 from oyren.tracking import (
     Batch,
@@ -202,6 +202,7 @@ def crawl(
     report = CrawlReport()
     known = len(store.videos(campaign.id, cutoff=campaign.cutoff_ts))
     requests_before = client.requests
+    client.token()  # also learns the server's clock, which the plan and checkpoints follow
     plan = plan_spans(campaign, store.checkpoints(campaign.id), now=client.server_now(), settings=s)
     report.spans_planned = len(plan)
     run = _Run(client, store, campaign, campaign_query(campaign), s, report, known, progress)
@@ -347,6 +348,7 @@ class TrackReport:
     skipped: int = 0
     discovered: int = 0  # new videos found by the crawls between cycles
     stopped: str | None = None  # "quota" if the last cycle ran out of quota
+    outages: int = 0  # cycles abandoned because the API kept failing
     finished: bool = False  # every entry's views at the deadline are bracketed
     phases: dict[str, int] = field(default_factory=dict)
     coverage: Coverage | None = None
@@ -371,16 +373,23 @@ def track(
     rules = RuleSet.of(campaign)
     memo: dict[tuple[object, ...], bool] = {}
     while True:
-        plan = _track_cycle(client, store, campaign, rules, s, report, progress, memo)
-        crawled_all = False
-        if s.discover:
-            found = crawl(client, store, campaign, settings=cs, progress=progress)
-            report.discovered += found.new_videos
-            crawled_all = found.stopped is None and not plan_spans(
-                campaign, store.checkpoints(campaign.id), now=client.server_now(), settings=cs
-            )
-        if plan.done and (crawled_all or not s.discover):
-            report.finished = True
+        try:
+            plan = _track_cycle(client, store, campaign, rules, s, report, progress, memo)
+            crawled_all = False
+            if s.discover:
+                found = crawl(client, store, campaign, settings=cs, progress=progress)
+                report.discovered += found.new_videos
+                crawled_all = found.stopped is None and not plan_spans(
+                    campaign, store.checkpoints(campaign.id), now=client.server_now(), settings=cs
+                )
+        except ApiUnavailable as exc:
+            # Hours of 500s happen; a scheduled tracker tries again next cycle.
+            if not keep_running:
+                raise
+            report.outages += 1
+            log.warning("cycle abandoned: %s", exc)
+        else:
+            report.finished = plan.done and (crawled_all or not s.discover)
         if not keep_running or report.finished:
             break
         now = client.server_now()
@@ -404,6 +413,7 @@ def _track_cycle(
     memo: dict[tuple[object, ...], bool],
 ) -> RefreshPlan:
     cutoff = campaign.cutoff_ts
+    client.token()  # also learns the server's clock, which the plan follows
     videos = store.videos(campaign.id, cutoff=cutoff)
     tracked = []
     for video in videos:

@@ -10,6 +10,7 @@ that one class, print its message and exit with status 2 without a traceback:
     names the file, the line and the field.
   - :class:`StoreError` — the database refuses an operation (unknown campaign, frozen award, …).
   - :class:`ConnectorError` — a remote API answered with an error we cannot recover from.
+    - :class:`ApiUnavailable` — the API kept failing through every retry; try again later.
     - :class:`QuotaExhausted` — the API's daily quota is spent; says when it resets.
     - :class:`SearchExpired` — the API forgot a paged search (``search_id``); the crawl restarts
       that date span from its last stored cursor, so users only see it if that keeps failing.
@@ -21,6 +22,7 @@ Messages say what is wrong and what to do about it.
 from __future__ import annotations
 
 __all__ = [
+    "ApiUnavailable",
     "BundleError",
     "CampaignError",
     "ConnectorError",
@@ -75,6 +77,10 @@ class StoreError(OyrenError):
 
 class ConnectorError(OyrenError):
     """A remote API failed in a way retries cannot mend."""
+
+
+class ApiUnavailable(ConnectorError):
+    """The API kept failing (5xx, timeouts, unreadable answers) through every retry."""
 
 
 class QuotaExhausted(ConnectorError):

@@ -50,7 +50,7 @@ from oyren.connectors.answers import (
     unreadable,
 )
 from oyren.connectors.quota import MemoryQuotaBook, QuotaBook, QuotaLimits
-from oyren.errors import ConnectorError, QuotaExhausted, SearchExpired
+from oyren.errors import ApiUnavailable, ConnectorError, QuotaExhausted, SearchExpired
 
 __all__ = [
     "DEFAULT_API_BASE",
@@ -292,7 +292,7 @@ class TikTokClient:
                     reason = unreadable(response)
             failures += 1
             if failures >= self.retry.attempts:
-                raise ConnectorError(f"cannot get an access token after {failures} tries: {reason}")
+                raise ApiUnavailable(f"cannot get an access token after {failures} tries: {reason}")
             self.retries += 1
             log.warning("token request failed (%s); retrying", reason)
             self.clock.sleep(self.retry.delay(failures, self._rng))
@@ -362,7 +362,7 @@ class TikTokClient:
     def _back_off(self, failures: int, reason: str, log_id: str) -> int:
         failures += 1
         if failures >= self.retry.attempts:
-            raise ConnectorError(
+            raise ApiUnavailable(
                 f"the TikTok API kept failing ({reason}) after {failures} tries; what was "
                 "collected is saved, run the command again later to resume"
                 + (f" [log_id {log_id}]" if log_id else "")
