@@ -102,9 +102,9 @@ def test_make_batches_keep_priority_order_when_the_limit_cuts():
     assert [i for b in batches for i in b.video_ids] == [v.video_id for v in videos[:200]]
 
 
-def test_plan_refresh_before_the_deadline_refreshes_contenders_first_within_the_budget():
-    videos = [tv(i, views=i, seen=CUTOFF - 3 * DAY) for i in range(500)]
-    now = CUTOFF - 3 * DAY + 3 * HOUR
+def test_plan_refresh_on_the_last_day_refreshes_contenders_every_cycle():
+    now = CUTOFF - 12 * HOUR
+    videos = [tv(i, views=i, seen=now - 3 * HOUR) for i in range(500)]
     plan = plan_refresh(
         videos,
         now=now,
@@ -118,6 +118,16 @@ def test_plan_refresh_before_the_deadline_refreshes_contenders_first_within_the_
     # Only the contenders are due: the others were seen three hours ago, due after a day.
     assert set(plan.video_ids) == plan.contenders
     assert len(plan.contenders) == 5
+
+
+def test_plan_refresh_weeks_ahead_looks_at_contenders_daily():
+    now = CUTOFF - 20 * DAY
+    fresh = [tv(i, views=i, seen=now - 12 * HOUR) for i in range(50)]
+    stale = [tv(100 + i, views=i, seen=now - DAY) for i in range(50)]
+    plan = plan_refresh(
+        fresh + stale, now=now, cutoff=CUTOFF, quota=quota(), settings=PlannerSettings(contenders=5)
+    )
+    assert set(plan.video_ids) == {v.video_id for v in stale}
 
 
 def test_plan_refresh_holds_back_the_deadline_sweeps_on_the_deadline_day():

@@ -43,6 +43,7 @@ from oyren.tracking import (
     plan_refresh,
     plan_round_robin,
 )
+from oyren.videos import Video
 
 __all__ = [
     "CrawlReport",
@@ -200,7 +201,8 @@ def crawl(
     """Discover the campaign's entries, storing every page as it arrives."""
     s = settings or CrawlSettings()
     report = CrawlReport()
-    known = len(store.videos(campaign.id, cutoff=campaign.cutoff_ts))
+    # The count of known videos is only for progress bars; building the list is not free.
+    known = len(store.videos(campaign.id, cutoff=campaign.cutoff_ts)) if progress else 0
     requests_before = client.requests
     client.token()  # also learns the server's clock, which the plan and checkpoints follow
     plan = plan_spans(campaign, store.checkpoints(campaign.id), now=client.server_now(), settings=s)
@@ -371,7 +373,7 @@ def track(
     report = TrackReport()
     requests_before = client.requests
     rules = RuleSet.of(campaign)
-    memo: dict[tuple[object, ...], bool] = {}
+    memo = _Memo()
     while True:
         try:
             plan = _track_cycle(client, store, campaign, rules, s, report, progress, memo)
@@ -410,20 +412,12 @@ def _track_cycle(
     s: TrackSettings,
     report: TrackReport,
     progress: ProgressFn | None,
-    memo: dict[tuple[object, ...], bool],
+    memo: _Memo,
 ) -> RefreshPlan:
     cutoff = campaign.cutoff_ts
     client.token()  # also learns the server's clock, which the plan follows
     videos = store.videos(campaign.id, cutoff=cutoff)
-    tracked = []
-    for video in videos:
-        # Deciding every video every cycle adds up, and what the rules read rarely changes.
-        meta = video.meta
-        key = (meta.username, meta.create_time, meta.region_code, meta.duration_s, meta.hashtags)
-        can_win = memo.get(key)
-        if can_win is None:
-            can_win = memo[key] = could_win(meta, rules)
-        tracked.append(TrackedVideo.of(video, rules, can_win=can_win))
+    tracked = [memo.tracked(video, rules) for video in videos]
     now = client.server_now()
     requests_left, records_left = client.quota_left()
     quota = QuotaState(requests_left, records_left, next_utc_midnight(now))
@@ -443,6 +437,28 @@ def _track_cycle(
             stage = f"track ({plan.phase})"
             progress(Progress(stage, client.requests, len(videos), report.observations, left))
     return plan
+
+
+class _Memo:
+    """What the planner needs of each stored video, kept between cycles while it is unchanged."""
+
+    def __init__(self) -> None:
+        self.videos: dict[str, tuple[Video, TrackedVideo]] = {}
+        self.verdicts: dict[tuple[object, ...], bool] = {}
+
+    def tracked(self, video: Video, rules: RuleSet) -> TrackedVideo:
+        known = self.videos.get(video.video_id)
+        if known is not None and known[0] is video:
+            return known[1]
+        meta = video.meta
+        # What the rules read rarely changes, so a refresh seldom needs a new verdict.
+        key = (meta.username, meta.create_time, meta.region_code, meta.duration_s, meta.hashtags)
+        can_win = self.verdicts.get(key)
+        if can_win is None:
+            can_win = self.verdicts[key] = could_win(meta, rules)
+        tracked = TrackedVideo.of(video, rules, can_win=can_win)
+        self.videos[video.video_id] = (video, tracked)
+        return tracked
 
 
 def _refresh(

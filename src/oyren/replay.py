@@ -62,6 +62,9 @@ def collect_sandbox(
     clock = VirtualClock(campaign.window_start_ts)
     api = SandboxAPI(sim.videos, clock, config or SandboxConfig())
     end = until if until is not None else campaign.cutoff_ts + 7 * DAY
+    if crawl_settings is None:
+        # The sandbox says how long its index lags; the real API's ~2 days is the default.
+        crawl_settings = CrawlSettings(settle_s=api.config.index_lag_s)
     with sandbox_client(api, store, over_http=over_http, limits=limits, seed=sim.seed) as client:
         report = track(
             client,

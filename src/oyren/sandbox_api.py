@@ -161,6 +161,7 @@ class SandboxAPI:
         self.config = config or SandboxConfig()
         self.clock = clock
         self.videos = sorted(videos, key=lambda v: int(v.video_id), reverse=True)
+        self._by_id = {v.video_id: v for v in self.videos}
         self._dates = {v.video_id: create_date(v) for v in self.videos}
         self._hidden = frozenset(v.video_id for v in self.videos if self._is_hidden(v.video_id))
         self._rng = random.Random(self.config.seed)
@@ -358,12 +359,18 @@ class SandboxAPI:
         if not self.config.end_date_inclusive:
             last = (datetime.strptime(last, "%Y%m%d") - timedelta(days=1)).strftime("%Y%m%d")
         visible_until = now - self.config.index_lag_s
-        ids = id_filter(request["query"])  # an index, as the real API surely has one
+        ids = id_filter(request["query"])
+        pool = self.videos
+        if ids is not None:  # an index on ids, as the real API surely has
+            pool = sorted(
+                (self._by_id[i] for i in ids if i in self._by_id),
+                key=lambda v: int(v.video_id),
+                reverse=True,
+            )
         found = [
             v
-            for v in self.videos
-            if (ids is None or v.video_id in ids)
-            and v.create_time <= visible_until
+            for v in pool
+            if v.create_time <= visible_until
             and first <= self._dates[v.video_id] <= last
             and matches(v)
         ]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from oyren.campaign import Campaign
@@ -65,11 +65,12 @@ class TrackedVideo:
     can_win: bool
     times: tuple[int, ...]
     views: tuple[int, ...]
+    estimate: int | None = None  # views at the deadline, if already worked out
 
     @classmethod
     def of(cls, video: Video, rules: RuleSet, *, can_win: bool | None = None) -> TrackedVideo:
         """Summarize a stored video; it can win unless a hard rule keeps it out."""
-        return cls(
+        tracked = cls(
             video_id=video.video_id,
             username=video.meta.username,
             create_time=video.meta.create_time,
@@ -77,6 +78,7 @@ class TrackedVideo:
             times=video.times,
             views=video.views,
         )
+        return replace(tracked, estimate=estimate_at_cutoff(tracked, rules.cutoff))
 
     @property
     def last_seen(self) -> int:
@@ -100,7 +102,7 @@ class PlannerSettings:
     every_s: int = 2 * HOUR  # time between tracking cycles
     contenders: int = 30  # top videos, and top creators, treated as contenders
     pre_lead_s: int = 10 * 60  # the sweep before the deadline starts this long before it
-    contender_interval_s: int = 2 * HOUR  # refresh contenders this often before the deadline
+    contender_interval_s: int = 2 * HOUR  # refresh contenders this often on the last day
     entry_interval_s: int = DAY  # other entries that can win
     other_interval_s: int = 3 * DAY  # videos that cannot win
     retry_share: float = 0.1  # part of the budget kept for retries (500s cost quota too)
@@ -178,7 +180,10 @@ def estimate_at_cutoff(video: TrackedVideo, cutoff: int) -> int:
 def contenders(videos: Sequence[TrackedVideo], cutoff: int, k: int) -> frozenset[str]:
     """Ids of the top ``k`` videos and of every video of the top ``k`` creators, by estimate."""
     entries = [v for v in videos if v.can_win and v.create_time <= cutoff]
-    estimates = {v.video_id: estimate_at_cutoff(v, cutoff) for v in entries}
+    estimates = {
+        v.video_id: estimate_at_cutoff(v, cutoff) if v.estimate is None else v.estimate
+        for v in entries
+    }
     top = sorted(entries, key=lambda v: -estimates[v.video_id])[:k]
     by_creator: dict[str, list[TrackedVideo]] = {}
     for video in entries:
@@ -254,7 +259,7 @@ def plan_refresh(
     horizon = min(quota.reset_at, cutoff - s.pre_lead_s) if brackets else quota.reset_at
     cycles = max(1, math.ceil((horizon - now) / s.every_s))
     budget = (usable - reserve) // cycles
-    due = [v for v in videos if now - v.last_seen >= _interval(v, chosen, cutoff, s)]
+    due = [v for v in videos if now - v.last_seen >= _interval(v, chosen, now, cutoff, s)]
     due.sort(key=lambda v: (v.video_id not in chosen, -(now - v.last_seen)))
     batches = make_batches(due, limit=budget, batch_size=s.batch_size)
     return RefreshPlan(phase, tuple(batches), chosen, len(due), budget, False)
@@ -289,9 +294,13 @@ def _usable(quota: QuotaState, s: PlannerSettings) -> int:
     return max(0, min(requests, quota.records_left // s.batch_size))
 
 
-def _interval(video: TrackedVideo, chosen: frozenset[str], cutoff: int, s: PlannerSettings) -> int:
+def _interval(
+    video: TrackedVideo, chosen: frozenset[str], now: float, cutoff: int, s: PlannerSettings
+) -> float:
     if video.video_id in chosen:
-        return s.contender_interval_s
+        # Weeks ahead, knowing who the contenders are takes a daily look; the last day, every
+        # cycle: a tenth of the time left, between the two.
+        return min(s.entry_interval_s, max(s.contender_interval_s, (cutoff - now) / 10))
     if video.can_win and video.create_time <= cutoff:
         return s.entry_interval_s
     return s.other_interval_s
