@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from oyren.clock import VirtualClock
-from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig, serve
+from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig, sandbox_for, serve
 from oyren.simulate import Simulation, sandbox_campaign, simulate
 
 TOKEN = "/v2/oauth/token/"
@@ -271,3 +271,10 @@ def test_faults_parse_short_names_and_presets():
         Faults.parse("teapot=0.1")
     with pytest.raises(ValueError, match="between 0 and 1"):
         Faults.parse("500=2")
+
+
+def test_sandbox_for_replays_the_campaign_on_a_fast_clock():
+    campaign = sandbox_campaign()
+    api = sandbox_for(campaign, videos=30, seed=2, speed=1440)
+    assert len(api.videos) == 30
+    assert campaign.window_start_ts <= api.clock.now() < campaign.window_start_ts + 1440

@@ -19,6 +19,7 @@ from oyren.connectors import (
     TikTokClient,
     TikTokSettings,
     VideoQuery,
+    connect,
     tiktok_settings,
 )
 from oyren.errors import ConnectorError, QuotaExhausted, SearchExpired
@@ -110,7 +111,7 @@ def clock() -> VirtualClock:
 
 
 @pytest.fixture
-def connect(clock: VirtualClock) -> Iterator[Callable[..., TikTokClient]]:
+def client_for(clock: VirtualClock) -> Iterator[Callable[..., TikTokClient]]:
     clients: list[httpx.Client] = []
 
     def make(edge: Edge, **kw: Any) -> TikTokClient:
@@ -127,9 +128,9 @@ def query(**kw: Any) -> VideoQuery:
     return VideoQuery(QUERY, date(2024, 4, 1), date(2024, 4, 22), **kw)
 
 
-def test_query_videos_sends_the_documented_request(connect):
+def test_query_videos_sends_the_documented_request(client_for):
     edge = Edge(answer([video()]))
-    client = connect(edge)
+    client = client_for(edge)
     client.query_videos(query(cursor=200, search_id="abc"))
     token, sent = edge.requests
     assert token.method == "POST"
@@ -153,42 +154,42 @@ def test_query_videos_sends_the_documented_request(connect):
     }
 
 
-def test_query_videos_first_page_has_no_cursor_or_search_id(connect):
+def test_query_videos_first_page_has_no_cursor_or_search_id(client_for):
     edge = Edge(answer([]))
-    connect(edge).query_videos(query())
+    client_for(edge).query_videos(query())
     body = orjson.loads(edge.queries[0].content)
     assert "cursor" not in body
     assert "search_id" not in body
 
 
-def test_query_videos_stamps_observations_with_the_server_date(connect):
+def test_query_videos_stamps_observations_with_the_server_date(client_for):
     edge = Edge(answer([video()], cursor=100, has_more=True, search_id="s7", at=NOW + 5))
-    page = connect(edge).query_videos(query())
+    page = client_for(edge).query_videos(query())
     assert page.collected_at == NOW + 5
     assert [o.collected_at for o in page.observations] == [NOW + 5]
     assert (page.cursor, page.has_more, page.search_id, page.log_id) == (100, True, "s7", "L1")
 
 
-def test_query_videos_without_date_header_uses_the_clock(connect, clock):
+def test_query_videos_without_date_header_uses_the_clock(client_for, clock):
     body = answer([video()]).json()
     clock.sleep(10)
-    page = connect(Edge(httpx.Response(200, json=body))).query_videos(query())
+    page = client_for(Edge(httpx.Response(200, json=body))).query_videos(query())
     assert page.collected_at == NOW + 10
 
 
-def test_query_videos_accepts_video_id_key_string_ids_and_nul_in_usernames(connect):
+def test_query_videos_accepts_video_id_key_string_ids_and_nul_in_usernames(client_for):
     videos = [
         video(id=None, video_id=7340000000000000002),
         video(id="7340000000000000003", username="lei\x00la"),
     ]
-    page = connect(Edge(answer(videos))).query_videos(query())
+    page = client_for(Edge(answer(videos))).query_videos(query())
     assert [(o.video_id, o.username) for o in page.observations] == [
         ("7340000000000000002", "aysel_teaches"),
         ("7340000000000000003", "leila"),
     ]
 
 
-def test_query_videos_skips_invalid_videos_and_counts_them(connect):
+def test_query_videos_skips_invalid_videos_and_counts_them(client_for):
     videos = [
         video(),
         video(view_count=None),
@@ -196,7 +197,7 @@ def test_query_videos_skips_invalid_videos_and_counts_them(connect):
         "not a video",
         video(id=None),
     ]
-    page = connect(Edge(answer(videos))).query_videos(query())
+    page = client_for(Edge(answer(videos))).query_videos(query())
     assert len(page.observations) == 1
     assert page.returned == 5
     assert [(e.line, e.field) for e in page.skipped] == [
@@ -208,7 +209,7 @@ def test_query_videos_skips_invalid_videos_and_counts_them(connect):
     assert "required field is missing" in str(page.skipped[0])
 
 
-def test_query_videos_retries_5xx_html_and_non_json_answers(connect, clock):
+def test_query_videos_retries_5xx_html_and_non_json_answers(client_for, clock):
     html = httpx.Response(
         504,
         text="<html><h1>504 Gateway Time-out</h1></html>",
@@ -222,7 +223,7 @@ def test_query_videos_retries_5xx_html_and_non_json_answers(connect, clock):
         answer([video()]),
     )
     book = MemoryQuotaBook()
-    client = connect(edge, book=book)
+    client = client_for(edge, book=book)
     page = client.query_videos(query())
     assert len(page.observations) == 1
     assert client.retries == 4
@@ -231,10 +232,10 @@ def test_query_videos_retries_5xx_html_and_non_json_answers(connect, clock):
     assert book.quota_spent("2024-04-21") == (5, 1)
 
 
-def test_query_videos_gives_up_after_the_retry_policy_with_log_id(connect):
+def test_query_videos_gives_up_after_the_retry_policy_with_log_id(client_for):
     edge = Edge(*[error(500, "internal_error", "boom", log_id="LOG42")] * 8)
     with pytest.raises(ConnectorError, match=r"after 8 tries.*LOG42"):
-        connect(edge).query_videos(query())
+        client_for(edge).query_videos(query())
     assert len(edge.queries) == 8
 
 
@@ -247,32 +248,32 @@ def test_query_videos_gives_up_after_the_retry_policy_with_log_id(connect):
         (None, "no 'data' object"),
     ],
 )
-def test_query_videos_malformed_envelopes_fail_clearly(connect, data, message):
+def test_query_videos_malformed_envelopes_fail_clearly(client_for, data, message):
     body: dict[str, Any] = {"error": {"code": "ok", "message": "", "log_id": "L"}}
     if data is not None:
         body["data"] = data
     edge = Edge(*[httpx.Response(200, json=body)] * 8)
     with pytest.raises(ConnectorError, match=message):
-        connect(edge).query_videos(query())
+        client_for(edge).query_videos(query())
 
 
-def test_query_videos_missing_videos_key_is_an_empty_page(connect):
+def test_query_videos_missing_videos_key_is_an_empty_page(client_for):
     body = {"data": {"cursor": 0, "has_more": False}, "error": {"code": "ok"}}
-    page = connect(Edge(httpx.Response(200, json=body))).query_videos(query())
+    page = client_for(Edge(httpx.Response(200, json=body))).query_videos(query())
     assert (page.observations, page.returned) == ((), 0)
 
 
-def test_token_is_fetched_again_on_access_token_invalid(connect):
+def test_token_is_fetched_again_on_access_token_invalid(client_for):
     edge = Edge(error(401, "access_token_invalid", "The access token is invalid"), answer([]))
-    client = connect(edge)
+    client = client_for(edge)
     client.query_videos(query())
     assert [r.headers["authorization"] for r in edge.queries] == ["Bearer t1", "Bearer t2"]
     assert client.tokens_fetched == 2
 
 
-def test_token_is_refreshed_before_it_expires(connect, clock):
+def test_token_is_refreshed_before_it_expires(client_for, clock):
     edge = Edge(answer([]), answer([]), answer([]))
-    client = connect(edge)
+    client = client_for(edge)
     client.query_videos(query())
     clock.sleep(3600)
     client.query_videos(query())
@@ -285,21 +286,21 @@ def test_token_is_refreshed_before_it_expires(connect, clock):
     ]
 
 
-def test_token_rejected_twice_in_a_row_is_an_error(connect):
+def test_token_rejected_twice_in_a_row_is_an_error(client_for):
     edge = Edge(error(401, "access_token_invalid"), error(401, "access_token_invalid"))
     with pytest.raises(ConnectorError, match="freshly fetched access token"):
-        connect(edge).query_videos(query())
+        client_for(edge).query_videos(query())
 
 
-def test_wrong_credentials_name_the_environment_variables(connect):
+def test_wrong_credentials_name_the_environment_variables(client_for):
     edge = Edge()
     body = {"error": "invalid_client", "error_description": "Client key or secret is incorrect."}
     edge.token_answer = lambda: httpx.Response(401, json=body)
     with pytest.raises(ConnectorError, match=r"invalid_client.*TIKTOK_CLIENT_KEY"):
-        connect(edge).query_videos(query())
+        client_for(edge).query_videos(query())
 
 
-def test_token_endpoint_outage_is_retried(connect):
+def test_token_endpoint_outage_is_retried(client_for):
     edge = Edge(answer([]))
     outages = [httpx.Response(503, text="<html>down</html>"), httpx.ConnectError("refused")]
 
@@ -312,27 +313,27 @@ def test_token_endpoint_outage_is_retried(connect):
         return httpx.Response(200, json={"access_token": "ok", "expires_in": 7200})
 
     edge.token_answer = token
-    client = connect(edge)
+    client = client_for(edge)
     client.query_videos(query())
     assert edge.queries[0].headers["authorization"] == "Bearer ok"
 
 
-def test_scope_not_authorized_says_what_to_do(connect):
+def test_scope_not_authorized_says_what_to_do(client_for):
     edge = Edge(error(401, "scope_not_authorized", "not approved"))
     with pytest.raises(ConnectorError, match=r"research\.data\.basic"):
-        connect(edge).query_videos(query())
+        client_for(edge).query_videos(query())
 
 
-def test_throttling_is_waited_out(connect, clock):
+def test_throttling_is_waited_out(client_for, clock):
     edge = Edge(error(429, "rate_limit_exceeded"), answer([video()]))
-    page = connect(edge).query_videos(query())
+    page = client_for(edge).query_videos(query())
     assert len(page.observations) == 1
     assert clock.slept == 60
 
 
-def test_persistent_429_means_quota_spent_until_utc_midnight(connect, clock):
+def test_persistent_429_means_quota_spent_until_utc_midnight(client_for, clock):
     edge = Edge(*[error(429, "rate_limit_exceeded")] * 4)
-    client = connect(edge)
+    client = client_for(edge)
     with pytest.raises(QuotaExhausted) as caught:
         client.query_videos(query())
     # Throttle waits of 60, 120 and 240 s, then the day is given up until 00:00 UTC.
@@ -344,16 +345,16 @@ def test_persistent_429_means_quota_spent_until_utc_midnight(connect, clock):
     assert len(edge.queries) == 4
 
 
-def test_retry_after_header_is_honoured(connect, clock):
+def test_retry_after_header_is_honoured(client_for, clock):
     limited = error(429, "rate_limit_exceeded")
     limited.headers["retry-after"] = "7"
-    connect(Edge(limited, answer([]))).query_videos(query())
+    client_for(Edge(limited, answer([]))).query_videos(query())
     assert clock.slept == 7
 
 
-def test_own_ledger_stops_requests_when_the_daily_quota_is_spent(connect):
+def test_own_ledger_stops_requests_when_the_daily_quota_is_spent(client_for):
     edge = Edge(answer([]), answer([]))
-    client = connect(edge, limits=QuotaLimits(requests=2))
+    client = client_for(edge, limits=QuotaLimits(requests=2))
     client.query_videos(query())
     client.query_videos(query())
     with pytest.raises(QuotaExhausted, match="2 requests") as caught:
@@ -362,31 +363,31 @@ def test_own_ledger_stops_requests_when_the_daily_quota_is_spent(connect):
     assert len(edge.queries) == 2
 
 
-def test_records_count_against_the_quota_too(connect):
+def test_records_count_against_the_quota_too(client_for):
     edge = Edge(answer([video(), video(id=2)]))
-    client = connect(edge, limits=QuotaLimits(records=2))
+    client = client_for(edge, limits=QuotaLimits(records=2))
     client.query_videos(query())
     assert client.quota_left() == (999, 0)
     with pytest.raises(QuotaExhausted):
         client.query_videos(query())
 
 
-def test_expired_search_id_raises_search_expired(connect):
+def test_expired_search_id_raises_search_expired(client_for):
     edge = Edge(error(400, "invalid_params", "Search Id 7301 is invalid or expired"))
     with pytest.raises(SearchExpired, match="Search Id 7301"):
-        connect(edge).query_videos(query(search_id="7301", cursor=100))
+        client_for(edge).query_videos(query(search_id="7301", cursor=100))
 
 
-def test_invalid_cursor_raises_search_expired(connect):
+def test_invalid_cursor_raises_search_expired(client_for):
     edge = Edge(error(400, "invalid_params", "Invalid count or cursor"))
     with pytest.raises(SearchExpired):
-        connect(edge).query_videos(query(cursor=100))
+        client_for(edge).query_videos(query(cursor=100))
 
 
-def test_other_invalid_params_are_our_mistake_and_fatal(connect):
+def test_other_invalid_params_are_our_mistake_and_fatal(client_for):
     edge = Edge(error(400, "invalid_params", "Invalid fields: nope", log_id="L5"))
     with pytest.raises(ConnectorError, match=r"invalid_params: Invalid fields: nope \[log_id L5\]"):
-        connect(edge).query_videos(query())
+        client_for(edge).query_videos(query())
 
 
 def test_video_query_refuses_spans_longer_than_the_api_allows():
@@ -462,3 +463,10 @@ def _utc(ts: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y%m%d")
+
+
+def test_connect_opens_and_closes_its_own_http_client():
+    with connect(SETTINGS) as client:
+        assert client.http.headers["user-agent"].startswith("oyren/")
+        assert client.http.timeout.read == 60.0
+    assert client.http.is_closed

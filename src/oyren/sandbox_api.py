@@ -39,7 +39,8 @@ from urllib.parse import parse_qs
 import httpx
 import orjson
 
-from oyren.clock import Clock, utc_day
+from oyren.campaign import Campaign
+from oyren.clock import Clock, ScaledClock, utc_day
 from oyren.connectors.tiktok import VIDEO_FIELDS
 from oyren.sandbox_query import (
     BadRequest,
@@ -49,9 +50,9 @@ from oyren.sandbox_query import (
     parse_body,
     parse_fields,
 )
-from oyren.simulate import SimVideo
+from oyren.simulate import SimVideo, simulate
 
-__all__ = ["Faults", "SandboxAPI", "SandboxConfig", "serve", "serve_forever"]
+__all__ = ["Faults", "SandboxAPI", "SandboxConfig", "sandbox_for", "serve", "serve_forever"]
 
 TOKEN_PATH = "/v2/oauth/token/"
 QUERY_PATH = "/v2/research/video/query/"
@@ -501,3 +502,22 @@ def serve_forever(api: SandboxAPI, *, port: int = 8000) -> None:
         date_header=False,
         server_header=False,
     )
+
+
+def sandbox_for(
+    campaign: Campaign,
+    *,
+    videos: int = 3000,
+    seed: int = 1,
+    speed: float = 1.0,
+    start: int | None = None,
+    config: SandboxConfig | None = None,
+) -> SandboxAPI:
+    """Simulate ``campaign`` and serve it on a clock ``speed`` times real time from ``start``.
+
+    ``start`` defaults to the window's first instant; at ``speed`` 1440 a day of the campaign
+    passes every minute, the two months in an hour.
+    """
+    sim = simulate(campaign, videos=videos, seed=seed)
+    clock = ScaledClock(campaign.window_start_ts if start is None else start, speed)
+    return SandboxAPI(sim.videos, clock, config or SandboxConfig(seed=seed))

@@ -11,6 +11,7 @@ from oyren.connectors.tiktok import (
     TikTokClient,
     TikTokSettings,
     VideoQuery,
+    connect,
     tiktok_settings,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "TikTokSettings",
     "VideoPage",
     "VideoQuery",
+    "connect",
     "tiktok_settings",
 ]

@@ -27,7 +27,8 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,6 +36,7 @@ from typing import Any
 import httpx
 import orjson
 
+from oyren import __version__
 from oyren.clock import Clock, SystemClock, next_utc_midnight, utc_day
 from oyren.connectors.answers import (
     Malformed,
@@ -61,6 +63,7 @@ __all__ = [
     "TikTokClient",
     "TikTokSettings",
     "VideoQuery",
+    "connect",
     "tiktok_settings",
 ]
 
@@ -393,3 +396,20 @@ class TikTokClient:
         log.warning("rate limited; waiting %.0f s [log_id %s]", wait_s, outcome.log_id)
         self.clock.sleep(wait_s)
         return throttles
+
+
+@contextmanager
+def connect(
+    settings: TikTokSettings,
+    *,
+    book: QuotaBook | None = None,
+    limits: QuotaLimits | None = None,
+    clock: Clock | None = None,
+    timeout_s: float = 60.0,
+) -> Iterator[TikTokClient]:
+    """Open a client with its own HTTP connection pool; closed on leaving the block."""
+    # Large date ranges make the API slow; a minute per answer is not unusual.
+    timeout = httpx.Timeout(timeout_s, connect=10.0)
+    headers = {"User-Agent": f"oyren/{__version__}"}
+    with httpx.Client(timeout=timeout, headers=headers) as http:
+        yield TikTokClient(http, settings, clock=clock, limits=limits, book=book)
