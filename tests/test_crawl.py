@@ -431,6 +431,11 @@ def test_crawl_killed_in_a_subprocess_resumes_exactly(sandbox, sim, tmp_path):
     rng = random.Random(7)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     kills = 0
+    jsonl = tmp_path / sandbox.id / "observations.jsonl"
+
+    def stored_bytes() -> int:
+        return jsonl.stat().st_size if jsonl.exists() else 0
+
     with serve(api) as base:
         env["BASE"] = base
         for _ in range(30):
@@ -443,8 +448,11 @@ def test_crawl_killed_in_a_subprocess_resumes_exactly(sandbox, sim, tmp_path):
             assert process.stdout is not None
             assert process.stdout.readline() == b"ready\n"
             if kills < 3:
-                # Somewhere in the crawl: mid-request, mid-append or mid-commit.
-                time.sleep(rng.uniform(0.05, 0.6))
+                # Somewhere in the crawl, a few pages on: mid-request, mid-append or mid-commit.
+                target = stored_bytes() + rng.randint(1, 8) * 1000
+                while process.poll() is None and stored_bytes() < target:
+                    time.sleep(0.001)
+                time.sleep(rng.uniform(0, 0.01))
                 if process.poll() is None:
                     process.send_signal(signal.SIGKILL)
                     kills += 1
@@ -573,8 +581,9 @@ def test_track_keeps_running_through_an_outage(sandbox, open_client, tmp_path):
             track(client, store, campaign)
         report = track(client, store, campaign, keep_running=True)
     assert (report.outages, report.finished) == (0, True)
-    outage = OutageTransport(api.transport(), failures=8)
+    clock = VirtualClock(campaign.window_start_ts)
+    outage = OutageTransport(SandboxAPI(sim.videos, clock).transport(), failures=8)
     with FileCrawlStore(tmp_path / "again", durable=False) as store:
-        client = open_client(outage, VirtualClock(campaign.window_start_ts), store)
+        client = open_client(outage, clock, store)
         report = track(client, store, campaign, keep_running=True)
     assert (report.outages, report.finished) == (1, True)

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 __all__ = [
+    "DAY",
+    "HOUR",
     "Clock",
     "ScaledClock",
     "SystemClock",
@@ -26,6 +28,7 @@ __all__ = [
     "utc_day",
 ]
 
+HOUR = 3600
 DAY = 86400
 
 

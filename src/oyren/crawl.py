@@ -106,7 +106,7 @@ class CrawlReport:
     skipped_examples: list[str] = field(default_factory=list)
     restarts: int = 0  # searches restarted after an expired search_id or a stall
     quota_waits: int = 0
-    stopped: str | None = None  # "quota" when it stopped for the day's quota
+    stopped: str | None = None  # "quota" (the day's is spent) or "budget" (max_requests reached)
 
 
 def query_hashtags(campaign: Campaign) -> list[str]:
@@ -196,9 +196,14 @@ def crawl(
     campaign: Campaign,
     *,
     settings: CrawlSettings | None = None,
+    max_requests: int | None = None,
     progress: ProgressFn | None = None,
 ) -> CrawlReport:
-    """Discover the campaign's entries, storing every page as it arrives."""
+    """Discover the campaign's entries, storing every page as it arrives.
+
+    ``max_requests`` caps this run (the rest resumes next time), so that discovery between
+    tracking cycles never eats the requests held back for the deadline.
+    """
     s = settings or CrawlSettings()
     report = CrawlReport()
     # The count of known videos is only for progress bars; building the list is not free.
@@ -207,7 +212,8 @@ def crawl(
     client.token()  # also learns the server's clock, which the plan and checkpoints follow
     plan = plan_spans(campaign, store.checkpoints(campaign.id), now=client.server_now(), settings=s)
     report.spans_planned = len(plan)
-    run = _Run(client, store, campaign, campaign_query(campaign), s, report, known, progress)
+    limit = None if max_requests is None else requests_before + max_requests
+    run = _Run(client, store, campaign, campaign_query(campaign), s, report, known, progress, limit)
     for checkpoint in plan:
         try:
             _crawl_span(run, checkpoint)
@@ -234,6 +240,7 @@ class _Run:
     report: CrawlReport
     known: int
     progress: ProgressFn | None
+    limit: int | None  # the client's request count at which this run stops
 
 
 def _crawl_span(run: _Run, checkpoint: Checkpoint) -> None:
@@ -255,6 +262,9 @@ def _crawl_span(run: _Run, checkpoint: Checkpoint) -> None:
     seen: set[str] = set()  # the same video on two pages of one pass is stored once
     restarts = stalls = 0
     while True:
+        if run.limit is not None and client.requests >= run.limit:
+            report.stopped = "budget"
+            raise _Stop
         try:
             page = client.query_videos(query)
         except SearchExpired as exc:
@@ -336,6 +346,7 @@ class TrackSettings:
     planner: PlannerSettings = field(default_factory=PlannerSettings)
     strategy: str = "priority"  # or "round_robin", the naive baseline
     discover: bool = True  # after each cycle, crawl for new entries
+    discover_every_s: int = 2 * 3600  # but no more often than this
 
 
 @dataclass(slots=True)
@@ -374,12 +385,21 @@ def track(
     requests_before = client.requests
     rules = RuleSet.of(campaign)
     memo = _Memo()
+    last_discovery = -float("inf")
     while True:
         try:
             plan = _track_cycle(client, store, campaign, rules, s, report, progress, memo)
             crawled_all = False
-            if s.discover:
-                found = crawl(client, store, campaign, settings=cs, progress=progress)
+            now = client.server_now()
+            # Right before and after the deadline the crawl of the newest dates finds the last
+            # entries and observes the newest ones; it never takes what the sweeps need.
+            spare = client.quota_left()[0] - plan.reserve
+            due = plan.phase in ("pre", "post") or now - last_discovery >= s.discover_every_s
+            if s.discover and due and spare > 0:
+                last_discovery = now
+                found = crawl(
+                    client, store, campaign, settings=cs, max_requests=spare, progress=progress
+                )
                 report.discovered += found.new_videos
                 crawled_all = found.stopped is None and not plan_spans(
                     campaign, store.checkpoints(campaign.id), now=client.server_now(), settings=cs

@@ -129,6 +129,7 @@ class RefreshPlan:
     due: int  # videos that wanted a refresh this cycle
     budget: int  # requests the cycle may spend
     done: bool  # after the deadline, every entry is bracketed: tracking can stop
+    reserve: int = 0  # requests held back for the deadline's sweeps before the next reset
 
     @property
     def video_ids(self) -> list[str]:
@@ -248,11 +249,12 @@ def plan_refresh(
             # it come before everyone else after it.
             mine = _sweep_cost([v for v in entries if v.video_id in chosen], s)
             budget = max(usable - _sweep_cost(entries, s), min(mine, usable - mine), 0)
+        reserve = usable - budget
         # The contenders go last, nearest the deadline.
         last = [v for v in due if v.video_id in chosen]
         others = [v for v in due if v.video_id not in chosen]
         batches = _two_groups(last, others, budget, s, contenders_first=False)
-        return RefreshPlan(phase, tuple(batches), chosen, len(due), budget, False)
+        return RefreshPlan(phase, tuple(batches), chosen, len(due), budget, False, reserve)
     # Before the deadline: hold back the sweeps that fall before the next reset, spread the rest.
     brackets = sum(1 for m in (cutoff - s.pre_lead_s, cutoff + 1) if now <= m < quota.reset_at)
     reserve = min(usable, brackets * _sweep_cost(entries, s)) if brackets else 0
@@ -262,7 +264,7 @@ def plan_refresh(
     due = [v for v in videos if now - v.last_seen >= _interval(v, chosen, now, cutoff, s)]
     due.sort(key=lambda v: (v.video_id not in chosen, -(now - v.last_seen)))
     batches = make_batches(due, limit=budget, batch_size=s.batch_size)
-    return RefreshPlan(phase, tuple(batches), chosen, len(due), budget, False)
+    return RefreshPlan(phase, tuple(batches), chosen, len(due), budget, False, reserve)
 
 
 def plan_round_robin(
