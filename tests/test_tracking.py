@@ -248,3 +248,22 @@ def test_coverage_tells_basis_and_gap_for_each_prizes_top(campaign, make_obs):
         ("b", 1300, "last_before_cutoff", None, 2),
         ("a", 1000, "interpolated", 600, 1),
     ]
+
+
+def test_plan_refresh_leaves_discovery_what_the_sweeps_do_not_need():
+    videos = [tv(i, seen=CUTOFF - 2 * DAY) for i in range(1000)]
+    deadline_day = plan_refresh(
+        videos, now=CUTOFF - 12 * HOUR, cutoff=CUTOFF, quota=quota(requests=25, reset=RESET)
+    )
+    # 22 usable, 20 held back for the two sweeps: one request for refreshing, one for discovery.
+    assert (deadline_day.reserve, len(deadline_day.batches), deadline_day.spare) == (20, 1, 1)
+    pre = plan_refresh(videos, now=CUTOFF - 600, cutoff=CUTOFF, quota=quota(requests=23))
+    assert (pre.reserve, len(pre.batches), pre.spare) == (10, 10, 0)
+
+
+def test_plan_refresh_spends_a_small_budget_early_rather_than_never():
+    videos = [tv(i, seen=CUTOFF - 30 * DAY) for i in range(1000)]
+    now = CUTOFF - 20 * DAY
+    plan = plan_refresh(videos, now=now, cutoff=CUTOFF, quota=quota(requests=8, reset=now + DAY))
+    # 7 usable over 12 cycles: one now.
+    assert (plan.budget, len(plan.batches)) == (1, 1)

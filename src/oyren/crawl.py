@@ -393,7 +393,8 @@ def track(
             now = client.server_now()
             # Right before and after the deadline the crawl of the newest dates finds the last
             # entries and observes the newest ones; it never takes what the sweeps need.
-            spare = client.quota_left()[0] - plan.reserve
+            # What the refresh did not spend may be less than the plan left (retries cost too).
+            spare = min(plan.spare, client.quota_left()[0] - plan.reserve)
             due = plan.phase in ("pre", "post") or now - last_discovery >= s.discover_every_s
             if s.discover and due and spare > 0:
                 last_discovery = now

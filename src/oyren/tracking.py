@@ -130,6 +130,7 @@ class RefreshPlan:
     budget: int  # requests the cycle may spend
     done: bool  # after the deadline, every entry is bracketed: tracking can stop
     reserve: int = 0  # requests held back for the deadline's sweeps before the next reset
+    spare: int = 0  # requests left for discovery this cycle, the reserve untouched
 
     @property
     def video_ids(self) -> list[str]:
@@ -240,7 +241,8 @@ def plan_refresh(
         others = [v for v in due if v.video_id not in chosen]
         batches = _two_groups(first, others, budget, s, contenders_first=True)
         done = phase == "after" and not due
-        return RefreshPlan(phase, tuple(batches), chosen, len(due), budget, done)
+        spare = usable - len(batches)
+        return RefreshPlan(phase, tuple(batches), chosen, len(due), budget, done, 0, spare)
     if phase == "pre":
         due = [v for v in entries if v.last_seen < now]
         budget = usable
@@ -254,17 +256,18 @@ def plan_refresh(
         last = [v for v in due if v.video_id in chosen]
         others = [v for v in due if v.video_id not in chosen]
         batches = _two_groups(last, others, budget, s, contenders_first=False)
-        return RefreshPlan(phase, tuple(batches), chosen, len(due), budget, False, reserve)
+        spare = budget - len(batches)
+        return RefreshPlan(phase, tuple(batches), chosen, len(due), budget, False, reserve, spare)
     # Before the deadline: hold back the sweeps that fall before the next reset, spread the rest.
     brackets = sum(1 for m in (cutoff - s.pre_lead_s, cutoff + 1) if now <= m < quota.reset_at)
     reserve = min(usable, brackets * _sweep_cost(entries, s)) if brackets else 0
     horizon = min(quota.reset_at, cutoff - s.pre_lead_s) if brackets else quota.reset_at
-    cycles = max(1, math.ceil((horizon - now) / s.every_s))
-    budget = (usable - reserve) // cycles
+    budget = _share(usable - reserve, horizon, now, s)
     due = [v for v in videos if now - v.last_seen >= _interval(v, chosen, now, cutoff, s)]
     due.sort(key=lambda v: (v.video_id not in chosen, -(now - v.last_seen)))
     batches = make_batches(due, limit=budget, batch_size=s.batch_size)
-    return RefreshPlan(phase, tuple(batches), chosen, len(due), budget, False, reserve)
+    spare = usable - reserve - len(batches)
+    return RefreshPlan(phase, tuple(batches), chosen, len(due), budget, False, reserve, spare)
 
 
 def plan_round_robin(
@@ -277,13 +280,20 @@ def plan_round_robin(
 ) -> RefreshPlan:
     """The naive baseline: the day's budget spread evenly, least recently seen first."""
     s = settings or PlannerSettings()
-    cycles = max(1, math.ceil((quota.reset_at - now) / s.every_s))
-    budget = _usable(quota, s) // cycles
+    usable = _usable(quota, s)
+    budget = _share(usable, quota.reset_at, now, s)
     due = sorted(videos, key=lambda v: (v.last_seen, v.video_id))
     batches = make_batches(due, limit=budget, batch_size=s.batch_size)
-    return RefreshPlan(
-        phase_of(now, cutoff, s), tuple(batches), frozenset(), len(due), budget, False
-    )
+    phase = phase_of(now, cutoff, s)
+    spare = usable - len(batches)
+    return RefreshPlan(phase, tuple(batches), frozenset(), len(due), budget, False, 0, spare)
+
+
+def _share(free: int, horizon: float, now: float, s: PlannerSettings) -> int:
+    """This cycle's part of ``free`` requests, spread over the cycles until ``horizon``."""
+    cycles = max(1, math.ceil((horizon - now) / s.every_s))
+    # At least one while anything is free, so a small budget is spent early, not never.
+    return max(free // cycles, 1) if free > 0 else 0
 
 
 def _sweep_cost(entries: Sequence[TrackedVideo], s: PlannerSettings) -> int:
