@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from oyren.campaign import Campaign
 from oyren.clock import DAY, HOUR, VirtualClock
 from oyren.connectors import QuotaLimits
-from oyren.crawl import CrawlSettings, TrackSettings, crawl, track
+from oyren.crawl import CrawlSettings, crawl
 from oyren.crawlstore import FileCrawlStore
 from oyren.engine import evaluate, evaluate_observations
 from oyren.replay import sandbox_client
 from oyren.results import Results
 from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig
 from oyren.simulate import Simulation, sandbox_campaign, simulate
+from oyren.tracker import TrackSettings, track
 from oyren.tracking import PlannerSettings
 
 TOP = 20

@@ -1,4 +1,4 @@
-"""Discovery and tracking workflows: exact requests, faults, kills and resumption."""
+"""Discovery: exact requests, date spans, spellings, faults, kills and resumption."""
 
 from __future__ import annotations
 
@@ -19,29 +19,35 @@ import pytest
 
 from oyren.campaign import Campaign, parse_campaign
 from oyren.clock import VirtualClock
-from oyren.connectors import QuotaLimits, TikTokClient, TikTokSettings
+from oyren.connectors import QuotaLimits, TikTokClient
 from oyren.crawl import (
     CrawlSettings,
     Progress,
-    TrackSettings,
     campaign_dates,
     campaign_query,
     crawl,
     plan_spans,
     query_hashtags,
     span_dates,
-    track,
 )
 from oyren.crawlstore import Checkpoint, FileCrawlStore
-from oyren.errors import ApiUnavailable
 from oyren.hashtags import fold
-from oyren.observations import Observation, read_observations
-from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig, serve
-from oyren.simulate import Simulation, SimVideo, sandbox_campaign, simulate
+from oyren.observations import read_observations
+from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig
+from oyren.sandbox_server import serve
+from oyren.simulate import Simulation, sandbox_campaign, simulate
 from tests.conftest import ROOT
-
-DAY = 86400
-SANDBOX_SETTINGS = TikTokSettings("sandbox-client-key", "sandbox-client-secret", "http://sandbox")
+from tests.sandbox import (
+    DAY,
+    SANDBOX_SETTINGS,
+    Killed,
+    KillingTransport,
+    api_video,
+    assert_true_and_unique,
+    client_factory,
+    expected_entries,
+    utc_date,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,36 +60,10 @@ def sim(sandbox: Campaign) -> Simulation:
     return simulate(sandbox, videos=400, seed=11)
 
 
-def utc_date(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y%m%d")
-
-
-def expected_entries(campaign: Campaign, videos: tuple[SimVideo, ...]) -> set[str]:
-    """What a crawl must find: region and a hashtag folding to the campaign's, in its UTC dates."""
-    first, last = (d.strftime("%Y%m%d") for d in campaign_dates(campaign))
-    return {
-        v.video_id
-        for v in videos
-        if v.region_code in campaign.regions
-        and any(fold(t) in campaign.folded_hashtags for t in v.hashtags)
-        and first <= utc_date(v.create_time) <= last
-    }
-
-
 @pytest.fixture
 def open_client() -> Iterator[Callable[..., TikTokClient]]:
-    clients: list[httpx.Client] = []
-
-    def make(
-        transport: httpx.BaseTransport, clock: VirtualClock, store: Any = None, **kw: Any
-    ) -> TikTokClient:
-        http = httpx.Client(transport=transport)
-        clients.append(http)
-        return TikTokClient(http, SANDBOX_SETTINGS, clock=clock, book=store, seed=0, **kw)
-
-    yield make
-    for http in clients:
-        http.close()
+    with client_factory() as make:
+        yield make
 
 
 def test_campaign_dates_cover_the_baku_window_in_utc(sandbox):
@@ -212,18 +192,6 @@ def scripted(
     return httpx.MockTransport(edge), bodies
 
 
-def api_video(n: int, sandbox: Campaign) -> dict[str, Any]:
-    return {
-        "id": 7340000000000000000 + n,
-        "create_time": sandbox.cutoff_ts - DAY,
-        "username": f"user{n}",
-        "region_code": "AZ",
-        "video_description": "#TikTokdanÖyrən",
-        "video_duration": 40,
-        "view_count": 10 * n,
-    }
-
-
 def test_crawl_restarts_a_lost_search_from_its_stored_cursor(sandbox, open_client, tmp_path):
     v = [api_video(n, sandbox) for n in range(4)]
     transport, bodies = scripted(
@@ -275,15 +243,6 @@ def test_crawl_survives_empty_pages_and_the_same_video_on_two_pages(sandbox, ope
     ]
     assert sorted(o.username for o in read_observations(path)) == ["user0", "user1", "user2"]
     assert report.observations == 3
-
-
-def assert_true_and_unique(observations: list[Observation], sim: Simulation) -> None:
-    """Every stored observation is what the sandbox showed at that second, and none twice."""
-    by_id = {v.video_id: v for v in sim.videos}
-    keys = [(o.video_id, o.collected_at) for o in observations]
-    assert len(keys) == len(set(keys))
-    for o in observations:
-        assert o == by_id[o.video_id].observe(o.collected_at)
 
 
 @pytest.mark.parametrize("inclusive", [False, True])
@@ -352,28 +311,6 @@ def test_crawl_reports_progress_with_requests_videos_and_quota(sandbox, sim, ope
     assert last.quota_left == 1000 - client.requests
     assert [u.requests for u in updates] == list(range(1, len(updates) + 1))
     assert (again.spans_planned, again.requests) == (0, 0)
-
-
-class Killed(BaseException):
-    """The process dies here (not an Exception: nothing may catch it)."""
-
-
-class KillingTransport(httpx.BaseTransport):
-    """The network edge, dying at random research requests: before sending, or after the answer."""
-
-    def __init__(self, inner: httpx.BaseTransport, rng: random.Random, rate: float) -> None:
-        self.inner = inner
-        self.rng = rng
-        self.rate = rate
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        research = request.url.path.startswith("/v2/research/")
-        if research and self.rng.random() < self.rate / 2:
-            raise Killed
-        response = self.inner.handle_request(request)
-        if research and self.rng.random() < self.rate / 2:
-            raise Killed
-        return response
 
 
 def test_crawl_killed_at_random_points_resumes_exactly(sandbox, sim, tmp_path):
@@ -464,126 +401,3 @@ def test_crawl_killed_in_a_subprocess_resumes_exactly(sandbox, sim, tmp_path):
     assert kills >= 1
     assert sorted(o.video_id for o in observations) == sorted(expected_entries(sandbox, sim.videos))
     assert_true_and_unique(observations, sim)
-
-
-def short_campaign(sandbox: Campaign, starts: str = "2024-04-15") -> Campaign:
-    return parse_campaign(sandbox.source_text.replace("starts = 2024-02-21", f"starts = {starts}"))
-
-
-def test_track_asks_for_known_ids_in_batches_within_their_dates(
-    sandbox, open_client, tmp_path, make_obs
-):
-    bodies: list[dict[str, Any]] = []
-
-    def edge(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/v2/oauth/token/":
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 7200})
-        body = orjson.loads(request.content)
-        bodies.append(body)
-        ids = body["query"]["and"][0]["field_values"]
-        videos = [api_video(int(i) - 7340000000000000000, sandbox) for i in ids[:-1]]
-        data = {"videos": videos, "cursor": len(ids), "has_more": False, "search_id": "s"}
-        return httpx.Response(200, json={"data": data, "error": {"code": "ok"}})
-
-    cutoff = sandbox.cutoff_ts
-    clock = VirtualClock(cutoff - DAY + 3600)  # the last sighting is a day old: due again
-    with FileCrawlStore(tmp_path) as store:
-        page = [
-            make_obs(
-                id=7340000000000000000 + n,
-                create_time=cutoff - 2 * DAY - n,
-                collected_at=cutoff - 2 * DAY + 60,
-            )
-            for n in range(150)
-        ]
-        store.add_page(sandbox.id, page, None)
-        client = open_client(httpx.MockTransport(edge), clock, store)
-        report = track(client, store, sandbox, settings=TrackSettings(discover=False))
-    assert [len(b["query"]["and"][0]["field_values"]) for b in bodies] == [100, 50]
-    assert bodies[0]["query"]["and"][0]["field_name"] == "video_id"
-    assert bodies[0]["query"]["and"][0]["operation"] == "IN"
-    assert (bodies[0]["start_date"], bodies[0]["end_date"]) == ("20240419", "20240420")
-    assert (report.batches, report.missing, report.cycles) == (2, 2, 1)
-
-
-def test_track_keeps_running_until_the_deadline_is_bracketed(sandbox, open_client, tmp_path):
-    campaign = short_campaign(sandbox)
-    sim = simulate(campaign, videos=250, seed=3)
-    clock = VirtualClock(campaign.window_start_ts)
-    api = SandboxAPI(sim.videos, clock, SandboxConfig(faults=Faults.typical(), latency_s=1.0))
-    with FileCrawlStore(tmp_path, durable=False) as store:
-        client = open_client(api.transport(), clock, store)
-        report = track(client, store, campaign, keep_running=True)
-        path = store.observations_path(campaign.id)
-    assert report.finished
-    assert report.phases["pre"] == 1
-    assert report.phases["post"] >= 1
-    assert report.coverage is not None
-    truth = {v.video_id: v.views_at(campaign.cutoff_ts) for v in sim.videos}
-    for row in report.coverage.best_video:
-        assert row.basis in ("observed", "interpolated")
-        assert row.gap_s is not None and row.gap_s <= 3600
-        assert abs(row.views - truth[row.name]) <= max(2, truth[row.name] // 1000)
-    assert all(row.basis in ("observed", "interpolated") for row in report.coverage.discover)
-    assert_true_and_unique(list(read_observations(path)), sim)
-
-
-def test_track_killed_at_random_points_loses_and_repeats_nothing(sandbox, tmp_path):
-    campaign = short_campaign(sandbox, "2024-04-19")
-    sim = simulate(campaign, videos=150, seed=8)
-    clock = VirtualClock(campaign.window_start_ts)
-    api = SandboxAPI(sim.videos, clock, SandboxConfig(latency_s=1.0, seed=4))
-    rng = random.Random(99)
-    kills = 0
-    for attempt in range(200):
-        with (
-            FileCrawlStore(tmp_path, durable=False) as store,
-            httpx.Client(transport=KillingTransport(api.transport(), rng, 0.05)) as http,
-        ):
-            client = TikTokClient(http, SANDBOX_SETTINGS, clock=clock, book=store, seed=attempt)
-            try:
-                report = track(client, store, campaign, keep_running=True)
-            except Killed:
-                kills += 1
-                continue
-        if report.finished:
-            break
-    observations = list(read_observations(tmp_path / campaign.id / "observations.jsonl"))
-    assert kills >= 3
-    assert report.finished
-    assert {o.video_id for o in observations} == expected_entries(campaign, sim.videos)
-    assert_true_and_unique(observations, sim)
-
-
-class OutageTransport(httpx.BaseTransport):
-    """The network edge during an outage: the first ``failures`` research requests get 500s."""
-
-    def __init__(self, inner: httpx.BaseTransport, failures: int) -> None:
-        self.inner = inner
-        self.failures = failures
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.startswith("/v2/research/") and self.failures > 0:
-            self.failures -= 1
-            error = {"code": "internal_error", "message": "down", "log_id": "L"}
-            return httpx.Response(500, json={"error": error})
-        return self.inner.handle_request(request)
-
-
-def test_track_keeps_running_through_an_outage(sandbox, open_client, tmp_path):
-    campaign = short_campaign(sandbox, "2024-04-20")
-    sim = simulate(campaign, videos=60, seed=12)
-    clock = VirtualClock(campaign.window_start_ts)
-    api = SandboxAPI(sim.videos, clock)
-    with FileCrawlStore(tmp_path, durable=False) as store:
-        client = open_client(OutageTransport(api.transport(), failures=8), clock, store)
-        with pytest.raises(ApiUnavailable, match="kept failing"):
-            track(client, store, campaign)
-        report = track(client, store, campaign, keep_running=True)
-    assert (report.outages, report.finished) == (0, True)
-    clock = VirtualClock(campaign.window_start_ts)
-    outage = OutageTransport(SandboxAPI(sim.videos, clock).transport(), failures=8)
-    with FileCrawlStore(tmp_path / "again", durable=False) as store:
-        client = open_client(outage, clock, store)
-        report = track(client, store, campaign, keep_running=True)
-    assert (report.outages, report.finished) == (1, True)

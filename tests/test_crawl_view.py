@@ -2,8 +2,9 @@ import io
 
 from rich.console import Console
 
-from oyren.crawl import CrawlReport, Progress, TrackReport
+from oyren.crawl import CrawlReport, Progress
 from oyren.crawl_view import progress_line, render_crawl, render_track
+from oyren.tracker import TrackReport
 from oyren.tracking import Coverage, CoverageRow
 
 

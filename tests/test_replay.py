@@ -1,10 +1,10 @@
 from oyren.campaign import parse_campaign
-from oyren.crawl import TrackSettings
 from oyren.crawlstore import FileCrawlStore
 from oyren.observations import read_observations
 from oyren.replay import collect_sandbox
 from oyren.sandbox_api import Faults, SandboxConfig
 from oyren.simulate import sandbox_campaign, simulate
+from oyren.tracker import TrackSettings
 from oyren.tracking import PlannerSettings
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from oyren.clock import VirtualClock
-from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig, sandbox_for, serve
+from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig
 from oyren.simulate import Simulation, sandbox_campaign, simulate
 
 TOKEN = "/v2/oauth/token/"
@@ -69,28 +69,6 @@ def body(**kw: Any) -> dict[str, Any]:
 
 def utc_date(ts: int) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y%m%d")
-
-
-def test_sandbox_serves_token_and_query_over_http(sim, clock):
-    api = SandboxAPI(sim.videos, clock)
-    with serve(api) as base, httpx.Client(base_url=base) as client:
-        token = client.post(TOKEN, data=CREDENTIALS)
-        answer = client.post(
-            QUERY,
-            json=body(),
-            headers={"authorization": f"Bearer {token.json()['access_token']}"},
-        )
-    assert token.status_code == 200
-    assert sorted(token.json()) == ["access_token", "expires_in", "token_type"]
-    assert token.json()["expires_in"] == 7200
-    assert answer.status_code == 200
-    payload = answer.json()
-    assert sorted(payload) == ["data", "error"]
-    assert payload["error"]["code"] == "ok"
-    assert sorted(payload["data"]) == ["cursor", "has_more", "search_id", "videos"]
-    assert parsedate_to_datetime(answer.headers["date"]).timestamp() == clock.now()
-    for item in payload["data"]["videos"]:
-        assert sorted(item) == ["create_time", "hashtag_names", "id", "view_count"]
 
 
 def test_sandbox_counts_are_the_truth_at_the_served_second(http, sim, clock):
@@ -271,10 +249,3 @@ def test_faults_parse_short_names_and_presets():
         Faults.parse("teapot=0.1")
     with pytest.raises(ValueError, match="between 0 and 1"):
         Faults.parse("500=2")
-
-
-def test_sandbox_for_replays_the_campaign_on_a_fast_clock():
-    campaign = sandbox_campaign()
-    api = sandbox_for(campaign, videos=30, seed=2, speed=1440)
-    assert len(api.videos) == 30
-    assert campaign.window_start_ts <= api.clock.now() < campaign.window_start_ts + 1440

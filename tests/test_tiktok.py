@@ -23,7 +23,8 @@ from oyren.connectors import (
     tiktok_settings,
 )
 from oyren.errors import ConnectorError, QuotaExhausted, SearchExpired
-from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig, serve
+from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig
+from oyren.sandbox_server import serve
 from oyren.simulate import sandbox_campaign, simulate
 
 NOW = 1713729599  # 2024-04-21T19:59:59Z, the sandbox deadline

@@ -15,7 +15,8 @@ from rich.progress import Progress as Bars
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from oyren.crawl import CrawlReport, Progress, ProgressFn, TrackReport
+from oyren.crawl import CrawlReport, Progress, ProgressFn
+from oyren.tracker import TrackReport
 from oyren.tracking import Coverage, CoverageRow
 
 __all__ = ["progress_line", "render_coverage", "render_crawl", "render_track"]

@@ -21,10 +21,12 @@ from oyren.campaign import Campaign
 from oyren.clock import DAY, VirtualClock
 from oyren.connectors.quota import QuotaLimits
 from oyren.connectors.tiktok import RetryPolicy, TikTokClient, TikTokSettings
-from oyren.crawl import CrawlSettings, ProgressFn, TrackReport, TrackSettings, track
+from oyren.crawl import CrawlSettings, ProgressFn
 from oyren.crawlstore import CrawlStore
-from oyren.sandbox_api import SandboxAPI, SandboxConfig, serve
+from oyren.sandbox_api import SandboxAPI, SandboxConfig
+from oyren.sandbox_server import serve
 from oyren.simulate import Simulation
+from oyren.tracker import TrackReport, TrackSettings, track
 
 __all__ = ["CollectReport", "collect_sandbox", "sandbox_client"]
 

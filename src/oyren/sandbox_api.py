@@ -16,20 +16,17 @@ order whose ``search_id`` lives a short while; hashtag names matched literally (
 pages; ``hidden_share`` makes some videos private, taking cursor positions but never returned.
 
 The same handler serves three ways: :meth:`SandboxAPI.transport` (an ``httpx`` transport, in
-process), :meth:`SandboxAPI.asgi` (an ASGI app), and uvicorn on a loopback port — in a background
-thread with :func:`serve`, or in the foreground with :func:`serve_forever`.
+process), :meth:`SandboxAPI.asgi` (an ASGI app), and uvicorn on a loopback port
+(:mod:`oyren.sandbox_server`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-import socket
 import threading
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from email.utils import formatdate
@@ -39,8 +36,7 @@ from urllib.parse import parse_qs
 import httpx
 import orjson
 
-from oyren.campaign import Campaign
-from oyren.clock import Clock, ScaledClock, utc_day
+from oyren.clock import Clock, utc_day
 from oyren.connectors.tiktok import VIDEO_FIELDS
 from oyren.sandbox_query import (
     BadRequest,
@@ -50,9 +46,9 @@ from oyren.sandbox_query import (
     parse_body,
     parse_fields,
 )
-from oyren.simulate import SimVideo, simulate
+from oyren.simulate import SimVideo
 
-__all__ = ["Faults", "SandboxAPI", "SandboxConfig", "sandbox_for", "serve", "serve_forever"]
+__all__ = ["Faults", "SandboxAPI", "SandboxConfig"]
 
 TOKEN_PATH = "/v2/oauth/token/"
 QUERY_PATH = "/v2/research/video/query/"
@@ -454,70 +450,3 @@ def _render(video: SimVideo, t: int, wanted: Sequence[str]) -> dict[str, Any]:
         "effect_ids": [],
     }
     return {k: full[k] for k in wanted if k in full and full[k] is not None}
-
-
-@contextmanager
-def serve(api: SandboxAPI, *, port: int = 0) -> Iterator[str]:
-    """Serve ``api`` with uvicorn on 127.0.0.1 (a free port unless given); yield its base URL."""
-    import uvicorn
-
-    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets that say so, and without
-    # it every answer waits 40 ms for the client's delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    config = uvicorn.Config(
-        api.asgi(),
-        log_level="warning",
-        lifespan="off",
-        date_header=False,  # the sandbox stamps its own clock's Date
-        server_header=False,
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the sandbox server did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-def serve_forever(api: SandboxAPI, *, port: int = 8000) -> None:
-    """Serve ``api`` on 127.0.0.1:``port`` until interrupted (what ``oyren sandbox-api`` runs)."""
-    import uvicorn
-
-    uvicorn.run(
-        api.asgi(),
-        host="127.0.0.1",
-        port=port,
-        log_level="info",
-        lifespan="off",
-        date_header=False,
-        server_header=False,
-    )
-
-
-def sandbox_for(
-    campaign: Campaign,
-    *,
-    videos: int = 3000,
-    seed: int = 1,
-    speed: float = 1.0,
-    start: int | None = None,
-    config: SandboxConfig | None = None,
-) -> SandboxAPI:
-    """Simulate ``campaign`` and serve it on a clock ``speed`` times real time from ``start``.
-
-    ``start`` defaults to the window's first instant; at ``speed`` 1440 a day of the campaign
-    passes every minute, the two months in an hour.
-    """
-    sim = simulate(campaign, videos=videos, seed=seed)
-    clock = ScaledClock(campaign.window_start_ts if start is None else start, speed)
-    return SandboxAPI(sim.videos, clock, config or SandboxConfig(seed=seed))
