@@ -27,7 +27,9 @@ from oyren.hashtags import extract_hashtags
 __all__ = [
     "FIELDS",
     "Observation",
+    "ObservationFile",
     "SkipReport",
+    "observation_from_line",
     "observation_from_record",
     "observation_to_record",
     "read_observations",
@@ -82,46 +84,93 @@ class SkipReport:
             self.errors.append(error)
 
 
-def read_observations(
-    path: str | Path, *, skip: SkipReport | None = None
-) -> Iterator[Observation]:
+def read_observations(path: str | Path, *, skip: SkipReport | None = None) -> Iterator[Observation]:
     """Stream observations from a ``.jsonl`` or ``.csv`` file.
 
     Without ``skip`` the first bad line raises :class:`InputError`; with it, bad lines are counted
     in ``skip`` and passed over. A file that cannot be opened always raises.
     """
-    p = Path(path)
-    name = str(p)
-    try:
-        handle = p.open("rb")
-    except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror}", path=name) from None
-    with handle:
-        if p.suffix.lower() == ".csv":
-            yield from _read_csv(handle, name, skip)
-        else:
-            yield from _read_jsonl(handle, name, skip)
+    return ObservationFile(Path(path), skip)
 
 
-def _read_jsonl(handle: io.BufferedReader, name: str, skip: SkipReport | None) -> Iterator[Observation]:
-    for number, raw in enumerate(handle, start=1):
-        if not raw.strip():
-            continue
+class ObservationFile(Iterator[Observation]):
+    """A file of observations, read lazily: iterating yields one :class:`Observation` per line.
+
+    :func:`oyren.videos.collect_videos` recognises an unread JSONL file and groups its lines
+    without building an observation for each of them, which is most of the work on big files.
+    """
+
+    def __init__(self, path: Path, skip: SkipReport | None) -> None:
+        self.path = path
+        self.skip = skip
+        self._observations: Iterator[Observation] | None = None
+
+    @property
+    def name(self) -> str:
+        """The file's name as errors show it."""
+        return str(self.path)
+
+    @property
+    def is_jsonl(self) -> bool:
+        """True unless the file is CSV."""
+        return self.path.suffix.lower() != ".csv"
+
+    @property
+    def started(self) -> bool:
+        """True once iteration has begun."""
+        return self._observations is not None
+
+    def open(self) -> io.BufferedReader:
+        """Open the file for reading bytes, raising :class:`InputError` when it cannot be."""
         try:
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON ({exc})", path=name, line=number) from None
-            if not isinstance(record, dict):
-                raise InputError("expected a JSON object", path=name, line=number)
-            yield observation_from_record(record, path=name, line=number)
+            return self.path.open("rb")
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror}", path=self.name) from None
+
+    def __next__(self) -> Observation:
+        if self._observations is None:
+            self._observations = self._read()
+        return next(self._observations)
+
+    def _read(self) -> Iterator[Observation]:
+        with self.open() as handle:
+            if not self.is_jsonl:
+                yield from _read_csv(handle, self.name, self.skip)
+            else:
+                yield from _read_jsonl(handle, self.name, self.skip)
+
+
+def _read_jsonl(
+    handle: io.BufferedReader, name: str, skip: SkipReport | None
+) -> Iterator[Observation]:
+    for number, raw in enumerate(handle, start=1):
+        try:
+            obs = observation_from_line(raw, path=name, line=number)
         except InputError as error:
             if skip is None:
                 raise
             skip.add(error)
+            continue
+        if obs is not None:
+            yield obs
 
 
-def _read_csv(handle: io.BufferedReader, name: str, skip: SkipReport | None) -> Iterator[Observation]:
+def observation_from_line(raw: bytes, *, path: str, line: int) -> Observation | None:
+    """Parse and validate one JSONL line as read (newline included); None for a blank line."""
+    if not raw.strip():
+        return None
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc})", path=path, line=line) from None
+    if not isinstance(record, dict):
+        raise InputError("expected a JSON object", path=path, line=line)
+    return observation_from_record(record, path=path, line=line)
+
+
+def _read_csv(
+    handle: io.BufferedReader, name: str, skip: SkipReport | None
+) -> Iterator[Observation]:
     text = io.TextIOWrapper(handle, encoding="utf-8", errors="strict", newline="")
     try:
         reader = csv.DictReader(text)
@@ -304,7 +353,8 @@ class _Fields:
                 moment = datetime.fromisoformat(value.strip())
             except ValueError:
                 raise self.fail(
-                    "collected_at", f"'{value[:40]}' is not ISO 8601 (like 2024-04-21T23:59:59+04:00)"
+                    "collected_at",
+                    f"'{value[:40]}' is not ISO 8601 (like 2024-04-21T23:59:59+04:00)",
                 ) from None
             if moment.tzinfo is None:
                 raise self.fail(
@@ -342,5 +392,6 @@ def _check_range(fields: _Fields, name: str, seconds: int) -> None:
 
 
 def _json_type(value: object) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "an object", type(None): "null"}.get(type(value), "a value")  # fmt: skip
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             list: "a list", dict: "an object", type(None): "null"}  # fmt: skip
+    return names.get(type(value), "a value")
