@@ -6,7 +6,9 @@ so a result computed from a store and one recomputed from an audit bundle agree 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from oyren.awards import JuryPick, creator_totals, settle
 from oyren.campaign import Campaign
@@ -29,6 +31,18 @@ def evaluate(
     jury: Sequence[JuryPick] = (),
 ) -> Results:
     """Decide every video and settle the prizes."""
+    with _collector_paused():
+        return _evaluate(campaign, videos, decisions=decisions, removed=removed, jury=jury)
+
+
+def _evaluate(
+    campaign: Campaign,
+    videos: Iterable[Video],
+    *,
+    decisions: Mapping[str, Decision] | None,
+    removed: frozenset[str],
+    jury: Sequence[JuryPick],
+) -> Results:
     rules = RuleSet.of(campaign)
     cutoff = rules.cutoff
     decisions = decisions or {}
@@ -77,5 +91,24 @@ def evaluate_observations(
     jury: Sequence[JuryPick] = (),
 ) -> Results:
     """Group raw observations into videos and :func:`evaluate` them."""
-    videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
-    return evaluate(campaign, videos.values(), decisions=decisions, removed=removed, jury=jury)
+    with _collector_paused():
+        videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
+        return evaluate(campaign, videos.values(), decisions=decisions, removed=removed, jury=jury)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while building many objects that form no cycles.
+
+    The collector traverses every live object each time their number has grown by a quarter; on
+    100,000 videos that took more time than the work itself. Reference counting frees memory as
+    usual meanwhile, and the collector resumes afterwards. Left alone if someone else paused it.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
