@@ -49,25 +49,17 @@ def _evaluate(
     entries = []
     for video in videos:
         meta = video.meta
-        verdict = decide(
-            meta, rules, decision=decisions.get(meta.video_id), removed=meta.video_id in removed
-        )
+        video_id = meta.video_id
+        verdict = decide(meta, rules, decision=decisions.get(video_id), removed=video_id in removed)
         at = views_at(video.times, video.views, cutoff=cutoff, create_time=meta.create_time)
-        entries.append(
-            Entry(
-                video_id=meta.video_id,
-                username=meta.username,
-                create_time=meta.create_time,
-                eligible=verdict.eligible,
-                reasons=verdict.reasons,
-                views_at_cutoff=at.views,
-                views_basis=at.basis,
-                observations=len(video.times),
-                gap_s=at.gap_s,
-            )
-        )
-    # Eligible entries first in rank order, then the rest in the same order.
-    entries.sort(key=lambda e: (not e.eligible, e.sort_key))
+        eligible = not verdict.reasons
+        # Positional, in field order: keywords make building a frozen dataclass twice as slow.
+        entry = Entry(video_id, meta.username, meta.create_time, eligible, verdict.reasons,
+                      at.views, at.basis, len(video.times), at.gap_s)  # fmt: skip
+        entries.append(entry)
+    # Eligible entries first in rank order, then the rest in the same order. A flat key tuple
+    # sorts about twice as fast as one holding the sort key as a tuple.
+    entries.sort(key=lambda e: (not e.eligible, *e.sort_key))
     ranked = [e for e in entries if e.eligible]
     creators = creator_totals(ranked)
     winners = settle(
