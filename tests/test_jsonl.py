@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import random
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -121,7 +123,7 @@ def test_jsonl_lines_splits_like_reading_line_by_line(
     path.write_bytes(content)
     with path.open("rb") as handle:
         expected = list(handle)
-        batches = list(jsonl_lines(handle))
+        batches = list(jsonl_lines(handle, 0))
     lines = [line + b"\n" if complete else line for batch, complete in batches for line in batch]
     assert lines == expected
 
@@ -256,8 +258,9 @@ def _halves(path: Path, cutoff: int, keep: int | None) -> list[videos._Part]:
         handle.seek(size // 2)
         handle.readline()
         split = handle.tell()
-    first = videos._read_part(str(path), 0, split, cutoff, keep)
-    second = videos._read_part(str(path), split, None, cutoff, keep)
+    with path.open("rb") as handle:
+        first = videos._read_part(handle, str(path), 0, split, cutoff, keep)
+        second = videos._read_part(handle, str(path), split, None, cutoff, keep)
     return [first, pickle.loads(pickle.dumps(second))]  # as the second process sends it
 
 
@@ -298,3 +301,18 @@ def test_collect_videos_forks_for_a_big_file(
     path.write_bytes(b"".join(_messy_lines(campaign, 7)))
     expected = _reference_videos(read_observations(path), campaign.cutoff_ts)
     assert collect_videos(read_observations(path), cutoff=campaign.cutoff_ts) == expected
+
+
+def test_collect_videos_reads_a_pipe(tmp_path: Path, campaign: Campaign) -> None:
+    content = b"".join(_messy_lines(campaign, 8))
+    path = tmp_path / "obs.jsonl"
+    path.write_bytes(content)
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(content,), daemon=True)
+    writer.start()
+    try:
+        from_pipe = collect_videos(read_observations(fifo), cutoff=campaign.cutoff_ts)
+    finally:
+        writer.join(timeout=10)
+    assert from_pipe == _reference_videos(read_observations(path), campaign.cutoff_ts)

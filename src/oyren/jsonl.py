@@ -25,15 +25,17 @@ _BLOCK_BYTES = 1 << 24
 
 
 def jsonl_lines(
-    handle: io.BufferedReader, start: int = 0, end: int | None = None
+    handle: io.BufferedReader, start: int | None = None, end: int | None = None
 ) -> Iterator[tuple[list[bytes], bool]]:
-    """Yield the lines between byte offsets ``start`` and ``end`` in batches, without newlines.
+    """Yield lines in batches, without newlines, from byte ``start`` (or where the handle stands:
+    a pipe cannot seek) to ``end`` (or the end of the file).
 
     Offsets must fall at line starts. Each batch comes with whether its lines ended with a newline,
     which JSON error positions depend on: all do but the file's last line, which then comes alone.
     """
-    handle.seek(start)
-    position = start
+    if start is not None:
+        handle.seek(start)
+    position = handle.tell() if end is not None else 0
     pending: list[bytes] = []  # a line longer than a block, in pieces
     while True:
         size = _BLOCK_BYTES if end is None else min(_BLOCK_BYTES, end - position)

@@ -202,10 +202,10 @@ def _collect_jsonl(source: ObservationFile, cutoff: int) -> dict[str, Video]:
     keep = source.skip.keep if source.skip is not None else None
     with source.open() as handle:
         split = _split_point(handle)
-    if split is None:
-        parts = [_read_part(source.name, 0, None, cutoff, keep)]
-    else:
-        parts = _read_in_two(source.name, split, cutoff, keep)
+        if split is None:
+            parts = [_read_part(handle, source.name, None, None, cutoff, keep)]
+        else:
+            parts = _read_in_two(handle, source.name, split, cutoff, keep)
     return _combine(parts, source.skip).videos()
 
 
@@ -233,12 +233,13 @@ def _renumbered(error: InputError, offset: int) -> InputError:
 
 def _split_point(handle: io.BufferedReader) -> int | None:
     """Where a second process should start reading (a line start), or None to read in one."""
-    size = os.fstat(handle.fileno()).st_size
+    size = os.fstat(handle.fileno()).st_size  # 0 for a pipe
     if size < _PARALLEL_MIN_BYTES or not _can_fork():
         return None
     handle.seek(size // 2)
     handle.readline()
     split = handle.tell()
+    handle.seek(0)
     return split if split < size else None
 
 
@@ -253,15 +254,17 @@ def _can_fork() -> bool:
     )
 
 
-def _read_in_two(path: str, split: int, cutoff: int, keep: int | None) -> list[_Part]:
+def _read_in_two(
+    handle: io.BufferedReader, name: str, split: int, cutoff: int, keep: int | None
+) -> list[_Part]:
     """Read up to ``split`` here while a forked process reads the rest; deterministic either way."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    worker = context.Process(target=_send_part, args=(sender, path, split, cutoff, keep))
+    worker = context.Process(target=_send_part, args=(sender, name, split, cutoff, keep))
     worker.start()
     sender.close()
     try:
-        first = _read_part(path, 0, split, cutoff, keep)
+        first = _read_part(handle, name, 0, split, cutoff, keep)
         if first.error is not None:
             return [first]  # the first bad line is in this half: the other half cannot matter
         try:
@@ -271,7 +274,7 @@ def _read_in_two(path: str, split: int, cutoff: int, keep: int | None) -> list[_
         if second is None:
             # The worker failed (killed, out of memory, a bug): read its half here, which also
             # raises whatever made it fail.
-            second = _read_part(path, split, None, cutoff, keep)
+            second = _read_part(handle, name, split, None, cutoff, keep)
         return [first, second]
     finally:
         receiver.close()
@@ -280,25 +283,30 @@ def _read_in_two(path: str, split: int, cutoff: int, keep: int | None) -> list[_
         worker.join()
 
 
-def _send_part(sender: Connection, path: str, start: int, cutoff: int, keep: int | None) -> None:
+def _send_part(sender: Connection, name: str, start: int, cutoff: int, keep: int | None) -> None:
     try:
-        part: _Part | None = _read_part(path, start, None, cutoff, keep)
+        # Its own file handle: a forked one would share the parent's position.
+        with open(name, "rb") as handle:
+            part: _Part | None = _read_part(handle, name, start, None, cutoff, keep)
     except BaseException:
         part = None  # the parent reads this half itself and sees the error
     sender.send(part)
     sender.close()
 
 
-def _read_part(path: str, start: int, end: int | None, cutoff: int, keep: int | None) -> _Part:
-    """Group the lines from byte ``start`` to ``end``; ``keep`` None means stop at a bad line."""
+def _read_part(
+    handle: io.BufferedReader, name: str, start: int | None, end: int | None, cutoff: int,
+    keep: int | None,
+) -> _Part:  # fmt: skip
+    """Group the lines from byte ``start`` to ``end`` (see :func:`~oyren.jsonl.jsonl_lines`);
+    ``keep`` None means stop at the first bad line."""
     groups = _Groups(cutoff)
     skipped = SkipReport(keep=keep or 0)
-    with open(path, "rb") as handle:
-        try:
-            lines = _fold_lines(groups, jsonl_lines(handle, start, end), path,
-                                skipped if keep is not None else None)  # fmt: skip
-        except InputError as error:
-            return _Part(groups, 0, skipped, error)
+    try:
+        lines = _fold_lines(groups, jsonl_lines(handle, start, end), name,
+                            skipped if keep is not None else None)  # fmt: skip
+    except InputError as error:
+        return _Part(groups, 0, skipped, error)
     return _Part(groups, lines, skipped)
 
 
