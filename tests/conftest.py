@@ -29,7 +29,7 @@ def campaign_file() -> Path:
 
 
 def record(campaign: Campaign, **overrides: Any) -> dict[str, Any]:
-    """An observation record in API field names: an eligible video seen an hour before the cutoff."""
+    """An observation record in API field names: an eligible video seen an hour before cutoff."""
     base: dict[str, Any] = {
         "id": 7340000000000000001,
         "username": "aysel_teaches",

@@ -1,4 +1,5 @@
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 
@@ -8,7 +9,7 @@ from oyren.hashtags import fold
 from oyren.simulate import observations, simulate
 from tests.conftest import ROOT
 
-SANDBOX = ROOT / "campaigns" / "sandbox-2024.toml"
+SANDBOX = ROOT / "src" / "oyren" / "data" / "sandbox-2024.toml"
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,9 @@ def test_simulate_same_seed_gives_same_observations(sandbox):
 
 
 def test_simulate_other_seed_gives_other_campaign(sandbox):
-    assert simulate(sandbox, videos=50, seed=1).videos != simulate(sandbox, videos=50, seed=2).videos
+    assert (
+        simulate(sandbox, videos=50, seed=1).videos != simulate(sandbox, videos=50, seed=2).videos
+    )
 
 
 def test_simulate_views_grow_and_never_decrease(sim):
@@ -52,8 +55,13 @@ def test_simulate_covers_every_reason_and_basis(sim, sandbox):
     results = evaluate_observations(sandbox, observations(sim))
     reasons = Counter(r for e in results.entries for r in e.reasons)
     bases = Counter(e.views_basis for e in results.entries)
-    for reason in ("no_campaign_hashtag", "outside_window", "too_short", "outside_region",
-                   "partner_account"):  # fmt: skip
+    for reason in (
+        "no_campaign_hashtag",
+        "outside_window",
+        "too_short",
+        "outside_region",
+        "partner_account",
+    ):
         assert reasons[reason] > 0, reason
     assert set(bases) == {"observed", "interpolated", "last_before_cutoff", "from_creation"}
     assert results.winners.best_video is not None
@@ -77,3 +85,19 @@ def test_simulate_creators_range_from_one_video_to_many(sim):
 def test_simulate_rejects_zero_videos(sandbox):
     with pytest.raises(ValueError, match="videos"):
         simulate(sandbox, videos=0)
+
+
+def test_observations_steady_tracker_looks_at_every_video_every_interval(sandbox):
+    sim = simulate(sandbox, videos=30, seed=4)
+    seen: dict[str, list[int]] = {}
+    for obs in observations(sim, every_s=6 * 3600):
+        seen.setdefault(obs.video_id, []).append(obs.collected_at)
+    gaps = [b - a for times in seen.values() for a, b in pairwise(times)]
+    assert all(abs(gap - 21600 * round(gap / 21600)) < 60 for gap in gaps)
+    assert Counter(round(gap / 21600) for gap in gaps).most_common(1)[0][0] == 1
+    assert min(times[-1] for times in seen.values()) > sim.crawl_end - 6 * 3600
+
+
+def test_observations_steady_tracker_faster_than_the_crawl_is_refused(sandbox):
+    with pytest.raises(ValueError, match="every_s"):
+        next(observations(simulate(sandbox, videos=1, seed=1), every_s=600))

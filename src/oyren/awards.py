@@ -90,9 +90,9 @@ def settle(
     most_creative = None
     by_id = {e.video_id: e for e in ranked}
     for pick in jury:
-        entry = by_id.get(pick.video_id)
-        if entry is not None and free(entry.username):
-            most_creative = MostCreative(entry.video_id, entry.username, pick.probability)
-            held[entry.username.casefold()] += 1
+        pick_entry = by_id.get(pick.video_id)
+        if pick_entry is not None and free(pick_entry.username):
+            most_creative = MostCreative(pick.video_id, pick_entry.username, pick.probability)
+            held[pick_entry.username.casefold()] += 1
             break
     return Winners(best_video=best_video, discover=discover, most_creative=most_creative)

@@ -37,10 +37,23 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _REGION_RE = re.compile(r"^[A-Z]{2}$")
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.]{0,64}$")
 _TOP_KEYS = {
-    "id", "name", "description", "hashtags", "query_spellings", "timezone", "starts", "ends",
-    "announce_by", "regions", "min_duration_s", "max_prizes_per_creator", "categories", "themes",
-    "partners", "rules_version",
-}  # fmt: skip
+    "id",
+    "name",
+    "description",
+    "hashtags",
+    "query_spellings",
+    "timezone",
+    "starts",
+    "ends",
+    "announce_by",
+    "regions",
+    "min_duration_s",
+    "max_prizes_per_creator",
+    "categories",
+    "themes",
+    "partners",
+    "rules_version",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,14 +209,16 @@ def parse_campaign(text: str, *, path: str = "<campaign>") -> Campaign:
     hashtags = tuple(v.string_list(data, "hashtags", nonempty=True))
     for i, tag in enumerate(hashtags):
         if not fold(tag) or any(ch.isspace() for ch in tag.strip()):
-            raise CampaignError("must be a single word, like 'TikTokdanÖyrən'", path=path,
-                                key=f"hashtags[{i}]")  # fmt: skip
+            raise CampaignError(
+                "must be a single word, like 'TikTokdanÖyrən'", path=path, key=f"hashtags[{i}]"
+            )
     timezone = v.string(data, "timezone")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CampaignError(f"unknown IANA time zone '{timezone}' (e.g. 'Asia/Baku')", path=path,
-                            key="timezone") from None  # fmt: skip
+        raise CampaignError(
+            f"unknown IANA time zone '{timezone}' (e.g. 'Asia/Baku')", path=path, key="timezone"
+        ) from None
     starts = v.date(data, "starts")
     ends = v.date(data, "ends")
     if ends < starts:
@@ -214,17 +229,23 @@ def parse_campaign(text: str, *, path: str = "<campaign>") -> Campaign:
     regions = v.string_list(data, "regions", nonempty=True)
     for i, region in enumerate(regions):
         if not _REGION_RE.match(region):
-            raise CampaignError("must be a two-letter ISO country code in capitals, like 'AZ'",
-                                path=path, key=f"regions[{i}]")  # fmt: skip
+            raise CampaignError(
+                "must be a two-letter ISO country code in capitals, like 'AZ'",
+                path=path,
+                key=f"regions[{i}]",
+            )
     min_duration = v.integer(data, "min_duration_s", minimum=0)
     max_prizes = v.integer(data, "max_prizes_per_creator", minimum=1)
     categories = tuple(
-        _category(v, item, f"categories[{i}]") for i, item in enumerate(v.tables(data, "categories"))
+        _category(v, item, f"categories[{i}]")
+        for i, item in enumerate(v.tables(data, "categories"))
     )
     ids = [c.id for c in categories]
     if len(set(ids)) != len(ids):
         raise CampaignError("two categories share an id", path=path, key="categories")
-    themes = tuple(_theme(v, item, f"themes[{i}]") for i, item in enumerate(v.tables(data, "themes")))
+    themes = tuple(
+        _theme(v, item, f"themes[{i}]") for i, item in enumerate(v.tables(data, "themes"))
+    )
     partners = tuple(
         _partner(v, item, f"partners[{i}]") for i, item in enumerate(v.tables(data, "partners"))
     )
@@ -257,8 +278,9 @@ def parse_campaign(text: str, *, path: str = "<campaign>") -> Campaign:
 def _category(v: _Validator, item: dict[str, Any], key: str) -> Category:
     category_id = v.string(item, "id", prefix=key)
     if category_id not in PRIZE_CATEGORIES:
-        raise CampaignError(f"must be one of {', '.join(PRIZE_CATEGORIES)}", path=v.path,
-                            key=f"{key}.id")  # fmt: skip
+        raise CampaignError(
+            f"must be one of {', '.join(PRIZE_CATEGORIES)}", path=v.path, key=f"{key}.id"
+        )
     decided_by = {"best_video": "views", "discover": "creator_views", "most_creative": "jury"}
     return Category(
         id=category_id,
@@ -271,15 +293,21 @@ def _category(v: _Validator, item: dict[str, Any], key: str) -> Category:
 
 def _theme(v: _Validator, item: dict[str, Any], key: str) -> Theme:
     keywords = v.string_list(item, "keywords", prefix=key) if "keywords" in item else []
-    return Theme(id=v.string(item, "id", prefix=key), name=v.text(item, "name", prefix=key),
-                 keywords=tuple(keywords))  # fmt: skip
+    return Theme(
+        id=v.string(item, "id", prefix=key),
+        name=v.text(item, "name", prefix=key),
+        keywords=tuple(keywords),
+    )
 
 
 def _partner(v: _Validator, item: dict[str, Any], key: str) -> Partner:
     username = v.string(item, "username", prefix=key, allow_empty=True).strip().lstrip("@")
     if not _USERNAME_RE.match(username):
-        raise CampaignError("a TikTok username has only letters, digits, '_' and '.'",
-                            path=v.path, key=f"{key}.username")  # fmt: skip
+        raise CampaignError(
+            "a TikTok username has only letters, digits, '_' and '.'",
+            path=v.path,
+            key=f"{key}.username",
+        )
     kind = v.string(item, "kind", prefix=key) if "kind" in item else "institution"
     return Partner(username=username, name=v.text(item, "name", prefix=key), kind=kind)
 
@@ -299,8 +327,9 @@ class _Validator:
     def _fail(self, key: str, prefix: str, message: str) -> CampaignError:
         return CampaignError(message, path=self.path, key=f"{prefix}.{key}" if prefix else key)
 
-    def string(self, data: dict[str, Any], key: str, *, prefix: str = "",
-               allow_empty: bool = False) -> str:  # fmt: skip
+    def string(
+        self, data: dict[str, Any], key: str, *, prefix: str = "", allow_empty: bool = False
+    ) -> str:
         value = self._get(data, key, prefix)
         if not isinstance(value, str):
             raise self._fail(key, prefix, f"must be a string, not {_kind(value)}")
@@ -308,8 +337,9 @@ class _Validator:
             raise self._fail(key, prefix, "must not be empty")
         return value
 
-    def string_list(self, data: dict[str, Any], key: str, *, prefix: str = "",
-                    nonempty: bool = False) -> list[str]:  # fmt: skip
+    def string_list(
+        self, data: dict[str, Any], key: str, *, prefix: str = "", nonempty: bool = False
+    ) -> list[str]:
         value = self._get(data, key, prefix)
         if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
             raise self._fail(key, prefix, "must be a list of non-empty strings")
@@ -342,12 +372,16 @@ class _Validator:
         value = self._get(data, key, prefix)
         full = f"{prefix}.{key}" if prefix else key
         if isinstance(value, str):
-            raise CampaignError(f"must give both languages: {full}.az and {full}.en",
-                                path=self.path, key=full)  # fmt: skip
+            raise CampaignError(
+                f"must give both languages: {full}.az and {full}.en", path=self.path, key=full
+            )
         if not isinstance(value, dict):
-            raise CampaignError(f"must be a table with az and en, not {_kind(value)}",
-                                path=self.path, key=full)  # fmt: skip
-        return Text(az=self.string(value, "az", prefix=full), en=self.string(value, "en", prefix=full))
+            raise CampaignError(
+                f"must be a table with az and en, not {_kind(value)}", path=self.path, key=full
+            )
+        return Text(
+            az=self.string(value, "az", prefix=full), en=self.string(value, "en", prefix=full)
+        )
 
     def tables(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
         if key not in data:
@@ -359,6 +393,11 @@ class _Validator:
 
 
 def _kind(value: object) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)  # fmt: skip
-
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from oyren.awards import JuryPick, creator_totals, settle
 from oyren.campaign import Campaign
 from oyren.eligibility import RuleSet, decide
+from oyren.integrity import flag_videos
 from oyren.moderation import Decision
 from oyren.observations import Observation
 from oyren.results import Entry, Results
@@ -30,7 +31,7 @@ def evaluate(
     removed: frozenset[str] = frozenset(),
     jury: Sequence[JuryPick] = (),
 ) -> Results:
-    """Decide every video and settle the prizes."""
+    """Decide every video, flag what looks suspicious, and settle the prizes."""
     with _collector_paused():
         return _evaluate(campaign, videos, decisions=decisions, removed=removed, jury=jury)
 
@@ -46,8 +47,11 @@ def _evaluate(
     rules = RuleSet.of(campaign)
     cutoff = rules.cutoff
     decisions = decisions or {}
+    screened = list(videos)
+    # Flags only inform moderators: they never change eligibility or views.
+    flags = flag_videos(screened)
     entries = []
-    for video in videos:
+    for video in screened:
         meta = video.meta
         video_id = meta.video_id
         verdict = decide(meta, rules, decision=decisions.get(video_id), removed=video_id in removed)
@@ -55,7 +59,8 @@ def _evaluate(
         eligible = not verdict.reasons
         # Positional, in field order: keywords make building a frozen dataclass twice as slow.
         entry = Entry(video_id, meta.username, meta.create_time, eligible, verdict.reasons,
-                      at.views, at.basis, len(video.times), at.gap_s)  # fmt: skip
+                      at.views, at.basis, len(video.times), at.gap_s,
+                      flags.get(video_id, ()))  # fmt: skip
         entries.append(entry)
     # Eligible entries first in rank order, then the rest in the same order. A flat key tuple
     # sorts about twice as fast as one holding the sort key as a tuple.

@@ -21,24 +21,40 @@ __all__ = ["extract_hashtags", "fold", "has_campaign_hashtag", "spellings"]
 # "İ".casefold() is "i̇" (i + combining dot) and "I".casefold() is "i", not "ı".
 _AZ_FOLD = str.maketrans(
     {
-        "ə": "e", "Ə": "e", "ö": "o", "Ö": "o", "ü": "u", "Ü": "u", "ğ": "g", "Ğ": "g",
-        "ı": "i", "I": "i", "İ": "i", "ş": "s", "Ş": "s", "ç": "c", "Ç": "c",
+        "ə": "e",
+        "Ə": "e",
+        "ö": "o",
+        "Ö": "o",
+        "ü": "u",
+        "Ü": "u",
+        "ğ": "g",
+        "Ğ": "g",
+        "ı": "i",
+        "I": "i",
+        "İ": "i",
+        "ş": "s",
+        "Ş": "s",
+        "ç": "c",
+        "Ç": "c",
     }
-)  # fmt: skip
+)
 
 # A hashtag in a description: '#' then word characters (letters, digits, underscore, marks),
 # as TikTok's own parser does. Emoji and punctuation end the tag.
 _HASHTAG_RE = re.compile(r"[#＃]([\w\u0300-\u036f\u0600-\u06ff]+)")
 
 
+_EDGES_RE = re.compile(r"^[\s#]+|[\s#]+$")
+
+
 @lru_cache(maxsize=65536)
 def fold(tag: str) -> str:
-    """Return the comparison form of a hashtag: no '#', NFKC, Azerbaijani letters folded, casefolded."""
-    tag = tag.strip().lstrip("#＃")
+    """Return the comparison form of a hashtag: no "#", NFKC, Azerbaijani letters to Latin."""
     tag = unicodedata.normalize("NFKC", tag).translate(_AZ_FOLD).casefold()
     # Drop combining marks left over (e.g. a decomposed dot above) so ö typed as o+¨ folds to o.
     decomposed = unicodedata.normalize("NFD", tag)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _EDGES_RE.sub("", bare)
 
 
 def extract_hashtags(description: str) -> tuple[str, ...]:
@@ -57,9 +73,14 @@ def has_campaign_hashtag(tags: Iterable[str], campaign_folded: frozenset[str]) -
 # Which written letters fold to a given ASCII letter, for building the literal spellings the
 # TikTok API needs (it does not fold). Upper case is irrelevant there: its matching ignores case.
 _VARIANTS: dict[str, tuple[str, ...]] = {
-    "e": ("e", "ə"), "o": ("o", "ö"), "u": ("u", "ü"), "g": ("g", "ğ"),
-    "i": ("i", "ı"), "s": ("s", "ş"), "c": ("c", "ç"),
-}  # fmt: skip
+    "e": ("e", "ə"),
+    "o": ("o", "ö"),
+    "u": ("u", "ü"),
+    "g": ("g", "ğ"),
+    "i": ("i", "ı"),
+    "s": ("s", "ş"),
+    "c": ("c", "ç"),
+}
 
 
 def spellings(tag: str, *, limit: int = 64) -> list[str]:

@@ -70,8 +70,9 @@ def read_decisions(path: str | Path) -> list[Decision]:
         if not isinstance(record, dict):
             raise InputError("expected a JSON object", path=name, line=number)
 
-        def text(key: str, *, required: bool, record: dict[str, object] = record,
-                 number: int = number) -> str:  # fmt: skip
+        def text(
+            key: str, *, required: bool, record: dict[str, object] = record, number: int = number
+        ) -> str:
             value = record.get(key)
             if value is None and not required:
                 return ""
@@ -84,8 +85,12 @@ def read_decisions(path: str | Path) -> list[Decision]:
         video_id = text("video_id", required=True)
         action = text("action", required=True)
         if action not in ACTIONS:
-            raise InputError(f"must be one of {', '.join(ACTIONS)}, not '{action[:20]}'",
-                             path=name, line=number, field="action")  # fmt: skip
+            raise InputError(
+                f"must be one of {', '.join(ACTIONS)}, not '{action[:20]}'",
+                path=name,
+                line=number,
+                field="action",
+            )
         reason = text("reason", required=action == "exclude")
         at_value = record.get("at")
         if isinstance(at_value, int) and not isinstance(at_value, bool):
@@ -94,15 +99,28 @@ def read_decisions(path: str | Path) -> list[Decision]:
             try:
                 moment = datetime.fromisoformat(at_value)
             except ValueError:
-                raise InputError("must be ISO 8601 with an offset", path=name, line=number,
-                                 field="at") from None  # fmt: skip
+                raise InputError(
+                    "must be ISO 8601 with an offset", path=name, line=number, field="at"
+                ) from None
             if moment.tzinfo is None:
-                raise InputError("needs a UTC offset, like +04:00", path=name, line=number,
-                                 field="at")  # fmt: skip
+                raise InputError(
+                    "needs a UTC offset, like +04:00", path=name, line=number, field="at"
+                )
             at = int(moment.timestamp())
         else:
-            raise InputError("required: when the decision was made (ISO 8601 or Unix seconds)",
-                             path=name, line=number, field="at")  # fmt: skip
-        out.append(Decision(video_id=video_id, action=action, reason=reason,
-                            by=text("by", required=False) or "unknown", at=at))  # fmt: skip
+            raise InputError(
+                "required: when the decision was made (ISO 8601 or Unix seconds)",
+                path=name,
+                line=number,
+                field="at",
+            )
+        out.append(
+            Decision(
+                video_id=video_id,
+                action=action,
+                reason=reason,
+                by=text("by", required=False) or "unknown",
+                at=at,
+            )
+        )
     return out

@@ -33,6 +33,8 @@ __all__ = [
     "observation_from_record",
     "observation_to_record",
     "read_observations",
+    "write_observations_csv",
+    "write_observations_jsonl",
 ]
 
 # Earliest and latest plausible Unix seconds: musical.ly (TikTok's predecessor) launched in 2014,
@@ -42,9 +44,19 @@ MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01T00:00:00Z
 MAX_COUNT = 10**15  # no video has a quadrillion views; larger is corrupt data
 
 FIELDS = (
-    "id", "username", "create_time", "region_code", "video_description", "hashtag_names",
-    "video_duration", "view_count", "like_count", "comment_count", "share_count", "collected_at",
-)  # fmt: skip
+    "id",
+    "username",
+    "create_time",
+    "region_code",
+    "video_description",
+    "hashtag_names",
+    "video_duration",
+    "view_count",
+    "like_count",
+    "comment_count",
+    "share_count",
+    "collected_at",
+)
 # Optional fields the Research API also returns; kept when present (integrity screening uses them).
 EXTRA_FIELDS = ("music_id", "voice_to_text")
 
@@ -133,11 +145,16 @@ class ObservationFile(Iterator[Observation]):
         return next(self._observations)
 
     def _read(self) -> Iterator[Observation]:
-        with self.open() as handle:
-            if not self.is_jsonl:
-                yield from _read_csv(handle, self.name, self.skip)
-            else:
+        if self.is_jsonl:
+            with self.open() as handle:
                 yield from _read_jsonl(handle, self.name, self.skip)
+            return
+        try:
+            text = self.path.open("r", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror}", path=self.name) from None
+        with text:
+            yield from _read_csv(text, self.name, self.skip)
 
 
 def _read_jsonl(
@@ -169,11 +186,10 @@ def observation_from_line(raw: bytes, *, path: str, line: int) -> Observation | 
 
 
 def _read_csv(
-    handle: io.BufferedReader, name: str, skip: SkipReport | None
+    handle: io.TextIOWrapper, name: str, skip: SkipReport | None
 ) -> Iterator[Observation]:
-    text = io.TextIOWrapper(handle, encoding="utf-8", errors="strict", newline="")
     try:
-        reader = csv.DictReader(text)
+        reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         for required in ("id", "username", "create_time", "view_count", "collected_at"):
             if required not in header:
@@ -196,9 +212,12 @@ def _read_csv(
 
 
 def observation_from_record(
-    record: Mapping[str, Any], *, path: str = "<input>", line: int | None = None,
+    record: Mapping[str, Any],
+    *,
+    path: str = "<input>",
+    line: int | None = None,
     from_text: bool = False,
-) -> Observation:  # fmt: skip
+) -> Observation:
     """Validate one record in API field names; CSV values arrive as text (``from_text``)."""
     f = _Fields(record, path, line, from_text)
     video_id = f.video_id()
@@ -207,8 +226,10 @@ def observation_from_record(
     if collected_at < create_time:
         raise InputError(
             "is before create_time: a video cannot be seen before it was posted",
-            path=path, line=line, field="collected_at",
-        )  # fmt: skip
+            path=path,
+            line=line,
+            field="collected_at",
+        )
     description = f.string("video_description", required=False) or ""
     hashtags = f.hashtags(description)
     return Observation(
@@ -257,6 +278,19 @@ def write_observations_jsonl(observations: Iterable[Observation], handle: io.Buf
     n = 0
     for obs in observations:
         handle.write(orjson.dumps(observation_to_record(obs)) + b"\n")
+        n += 1
+    return n
+
+
+def write_observations_csv(observations: Iterable[Observation], handle: io.TextIOBase) -> int:
+    """Write observations as CSV (hashtag_names as a JSON list) to a text handle; return count."""
+    writer = csv.DictWriter(handle, fieldnames=[*FIELDS, *EXTRA_FIELDS], extrasaction="ignore")
+    writer.writeheader()
+    n = 0
+    for obs in observations:
+        row = observation_to_record(obs)
+        row["hashtag_names"] = orjson.dumps(row.get("hashtag_names", [])).decode()
+        writer.writerow(row)
         n += 1
     return n
 
@@ -392,6 +426,12 @@ def _check_range(fields: _Fields, name: str, seconds: int) -> None:
 
 
 def _json_type(value: object) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-             list: "a list", dict: "an object", type(None): "null"}  # fmt: skip
-    return names.get(type(value), "a value")
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }.get(type(value), "a value")

@@ -26,37 +26,67 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
     winners.add_column("Views", justify="right")
     winners.add_column("Detail")
     if w.best_video:
-        winners.add_row("best_video", f"@{w.best_video.username}", f"{w.best_video.views:,}",
-                        f"video {w.best_video.video_id}")  # fmt: skip
+        winners.add_row(
+            "best_video",
+            f"@{w.best_video.username}",
+            f"{w.best_video.views:,}",
+            f"video {w.best_video.video_id}",
+        )
     else:
         winners.add_row("best_video", "—", "", "no eligible video")
     if w.discover:
-        winners.add_row("discover", f"@{w.discover.username}", f"{w.discover.views:,}",
-                        f"{len(w.discover.video_ids)} video(s)")  # fmt: skip
+        winners.add_row(
+            "discover",
+            f"@{w.discover.username}",
+            f"{w.discover.views:,}",
+            f"{len(w.discover.video_ids)} video(s)",
+        )
     else:
         winners.add_row("discover", "—", "", "no eligible creator")
     if w.most_creative:
-        winners.add_row("most_creative", f"@{w.most_creative.username}", "",
-                        f"video {w.most_creative.video_id}, "
-                        f"P(best) {w.most_creative.probability:.2f}")  # fmt: skip
+        winners.add_row(
+            "most_creative",
+            f"@{w.most_creative.username}",
+            "",
+            f"video {w.most_creative.video_id}, P(best) {w.most_creative.probability:.2f}",
+        )
     else:
         winners.add_row("most_creative", "—", "", "decided by the jury")
 
-    videos = Table(title=f"Top {top} videos (views at {results.cutoff.isoformat()})",
-                   title_justify="left")  # fmt: skip
-    for name, justify in (("#", "right"), ("Video", "left"), ("Creator", "left"),
-                          ("Posted (local)", "left"), ("Views", "right"), ("Basis", "left")):  # fmt: skip
+    videos = Table(
+        title=f"Top {top} videos (views at {results.cutoff.isoformat()})", title_justify="left"
+    )
+    for name, justify in (
+        ("#", "right"),
+        ("Video", "left"),
+        ("Creator", "left"),
+        ("Posted (local)", "left"),
+        ("Views", "right"),
+        ("Basis", "left"),
+        ("Flags", "left"),
+    ):
         videos.add_column(name, justify=justify)  # type: ignore[arg-type]
     from datetime import datetime
 
     for rank, entry in enumerate(results.eligible[:top], start=1):
         posted = datetime.fromtimestamp(entry.create_time, tz=tz).strftime("%Y-%m-%d %H:%M")
-        videos.add_row(str(rank), entry.video_id, f"@{entry.username}", posted,
-                       f"{entry.views_at_cutoff:,}", entry.views_basis)  # fmt: skip
+        videos.add_row(
+            str(rank),
+            entry.video_id,
+            f"@{entry.username}",
+            posted,
+            f"{entry.views_at_cutoff:,}",
+            entry.views_basis,
+            ", ".join(f.code for f in entry.flags),
+        )
 
     creators = Table(title=f"Top {top} creators", title_justify="left")
-    for name, justify in (("#", "right"), ("Creator", "left"), ("Videos", "right"),
-                          ("Views", "right")):  # fmt: skip
+    for name, justify in (
+        ("#", "right"),
+        ("Creator", "left"),
+        ("Videos", "right"),
+        ("Views", "right"),
+    ):
         creators.add_column(name, justify=justify)  # type: ignore[arg-type]
     for rank, (username, views, ids) in enumerate(results.creators[:top], start=1):
         creators.add_row(str(rank), f"@{username}", str(len(ids)), f"{views:,}")
@@ -69,5 +99,7 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
         summary.add_row(reason, f"{count:,}")
     eligible = len(results.eligible)
     console.print(Group(winners, videos, creators, summary))
-    console.print(f"{len(results.entries):,} videos, {eligible:,} eligible, "
-                  f"{len(results.creators):,} eligible creators.")  # fmt: skip
+    console.print(
+        f"{len(results.entries):,} videos, {eligible:,} eligible, "
+        f"{len(results.creators):,} eligible creators."
+    )

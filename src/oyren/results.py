@@ -9,9 +9,9 @@ from typing import Any
 
 __all__ = [
     "BestVideo",
-    "Flag",
     "Discover",
     "Entry",
+    "Flag",
     "MostCreative",
     "Results",
     "Winners",
@@ -130,8 +130,9 @@ def results_to_dict(results: Results) -> dict[str, Any]:
                 "views_at_cutoff": e.views_at_cutoff,
                 "views_basis": e.views_basis,
                 "create_time": e.create_time,
-                "posted_at": datetime.fromtimestamp(e.create_time, tz=results.cutoff.tzinfo)
-                .isoformat(),
+                "posted_at": datetime.fromtimestamp(
+                    e.create_time, tz=results.cutoff.tzinfo
+                ).isoformat(),
                 "observations": e.observations,
                 "gap_s": e.gap_s,
                 "flags": [
@@ -149,15 +150,24 @@ def results_to_dict(results: Results) -> dict[str, Any]:
         "winners": {
             "best_video": None
             if w.best_video is None
-            else {"video_id": w.best_video.video_id, "username": w.best_video.username,
-                  "views": w.best_video.views},  # fmt: skip
+            else {
+                "video_id": w.best_video.video_id,
+                "username": w.best_video.username,
+                "views": w.best_video.views,
+            },
             "discover": None
             if w.discover is None
-            else {"username": w.discover.username, "views": w.discover.views,
-                  "video_ids": list(w.discover.video_ids)},  # fmt: skip
+            else {
+                "username": w.discover.username,
+                "views": w.discover.views,
+                "video_ids": list(w.discover.video_ids),
+            },
             "most_creative": None
             if w.most_creative is None
-            else {"video_id": w.most_creative.video_id, "username": w.most_creative.username,
-                  "probability": w.most_creative.probability},  # fmt: skip
+            else {
+                "video_id": w.most_creative.video_id,
+                "username": w.most_creative.username,
+                "probability": w.most_creative.probability,
+            },
         },
     }

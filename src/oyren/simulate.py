@@ -14,12 +14,23 @@ import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
 
-from oyren.campaign import Campaign
+from oyren.campaign import Campaign, parse_campaign
 from oyren.hashtags import spellings
-from oyren.observations import Observation
+from oyren.observations import Observation, write_observations_csv, write_observations_jsonl
 
-__all__ = ["SimVideo", "Simulation", "observations", "simulate"]
+__all__ = [
+    "Boost",
+    "SimVideo",
+    "Simulation",
+    "Wave",
+    "observations",
+    "sandbox_campaign",
+    "simulate",
+    "write_simulation",
+]
 
 HOUR = 3600
 DAY = 86400
@@ -36,31 +47,144 @@ P_DEADLINE_CRAWL = 0.3  # videos whose tracker caught the exact deadline instant
 P_SEEN_AFTER_DEADLINE = 0.85  # tracked videos looked at again after the deadline
 P_MISSED_CRAWL = 0.03  # API gaps: a crawl that did not return a video
 
-_FIRST = ("aysel", "nigar", "leyla", "gunel", "sevinc", "aynur", "narmin", "fidan", "lala", "zeyneb",
-          "elvin", "rashad", "tural", "orxan", "kamran", "farid", "nijat", "ilkin", "emin", "samir")  # fmt: skip
-_SUFFIX = ("teaches", "az", "baku", "official", "learn", "tv", "vlog", "edu", "science", "chef",
-           "fit", "style", "history", "math", "2024", "studio")  # fmt: skip
+_FIRST = (
+    "aysel",
+    "nigar",
+    "leyla",
+    "gunel",
+    "sevinc",
+    "aynur",
+    "narmin",
+    "fidan",
+    "lala",
+    "zeyneb",
+    "elvin",
+    "rashad",
+    "tural",
+    "orxan",
+    "kamran",
+    "farid",
+    "nijat",
+    "ilkin",
+    "emin",
+    "samir",
+)
+_SUFFIX = (
+    "teaches",
+    "az",
+    "baku",
+    "official",
+    "learn",
+    "tv",
+    "vlog",
+    "edu",
+    "science",
+    "chef",
+    "fit",
+    "style",
+    "history",
+    "math",
+    "2024",
+    "studio",
+)
 _THEME_LINES: dict[str, tuple[str, ...]] = {
-    "lifehacks": ("Evdə ləkəni 1 dəqiqəyə təmizləmək", "3 kitchen hacks you need",
-                  "Как быстро убрать пятно с одежды"),
-    "style_beauty": ("Gündəlik makiyaj addım-addım", "How to tie a scarf 5 ways",
-                     "Уход за кожей зимой: простые шаги"),
-    "cooking": ("Qutab resepti: nənəmin üsulu", "Perfect plov in 30 minutes",
-                "Рецепт пахлавы дома"),
-    "fitness": ("Səhər 10 dəqiqəlik məşq", "No-equipment core workout",
-                "Упражнения для спины дома"),
-    "science": ("Fotosintez necə işləyir?", "Why is the sky blue? Physics explained",
-                "Как работает радуга — физика"),
-    "school": ("Riyaziyyat: kəsrlərin toplanması", "English grammar: present perfect",
-               "Химия: таблица Менделеева за минуту"),
-    "culture": ("Novruz adətləri haqqında", "The story of the Maiden Tower",
-                "История азербайджанского ковра"),
-}  # fmt: skip
+    "lifehacks": (
+        "Evdə ləkəni 1 dəqiqəyə təmizləmək",
+        "3 kitchen hacks you need",
+        "Как быстро убрать пятно с одежды",
+    ),
+    "style_beauty": (
+        "Gündəlik makiyaj addım-addım",
+        "How to tie a scarf 5 ways",
+        "Уход за кожей зимой: простые шаги",
+    ),
+    "cooking": (
+        "Qutab resepti: nənəmin üsulu",
+        "Perfect plov in 30 minutes",
+        "Рецепт пахлавы дома",
+    ),
+    "fitness": (
+        "Səhər 10 dəqiqəlik məşq",
+        "No-equipment core workout",
+        "Упражнения для спины дома",
+    ),
+    "science": (
+        "Fotosintez necə işləyir?",
+        "Why is the sky blue? Physics explained",
+        "Как работает радуга — физика",
+    ),
+    "school": (
+        "Riyaziyyat: kəsrlərin toplanması",
+        "English grammar: present perfect",
+        "Химия: таблица Менделеева за минуту",
+    ),
+    "culture": (
+        "Novruz adətləri haqqında",
+        "The story of the Maiden Tower",
+        "История азербайджанского ковра",
+    ),
+}
+
+
+def sandbox_campaign() -> Campaign:
+    """The bundled sandbox campaign: the #TikTokdanÖyrən rules with invented partner accounts."""
+    resource = files("oyren.data").joinpath("sandbox-2024.toml")
+    return parse_campaign(resource.read_text(encoding="utf-8"), path="sandbox-2024.toml")
+
+
+@dataclass(frozen=True, slots=True)
+class Wave:
+    """An organic second wave: the platform pushes the video again from ``at`` on."""
+
+    at: int
+    total_views: int
+    tau_s: int
+
+    def views_at(self, t: int) -> int:
+        """The wave's views by Unix second ``t``."""
+        if t <= self.at:
+            return 0
+        return int(self.total_views * -math.expm1(-(t - self.at) / self.tau_s))
+
+
+@dataclass(frozen=True, slots=True)
+class Boost:
+    """Bought engagement: blocks of views, likes, comments or shares delivered over ``over_s``.
+
+    The platform may later take back ``removed_views`` of the views, all at ``removed_at``.
+    """
+
+    at: int
+    over_s: int
+    views: int = 0
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    removed_at: int | None = None
+    removed_views: int = 0
+
+    def delivered(self, t: int, amount: int) -> int:
+        """How much of ``amount`` has arrived by ``t`` (delivery is even over ``over_s``)."""
+        if t <= self.at:
+            return 0
+        if t >= self.at + self.over_s:
+            return amount
+        return amount * (t - self.at) // self.over_s
+
+    def views_by(self, t: int) -> int:
+        """Bought views on the counter at ``t``, after any removal."""
+        gone = self.removed_views if self.removed_at is not None and t >= self.removed_at else 0
+        return self.delivered(t, self.views) - gone
 
 
 @dataclass(frozen=True, slots=True)
 class SimVideo:
-    """A simulated video and its true view curve ``total * (1 - exp(-(t - create) / tau))``."""
+    """A simulated video and its true view curve ``total * (1 - exp(-(t - create) / tau))``.
+
+    Planted videos (see :mod:`oyren.plants`) add organic second ``waves`` and bought ``boosts``
+    to that curve; ``planted`` names what was planted, the ground truth a benchmark scores.
+    Likes, comments and shares follow the organic views only, plus any bought ones.
+    """
 
     video_id: str
     username: str
@@ -77,16 +201,34 @@ class SimVideo:
     music_id: str
     voice_to_text: str | None
     theme: str
+    waves: tuple[Wave, ...] = ()
+    boosts: tuple[Boost, ...] = ()
+    planted: tuple[str, ...] = ()
 
-    def views_at(self, t: int) -> int:
-        """The true cumulative views at Unix second ``t``."""
+    def organic_views_at(self, t: int) -> int:
+        """The views people gave the video by Unix second ``t``."""
         if t <= self.create_time:
             return 0
-        return int(self.total_views * -math.expm1(-(t - self.create_time) / self.tau_s))
+        views = int(self.total_views * -math.expm1(-(t - self.create_time) / self.tau_s))
+        return views + sum(w.views_at(t) for w in self.waves)
+
+    def views_at(self, t: int) -> int:
+        """The true cumulative views at Unix second ``t``, bought ones included."""
+        views = self.organic_views_at(t)
+        if self.boosts and t > self.create_time:
+            views += sum(b.views_by(t) for b in self.boosts)
+        return views
 
     def observe(self, t: int) -> Observation:
         """What a crawl at ``t`` sees of this video."""
-        views = self.views_at(t)
+        organic = self.organic_views_at(t)
+        views, likes, comments, shares = organic, 0, 0, 0
+        if t > self.create_time:
+            for b in self.boosts:
+                views += b.views_by(t)
+                likes += b.delivered(t, b.likes)
+                comments += b.delivered(t, b.comments)
+                shares += b.delivered(t, b.shares)
         return Observation(
             video_id=self.video_id,
             username=self.username,
@@ -97,9 +239,9 @@ class SimVideo:
             description=self.description,
             hashtags=self.hashtags,
             duration_s=self.duration_s,
-            like_count=int(views * self.like_rate),
-            comment_count=int(views * self.comment_rate),
-            share_count=int(views * self.share_rate),
+            like_count=int(organic * self.like_rate) + likes,
+            comment_count=int(organic * self.comment_rate) + comments,
+            share_count=int(organic * self.share_rate) + shares,
             music_id=self.music_id,
             voice_to_text=self.voice_to_text,
         )
@@ -196,13 +338,50 @@ def simulate(
     return Simulation(campaign, tuple(out), seed, observations_per_video)
 
 
-def observations(sim: Simulation) -> Iterator[Observation]:
-    """Replay the crawls of ``sim``: each video seen ``observations_per_video`` times or so."""
+def observations(sim: Simulation, *, every_s: int | None = None) -> Iterator[Observation]:
+    """Replay the crawls of ``sim``: each video seen ``observations_per_video`` times or so.
+
+    With ``every_s`` the tracker is steady instead: it looks at every video every ``every_s``
+    seconds (on the crawl grid) from discovery to the end of tracking, missing a few crawls.
+    """
     rng = random.Random(sim.seed * 7919 + 1)
     cutoff, end = sim.campaign.cutoff_ts, sim.crawl_end
+    if every_s is not None and every_s < CRAWL_EVERY_S:
+        raise ValueError(f"every_s must be at least the crawl interval, {CRAWL_EVERY_S} s")
     for video in sim.videos:
-        for t in _observation_times(rng, video.create_time, cutoff, end, sim.observations_per_video):
+        if every_s is None:
+            times = _observation_times(
+                rng, video.create_time, cutoff, end, sim.observations_per_video
+            )
+        else:
+            times = _steady_times(rng, video.create_time, end, every_s)
+        for t in times:
             yield video.observe(t)
+
+
+def write_simulation(
+    campaign: Campaign,
+    path: str | Path,
+    *,
+    videos: int,
+    seed: int,
+    observations_per_video: int = 10,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Simulate ``campaign`` and write its observations to ``path`` (.csv or JSONL)."""
+    sim = simulate(
+        campaign,
+        videos=videos,
+        seed=seed,
+        observations_per_video=observations_per_video,
+        progress=progress,
+    )
+    p = Path(path)
+    if p.suffix.lower() == ".csv":
+        with p.open("w", encoding="utf-8", newline="") as handle:
+            return write_observations_csv(observations(sim), handle)
+    with p.open("wb") as handle:
+        return write_observations_jsonl(observations(sim), handle)
 
 
 def _observation_times(rng: random.Random, create: int, cutoff: int, end: int, k: int) -> list[int]:
@@ -223,6 +402,16 @@ def _observation_times(rng: random.Random, create: int, cutoff: int, end: int, k
         if t <= end and rng.random() >= P_MISSED_CRAWL:
             times.add(t)
     return sorted(times)
+
+
+def _steady_times(rng: random.Random, create: int, end: int, every_s: int) -> list[int]:
+    step = every_s // CRAWL_EVERY_S * CRAWL_EVERY_S
+    first = (create // CRAWL_EVERY_S + 1) * CRAWL_EVERY_S
+    times = [first + rng.randrange(60)]
+    for t in range(first + step, end + 1, step):
+        if rng.random() >= P_MISSED_CRAWL:
+            times.append(t + rng.randrange(60))
+    return times
 
 
 def _creators(rng: random.Random, n: int) -> list[str]:
