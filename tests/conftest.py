@@ -72,3 +72,320 @@ def write_jsonl(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+# --- Databases: every store test runs on SQLite and, when OYREN_TEST_POSTGRES_URL names a
+# server, on PostgreSQL too. Each test starts from an empty database at the newest schema:
+# on SQLite a copy of a file migrated once; on PostgreSQL a database that each test process
+# creates and migrates once, emptied before each test (a database per test costs half a
+# second). Tests of migrations get a database without tables: a new file, or a new schema.
+
+POSTGRES_URL_ENV = "OYREN_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to the newest schema, to copy for each test."""
+    from oyren.db import create_db_engine, upgrade
+
+    path = tmp_path_factory.mktemp("template") / "oyren.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+class PostgresServer:
+    """The PostgreSQL server under test: a database of this test process, migrated once, and
+    empty schemas in it on demand."""
+
+    def __init__(self, url: str) -> None:
+        import uuid
+
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        from oyren.db import create_db_engine, normalize_url, upgrade
+
+        self.name = f"oyren_test_{uuid.uuid4().hex[:10]}"
+        admin_url = normalize_url(url)
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {self.name}")
+        self.url = admin_url.set(database=self.name)
+        self.engine = create_db_engine(self.url)
+        upgrade(self.engine)
+        self.schemas = 0
+
+    def empty_migrated(self) -> Any:
+        """Delete every row of the migrated database (the audit log's guard off meanwhile)."""
+        from oyren.models import Base
+
+        guard = "TRIGGER audit_log_append_only"
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(f"ALTER TABLE audit_log DISABLE {guard}")
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.exec_driver_sql(f"DELETE FROM {table.name}")
+            connection.exec_driver_sql(f"ALTER TABLE audit_log ENABLE {guard}")
+        return self.url
+
+    def create_schema(self) -> tuple[str, Any]:
+        """Create an empty schema; return its name and a URL whose tables live in it."""
+        self.schemas += 1
+        schema = f"empty_{self.schemas}"
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        return schema, self.url.set(query={"options": f"-csearch_path={schema}"})
+
+    def drop_schema(self, schema: str) -> None:
+        """Drop a schema made by :meth:`create_schema`, with all it holds."""
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+
+    def close(self) -> None:
+        """Drop the test database and let go of the server."""
+        self.engine.dispose()
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterable[PostgresServer]:
+    """The server named by OYREN_TEST_POSTGRES_URL (tests fail when it cannot be reached)."""
+    import os
+
+    from sqlalchemy.exc import OperationalError
+
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_URL_ENV} is not set (e.g. postgresql://postgres@127.0.0.1/test)")
+    try:
+        server = PostgresServer(url)
+    except OperationalError as exc:
+        pytest.fail(f"{POSTGRES_URL_ENV}={url}: cannot reach PostgreSQL: {exc.orig}")
+    yield server
+    server.close()
+
+
+def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool) -> Iterable[Any]:
+    import shutil
+
+    from oyren.db import create_db_engine
+
+    schema = None
+    if request.param == "sqlite":
+        path = tmp_path / "oyren.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        else:
+            path.touch()  # an empty file is an empty SQLite database
+        url: Any = f"sqlite:///{path}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        if migrated:
+            url = server.empty_migrated()
+        else:
+            schema, url = server.create_schema()
+    engine = create_db_engine(url)
+    yield engine
+    engine.dispose()
+    if schema is not None:
+        server.drop_schema(schema)
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterable[Any]:
+    """An engine on an empty database at the newest schema (SQLite, then PostgreSQL)."""
+    yield from _database(request, tmp_path, migrated=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterable[Any]:
+    """An engine on a database without any tables (SQLite, then a PostgreSQL schema)."""
+    yield from _database(request, tmp_path, migrated=False)
+
+
+@pytest.fixture
+def stored_db(db: Any, campaign: Campaign) -> Any:
+    """``db`` with the shipped campaign registered (a day before it opened, by 'organizer')."""
+    from oyren.db import transaction
+    from oyren.store import register_campaign
+
+    with transaction(db) as session:
+        register_campaign(session, campaign=campaign, by="organizer",
+                          at=campaign.window_start_ts - 86400)  # fmt: skip
+    return db
+
+
+@pytest.fixture
+def snapshot() -> Callable[[Any], dict[str, list[tuple[Any, ...]]]]:
+    """Take every row of every table of an engine, to show a failed operation changed nothing."""
+    from sqlalchemy import select
+
+    from oyren.models import Base
+
+    def take(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
+        with engine.connect() as connection:
+            return {
+                t.name: [tuple(r) for r in connection.execute(select(t).order_by(*t.c))]
+                for t in Base.metadata.sorted_tables
+            }
+
+    return take
+
+
+@pytest.fixture
+def cli(db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """Run ``oyren ARGS`` in-process on the ``db`` database, from an empty working folder.
+
+    Returns click's result (``exit_code``, ``stdout``, ``stderr``); ``env`` sets variables
+    (None removes one).
+    """
+    from click.testing import CliRunner
+
+    from oyren.cli import cli as group
+
+    url = db.url.render_as_string(hide_password=False)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+
+    def invoke(*args: object, env: dict[str, str | None] | None = None) -> Any:
+        variables = {"OYREN_DATABASE_URL": url, "OYREN_USER": "tester", **(env or {})}
+        return CliRunner().invoke(group, [str(a) for a in args], env=variables,
+                                  catch_exceptions=False)  # fmt: skip
+
+    return invoke
+
+
+# --- The sandbox campaign in a database, for the read side (publishing, oversight, trends) and
+# the web app: 300 simulated videos plus hand-made ones that show one case each, some carrying
+# hostile text, and three accounts. Built once per session; each test gets its own copy.
+import shutil  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from datetime import datetime  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+from sqlalchemy import Engine  # noqa: E402
+
+# Tables defined outside oyren.models (accounts, submissions) belong to the same schema: imported
+# so that Base.metadata, which tests compare with the migrated database, knows every table.
+import oyren.accounts  # noqa: E402
+import oyren.submissions  # noqa: E402, F401
+from oyren.observations import observation_to_record  # noqa: E402
+from oyren.simulate import observations, sandbox_campaign, simulate  # noqa: E402
+
+BAKU = ZoneInfo("Asia/Baku")
+PASSWORD = "correct horse battery"  # every test account's password
+HOSTILE = (
+    "<script>alert('xss')</script>",
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(2)",
+    "</textarea><svg onload=alert(3)>",
+    "{{ 7*7 }} {% raw %}",
+)
+HOSTILE_TEXT = " ".join(HOSTILE)
+# Hand-made videos (ids far from the simulator's), each showing one case.
+TOP_ID = "7390000000000000001"  # eligible, most viewed, description full of hostile text
+LATE_ID = "7390000000000000002"  # posted 01:00 on 22 April, Baku time: after the deadline
+SHORT_ID = "7390000000000000003"  # 12 s long
+PENDING_ID = "7390000000000000004"  # region not reported: waits for a moderator
+PARTNER_ID = "7390000000000000005"  # a partner institution's video, hostile description
+SECOND_ID = "7390000000000000006"  # eligible, second most viewed
+TOP_USER = "hostile_creator"
+HOSTILE_USER = "<b>bold</b>"  # TikTok would not allow it; we must still show it as text
+
+
+def _made_videos(campaign: Campaign) -> list[Observation]:
+    cutoff = campaign.cutoff_ts
+    late = int(datetime(2024, 4, 22, 1, 0, tzinfo=BAKU).timestamp())
+    tag = "#TikTokdanÖyrən"
+
+    def obs(
+        video_id: str, username: str, create: int, views: int, *, seen: int | None = None, **kw: Any
+    ) -> Observation:
+        base: dict[str, Any] = {
+            "region_code": "AZ",
+            "description": f"{HOSTILE_TEXT} {tag}",
+            "hashtags": ("TikTokdanÖyrən",),
+            "duration_s": 60,
+        }
+        base.update(kw)
+        return Observation(
+            video_id=video_id,
+            username=username,
+            create_time=create,
+            collected_at=seen if seen is not None else cutoff - 3600,
+            view_count=views,
+            **base,
+        )
+
+    partner = campaign.partners[0].username
+    return [
+        obs(TOP_ID, TOP_USER, cutoff - 20 * 86400, 90_000_000),
+        obs(
+            SECOND_ID,
+            "aysel_teaches",
+            cutoff - 10 * 86400,
+            80_000_000,
+            description=f"Fotosintez nədir? {tag}",
+        ),
+        obs(LATE_ID, "late_lale", late, 5_000, seen=late + 7200, description=f"Gec qaldım {tag}"),
+        obs(
+            SHORT_ID,
+            "short_samir",
+            cutoff - 5 * 86400,
+            7_000,
+            duration_s=12,
+            description=f"Qısa video {tag}",
+        ),
+        obs(PENDING_ID, HOSTILE_USER, cutoff - 4 * 86400, 3_000, region_code=None),
+        obs(PARTNER_ID, partner, cutoff - 3 * 86400, 60_000),
+    ]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Campaign:
+    """The bundled sandbox campaign (invented partner accounts)."""
+    return sandbox_campaign()
+
+
+@pytest.fixture(scope="session")
+def sandbox_db_file(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, sandbox: Campaign
+) -> Path:
+    """An SQLite file with the sandbox campaign, 300 simulated and 6 hand-made videos, users."""
+    from oyren.accounts import create_user
+    from oyren.db import create_db_engine, transaction
+    from oyren.store import ingest_observations, register_campaign
+
+    folder = tmp_path_factory.mktemp("sandbox")
+    path = folder / "oyren.db"
+    shutil.copyfile(sqlite_template, path)
+    sim = simulate(sandbox, videos=300, seed=5, observations_per_video=6)
+    data = folder / "observations.jsonl"
+    with data.open("wb") as handle:
+        for o in [*observations(sim), *_made_videos(sandbox)]:
+            handle.write(orjson.dumps(observation_to_record(o)) + b"\n")
+    engine = create_db_engine(f"sqlite:///{path}")
+    with transaction(engine) as session:
+        register_campaign(session, campaign=sandbox, by="setup", at=sandbox.window_start_ts - 86400)
+        ingest_observations(session, campaign_id=sandbox.id, path=data, by="setup")
+        for name, role in (("olga", "organizer"), ("murad", "moderator"), ("jale", "juror")):
+            create_user(session, username=name, password=PASSWORD, role=role, by="setup")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sandbox_db(sandbox_db_file: Path, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on this test's own copy of the sandbox database (write to it freely)."""
+    from oyren.db import create_db_engine
+
+    path = tmp_path / "oyren.db"
+    shutil.copyfile(sandbox_db_file, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()

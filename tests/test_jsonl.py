@@ -46,8 +46,8 @@ FIELD_VALUES: dict[str, list[Any]] = {
     "view_count": [0, 12, 10**15, 10**15 + 1, -1, 12.0, 12.5, "12", True, None],
     "region_code": ["AZ", "az", "", "A\x00Z", 5, ["AZ"], None],
     "video_description": ["Elm #TikTokdanÖyrən", "", "x\x00y #elm", 7, None],
-    "hashtag_names": [["TikTokdanÖyrən", "#elm"], [" a ", "", "#"], ["a\x00b"], [], [1], "elm",
-                      {"a": 1}, None],
+    "hashtag_names": [["TikTokdanÖyrən", "#elm"], [" a ", "", "#"], ["# elm", "\t##elm\n"],
+                      ["a\x00b"], [], [1], "elm", {"a": 1}, None],
     "video_duration": [30, 0, 30.0, 30.5, -1, "30", True, None],
     "like_count": [1, -1, 1.0, False, None],
     "comment_count": [1, "1", None],
@@ -150,14 +150,18 @@ def _reference_videos(observations: Iterable[Observation], cutoff: int) -> dict[
             later = obs.collected_at > current.collected_at
             better = later if new_in else not later
         else:
-            key = (obs.view_count, obs.description, obs.username)
-            better = key > (current.view_count, current.description, current.username)
+            better = _tiebreak(obs) > _tiebreak(current)
         if better:
             meta[obs.video_id] = obs
     return {
         vid: Video(meta[vid], tuple(sorted(series)), tuple(v for _, v in sorted(series.items())))
         for vid, series in points.items()
     }
+
+
+def _tiebreak(obs: Observation) -> tuple[int, str, str, bytes]:
+    record = orjson.dumps(observation_to_record(obs), option=orjson.OPT_SORT_KEYS)
+    return (obs.view_count, obs.description, obs.username, record)
 
 
 def _messy_lines(campaign: Campaign, seed: int) -> list[bytes]:

@@ -177,7 +177,8 @@ def load_campaign(path: str | Path) -> Campaign:
     """Read and validate a campaign file, raising :class:`CampaignError` naming file and key."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        # Bytes decoded as they are (no newline translation), so the digest names the file.
+        text = p.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise CampaignError("file not found", path=str(p)) from None
     except UnicodeDecodeError as exc:

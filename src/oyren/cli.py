@@ -2,53 +2,76 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from oyren import __version__
+from oyren.bundle import verify_bundle
 from oyren.campaign import load_campaign
 from oyren.errors import OyrenError
+from oyren.exports import FORMATS as FORMATS_EXPORT
 from oyren.moderation import latest_decisions, read_decisions
 from oyren.observations import SkipReport, read_observations
-from oyren.report import render_results
-from oyren.results import Results, results_to_dict
+from oyren.removals import read_removals, removed_ids
+from oyren.report import (
+    render_audit,
+    render_campaigns,
+    render_ingest,
+    render_queue,
+    render_results,
+    render_verification,
+    render_winners,
+)
+from oyren.results import Results, results_json
+from oyren.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# The store's commands import oyren.store (and so SQLAlchemy) when they run: `run` and
+# `verify` start without it.
 
 __all__ = ["cli", "main"]
 
 FORMATS = click.Choice(["table", "json"])
 
 
-class UserError(click.ClickException):
-    """An :class:`OyrenError` shown as ``error: …`` with exit status 2."""
-
-    exit_code = 2
-
-    def format_message(self) -> str:
-        return self.message
-
-    def show(self, file: object = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
-
-
 class _Group(click.Group):
-    """Turns the library's user errors into a one-line message and exit status 2."""
+    """A group that reports user errors as a message and exit status 2, under any runner."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except OyrenError as exc:
-            raise UserError(str(exc)) from exc
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
 
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="oyren")
-def cli() -> None:
+@click.option("--config", "config", type=click.Path(path_type=Path),
+              help="Settings file (default: oyren.toml in the working folder).")  # fmt: skip
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
     """Öyrən: run hashtag short-video contests end to end."""
+    ctx.obj = config  # settings are read only by the commands that need them
 
 
 def _err() -> Console:
@@ -57,8 +80,7 @@ def _err() -> Console:
 
 def _print_results(results: Results, fmt: str) -> None:
     if fmt == "json":
-        sys.stdout.buffer.write(orjson.dumps(results_to_dict(results), option=orjson.OPT_INDENT_2))
-        sys.stdout.buffer.write(b"\n")
+        sys.stdout.buffer.write(results_json(results))
     else:
         render_results(results, Console())
 
@@ -72,47 +94,305 @@ def _report_skips(skip: SkipReport) -> None:
 
 
 @cli.command()
-@click.option(
-    "--campaign",
-    "campaign_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Campaign TOML file.",
-)
-@click.option(
-    "--observations",
-    "observations_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Observations as JSONL or CSV in the TikTok Research API's field names.",
-)
-@click.option(
-    "--decisions",
-    "decisions_path",
-    type=click.Path(path_type=Path),
-    help="Moderation decisions as JSONL.",
-)
+@click.option("--campaign", "campaign_path", required=True, type=click.Path(path_type=Path),
+              help="Campaign TOML file.")  # fmt: skip
+@click.option("--observations", "observations_path", required=True, type=click.Path(path_type=Path),
+              help="Observations as JSONL or CSV in the TikTok Research API's field names.")  # fmt: skip
+@click.option("--decisions", "decisions_path", type=click.Path(path_type=Path),
+              help="Moderation decisions as JSONL.")  # fmt: skip
+@click.option("--removed", "removed_path", type=click.Path(path_type=Path),
+              help="Confirmed removals as JSONL.")  # fmt: skip
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("--skip-invalid", is_flag=True, help="Pass over bad lines and report them.")
-def run(
-    campaign_path: Path,
-    observations_path: Path,
-    decisions_path: Path | None,
-    fmt: str,
-    skip_invalid: bool,
-) -> None:
+def run(campaign_path: Path, observations_path: Path, decisions_path: Path | None,
+        removed_path: Path | None, fmt: str, skip_invalid: bool) -> None:  # fmt: skip
     """Decide every video and the prizes from a file of observations (no database)."""
     from oyren.engine import evaluate_observations
 
     campaign = load_campaign(campaign_path)
     decisions = latest_decisions(read_decisions(decisions_path)) if decisions_path else None
+    removed = removed_ids(read_removals(removed_path)) if removed_path else frozenset()
     skip = SkipReport() if skip_invalid else None
     results = evaluate_observations(
-        campaign, read_observations(observations_path, skip=skip), decisions=decisions
-    )
+        campaign, read_observations(observations_path, skip=skip), decisions=decisions,
+        removed=removed,
+    )  # fmt: skip
     if skip is not None:
         _report_skips(skip)
     _print_results(results, fmt)
+
+
+# --- The store: a campaign's workflow in a database (OYREN_DATABASE_URL) ---
+
+CAMPAIGN_ID = click.option("--campaign", "campaign_id", required=True, metavar="ID",
+                           help="Campaign id, as in its file's 'id'.")  # fmt: skip
+BY = click.option("--by", help="Who is acting, for the audit log (default: setting 'user').")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return load_settings(config=ctx.find_root().obj)
+
+
+@contextmanager
+def _store(ctx: click.Context, *, create: bool = False) -> Iterator[Session]:
+    """Open the configured database and yield a session in one transaction."""
+    from oyren.db import open_database, transaction
+
+    engine = open_database(_settings(ctx).database_url, create=create)
+    try:
+        with transaction(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _by(ctx: click.Context, by: str | None) -> str:
+    return by.strip() if by and by.strip() else _settings(ctx).user
+
+
+def _note(text: str) -> None:
+    click.echo(text, err=True)
+
+
+@cli.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create the database's tables, or upgrade them to this version of Öyrən."""
+    from oyren.db import migrate as migrate_database
+    from oyren.db import show_url
+
+    url = _settings(ctx).database_url
+    before, after = migrate_database(url)
+    state = "already at" if before == after else f"upgraded from {before or 'empty'} to"
+    click.echo(f"{show_url(url)}: {state} schema revision {after}")
+
+
+@cli.command()
+@click.option("--campaign", "campaign_path", required=True, type=click.Path(path_type=Path),
+              help="Campaign TOML file.")  # fmt: skip
+@BY
+@click.pass_context
+def init(ctx: click.Context, campaign_path: Path, by: str | None) -> None:
+    """Create the database if needed and register (or update) a campaign's rules."""
+    from oyren import store
+
+    campaign = load_campaign(campaign_path)
+    with _store(ctx, create=True) as session:
+        outcome = store.register_campaign(session, campaign=campaign, by=_by(ctx, by))
+    click.echo(f"{campaign.id}: {outcome.status} (rules {campaign.rules_version}, "
+               f"digest {campaign.digest[:12]})")  # fmt: skip
+    if outcome.after_start:
+        _note("warning: the rules changed after the contest began; this is flagged in the log")
+    if outcome.awarded:
+        _note("warning: prizes were already awarded; the award stays as it is until superseded")
+
+
+@cli.command()
+@click.pass_context
+def campaigns(ctx: click.Context) -> None:
+    """List the campaigns in the database."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        render_campaigns(store.list_campaigns(session), Console())
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.argument("observations_path", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Pass over bad lines and report them.")
+@BY
+@click.pass_context
+def ingest(ctx: click.Context, campaign_id: str, observations_path: Path, skip_invalid: bool,
+           by: str | None) -> None:  # fmt: skip
+    """Import a JSONL or CSV file of observations, all or nothing."""
+    from oyren import store
+
+    skip = SkipReport() if skip_invalid else None
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    err = _err()
+    bar = Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
+    with _store(ctx) as session, bar:
+        task = bar.add_task(f"Importing {observations_path.name}", total=None)
+        summary = store.ingest_observations(
+            session, campaign_id=campaign_id, path=observations_path, by=_by(ctx, by), skip=skip,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
+    if skip is not None:
+        _report_skips(skip)
+    render_ingest(summary, Console())
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def standings(ctx: click.Context, campaign_id: str, fmt: str) -> None:
+    """Show the results: frozen by the award once prizes are awarded, else as they stand now."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        current = store.standings(session, campaign_id=campaign_id)
+    if current.award is not None:
+        a = current.award
+        _note(f"Frozen by award {a.number} of {_iso(a.awarded_at)} by {a.by}; "
+              "data added since is not counted until an award supersedes it.")  # fmt: skip
+    _print_results(current.results, fmt)
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.pass_context
+def queue(ctx: click.Context, campaign_id: str) -> None:
+    """List videos waiting for a moderator's decision."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        render_queue(store.moderation_queue(session, campaign_id=campaign_id), Console())
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--video", "video_id", metavar="VID", help="The video's id.")
+@click.option("--exclude", "action", flag_value="exclude", help="Keep the video out.")
+@click.option("--include", "action", flag_value="include",
+              help="Let it count despite reasons a person can clear.")  # fmt: skip
+@click.option("--reason", default="", help="Why; required to exclude, shown to the creator.")
+@click.option("--from", "from_path", type=click.Path(path_type=Path),
+              help="Import decisions from a JSONL file instead.")  # fmt: skip
+@BY
+@click.pass_context
+def moderate(ctx: click.Context, campaign_id: str, video_id: str | None, action: str | None,
+             reason: str, from_path: Path | None, by: str | None) -> None:  # fmt: skip
+    """Exclude or include a video (or import a file of decisions)."""
+    from oyren import store
+
+    if from_path is not None:
+        with _store(ctx) as session:
+            count = store.import_decisions(session, campaign_id=campaign_id, path=from_path,
+                                     by=_by(ctx, by))  # fmt: skip
+        click.echo(f"{campaign_id}: stored {count} decision(s) from {from_path.name}")
+        return
+    if not video_id or not action:
+        raise click.UsageError("give --video VID and --exclude or --include (or --from FILE)")
+    with _store(ctx) as session:
+        decision = store.moderate(session, campaign_id=campaign_id, video_id=video_id,
+                                  action=action, reason=reason, by=_by(ctx, by))  # fmt: skip
+    click.echo(f"{campaign_id}: video {video_id} {decision.action}d by {decision.by}")
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--video", "video_id", metavar="VID", help="The removed video's id.")
+@click.option("--reason", default="", help="How it was confirmed gone.")
+@click.option("--from", "from_path", type=click.Path(path_type=Path),
+              help="Import removals from a JSONL file instead.")  # fmt: skip
+@BY
+@click.pass_context
+def remove(ctx: click.Context, campaign_id: str, video_id: str | None, reason: str,
+           from_path: Path | None, by: str | None) -> None:  # fmt: skip
+    """Record that a video is confirmed deleted or private (or import a file of removals)."""
+    from oyren import store
+
+    if from_path is not None:
+        with _store(ctx) as session:
+            count = store.import_removals(session, campaign_id=campaign_id, path=from_path,
+                                    by=_by(ctx, by))  # fmt: skip
+        click.echo(f"{campaign_id}: stored {count} removal(s) from {from_path.name}")
+        return
+    if not video_id:
+        raise click.UsageError("give --video VID and --reason TEXT (or --from FILE)")
+    with _store(ctx) as session:
+        store.remove_video(session, campaign_id=campaign_id, video_id=video_id, reason=reason,
+                     by=_by(ctx, by))  # fmt: skip
+    click.echo(f"{campaign_id}: video {video_id} recorded as removed")
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--supersede", is_flag=True, help="Replace the award in force.")
+@click.option("--reason", default="", help="Why the award is superseded (required with it).")
+@BY
+@click.pass_context
+def award(ctx: click.Context, campaign_id: str, supersede: bool, reason: str,
+          by: str | None) -> None:  # fmt: skip
+    """Award the prizes: freeze the results as they stand now."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        frozen = store.award(session, campaign_id=campaign_id, by=_by(ctx, by),
+                             supersede=supersede, reason=reason)  # fmt: skip
+    record = frozen.award
+    assert record is not None
+    click.echo(f"{campaign_id}: award {record.number} by {record.by} at "
+               f"{_iso(record.awarded_at)}, results digest {record.results_digest}")  # fmt: skip
+    render_winners(frozen.results, Console())
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="New folder to write the bundle into.")  # fmt: skip
+@click.pass_context
+def bundle(ctx: click.Context, campaign_id: str, out: Path) -> None:
+    """Write the audit bundle anyone can recompute the results from."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        manifest = store.export_bundle(session, campaign_id=campaign_id, out=out)
+    click.echo(f"{out}: bundle digest {manifest['digest']}")
+
+
+@cli.command()
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+def verify(folder: Path) -> None:
+    """Check an audit bundle's digests and recompute its results; exit 1 if they differ."""
+    verification = verify_bundle(folder)
+    render_verification(verification, Console())
+    if not verification.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--format", "fmt", type=click.Choice(FORMATS_EXPORT), required=True)
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), help="File to write (default: stdout)."
+)
+@click.pass_context
+def export(ctx: click.Context, campaign_id: str, fmt: str, out: Path | None) -> None:
+    """Export the standings (one row per video) as CSV or JSON."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        data = store.export_standings(session, campaign_id=campaign_id, fmt=fmt)
+    if out is None:
+        sys.stdout.buffer.write(data)
+    else:
+        out.write_bytes(data)
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--before", type=int, help="Show entries older than this entry id.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def log(ctx: click.Context, campaign_id: str, limit: int, before: int | None, fmt: str) -> None:
+    """Show the campaign's audit log, newest first."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        page = store.audit_page(session, campaign_id=campaign_id, before=before, limit=limit)
+    if fmt == "json":
+        for e in page.entries:
+            click.echo(orjson.dumps(dataclasses.asdict(e)).decode())
+    else:
+        render_audit(page, Console())
+
+
+# --- The sandbox campaign ---
 
 
 @cli.command()
@@ -201,6 +481,78 @@ def _progress() -> Progress:
     )
 
 
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
 def main() -> None:
-    """Entry point of the ``oyren`` command."""
-    cli(prog_name="oyren")
+    """Entry point: run the CLI, turning user errors into a message and exit status 2."""
+    try:
+        code = cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except OyrenError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+# --- The web app and its accounts (database from the settings) ---
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 listens on every interface.",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 takes any free one.",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the web app (public pages, JSON API, organizer's pages) until Ctrl-C."""
+    from oyren.web import serve as serve_web
+
+    serve_web(
+        _settings(ctx),
+        host=host,
+        port=port,
+        on_ready=lambda url: _err().print(f"serving {url} (Ctrl-C stops)", highlight=False),
+    )
+
+
+@cli.group()
+def user() -> None:
+    """Accounts for the organizer's pages."""
+
+
+@user.command("add")
+@click.option("--username", required=True, help="Lowercase letters, digits, '_', '.' or '-'.")
+@click.option(
+    "--role",
+    type=click.Choice(["organizer", "moderator", "juror"]),
+    default="organizer",
+    show_default=True,
+    help="What the account may do.",
+)
+@click.password_option(help="At least 10 characters; asked twice when not given (prefer that).")
+@click.pass_context
+def user_add(ctx: click.Context, username: str, role: str, password: str) -> None:
+    """Create an account that can sign in to the organizer's pages."""
+    from oyren.accounts import create_user
+
+    with _store(ctx) as session:
+        made = create_user(
+            session, username=username, password=password, role=role, by=_by(ctx, None)
+        )
+    _err().print(f"created the {made.role} account '{made.username}'", highlight=False)

@@ -16,7 +16,14 @@ from typing import Any
 
 from oyren.errors import InputError
 from oyren.hashtags import extract_hashtags
-from oyren.observations import MAX_COUNT, MAX_TIMESTAMP, MIN_TIMESTAMP, Observation, _Fields
+from oyren.observations import (
+    _TAG_EDGE,
+    MAX_COUNT,
+    MAX_TIMESTAMP,
+    MIN_TIMESTAMP,
+    Observation,
+    _Fields,
+)
 
 __all__ = ["jsonl_lines", "observation_from_scanned", "scan_record"]
 
@@ -169,7 +176,7 @@ def observation_from_scanned(
     if tags is None:
         hashtags = extract_hashtags(description)
     else:
-        hashtags = tuple([t for tag in tags if (t := tag.replace("\x00", "").strip().lstrip("#"))])
+        hashtags = tuple([t for tag in tags if (t := _TAG_EDGE.sub("", tag.replace("\x00", "")))])
     region = get("region_code")
     music_id = get("music_id")
     voice = get("voice_to_text")

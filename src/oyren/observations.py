@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,7 @@ __all__ = [
 MIN_TIMESTAMP = 1_388_534_400  # 2014-01-01T00:00:00Z
 MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01T00:00:00Z
 MAX_COUNT = 10**15  # no video has a quadrillion views; larger is corrupt data
+_TAG_EDGE = re.compile(r"^[\s#]+|\s+$")
 
 FIELDS = (
     "id",
@@ -415,7 +417,9 @@ class _Fields:
                 value = [part for part in text.replace(",", " ").split() if part]
         if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
             raise self.fail("hashtag_names", "must be a list of strings")
-        return tuple(t for t in (tag.replace("\x00", "").strip().lstrip("#") for tag in value) if t)
+        # Strip leading '#' and spaces in any mix, so that reading a written record back gives
+        # the same tags (" # #a" and "a" are one tag).
+        return tuple(t for t in (_TAG_EDGE.sub("", tag.replace("\x00", "")) for tag in value) if t)
 
 
 def _check_range(fields: _Fields, name: str, seconds: int) -> None:

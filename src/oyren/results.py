@@ -4,8 +4,10 @@ exports and audit bundles)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+
+import orjson
 
 __all__ = [
     "BestVideo",
@@ -16,6 +18,8 @@ __all__ = [
     "Results",
     "Winners",
     "id_sort_key",
+    "results_from_dict",
+    "results_json",
     "results_to_dict",
 ]
 
@@ -171,3 +175,48 @@ def results_to_dict(results: Results) -> dict[str, Any]:
             },
         },
     }
+
+
+def results_json(results: Results) -> bytes:
+    """Return the JSON bytes of ``results`` (indented, ending in a newline), as published."""
+    return orjson.dumps(results_to_dict(results), option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def results_from_dict(data: dict[str, Any], *, tz: tzinfo) -> Results:
+    """Rebuild :class:`Results` from :func:`results_to_dict` output; ``tz`` is the campaign's zone.
+
+    ``results_to_dict(results_from_dict(d, tz=...)) == d`` for what this module wrote.
+    """
+    w = data["winners"]
+    best, discover, creative = w["best_video"], w["discover"], w["most_creative"]
+    return Results(
+        campaign=data["campaign"],
+        cutoff=datetime.fromisoformat(data["cutoff"]).astimezone(tz),
+        entries=tuple(
+            Entry(
+                video_id=e["video_id"],
+                username=e["username"],
+                create_time=e["create_time"],
+                eligible=e["eligible"],
+                reasons=tuple(e["reasons"]),
+                views_at_cutoff=e["views_at_cutoff"],
+                views_basis=e["views_basis"],
+                observations=e["observations"],
+                gap_s=e["gap_s"],
+                flags=tuple(Flag(f["code"], f["score"], f["explanation"]) for f in e["flags"]),
+                topic=e["topic"],
+                topic_confidence=e["topic_confidence"],
+            )
+            for e in data["entries"]
+        ),
+        winners=Winners(
+            best_video=None if best is None else BestVideo(**best),
+            discover=None
+            if discover is None
+            else Discover(discover["username"], discover["views"], tuple(discover["video_ids"])),
+            most_creative=None if creative is None else MostCreative(**creative),
+        ),
+        creators=tuple(
+            (c["username"], c["views"], tuple(c["video_ids"])) for c in data["creators"]
+        ),
+    )

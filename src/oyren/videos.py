@@ -29,7 +29,13 @@ import orjson
 
 from oyren.errors import InputError
 from oyren.jsonl import jsonl_lines, observation_from_scanned, scan_record
-from oyren.observations import Observation, ObservationFile, SkipReport, observation_from_line
+from oyren.observations import (
+    Observation,
+    ObservationFile,
+    SkipReport,
+    observation_from_line,
+    observation_to_record,
+)
 
 __all__ = ["Video", "collect_videos"]
 
@@ -69,8 +75,11 @@ def _observation(candidate: _Candidate, video_id: str, collected_at: int) -> Obs
     return observation_from_scanned(orjson.loads(candidate), video_id, collected_at)
 
 
-def _tiebreak_key(obs: Observation) -> tuple[int, str, str]:
-    return (obs.view_count, obs.description, obs.username)
+def _tiebreak_key(obs: Observation) -> tuple[int, str, str, bytes]:
+    # The whole record last, so that two sightings differing only in, say, region are still
+    # ordered and the choice never depends on which line came first.
+    record = orjson.dumps(observation_to_record(obs), option=orjson.OPT_SORT_KEYS)
+    return (obs.view_count, obs.description, obs.username, record)
 
 
 class _Groups:

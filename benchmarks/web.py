@@ -1,0 +1,254 @@
+"""Benchmark the public leaderboard page against a static file of the same size, same server.
+
+A sandbox campaign is simulated and ingested into an SQLite store in a temporary folder. One
+uvicorn process (a subprocess, so the load generator does not share its interpreter) serves the
+web app with an extra static folder mounted at ``/bench``. The leaderboard page is fetched once
+and its exact bytes written to that folder, so both targets return the same number of bytes.
+
+Then, in the same run, each target gets ``--clients`` concurrent clients (asyncio tasks sharing
+one httpx connection pool, all on loopback) for ``--seconds``, after a short warm-up that is not
+counted. Each client loops until the time is up (and never past ``MAX_REQUESTS``). Printed per
+target: requests, requests per second, p50 and p99 latency, errors (anything but a 200, and
+failed connections), and the CPU time the server process spent per request (read from
+``/proc``), which stays meaningful when other work shares the machine.
+
+Rate limits are switched off in the served app, since every client comes from 127.0.0.1. Only
+loopback addresses are used; nothing is fetched from the network.
+
+Usage: ``python benchmarks/web.py [--videos N] [--clients C] [--seconds S] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from oyren.observations import observation_to_record  # noqa: E402
+
+LOOPBACK = "127.0.0.1"
+MAX_REQUESTS = 5_000_000  # per target: a bound on the loop whatever the machine's speed
+WARM_UP_S = 3.0
+
+
+def build_store(folder: Path, *, videos: int, seed: int) -> str:
+    """Simulate the sandbox campaign and ingest it into a new SQLite store; return its URL."""
+    from oyren.db import open_database, transaction
+    from oyren.simulate import observations, sandbox_campaign, simulate
+    from oyren.store import ingest_observations, register_campaign
+
+    campaign = sandbox_campaign()
+    data = folder / "observations.jsonl"
+    with data.open("wb") as handle:
+        for obs in observations(simulate(campaign, videos=videos, seed=seed)):
+            handle.write(orjson.dumps(observation_to_record(obs)) + b"\n")
+    url = f"sqlite:///{folder / 'oyren.db'}"
+    engine = open_database(url, create=True)
+    with transaction(engine) as session:
+        register_campaign(session, campaign=campaign, by="benchmark")
+        ingest_observations(session, campaign_id=campaign.id, path=data, by="benchmark")
+    engine.dispose()
+    return url
+
+
+def serve(url: str, port: int, static_dir: Path) -> None:
+    """Run in the server subprocess: the app, rate limits off, plus /bench static files."""
+    import uvicorn
+    from fastapi.staticfiles import StaticFiles
+
+    from oyren.settings import Settings
+    from oyren.web.app import WebOptions, create_app
+    from oyren.web.security import RateLimit
+
+    off = {name: RateLimit(per_minute=0, burst=0) for name in ("page", "check", "submit", "login")}
+    app = create_app(Settings(database_url=url), options=WebOptions(rate_limits=off))
+    app.mount("/bench", StaticFiles(directory=str(static_dir)), "bench")
+    uvicorn.run(app, host=LOOPBACK, port=port, log_level="warning", access_log=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one target did under load."""
+
+    target: str
+    size: int
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    server_cpu_s: float  # CPU time the server process spent in the measured seconds
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """Server CPU time per request: unlike latency, barely moved by other load on the host."""
+        return self.server_cpu_s / max(1, self.requests) * 1000
+
+    @property
+    def rps(self) -> float:
+        """Completed requests per second."""
+        return self.requests / self.seconds
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` so far (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def load(
+    base: str, path: str, *, clients: int, seconds: float, cpu: Callable[[], float]
+) -> Outcome:
+    """Hit ``base + path`` with ``clients`` concurrent loops for ``seconds`` (after a warm-up)."""
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    latencies: list[float] = []
+    errors = 0
+    size = 0
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60.0) as client:
+
+        async def loop(until: float, record: bool) -> None:
+            nonlocal errors, size
+            sent = 0
+            while time.monotonic() < until and sent < MAX_REQUESTS // clients:
+                sent += 1
+                start = time.perf_counter()
+                try:
+                    response = await client.get(path)
+                    ok = response.status_code == 200
+                    size = len(response.content)
+                except httpx.HTTPError:
+                    ok = False
+                if record:
+                    latencies.append(time.perf_counter() - start)
+                    errors += not ok
+
+        warm = time.monotonic() + WARM_UP_S
+        await asyncio.gather(*(loop(warm, False) for _ in range(clients)))
+        began, cpu_before = time.monotonic(), cpu()
+        await asyncio.gather(*(loop(began + seconds, True) for _ in range(clients)))
+        elapsed, cpu_used = time.monotonic() - began, cpu() - cpu_before
+    latencies.sort()
+    return Outcome(
+        target=path,
+        size=size,
+        requests=len(latencies),
+        errors=errors,
+        seconds=elapsed,
+        p50_ms=_percentile(latencies, 0.50) * 1000,
+        p99_ms=_percentile(latencies, 0.99) * 1000,
+        server_cpu_s=cpu_used,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(base: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the server exited before it answered")
+        try:
+            httpx.get(base + "/campaigns", timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not answer within a minute")
+
+
+def main() -> None:
+    """Parse the arguments, build the store, serve it and load both targets."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--videos", type=int, default=3000, help="videos in the sandbox store")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=200, help="concurrent clients")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per target")
+    parser.add_argument("--quick", action="store_true", help="20 clients for 3 s: a smoke run")
+    parser.add_argument(
+        "--serve", nargs=3, metavar=("URL", "PORT", "STATIC"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.serve:
+        url, port, static = args.serve
+        serve(url, int(port), Path(static))
+        return
+    if args.quick:
+        args.clients, args.seconds = 20, 3.0
+    with tempfile.TemporaryDirectory(prefix="oyren-web-bench-") as tmp:
+        folder = Path(tmp)
+        static = folder / "static"
+        static.mkdir()
+        print(f"building a store of {args.videos:,} simulated videos…", file=sys.stderr)
+        url = build_store(folder, videos=args.videos, seed=args.seed)
+        port = _free_port()
+        base = f"http://{LOOPBACK}:{port}"
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", url, str(port), str(static)],
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
+        try:
+            _wait_for(base, server)
+            page = "/campaigns/sandbox-2024/leaderboard"
+            body = httpx.get(base + page, timeout=60.0).content
+            (static / "leaderboard-copy.html").write_bytes(body)
+            results = []
+            for path in (page, "/bench/leaderboard-copy.html"):
+                print(f"loading {path} with {args.clients} clients…", file=sys.stderr)
+                outcome = load(
+                    base,
+                    path,
+                    clients=args.clients,
+                    seconds=args.seconds,
+                    cpu=lambda: cpu_seconds(server.pid),
+                )
+                results.append(asyncio.run(outcome))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    load_1m = os.getloadavg()[0]
+    print(
+        f"Öyrən web benchmark: {args.videos:,} videos, {args.clients} concurrent clients, "
+        f"{args.seconds:g} s per target on loopback; Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.machine()}, load average {load_1m:.1f} at the end"
+    )
+    header = ("target", "bytes", "requests", "req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req")
+    print("{:<38} {:>7} {:>9} {:>7} {:>8} {:>8} {:>6} {:>10}".format(*header))
+    for r in results:
+        print(
+            f"{r.target:<38} {r.size:>7,} {r.requests:>9,} {r.rps:>7,.0f} {r.p50_ms:>8.1f} "
+            f"{r.p99_ms:>8.1f} {r.errors:>6,} {r.cpu_ms_per_request:>10.2f}"
+        )
+    lb, static = results
+    print(
+        f"leaderboard / static: throughput {lb.rps / static.rps:.2f}, "
+        f"server CPU per request {lb.cpu_ms_per_request / static.cpu_ms_per_request:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""The database: an engine from a URL, transactions, and the schema's migrations.
+
+SQLite (the default, a file) and PostgreSQL (production) are both supported by the same code.
+``postgresql://`` URLs are driven by psycopg 3. On SQLite the driver's own transaction handling
+is switched off and SQLAlchemy issues ``BEGIN`` itself, so a transaction covers reads and schema
+changes too, as it does on PostgreSQL: an import that fails half-way leaves nothing behind.
+
+The schema is created and upgraded only by the Alembic migrations shipped in
+``oyren/migrations`` (:func:`upgrade`); :func:`open_database` refuses a database that is
+missing or behind, and says which command mends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session
+
+from oyren.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_REVISION",
+    "create_db_engine",
+    "current_revision",
+    "head_revision",
+    "migrate",
+    "normalize_url",
+    "open_database",
+    "show_url",
+    "transaction",
+    "upgrade",
+]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest migration, which this version of Öyrən needs (a test keeps it equal to Alembic's
+# head). Named here so opening the store does not load Alembic.
+SCHEMA_REVISION = "web0001"
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse ``url``, routing ``postgresql://`` (and ``postgres://``) to psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(
+            f"'{url}' is not a database URL: give one like sqlite:///oyren.db or "
+            "postgresql://user@host/dbname"
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def show_url(url: str | URL) -> str:
+    """Return ``url`` fit to print: the password hidden."""
+    return normalize_url(url).render_as_string(hide_password=True)
+
+
+def create_db_engine(url: str | URL) -> Engine:
+    """Create an engine for ``url`` (no connection is made yet)."""
+    parsed = normalize_url(url)
+    try:
+        engine = create_engine(parsed)
+    except (ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot use the database URL {show_url(parsed)}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _cannot_open(url: URL, exc: OperationalError) -> StoreError:
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return StoreError(f"cannot open the database {show_url(url)}: {reason}")
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.database.startswith("file:"):
+        return None  # a URI filename: let SQLite interpret it
+    return Path(url.database)
+
+
+def open_database(url: str | URL, *, create: bool = False) -> Engine:
+    """Open the database at ``url``, which must exist at the current schema unless ``create``.
+
+    With ``create`` the schema is created or upgraded first (what ``oyren init`` does).
+    """
+    parsed = normalize_url(url)
+    path = _sqlite_file(parsed)
+    if path is not None and not create and not path.exists():
+        raise StoreError(
+            f"no database at {path}: create it with `oyren init --campaign FILE`, "
+            "or point OYREN_DATABASE_URL at an existing one"
+        )
+    if path is not None and create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(parsed)
+    try:
+        if create:
+            upgrade(engine)
+        found, head = current_revision(engine), SCHEMA_REVISION
+    except OperationalError as exc:
+        engine.dispose()
+        raise _cannot_open(parsed, exc) from None
+    if found != head:
+        engine.dispose()
+        if found is None:
+            raise StoreError(
+                f"the database {show_url(parsed)} has no Öyrən tables: create them with "
+                "`oyren init --campaign FILE`"
+            )
+        raise StoreError(
+            f"the database {show_url(parsed)} is at schema revision {found}, this version of "
+            f"Öyrən needs {head}: run `oyren migrate` (back it up first)"
+        )
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """Yield a session in a transaction: committed on success, rolled back on any exception."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the schema to ``revision`` in one transaction."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def migrate(url: str | URL) -> tuple[str | None, str]:
+    """Create or upgrade the schema of the database at ``url``; return (before, after)."""
+    parsed = normalize_url(url)
+    path = _sqlite_file(parsed)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(parsed)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        return before, SCHEMA_REVISION
+    except OperationalError as exc:
+        raise _cannot_open(parsed, exc) from None
+    finally:
+        engine.dispose()
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the schema back to ``revision`` in one transaction (for development)."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the schema revision of the database, or None when it has no Öyrən tables."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return None if found is None else str(found)
+
+
+def head_revision() -> str:
+    """Return the newest schema revision among the migrations shipped (read by Alembic)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head

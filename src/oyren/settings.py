@@ -1,0 +1,123 @@
+"""Settings: one typed object for everything an installation configures.
+
+Each setting is read, in order of precedence, from the environment (``OYREN_`` and the name in
+capitals, e.g. ``OYREN_DATABASE_URL``), then from a TOML file (``--config FILE``, else
+``oyren.toml`` in the working folder when there is one; keys are the setting names), then its
+default. Every field of :class:`Settings` carries its help text; :func:`describe_settings` lists
+them, and a test checks the README's configuration table against that list.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from oyren.errors import InputError
+
+__all__ = [
+    "CONFIG_FILE",
+    "ENV_PREFIX",
+    "SettingInfo",
+    "Settings",
+    "describe_settings",
+    "load_settings",
+]
+
+CONFIG_FILE = "oyren.toml"
+ENV_PREFIX = "OYREN_"
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+def _setting(default: str, help: str, *, shown: str | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "shown": shown or default})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The effective settings of an installation."""
+
+    database_url: str = _setting(
+        "sqlite:///oyren.db",
+        "Where the contest data lives, as an SQLAlchemy URL: SQLite (a file in the working folder "
+        "by default) or PostgreSQL (`postgresql://user@host/db`, driven by psycopg 3).",
+    )
+    user: str = _setting(
+        "",
+        "Who is acting, as written in the audit log; a command's `--by` overrides it.",
+        shown="your login name",
+    )
+
+    def __post_init__(self) -> None:
+        if not self.user:
+            object.__setattr__(self, "user", _login_name())
+
+
+@dataclass(frozen=True, slots=True)
+class SettingInfo:
+    """A setting as documented: its name, environment variable, default and help."""
+
+    name: str
+    env: str
+    default: str
+    help: str
+
+
+def describe_settings() -> list[SettingInfo]:
+    """List every setting with its environment variable, default and help text."""
+    return [
+        SettingInfo(f.name, ENV_PREFIX + f.name.upper(), f.metadata["shown"], f.metadata["help"])
+        for f in fields(Settings)
+    ]
+
+
+def load_settings(
+    *,
+    config: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Read settings from the environment, then ``config`` (or ``oyren.toml``), then defaults."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = Path(config) if config is not None else (cwd or Path.cwd()) / CONFIG_FILE
+    if config is not None or path.is_file():
+        values.update(_read_file(path))
+    for info in describe_settings():
+        if info.env in env:
+            value = env[info.env].strip()
+            if not value:
+                raise InputError(f"{info.env} is set but empty: unset it or give a value")
+            values[info.name] = value
+    return Settings(**values)
+
+
+def _read_file(path: Path) -> dict[str, str]:
+    name = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("configuration file not found", path=name) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the configuration file ({exc})", path=name) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", path=name) from None
+    known = {f.name for f in fields(Settings)}
+    for key, value in data.items():
+        if key not in known:
+            raise InputError(
+                f"unknown setting (known: {', '.join(sorted(known))})", path=name, field=key
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise InputError("must be a non-empty string", path=name, field=key)
+    return {key: value.strip() for key, value in data.items()}

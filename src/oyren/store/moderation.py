@@ -1,0 +1,122 @@
+"""Moderation in the store: a person's decisions on videos, and the queue of videos awaiting one.
+
+The rules for what a decision does are in :mod:`oyren.eligibility`; here decisions are checked
+(the video exists, an exclusion has a reason), stored in order, and logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from oyren.audit import now, record_event
+from oyren.eligibility import SOFT_REASONS
+from oyren.errors import InputError, StoreError
+from oyren.models import DecisionRow
+from oyren.moderation import ACTIONS, Decision, latest_decisions, read_decisions
+from oyren.results import Entry
+from oyren.store.rows import (
+    file_digest,
+    live_results,
+    parse_stored,
+    require_campaign,
+    require_video,
+    stored_decisions,
+    video_ids,
+)
+
+__all__ = ["QueueItem", "import_decisions", "moderate", "moderation_queue"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """A video waiting for a moderator, and why it needs a person."""
+
+    entry: Entry
+    why: str  # "soft_reasons" (an inclusion would let it count) or "flagged"
+
+
+def _add(session: Session, campaign_id: str, d: Decision) -> None:
+    session.add(
+        DecisionRow(
+            campaign_id=campaign_id,
+            video_id=d.video_id,
+            action=d.action,
+            reason=d.reason,
+            actor=d.by,
+            at=d.at,
+        )
+    )
+
+
+def moderate(
+    session: Session,
+    *,
+    campaign_id: str,
+    video_id: str,
+    action: str,
+    reason: str,
+    by: str,
+    at: int | None = None,
+) -> Decision:
+    """Record a moderator's decision to exclude or include a video."""
+    require_campaign(session, campaign_id)
+    if action not in ACTIONS:
+        raise StoreError(f"a decision is one of {', '.join(ACTIONS)}, not '{action}'")
+    reason = reason.replace("\x00", "").strip()
+    if action == "exclude" and not reason:
+        raise StoreError("an exclusion needs a reason the creator can read (--reason TEXT)")
+    require_video(session, campaign_id, video_id)
+    decision = Decision(video_id, action, reason, by, now() if at is None else at)
+    _add(session, campaign_id, decision)
+    record_event(
+        session,
+        campaign_id=campaign_id,
+        action=f"moderation.{action}",
+        by=by,
+        at=decision.at,
+        details={"video_id": video_id, "reason": reason},
+    )
+    return decision
+
+
+def import_decisions(session: Session, *, campaign_id: str, path: str | Path, by: str) -> int:
+    """Store the decisions of a JSONL file, in its order; return how many."""
+    require_campaign(session, campaign_id)
+    decisions = read_decisions(path)
+    known = video_ids(session, campaign_id)
+    for d in decisions:
+        if d.video_id not in known:
+            raise InputError(
+                f"campaign '{campaign_id}' has no video '{d.video_id}'",
+                path=str(path),
+                field="video_id",
+            )
+        _add(session, campaign_id, d)
+    details = {"file": Path(path).name, "sha256": file_digest(path), "decisions": len(decisions)}
+    record_event(
+        session, campaign_id=campaign_id, action="moderation.import", by=by, details=details
+    )
+    return len(decisions)
+
+
+def moderation_queue(session: Session, *, campaign_id: str) -> list[QueueItem]:
+    """List videos a person should look at, most viewed first.
+
+    Those kept out only by reasons a person can clear (see :mod:`oyren.eligibility`), and
+    those carrying integrity flags; in both cases only while no decision has been made.
+    """
+    campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
+    decided = latest_decisions(stored_decisions(session, campaign_id))
+    items = []
+    for entry in live_results(session, campaign).entries:
+        if entry.video_id in decided:
+            continue
+        if not entry.eligible and set(entry.reasons) <= SOFT_REASONS:
+            items.append(QueueItem(entry, "soft_reasons"))
+        elif entry.flags:
+            items.append(QueueItem(entry, "flagged"))
+    items.sort(key=lambda item: item.entry.sort_key)
+    return items

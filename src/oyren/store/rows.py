@@ -1,0 +1,231 @@
+"""Stored rows read back as the core's objects, and the checks every store function shares."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from oyren.campaign import Campaign, parse_campaign
+from oyren.engine import evaluate_observations
+from oyren.errors import StoreError
+from oyren.models import AwardRow, CampaignRow, DecisionRow, ObservationRow, RemovalRow, VideoRow
+from oyren.moderation import Decision, latest_decisions
+from oyren.observations import Observation
+from oyren.removals import Removal, removed_ids
+from oyren.results import Results
+
+__all__ = [
+    "AwardRecord",
+    "Marks",
+    "award_record",
+    "current_award",
+    "current_award_row",
+    "current_marks",
+    "file_digest",
+    "iso",
+    "live_results",
+    "parse_stored",
+    "require_campaign",
+    "require_video",
+    "stored_decisions",
+    "stored_observations",
+    "stored_removals",
+    "video_ids",
+]
+
+
+def require_campaign(session: Session, campaign_id: str) -> CampaignRow:
+    """Return the stored campaign ``campaign_id`` or raise :class:`StoreError` listing others."""
+    row = session.get(CampaignRow, campaign_id)
+    if row is None:
+        known = session.scalars(select(CampaignRow.id).order_by(CampaignRow.id)).all()
+        have = f" (stored: {', '.join(known)})" if known else " (none is stored yet)"
+        raise StoreError(
+            f"no campaign '{campaign_id}' in the database{have}: "
+            "register it with `oyren init --campaign FILE`"
+        )
+    return row
+
+
+def parse_stored(source_text: str, campaign_id: str) -> Campaign:
+    """Parse rules as stored in the database."""
+    return parse_campaign(source_text, path=f"<campaign '{campaign_id}' as stored>")
+
+
+def video_ids(session: Session, campaign_id: str) -> set[str]:
+    """Return the ids of every video stored for a campaign."""
+    query = select(VideoRow.video_id).where(VideoRow.campaign_id == campaign_id)
+    return set(session.scalars(query))
+
+
+def require_video(session: Session, campaign_id: str, video_id: str) -> None:
+    """Raise :class:`StoreError` unless the campaign has observations of ``video_id``."""
+    query = select(VideoRow.id).where(
+        VideoRow.campaign_id == campaign_id, VideoRow.video_id == video_id
+    )
+    if session.scalar(query) is None:
+        raise StoreError(
+            f"campaign '{campaign_id}' has no video '{video_id}': check the id, "
+            "or ingest its observations first"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """The last row of each input table that counts: what an award was computed from."""
+
+    observation: int
+    decision: int
+    removal: int | None  # None: awarded before removals were stored, so none count
+
+
+def current_marks(session: Session, campaign_id: str) -> Marks:
+    """Return the last stored row of each input table for a campaign."""
+    observation = session.scalar(
+        select(func.max(ObservationRow.id))
+        .join(VideoRow, VideoRow.id == ObservationRow.video_pk)
+        .where(VideoRow.campaign_id == campaign_id)
+    )
+    decision = session.scalar(
+        select(func.max(DecisionRow.id)).where(DecisionRow.campaign_id == campaign_id)
+    )
+    removal = session.scalar(
+        select(func.max(RemovalRow.id)).where(RemovalRow.campaign_id == campaign_id)
+    )
+    return Marks(observation or 0, decision or 0, removal or 0)
+
+
+def stored_observations(
+    session: Session, campaign_id: str, upto: int | None = None
+) -> Iterator[Observation]:
+    """Stream a campaign's observations (those with ids up to ``upto``), as they were read."""
+    o = ObservationRow
+    query = (
+        select(
+            VideoRow.video_id,
+            o.username,
+            o.create_time,
+            o.collected_at,
+            o.view_count,
+            o.region_code,
+            o.description,
+            o.hashtags,
+            o.duration_s,
+            o.like_count,
+            o.comment_count,
+            o.share_count,
+            o.music_id,
+            o.voice_to_text,
+        )
+        .join(VideoRow, VideoRow.id == o.video_pk)
+        .where(VideoRow.campaign_id == campaign_id)
+        .order_by(o.id)
+    )
+    if upto is not None:
+        query = query.where(o.id <= upto)
+    for row in session.execute(query.execution_options(yield_per=10_000)):
+        yield Observation(
+            video_id=row[0],
+            username=row[1],
+            create_time=row[2],
+            collected_at=row[3],
+            view_count=row[4],
+            region_code=row[5],
+            description=row[6],
+            hashtags=tuple(orjson.loads(row[7])),
+            duration_s=row[8],
+            like_count=row[9],
+            comment_count=row[10],
+            share_count=row[11],
+            music_id=row[12],
+            voice_to_text=row[13],
+        )
+
+
+def stored_decisions(session: Session, campaign_id: str, upto: int | None = None) -> list[Decision]:
+    """Return a campaign's decisions in the order they were stored."""
+    query = select(DecisionRow).where(DecisionRow.campaign_id == campaign_id)
+    if upto is not None:
+        query = query.where(DecisionRow.id <= upto)
+    # Stored order matters: of two decisions made at the same moment the later one is in force.
+    return [
+        Decision(video_id=r.video_id, action=r.action, reason=r.reason, by=r.actor, at=r.at)
+        for r in session.scalars(query.order_by(DecisionRow.id))
+    ]
+
+
+def stored_removals(session: Session, campaign_id: str, upto: int | None = None) -> list[Removal]:
+    """Return a campaign's confirmed removals in the order they were stored."""
+    query = select(RemovalRow).where(RemovalRow.campaign_id == campaign_id)
+    if upto is not None:
+        query = query.where(RemovalRow.id <= upto)
+    return [
+        Removal(video_id=r.video_id, reason=r.reason, at=r.at, by=r.actor)
+        for r in session.scalars(query.order_by(RemovalRow.id))
+    ]
+
+
+def live_results(session: Session, campaign: Campaign) -> Results:
+    """Evaluate everything stored for ``campaign`` now, with the engine ``oyren run`` uses."""
+    return evaluate_observations(
+        campaign,
+        stored_observations(session, campaign.id),
+        decisions=latest_decisions(stored_decisions(session, campaign.id)),
+        removed=removed_ids(stored_removals(session, campaign.id)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AwardRecord:
+    """A stored award: who froze which results, when, and on which rules."""
+
+    campaign_id: str
+    number: int
+    awarded_at: int
+    by: str
+    reason: str | None
+    rules_digest: str
+    results_digest: str
+
+
+def award_record(row: AwardRow) -> AwardRecord:
+    """Return an award row as an :class:`AwardRecord`."""
+    return AwardRecord(
+        row.campaign_id,
+        row.number,
+        row.awarded_at,
+        row.actor,
+        row.reason,
+        row.rules_digest,
+        row.results_digest,
+    )
+
+
+def current_award_row(session: Session, campaign_id: str) -> AwardRow | None:
+    """Return the award in force (the latest), if any."""
+    query = select(AwardRow).where(AwardRow.campaign_id == campaign_id)
+    return session.scalars(query.order_by(AwardRow.number.desc()).limit(1)).first()
+
+
+def current_award(session: Session, *, campaign_id: str) -> AwardRecord | None:
+    """Return the award in force for a campaign, if prizes have been awarded."""
+    row = current_award_row(session, campaign_id)
+    return None if row is None else award_record(row)
+
+
+def iso(ts: int) -> str:
+    """Unix seconds as ISO 8601 in UTC, for messages and the audit log."""
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def file_digest(path: str | Path) -> str:
+    """The SHA-256 of a file, to name the exact input in the audit log."""
+    with Path(path).open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

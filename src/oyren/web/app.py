@@ -1,0 +1,144 @@
+"""The web application: :func:`create_app` builds it from the settings.
+
+One :class:`WebState` per app holds what requests share — the database engine, the compiled
+catalogs and templates, the rate limiter, the results cache and the session secret — so the CLI,
+the tests and a server process each build their own app and nothing is built at import time.
+Routes live in :mod:`oyren.web.public` and :mod:`oyren.web.organizer`; this module adds the
+security headers, the error pages (never a traceback) and the static files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.resources import files
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from oyren import __version__
+from oyren.accounts import session_secret
+from oyren.db import open_database, transaction
+from oyren.errors import OyrenError, StoreError
+from oyren.settings import Settings
+from oyren.snapshots import ResultsCache
+from oyren.web.context import WebState, error_response
+from oyren.web.i18n import load_catalogs
+from oyren.web.render import Pages
+from oyren.web.security import RateLimit, RateLimiter, SecurityHeaders
+
+__all__ = ["DEFAULT_RATE_LIMITS", "WebOptions", "create_app"]
+
+log = logging.getLogger("oyren.web")
+NOT_FOUND = ("no campaign", "no video")  # how the core's "not there" errors begin
+
+# Per client address. Pages are cheap to read but not free; a submission writes to the database
+# and a login attempt is what a password guesser makes, so those are much tighter.
+DEFAULT_RATE_LIMITS = {
+    "page": RateLimit(per_minute=120, burst=60),
+    "check": RateLimit(per_minute=30, burst=10),
+    "submit": RateLimit(per_minute=6, burst=3),
+    "login": RateLimit(per_minute=5, burst=5),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WebOptions:
+    """How the web app behaves beyond the installation's settings (tests and benchmarks tune it).
+
+    ``clock`` gives the current time in Unix seconds; ``secure_cookies`` None means "when the
+    request arrived over HTTPS"; a rate of 0 per minute switches that limit off.
+    """
+
+    rate_limits: dict[str, RateLimit] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    clock: Callable[[], float] = time.time
+    secure_cookies: bool | None = None
+    session_max_age_s: int = 12 * 3600
+    page_size: int = 50
+
+
+def create_app(
+    settings: Settings, *, options: WebOptions | None = None, engine: Engine | None = None
+) -> FastAPI:
+    """Build the web app on the database the settings name (or on ``engine``)."""
+    from oyren.web import organizer, public
+
+    options = options or WebOptions()
+    engine = engine if engine is not None else open_database(settings.database_url)
+    with transaction(engine) as session:
+        secret = session_secret(session)
+    state = WebState(
+        engine=engine,
+        pages=Pages(load_catalogs()),
+        limiter=RateLimiter(options.rate_limits),
+        cache=ResultsCache(),
+        secret=secret,
+        clock=options.clock,
+        secure_cookies=options.secure_cookies,
+        session_max_age_s=options.session_max_age_s,
+        page_size=options.page_size,
+    )
+    app = FastAPI(
+        title="Öyrən",
+        version=__version__,
+        description=(
+            "Public results of hashtag video contests and the organizer's tools. Every page "
+            "has a JSON twin: the same path with `.json`, or `Accept: application/json`."
+        ),
+        # The interactive docs load scripts from a CDN; the API is described at /openapi.json
+        # and listed on the /api page instead.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.web = state
+    app.add_middleware(SecurityHeaders)
+    app.mount(
+        "/static", StaticFiles(directory=str(files("oyren.web").joinpath("static"))), "static"
+    )
+    app.include_router(public.router)
+    app.include_router(organizer.router)
+    _install_error_pages(app, state)
+    return app
+
+
+def _install_error_pages(app: FastAPI, state: WebState) -> None:
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers or {})
+        return error_response(state, request, exc.status_code, detail=exc.detail, headers=headers)
+
+    async def invalid_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(state, request, 400, detail=_first_problem(exc))
+
+    async def user_error(request: Request, exc: Exception) -> Response:
+        # The store names what is wrong ("no campaign 'x'…"); a visitor may see that. Asking
+        # for something that is not there is a 404, anything else the request's fault.
+        missing = isinstance(exc, StoreError) and str(exc).startswith(NOT_FOUND)
+        status = 404 if missing else 400
+        return error_response(state, request, status, detail=str(exc))
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(state, request, 500)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(OyrenError, user_error)
+    app.add_exception_handler(Exception, server_error)
+
+
+def _first_problem(exc: RequestValidationError) -> str:
+    errors: list[Any] = list(exc.errors())
+    if not errors:
+        return ""
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    return f"{where}: {first.get('msg', '')}" if where else str(first.get("msg", ""))

@@ -1,0 +1,79 @@
+"""Settings: precedence, file errors, and the README's configuration table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from oyren.errors import InputError
+from oyren.settings import describe_settings, load_settings
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_settings_default_without_file_or_environment(tmp_path: Path) -> None:
+    settings = load_settings(environ={}, cwd=tmp_path)
+    assert settings.database_url == "sqlite:///oyren.db"
+    assert settings.user != ""
+
+
+def test_settings_file_in_working_folder_overrides_default(tmp_path: Path) -> None:
+    (tmp_path / "oyren.toml").write_text('database_url = "sqlite:///contest.db"\nuser = "leyla"\n')
+    settings = load_settings(environ={}, cwd=tmp_path)
+    assert (settings.database_url, settings.user) == ("sqlite:///contest.db", "leyla")
+
+
+def test_settings_environment_overrides_file(tmp_path: Path) -> None:
+    config = tmp_path / "other.toml"
+    config.write_text('database_url = "sqlite:///file.db"\nuser = "leyla"\n')
+    settings = load_settings(
+        config=config, environ={"OYREN_DATABASE_URL": "sqlite:///env.db"}, cwd=tmp_path
+    )
+    assert (settings.database_url, settings.user) == ("sqlite:///env.db", "leyla")
+
+
+def test_settings_missing_config_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        load_settings(config=tmp_path / "absent.toml", environ={})
+    assert info.value.path == str(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('colour = "blue"\n', "colour"),
+        ("database_url = 5\n", "database_url"),
+        ('user = "  "\n', "user"),
+    ],
+)
+def test_settings_bad_key_in_file_names_field(tmp_path: Path, text: str, field: str) -> None:
+    (tmp_path / "oyren.toml").write_text(text)
+    with pytest.raises(InputError) as info:
+        load_settings(environ={}, cwd=tmp_path)
+    assert info.value.field == field
+
+
+def test_settings_file_not_toml_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "oyren.toml").write_text("database_url = \n")
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_settings(environ={}, cwd=tmp_path)
+
+
+def test_settings_empty_environment_variable_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="OYREN_USER"):
+        load_settings(environ={"OYREN_USER": " "}, cwd=tmp_path)
+
+
+def test_settings_each_has_help() -> None:
+    assert all(len(info.help) > 20 for info in describe_settings())
+
+
+def test_settings_each_documented_in_readme() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `(\w+)` \|.*$", section, re.M)}
+    missing = [i.name for i in describe_settings() if i.env not in rows.get(i.name, "")]
+    unknown = sorted(set(rows) - {i.name for i in describe_settings()})
+    assert (missing, unknown) == ([], [])

@@ -1,0 +1,199 @@
+"""The web app in a real browser: Debian's Chromium driven by Playwright.
+
+Each test serves the app with uvicorn on a free loopback port (in a thread, on its own copy of
+the sandbox database) and saves screenshots of the pages it visits under SCREENSHOTS for a
+person to look at. Any request to another host is blocked and fails the test, as does any error
+in the browser's console (a Content-Security-Policy violation shows up there).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from oyren.campaign import Campaign
+from oyren.settings import Settings
+from oyren.web.app import WebOptions, create_app
+from tests.conftest import PASSWORD, SECOND_ID, SHORT_ID, TOP_ID
+from tests.web.conftest import Clock
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+BASE = "/campaigns/sandbox-2024"
+ORG = "/organizer/campaigns/sandbox-2024"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One Chromium for the module (never downloaded: the system's own)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Live:
+    """A running server and a browser page on it."""
+
+    url: str
+    page: object
+    foreign: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.url + path)  # type: ignore[attr-defined]
+
+    def shot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live(browser: object, sandbox_db: Engine, clock: Clock) -> Iterator[Live]:
+    """The app served on loopback, and a fresh browser page that may talk only to it."""
+    app = create_app(
+        Settings(database_url="sqlite://"),
+        engine=sandbox_db,
+        options=WebOptions(clock=clock, secure_cookies=False),
+    )
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{port}"
+    context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    result = Live(url, page)
+
+    def guard(route: object) -> None:
+        request_url = route.request.url  # type: ignore[attr-defined]
+        if request_url.startswith(url + "/"):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            result.foreign.append(request_url)
+            route.abort()  # type: ignore[attr-defined]
+
+    page.route("**/*", guard)
+    page.on("console", lambda m: m.type == "error" and result.console_errors.append(m.text))
+    yield result
+    context.close()
+    server.should_exit = True
+    thread.join(timeout=10)
+    assert (result.foreign, result.console_errors) == ([], [])
+
+
+def _log_in(live: Live, username: str) -> None:
+    live.go("/login")
+    live.page.fill("#username", username)  # type: ignore[attr-defined]
+    live.page.fill("#password", PASSWORD)  # type: ignore[attr-defined]
+    live.page.click("form[action='/login'] button[type=submit]")  # type: ignore[attr-defined]
+    live.page.wait_for_url(re.compile(r".*/organizer$"))  # type: ignore[attr-defined]
+
+
+def test_self_check_flow(live: Live, sandbox: Campaign, clock: Clock) -> None:
+    clock.now = sandbox.cutoff_ts - 2 * 86400 - 3 * 3600
+    page = live.page
+    live.go(BASE)
+    first = page.inner_text("[data-unit=s]")  # type: ignore[attr-defined]
+    page.wait_for_timeout(1200)  # type: ignore[attr-defined]
+    assert (page.inner_text("[data-unit=d]"), page.inner_text("[data-unit=h]")) == ("2", "02")  # type: ignore[attr-defined]
+    assert page.inner_text("[data-unit=s]") != first  # type: ignore[attr-defined]
+    live.shot("campaign")
+    page.click("nav a[href$='/check']")  # type: ignore[attr-defined]
+    page.fill("#q", f"https://www.tiktok.com/@short_samir/video/{SHORT_ID}")  # type: ignore[attr-defined]
+    page.click("form[role=search] button")  # type: ignore[attr-defined]
+    assert "Nəzərə alınmır" in page.inner_text("article")  # type: ignore[attr-defined]
+    assert "ən azı 30 saniyə tələb edir" in page.inner_text("article")  # type: ignore[attr-defined]
+    live.shot("check")
+    page.fill("#q", "https://www.tiktok.com/@new_creator/video/7399999999999999999")  # type: ignore[attr-defined]
+    page.click("form[role=search] button")  # type: ignore[attr-defined]
+    page.click("form[action$='/submissions'] button")  # type: ignore[attr-defined]
+    assert "Təşəkkür edirik" in page.inner_text("main")  # type: ignore[attr-defined]
+    assert page.is_visible(".badge.submitted")  # type: ignore[attr-defined]
+    live.shot("check-submitted")
+
+
+def test_language_switch(live: Live) -> None:
+    page = live.page
+    live.go(BASE + "/leaderboard")
+    assert (page.get_attribute("html", "lang"), page.inner_text("h1")) == ("az", "Reytinq")  # type: ignore[attr-defined]
+    live.shot("leaderboard")
+    page.click("a[hreflang=en]")  # type: ignore[attr-defined]
+    assert (page.get_attribute("html", "lang"), page.inner_text("h1")) == ("en", "Leaderboard")  # type: ignore[attr-defined]
+    assert "90,000,000" in page.inner_text("table")  # type: ignore[attr-defined]
+    live.shot("leaderboard-en")
+    live.go(BASE + "/stats")
+    assert page.inner_text("h1") == "The contest in charts"  # type: ignore[attr-defined]
+    live.shot("stats-en")
+    live.go(BASE + "/partners")
+    live.shot("partners-en")
+    page.click("a[hreflang=az]")  # type: ignore[attr-defined]
+    assert page.get_attribute("html", "lang") == "az"  # type: ignore[attr-defined]
+
+
+def test_moderator_excludes_a_video_and_the_leaderboard_changes(live: Live) -> None:
+    page = live.page
+    _log_in(live, "murad")
+    live.go(ORG + "/queue")
+    live.shot("moderation-queue")
+    live.go(ORG + f"/videos/{TOP_ID}")
+    live.shot("video-evidence")
+    page.fill("#reason", "Baxışlar satın alınıb")  # type: ignore[attr-defined]
+    page.click("button[value=exclude]")  # type: ignore[attr-defined]
+    assert "Baxışlar satın alınıb" in page.inner_text("main")  # type: ignore[attr-defined]
+    live.go(BASE + "/leaderboard")
+    link = page.get_attribute("tbody tr:first-child a", "href")  # type: ignore[attr-defined]
+    assert link == f"https://www.tiktok.com/@aysel_teaches/video/{SECOND_ID}"
+    live.go(BASE + f"/check?q={TOP_ID}")
+    assert "Baxışlar satın alınıb" in page.inner_text("article")  # type: ignore[attr-defined]
+
+
+def test_award_is_frozen(live: Live) -> None:
+    page = live.page
+    _log_in(live, "olga")
+    live.go(ORG)
+    live.shot("dashboard")
+    live.go(ORG + "/award")
+    live.shot("award")
+    page.fill("#confirm", "sandbox-2024")  # type: ignore[attr-defined]
+    page.click("form[action$='/award'] button")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(r".*/winners$"))  # type: ignore[attr-defined]
+    text = page.inner_text("main")  # type: ignore[attr-defined]
+    assert "@hostile_creator" in text
+    assert re.search(r"[0-9a-f]{64}", text) is not None
+    live.shot("winners")
+    with page.expect_download() as download:  # type: ignore[attr-defined]
+        page.click("a[href$='/bundle.zip']")  # type: ignore[attr-defined]
+    assert download.value.suggested_filename == "sandbox-2024-award-1.zip"

@@ -1,0 +1,112 @@
+"""Languages: complete catalogs, locale formatting, and pages in the reader's language."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from babel.messages.catalog import Message
+from babel.messages.extract import extract_from_dir
+
+from oyren.web.i18n import LANGUAGES, load_catalogs, read_catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "src" / "oyren" / "web"
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+BAKU = ZoneInfo("Asia/Baku")
+
+
+def _strings(message: Message) -> tuple[str, ...]:
+    return (message.string,) if isinstance(message.string, str) else tuple(message.string)
+
+
+def _extracted() -> set[str | tuple[str, ...]]:
+    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    jinja = {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}
+    options = {"templates/**.html": jinja}
+    found: set[str | tuple[str, ...]] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(WEB), method_map, options_map=options
+    ):
+        found.add(message if isinstance(message, str) else tuple(message))
+    return found
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_catalog_translates_every_message_in_the_code(lang: str) -> None:
+    catalog = read_catalog(lang)
+    have = {m.id if isinstance(m.id, str) else tuple(m.id) for m in catalog if m.id}
+    missing = sorted(map(str, _extracted() - have))
+    untranslated = sorted(str(m.id) for m in catalog if m.id and (m.fuzzy or not all(_strings(m))))
+    assert (missing, untranslated) == ([], [])
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_catalog_keeps_every_placeholder(lang: str) -> None:
+    wrong = []
+    for m in read_catalog(lang):
+        if not m.id:
+            continue
+        ids = (m.id,) if isinstance(m.id, str) else tuple(m.id)
+        strings = _strings(m)
+        wanted = set(PLACEHOLDER.findall(ids[-1]))
+        wrong += [m.id for s in strings if set(PLACEHOLDER.findall(s)) != wanted]
+    assert wrong == []
+
+
+def test_translator_formats_numbers_and_dates_per_locale() -> None:
+    catalogs = load_catalogs()
+    az, en = catalogs.translator("az"), catalogs.translator("en")
+    moment = datetime(2024, 4, 22, 1, 0, tzinfo=BAKU)
+    assert (az.number(1234567), en.number(1234567)) == ("1.234.567", "1,234,567")
+    assert (az.datetime(moment), en.datetime(moment)) == (
+        "22 aprel 2024, 01:00",
+        "22 April 2024, 01:00",
+    )
+    assert (az.city("Asia/Baku"), en.city("Asia/Baku")) == ("Bakı", "Baku")
+    assert (az.duration(1), en.duration(1), en.duration(45)) == (
+        "1 saniyə",
+        "1 second",
+        "45 seconds",
+    )
+
+
+def test_translator_unknown_language_falls_back_to_azerbaijani() -> None:
+    assert load_catalogs().translator("fr").lang == "az"
+
+
+def test_pages_are_azerbaijani_by_default(client: httpx.Client) -> None:
+    page = client.get("/campaigns/sandbox-2024")
+    assert '<html lang="az">' in page.text
+    assert "Qaydalar sadə dillə" in page.text
+
+
+def test_language_switch_sets_a_cookie_and_returns(client: httpx.Client) -> None:
+    switch = client.get("/language/en", params={"next": "/campaigns/sandbox-2024/leaderboard"})
+    page = client.get("/campaigns/sandbox-2024/leaderboard")
+    assert (switch.status_code, switch.headers["location"]) == (
+        303,
+        "/campaigns/sandbox-2024/leaderboard",
+    )
+    assert '<html lang="en">' in page.text
+    assert "Leaderboard" in page.text
+
+
+def test_language_query_overrides_the_cookie(client: httpx.Client) -> None:
+    client.get("/language/en")
+    assert '<html lang="az">' in client.get("/campaigns/sandbox-2024?lang=az").text
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil"])
+def test_language_switch_never_leaves_the_site(client: httpx.Client, target: str) -> None:
+    assert client.get("/language/en", params={"next": target}).headers["location"] == "/"
+
+
+def test_numbers_on_pages_follow_the_language(client: httpx.Client) -> None:
+    az = client.get("/campaigns/sandbox-2024/leaderboard").text
+    en = client.get("/campaigns/sandbox-2024/leaderboard?lang=en").text
+    assert ("90.000.000" in az, "90,000,000" in en) == (True, True)
