@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/oyren demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

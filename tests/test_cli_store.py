@@ -64,7 +64,7 @@ def loaded(cli: Callable[..., Any], campaign_file: Path, files: dict[str, Path])
     """The campaign registered, its observations ingested, moderated and one removal stored."""
     for args in (
         ("init", "--campaign", campaign_file),
-        ("ingest", "--campaign", CID, files["observations"]),
+        ("ingest", "--campaign", CID, "--observations", files["observations"]),
         ("moderate", "--campaign", CID, "--from", files["decisions"]),
         ("remove", "--campaign", CID, "--from", files["removed"]),
     ):
@@ -137,6 +137,21 @@ def test_cli_bundle_verifies_in_a_fresh_process(
     )
 
 
+def test_cli_award_out_writes_the_same_bundle_as_bundle(
+    cli: Callable[..., Any], loaded: None, tmp_path: Path
+) -> None:
+    awarded = cli("award", "--campaign", CID, "--out", tmp_path / "at-award")
+    assert awarded.exit_code == 0
+    assert cli("bundle", "--campaign", CID, "--out", tmp_path / "later").exit_code == 0
+    names = sorted(p.name for p in (tmp_path / "at-award").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "later").iterdir())
+    assert [(tmp_path / "at-award" / n).read_bytes() for n in names] == [
+        (tmp_path / "later" / n).read_bytes() for n in names
+    ]
+    digest = orjson.loads((tmp_path / "at-award" / "manifest.json").read_bytes())["digest"]
+    assert f"bundle digest {digest}" in awarded.stdout
+
+
 def test_cli_export_csv_to_file(cli: Callable[..., Any], loaded: None, tmp_path: Path) -> None:
     out = tmp_path / "standings.csv"
     assert cli("export", "--campaign", CID, "--format", "csv", "--out", out).exit_code == 0
@@ -159,7 +174,7 @@ def test_cli_queue_and_campaigns(
 ) -> None:
     observations = jsonl(tmp_path / "o.jsonl", [make_record(id=5, region_code=None)])
     cli("init", "--campaign", campaign_file)
-    cli("ingest", "--campaign", CID, observations)
+    cli("ingest", "--campaign", CID, "--observations", observations)
     assert "region_unknown" in cli("queue", "--campaign", CID).stdout
     assert CID[:10] in cli("campaigns").stdout
 
@@ -169,7 +184,7 @@ def test_cli_ingest_bad_line_names_it_and_stores_nothing(
 ) -> None:
     cli("init", "--campaign", campaign_file)
     bad = jsonl(tmp_path / "bad.jsonl", [make_record(id=1), make_record(id=2, view_count="many")])
-    result = cli("ingest", "--campaign", CID, bad)
+    result = cli("ingest", "--campaign", CID, "--observations", bad)
     assert (result.exit_code, result.stderr) == (
         2,
         f"error: {bad}, line 2, field 'view_count': must be a whole number, not a string\n",
@@ -184,9 +199,9 @@ def test_cli_ingest_summary(
     cli: Callable[..., Any], campaign_file: Path, files: dict[str, Path]
 ) -> None:
     cli("init", "--campaign", campaign_file)
-    result = cli("ingest", "--campaign", CID, files["observations"])
+    result = cli("ingest", "--campaign", CID, "--observations", files["observations"])
     assert re.search(r"new observations\s+│\s+4 ", result.stdout)
-    again = cli("ingest", "--campaign", CID, files["observations"])
+    again = cli("ingest", "--campaign", CID, "--observations", files["observations"])
     assert re.search(r"duplicates\s+│\s+4 ", again.stdout)
 
 
@@ -338,7 +353,7 @@ def test_cli_standings_equal_run_for_any_input(
     )
     for args in (
         ("init", "--campaign", campaign_file),
-        ("ingest", "--campaign", campaign_id, paths["observations"]),
+        ("ingest", "--campaign", campaign_id, "--observations", paths["observations"]),
         ("moderate", "--campaign", campaign_id, "--from", paths["decisions"]),
         ("remove", "--campaign", campaign_id, "--from", paths["removed"]),
     ):

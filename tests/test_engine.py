@@ -67,3 +67,20 @@ def test_evaluate_observations_flags_inform_but_do_not_exclude(campaign, make_ob
     flag = results_to_dict(results)["entries"][0]["flags"][0]
     assert (flag["code"], flag["score"]) == ("views_decreased", 0.994)
     assert flag["explanation"].startswith("view count went down from 5,000")
+
+
+def test_evaluate_observations_screening_adds_topics_and_never_changes_prizes(campaign, make_obs):
+    cut = campaign.cutoff_ts
+    observations = [
+        make_obs(id=1, username="a", view_count=900, collected_at=cut,
+                 video_description="Qutab resepti: xəmir və ət #TikTokdanÖyrən #resept"),
+        make_obs(id=2, username="b", view_count=100, collected_at=cut,
+                 video_description="Dance challenge #TikTokdanÖyrən #fyp"),
+    ]  # fmt: skip
+    screened = evaluate_observations(campaign, observations)
+    plain = evaluate_observations(campaign, observations, screen=False)
+    assert screened.winners == plain.winners
+    assert [(e.topic, e.topic_confidence) for e in plain.entries] == [(None, None), (None, None)]
+    assert screened.entries[0].topic == "cooking"
+    assert screened.entries[0].topic_confidence is not None
+    assert screened.entries[1].topic is None

@@ -268,3 +268,21 @@ def test_flag_videos_growth_from_a_handful_of_views_is_not_a_spike(honest):
 
     late_start = video("50", "late_start", START + DAY, views)
     assert codes(flag_videos([*honest, late_start]), "50") == ()
+
+
+def test_flag_videos_unknown_engagement_counts_are_left_out(honest):
+    # The API may omit like, comment and share counts: such videos are left out of the maths.
+    unknown = [
+        Video(
+            meta=Observation(**{**_fields(v.meta), "like_count": None, "share_count": None}),
+            times=v.times,
+            views=v.views,
+        )
+        for v in honest[:20]
+    ]
+    flags = flag_videos(unknown + honest[20:])
+    assert [codes(flags, v.video_id) for v in unknown] == [()] * 20
+
+
+def _fields(obs: Observation) -> dict:
+    return {name: getattr(obs, name) for name in Observation.__slots__}

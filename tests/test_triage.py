@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 from oyren.awards import creator_totals, settle
 from oyren.results import Entry, Flag, Results
-from oyren.triage import queue_priority
+from oyren.triage import queue_priority, review_queue
 
 SPIKE = Flag("view_spike", 0.9, "gained …")
 DUPLICATE = Flag("duplicate_upload", 0.67, "same length …")
@@ -147,3 +147,42 @@ def test_queue_priority_place_in_the_best_video_top_alone_counts():
         "changes_top",
         "excluding it: it is #2 of the best-video ranking, so the top 3 would change",
     )
+
+
+def with_topic(e, topic, confidence):
+    return Entry(**{**{n: getattr(e, n) for n in Entry.__slots__}, "topic": topic,
+                    "topic_confidence": confidence})  # fmt: skip
+
+
+def soft(video_id, username, views):
+    e = entry(video_id, username, views, eligible=False)
+    return Entry(**{**{n: getattr(e, n) for n in Entry.__slots__}, "reasons": ("region_unknown",)})
+
+
+def test_review_queue_orders_prize_changing_flags_soft_reasons_flags_topics_then_the_rest():
+    board = results(
+        [
+            entry("1", "top", 9_000, flags=[SPIKE]),
+            soft("2", "unknown_region", 8_000),
+            with_topic(entry("3", "dance", 3_000), None, 0.8),
+            with_topic(entry("6", "sure", 2_900), "cooking", 0.9),
+            *many_small(20),
+            entry("5", "far", 10, flags=[DUPLICATE]),
+            entry("4", "late", 50_000, flags=[SPIKE], eligible=False),
+        ]
+    )
+    queue = review_queue(board, top=10)
+    assert [(r.entry.video_id, r.why) for r in queue] == [
+        ("1", "flagged"),
+        ("2", "soft_reasons"),
+        ("5", "flagged"),
+        ("3", "topic"),
+        ("4", "flagged"),
+    ]
+    assert queue[1].detail == "an inclusion would let it count: region_unknown"
+    assert queue[3].detail == "may not be educational (confidence 0.80): check its theme"
+
+
+def test_review_queue_leaves_out_decided_entries():
+    board = results([entry("1", "top", 9_000, flags=[SPIKE]), soft("2", "x", 10)])
+    assert review_queue(board, decided=frozenset({"1", "2"})) == []

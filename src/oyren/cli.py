@@ -66,8 +66,12 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="oyren")
-@click.option("--config", "config", type=click.Path(path_type=Path),
-              help="Settings file (default: oyren.toml in the working folder).")  # fmt: skip
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path),
+    help="Settings file (default: oyren.toml in the working folder).",
+)
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None) -> None:
     """Öyrən: run hashtag short-video contests end to end."""
@@ -94,18 +98,49 @@ def _report_skips(skip: SkipReport) -> None:
 
 
 @cli.command()
-@click.option("--campaign", "campaign_path", required=True, type=click.Path(path_type=Path),
-              help="Campaign TOML file.")  # fmt: skip
-@click.option("--observations", "observations_path", required=True, type=click.Path(path_type=Path),
-              help="Observations as JSONL or CSV in the TikTok Research API's field names.")  # fmt: skip
-@click.option("--decisions", "decisions_path", type=click.Path(path_type=Path),
-              help="Moderation decisions as JSONL.")  # fmt: skip
-@click.option("--removed", "removed_path", type=click.Path(path_type=Path),
-              help="Confirmed removals as JSONL.")  # fmt: skip
+@click.option(
+    "--campaign",
+    "campaign_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Campaign TOML file.",
+)
+@click.option(
+    "--observations",
+    "observations_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Observations as JSONL or CSV in the TikTok Research API's field names.",
+)
+@click.option(
+    "--decisions",
+    "decisions_path",
+    type=click.Path(path_type=Path),
+    help="Moderation decisions as JSONL.",
+)
+@click.option(
+    "--removed",
+    "removed_path",
+    type=click.Path(path_type=Path),
+    help="Confirmed removals as JSONL.",
+)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("--skip-invalid", is_flag=True, help="Pass over bad lines and report them.")
-def run(campaign_path: Path, observations_path: Path, decisions_path: Path | None,
-        removed_path: Path | None, fmt: str, skip_invalid: bool) -> None:  # fmt: skip
+@click.option(
+    "--screen/--no-screen",
+    default=True,
+    show_default=True,
+    help="Integrity flags and topics for moderators (they never change the prizes).",
+)
+def run(
+    campaign_path: Path,
+    observations_path: Path,
+    decisions_path: Path | None,
+    removed_path: Path | None,
+    fmt: str,
+    skip_invalid: bool,
+    screen: bool,
+) -> None:
     """Decide every video and the prizes from a file of observations (no database)."""
     from oyren.engine import evaluate_observations
 
@@ -114,9 +149,12 @@ def run(campaign_path: Path, observations_path: Path, decisions_path: Path | Non
     removed = removed_ids(read_removals(removed_path)) if removed_path else frozenset()
     skip = SkipReport() if skip_invalid else None
     results = evaluate_observations(
-        campaign, read_observations(observations_path, skip=skip), decisions=decisions,
+        campaign,
+        read_observations(observations_path, skip=skip),
+        decisions=decisions,
         removed=removed,
-    )  # fmt: skip
+        screen=screen,
+    )
     if skip is not None:
         _report_skips(skip)
     _print_results(results, fmt)
@@ -124,8 +162,13 @@ def run(campaign_path: Path, observations_path: Path, decisions_path: Path | Non
 
 # --- The store: a campaign's workflow in a database (OYREN_DATABASE_URL) ---
 
-CAMPAIGN_ID = click.option("--campaign", "campaign_id", required=True, metavar="ID",
-                           help="Campaign id, as in its file's 'id'.")  # fmt: skip
+CAMPAIGN_ID = click.option(
+    "--campaign",
+    "campaign_id",
+    required=True,
+    metavar="ID",
+    help="Campaign id, as in its file's 'id'.",
+)
 BY = click.option("--by", help="Who is acting, for the audit log (default: setting 'user').")
 
 
@@ -168,8 +211,13 @@ def migrate(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.option("--campaign", "campaign_path", required=True, type=click.Path(path_type=Path),
-              help="Campaign TOML file.")  # fmt: skip
+@click.option(
+    "--campaign",
+    "campaign_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Campaign TOML file.",
+)
 @BY
 @click.pass_context
 def init(ctx: click.Context, campaign_path: Path, by: str | None) -> None:
@@ -179,8 +227,10 @@ def init(ctx: click.Context, campaign_path: Path, by: str | None) -> None:
     campaign = load_campaign(campaign_path)
     with _store(ctx, create=True) as session:
         outcome = store.register_campaign(session, campaign=campaign, by=_by(ctx, by))
-    click.echo(f"{campaign.id}: {outcome.status} (rules {campaign.rules_version}, "
-               f"digest {campaign.digest[:12]})")  # fmt: skip
+    click.echo(
+        f"{campaign.id}: {outcome.status} (rules {campaign.rules_version}, "
+        f"digest {campaign.digest[:12]})"
+    )
     if outcome.after_start:
         _note("warning: the rules changed after the contest began; this is flagged in the log")
     if outcome.awarded:
@@ -199,26 +249,45 @@ def campaigns(ctx: click.Context) -> None:
 
 @cli.command()
 @CAMPAIGN_ID
-@click.argument("observations_path", metavar="FILE", type=click.Path(path_type=Path))
+@click.option(
+    "--observations",
+    "observations_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Observations as JSONL or CSV in the TikTok Research API's field names.",
+)
 @click.option("--skip-invalid", is_flag=True, help="Pass over bad lines and report them.")
 @BY
 @click.pass_context
-def ingest(ctx: click.Context, campaign_id: str, observations_path: Path, skip_invalid: bool,
-           by: str | None) -> None:  # fmt: skip
+def ingest(
+    ctx: click.Context,
+    campaign_id: str,
+    observations_path: Path,
+    skip_invalid: bool,
+    by: str | None,
+) -> None:
     """Import a JSONL or CSV file of observations, all or nothing."""
     from oyren import store
 
     skip = SkipReport() if skip_invalid else None
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     err = _err()
     bar = Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
     with _store(ctx) as session, bar:
         task = bar.add_task(f"Importing {observations_path.name}", total=None)
         summary = store.ingest_observations(
-            session, campaign_id=campaign_id, path=observations_path, by=_by(ctx, by), skip=skip,
+            session,
+            campaign_id=campaign_id,
+            path=observations_path,
+            by=_by(ctx, by),
+            skip=skip,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )  # fmt: skip
+        )
     if skip is not None:
         _report_skips(skip)
     render_ingest(summary, Console())
@@ -236,8 +305,10 @@ def standings(ctx: click.Context, campaign_id: str, fmt: str) -> None:
         current = store.standings(session, campaign_id=campaign_id)
     if current.award is not None:
         a = current.award
-        _note(f"Frozen by award {a.number} of {_iso(a.awarded_at)} by {a.by}; "
-              "data added since is not counted until an award supersedes it.")  # fmt: skip
+        _note(
+            f"Frozen by award {a.number} of {_iso(a.awarded_at)} by {a.by}; "
+            "data added since is not counted until an award supersedes it."
+        )
     _print_results(current.results, fmt)
 
 
@@ -256,29 +327,51 @@ def queue(ctx: click.Context, campaign_id: str) -> None:
 @CAMPAIGN_ID
 @click.option("--video", "video_id", metavar="VID", help="The video's id.")
 @click.option("--exclude", "action", flag_value="exclude", help="Keep the video out.")
-@click.option("--include", "action", flag_value="include",
-              help="Let it count despite reasons a person can clear.")  # fmt: skip
+@click.option(
+    "--include",
+    "action",
+    flag_value="include",
+    help="Let it count despite reasons a person can clear.",
+)
 @click.option("--reason", default="", help="Why; required to exclude, shown to the creator.")
-@click.option("--from", "from_path", type=click.Path(path_type=Path),
-              help="Import decisions from a JSONL file instead.")  # fmt: skip
+@click.option(
+    "--from",
+    "from_path",
+    type=click.Path(path_type=Path),
+    help="Import decisions from a JSONL file instead.",
+)
 @BY
 @click.pass_context
-def moderate(ctx: click.Context, campaign_id: str, video_id: str | None, action: str | None,
-             reason: str, from_path: Path | None, by: str | None) -> None:  # fmt: skip
+def moderate(
+    ctx: click.Context,
+    campaign_id: str,
+    video_id: str | None,
+    action: str | None,
+    reason: str,
+    from_path: Path | None,
+    by: str | None,
+) -> None:
     """Exclude or include a video (or import a file of decisions)."""
     from oyren import store
 
     if from_path is not None:
         with _store(ctx) as session:
-            count = store.import_decisions(session, campaign_id=campaign_id, path=from_path,
-                                     by=_by(ctx, by))  # fmt: skip
+            count = store.import_decisions(
+                session, campaign_id=campaign_id, path=from_path, by=_by(ctx, by)
+            )
         click.echo(f"{campaign_id}: stored {count} decision(s) from {from_path.name}")
         return
     if not video_id or not action:
         raise click.UsageError("give --video VID and --exclude or --include (or --from FILE)")
     with _store(ctx) as session:
-        decision = store.moderate(session, campaign_id=campaign_id, video_id=video_id,
-                                  action=action, reason=reason, by=_by(ctx, by))  # fmt: skip
+        decision = store.moderate(
+            session,
+            campaign_id=campaign_id,
+            video_id=video_id,
+            action=action,
+            reason=reason,
+            by=_by(ctx, by),
+        )
     click.echo(f"{campaign_id}: video {video_id} {decision.action}d by {decision.by}")
 
 
@@ -286,26 +379,38 @@ def moderate(ctx: click.Context, campaign_id: str, video_id: str | None, action:
 @CAMPAIGN_ID
 @click.option("--video", "video_id", metavar="VID", help="The removed video's id.")
 @click.option("--reason", default="", help="How it was confirmed gone.")
-@click.option("--from", "from_path", type=click.Path(path_type=Path),
-              help="Import removals from a JSONL file instead.")  # fmt: skip
+@click.option(
+    "--from",
+    "from_path",
+    type=click.Path(path_type=Path),
+    help="Import removals from a JSONL file instead.",
+)
 @BY
 @click.pass_context
-def remove(ctx: click.Context, campaign_id: str, video_id: str | None, reason: str,
-           from_path: Path | None, by: str | None) -> None:  # fmt: skip
+def remove(
+    ctx: click.Context,
+    campaign_id: str,
+    video_id: str | None,
+    reason: str,
+    from_path: Path | None,
+    by: str | None,
+) -> None:
     """Record that a video is confirmed deleted or private (or import a file of removals)."""
     from oyren import store
 
     if from_path is not None:
         with _store(ctx) as session:
-            count = store.import_removals(session, campaign_id=campaign_id, path=from_path,
-                                    by=_by(ctx, by))  # fmt: skip
+            count = store.import_removals(
+                session, campaign_id=campaign_id, path=from_path, by=_by(ctx, by)
+            )
         click.echo(f"{campaign_id}: stored {count} removal(s) from {from_path.name}")
         return
     if not video_id:
         raise click.UsageError("give --video VID and --reason TEXT (or --from FILE)")
     with _store(ctx) as session:
-        store.remove_video(session, campaign_id=campaign_id, video_id=video_id, reason=reason,
-                     by=_by(ctx, by))  # fmt: skip
+        store.remove_video(
+            session, campaign_id=campaign_id, video_id=video_id, reason=reason, by=_by(ctx, by)
+        )
     click.echo(f"{campaign_id}: video {video_id} recorded as removed")
 
 
@@ -313,27 +418,53 @@ def remove(ctx: click.Context, campaign_id: str, video_id: str | None, reason: s
 @CAMPAIGN_ID
 @click.option("--supersede", is_flag=True, help="Replace the award in force.")
 @click.option("--reason", default="", help="Why the award is superseded (required with it).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    help="New folder to write the award's audit bundle into.",
+)
 @BY
 @click.pass_context
-def award(ctx: click.Context, campaign_id: str, supersede: bool, reason: str,
-          by: str | None) -> None:  # fmt: skip
-    """Award the prizes: freeze the results as they stand now."""
+def award(
+    ctx: click.Context,
+    campaign_id: str,
+    supersede: bool,
+    reason: str,
+    out: Path | None,
+    by: str | None,
+) -> None:
+    """Award the prizes: freeze the results as they stand now (and write the audit bundle)."""
     from oyren import store
 
     with _store(ctx) as session:
-        frozen = store.award(session, campaign_id=campaign_id, by=_by(ctx, by),
-                             supersede=supersede, reason=reason)  # fmt: skip
+        frozen = store.award(
+            session, campaign_id=campaign_id, by=_by(ctx, by), supersede=supersede, reason=reason
+        )
+    manifest = None
+    if out is not None:
+        with _store(ctx) as session:
+            manifest = store.export_bundle(session, campaign_id=campaign_id, out=out)
     record = frozen.award
     assert record is not None
-    click.echo(f"{campaign_id}: award {record.number} by {record.by} at "
-               f"{_iso(record.awarded_at)}, results digest {record.results_digest}")  # fmt: skip
+    click.echo(
+        f"{campaign_id}: award {record.number} by {record.by} at "
+        f"{_iso(record.awarded_at)}, results digest {record.results_digest}"
+    )
     render_winners(frozen.results, Console())
+    if manifest is not None:
+        click.echo(f"{out}: bundle digest {manifest['digest']}; check it with: oyren verify {out}")
 
 
 @cli.command()
 @CAMPAIGN_ID
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="New folder to write the bundle into.")  # fmt: skip
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="New folder to write the bundle into.",
+)
 @click.pass_context
 def bundle(ctx: click.Context, campaign_id: str, out: Path) -> None:
     """Write the audit bundle anyone can recompute the results from."""

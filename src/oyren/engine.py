@@ -17,6 +17,7 @@ from oyren.integrity import flag_videos
 from oyren.moderation import Decision
 from oyren.observations import Observation
 from oyren.results import Entry, Results
+from oyren.themes import Classifier
 from oyren.videos import Video, collect_videos
 from oyren.views import views_at
 
@@ -30,10 +31,17 @@ def evaluate(
     decisions: Mapping[str, Decision] | None = None,
     removed: frozenset[str] = frozenset(),
     jury: Sequence[JuryPick] = (),
+    screen: bool = True,
 ) -> Results:
-    """Decide every video, flag what looks suspicious, and settle the prizes."""
+    """Decide every video and settle the prizes; ``screen`` adds integrity flags and topics.
+
+    Screening only informs moderators and the public charts: it never changes eligibility,
+    views or prizes, so ``screen=False`` settles the same prizes faster.
+    """
     with _collector_paused():
-        return _evaluate(campaign, videos, decisions=decisions, removed=removed, jury=jury)
+        return _evaluate(
+            campaign, videos, decisions=decisions, removed=removed, jury=jury, screen=screen
+        )
 
 
 def _evaluate(
@@ -43,24 +51,26 @@ def _evaluate(
     decisions: Mapping[str, Decision] | None,
     removed: frozenset[str],
     jury: Sequence[JuryPick],
+    screen: bool,
 ) -> Results:
     rules = RuleSet.of(campaign)
     cutoff = rules.cutoff
     decisions = decisions or {}
     screened = list(videos)
-    # Flags only inform moderators: they never change eligibility or views.
-    flags = flag_videos(screened)
+    flags = flag_videos(screened) if screen else {}
+    classifier = Classifier.for_campaign(campaign) if screen and campaign.themes else None
     entries = []
     for video in screened:
         meta = video.meta
         video_id = meta.video_id
         verdict = decide(meta, rules, decision=decisions.get(video_id), removed=video_id in removed)
         at = views_at(video.times, video.views, cutoff=cutoff, create_time=meta.create_time)
-        eligible = not verdict.reasons
+        guess = classifier.classify_observation(meta) if classifier is not None else None
         # Positional, in field order: keywords make building a frozen dataclass twice as slow.
-        entry = Entry(video_id, meta.username, meta.create_time, eligible, verdict.reasons,
-                      at.views, at.basis, len(video.times), at.gap_s,
-                      flags.get(video_id, ()))  # fmt: skip
+        entry = Entry(video_id, meta.username, meta.create_time, not verdict.reasons,
+                      verdict.reasons, at.views, at.basis, len(video.times), at.gap_s,
+                      flags.get(video_id, ()), guess.topic if guess is not None else None,
+                      guess.confidence if guess is not None else None)  # fmt: skip
         entries.append(entry)
     # Eligible entries first in rank order, then the rest in the same order. A flat key tuple
     # sorts about twice as fast as one holding the sort key as a tuple.
@@ -86,11 +96,15 @@ def evaluate_observations(
     decisions: Mapping[str, Decision] | None = None,
     removed: frozenset[str] = frozenset(),
     jury: Sequence[JuryPick] = (),
+    screen: bool = True,
 ) -> Results:
     """Group raw observations into videos and :func:`evaluate` them."""
     with _collector_paused():
         videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
-        return evaluate(campaign, videos.values(), decisions=decisions, removed=removed, jury=jury)
+        return evaluate(
+            campaign, videos.values(), decisions=decisions, removed=removed, jury=jury,
+            screen=screen,
+        )  # fmt: skip
 
 
 @contextmanager

@@ -87,7 +87,8 @@ def _engagement_flags(videos: Sequence[Video]) -> list[tuple[int, Flag]]:
         enough = known & (views * median_rate >= MIN_EXPECTED_COUNT)
         if enough.sum() < MIN_ENGAGEMENT_SAMPLE:
             continue
-        x = np.log((count + 0.5) / np.maximum(views, 1))
+        # Unknown counts are -1; they are masked out below, but must not reach the log.
+        x = np.log((np.maximum(count, 0) + 0.5) / np.maximum(views, 1))
         centre = float(np.median(x[enough]))
         spread = MAD_TO_SIGMA * float(np.median(np.abs(x[enough] - centre)))
         if spread <= 0:

@@ -107,8 +107,9 @@ class QueueRow:
     """A video waiting for a person: why, its verdict so far and what it looks like."""
 
     video: CheckedVideo
-    why: str  # "pending_check" (reasons a person can clear) or "flagged"
+    why: str  # "pending_check" (reasons a person can clear), "flagged" or "topic"
     flags: tuple[tuple[str, float, str], ...]
+    detail: str = ""  # what is at stake: the prize a decision could change, a doubtful theme
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,7 @@ def moderation_rows(
             video=checked[item.entry.video_id],
             why="pending_check" if item.why == "soft_reasons" else item.why,
             flags=tuple((f.code, f.score, f.explanation) for f in item.entry.flags),
+            detail=item.detail,
         )
         for item in shown
     )

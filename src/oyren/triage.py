@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from oyren.awards import creator_totals, settle
+from oyren.eligibility import SOFT_REASONS
 from oyren.results import Entry, Results, Winners, id_sort_key
+from oyren.themes import LOW_CONFIDENCE
 
-__all__ = ["IMPACTS", "QueueItem", "queue_priority"]
+__all__ = ["IMPACTS", "REVIEW_KINDS", "QueueItem", "Review", "queue_priority", "review_queue"]
 
 IMPACTS = ("changes_winner", "changes_top", "eligible", "not_eligible")
 
@@ -133,3 +135,66 @@ def _prize_changes(
         to = f"@{new_d.username}" if new_d else "nobody"
         out.append(f"the discover prize would go to {to}")
     return out
+
+
+REVIEW_KINDS = ("soft_reasons", "flagged", "topic")
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """An entry a person should look at: why (one of REVIEW_KINDS) and what is at stake."""
+
+    entry: Entry
+    why: str
+    detail: str
+
+
+def review_queue(
+    results: Results,
+    *,
+    decided: frozenset[str] = frozenset(),
+    top: int = 10,
+    max_prizes_per_creator: int = 1,
+) -> list[Review]:
+    """Everything awaiting a person, in the order their time is best spent.
+
+    First flagged entries whose exclusion would change a winner or the top places; then entries
+    kept out only by what a person can clear (an inclusion would let them count); then the other
+    flagged eligible entries; then eligible entries whose topic is doubtful or not educational;
+    then flagged entries that do not count anyway. Entries already decided are left out.
+    """
+    flagged = {i.video_id: i for i in queue_priority(
+        results, top=top, max_prizes_per_creator=max_prizes_per_creator)}  # fmt: skip
+    ranked: list[tuple[int, int, Review]] = []
+    for n, entry in enumerate(results.entries):
+        if entry.video_id in decided:
+            continue
+        item = flagged.get(entry.video_id)
+        if item is not None and item.impact in ("changes_winner", "changes_top"):
+            ranked.append((0 if item.impact == "changes_winner" else 1, n,
+                           Review(entry, "flagged", item.why)))  # fmt: skip
+        elif not entry.eligible and set(entry.reasons) <= SOFT_REASONS:
+            detail = "an inclusion would let it count: " + ", ".join(entry.reasons)
+            ranked.append((2, n, Review(entry, "soft_reasons", detail)))
+        elif item is not None and item.impact == "eligible":
+            ranked.append((3, n, Review(entry, "flagged", item.why)))
+        elif entry.eligible and _doubtful_topic(entry):
+            ranked.append((4, n, Review(entry, "topic", _topic_detail(entry))))
+        elif item is not None:
+            ranked.append((5, n, Review(entry, "flagged", item.why)))
+    # Results list entries in rank order already, so the index keeps most-viewed first.
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    return [review for _, _, review in ranked]
+
+
+def _doubtful_topic(entry: Entry) -> bool:
+    if entry.topic_confidence is None:
+        return False  # not screened
+    return entry.topic is None or entry.topic_confidence < LOW_CONFIDENCE
+
+
+def _topic_detail(entry: Entry) -> str:
+    confidence = entry.topic_confidence or 0.0
+    if entry.topic is None:
+        return f"may not be educational (confidence {confidence:.2f}): check its theme"
+    return f"theme '{entry.topic}' is uncertain (confidence {confidence:.2f}): check it"

@@ -193,6 +193,10 @@ def test_moderator_excludes_the_leader_and_the_leaderboard_changes(
 def test_queue_lists_the_video_waiting_for_a_check(moderator: httpx.Client) -> None:
     data = moderator.get(ORG + "/queue.json").json()
     assert PENDING_ID in [row["video"]["video_id"] for row in data["rows"]]
+    row = next(r for r in data["rows"] if r["video"]["video_id"] == PENDING_ID)
+    assert row["detail"].startswith("an inclusion would let it count: ")
+    page = moderator.get(ORG + "/queue").text
+    assert row["detail"] in page
 
 
 def test_award_before_the_deadline_is_refused(

@@ -191,6 +191,10 @@ def export_bundle(
         )
     else:
         results = award_row.results.encode()
+        # The award's bundle is stamped with the award's time, so every copy of it (the CLI's,
+        # the winners page's download) is byte-identical and has the digest the public sees.
+        if created_at is None:
+            created_at = award_row.awarded_at
     contents = BundleContents(
         campaign=campaign,
         observations=observations,

@@ -12,7 +12,6 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from oyren.audit import now, record_event
-from oyren.eligibility import SOFT_REASONS
 from oyren.errors import InputError, StoreError
 from oyren.models import DecisionRow
 from oyren.moderation import ACTIONS, Decision, latest_decisions, read_decisions
@@ -26,6 +25,7 @@ from oyren.store.rows import (
     stored_decisions,
     video_ids,
 )
+from oyren.triage import review_queue
 
 __all__ = ["QueueItem", "import_decisions", "moderate", "moderation_queue"]
 
@@ -35,7 +35,8 @@ class QueueItem:
     """A video waiting for a moderator, and why it needs a person."""
 
     entry: Entry
-    why: str  # "soft_reasons" (an inclusion would let it count) or "flagged"
+    why: str  # "soft_reasons" (an inclusion would let it count), "flagged" or "topic"
+    detail: str = ""  # what is at stake, in plain words
 
 
 def _add(session: Session, campaign_id: str, d: Decision) -> None:
@@ -103,20 +104,16 @@ def import_decisions(session: Session, *, campaign_id: str, path: str | Path, by
 
 
 def moderation_queue(session: Session, *, campaign_id: str) -> list[QueueItem]:
-    """List videos a person should look at, most viewed first.
+    """List videos a person should look at, in the order of :func:`oyren.triage.review_queue`.
 
-    Those kept out only by reasons a person can clear (see :mod:`oyren.eligibility`), and
-    those carrying integrity flags; in both cases only while no decision has been made.
+    Only videos with no decision yet: reasons a person can clear, integrity flags (those that
+    could change a prize first) and doubtful topics.
     """
     campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
-    decided = latest_decisions(stored_decisions(session, campaign_id))
-    items = []
-    for entry in live_results(session, campaign).entries:
-        if entry.video_id in decided:
-            continue
-        if not entry.eligible and set(entry.reasons) <= SOFT_REASONS:
-            items.append(QueueItem(entry, "soft_reasons"))
-        elif entry.flags:
-            items.append(QueueItem(entry, "flagged"))
-    items.sort(key=lambda item: item.entry.sort_key)
-    return items
+    decided = frozenset(latest_decisions(stored_decisions(session, campaign_id)))
+    reviews = review_queue(
+        live_results(session, campaign),
+        decided=decided,
+        max_prizes_per_creator=campaign.max_prizes_per_creator,
+    )
+    return [QueueItem(r.entry, r.why, r.detail) for r in reviews]
