@@ -1,22 +1,25 @@
 """Benchmark ``oyren run`` against one hand-written DuckDB query over the same observations.
 
 The simulator writes a seeded sandbox campaign as JSONL (cached in the system temp folder by its
-parameters, since writing a million lines takes a while). Then two subprocesses run on that file,
-each timed from start to exit with its own peak resident memory (from ``wait4``):
+parameters, since writing a million lines takes a while). Then subprocesses run on that file,
+each timed from start to exit, with CPU time and peak memory (all its processes together):
 
-- ``oyren run --format json``: the engine as users run it, validation of every line included;
+- ``oyren run --format json``: the engine as users run it, validation of every line included,
+  with the screening (integrity flags, topics) it does by default;
+- ``oyren run --format json --no-screen``: the same without screening, the work the reference does;
 - a reference: one DuckDB SQL query that computes the same views at the deadline (observed,
   interpolated, last before the cutoff, from creation; integers rounded half up), eligibility and
   prizes (best video, then discover with the max-prizes pass-over and the tie-breaks).
 
-The two results are compared video by video (views, basis, eligibility) and prize by prize, and the
-agreement is printed with a table of wall time, peak memory and the ratio against DuckDB.
+The results are compared video by video (views, basis, eligibility) and prize by prize, and the
+agreement is printed with a table of wall time, CPU time, peak memory and the ratio against DuckDB.
 
 The reference only needs to handle what the simulator writes: valid lines, ``collected_at`` in
 Unix seconds and ``hashtag_names`` always present. It does none of the validation ``oyren run``
 does on each line, so the ratio errs on the side of flattering DuckDB.
 
-Usage: ``python benchmarks/engine.py [--videos N] [--observations-per-video K] [--quick]``.
+Usage: ``python benchmarks/engine.py [--videos N] [--observations-per-video K] [--quick]
+[--repeat N]``.
 """
 
 from __future__ import annotations
@@ -44,9 +47,9 @@ sys.path.insert(0, str(SRC))
 from oyren import simulate as simulate_module  # noqa: E402
 from oyren.campaign import Campaign, load_campaign  # noqa: E402
 from oyren.observations import observation_to_record, write_observations_jsonl  # noqa: E402
-from oyren.simulate import observations, simulate  # noqa: E402
+from oyren.simulate import write_simulation  # noqa: E402
 
-DEFAULT_CAMPAIGN = ROOT / "campaigns" / "sandbox-2024.toml"
+DEFAULT_CAMPAIGN = SRC / "oyren" / "data" / "sandbox-2024.toml"
 CACHE = Path(tempfile.gettempdir()) / "oyren-bench"
 
 # The reference runs in its own interpreter so that its memory is measured like oyren's.
@@ -67,7 +70,7 @@ class Measurement:
 
 
 def main() -> None:
-    """Parse options, generate (or reuse) the data, measure both, compare and print."""
+    """Parse options, generate (or reuse) the data, measure every side, compare and print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--videos", type=int, default=100_000, help="simulated videos")
     parser.add_argument(
@@ -83,6 +86,7 @@ def main() -> None:
     parser.add_argument("--campaign", type=Path, default=DEFAULT_CAMPAIGN, help="campaign file")
     args = parser.parse_args()
     videos = 10_000 if args.quick else args.videos
+    repeat = max(1, args.repeat)
 
     campaign = load_campaign(args.campaign)
     data, lines = simulated_file(campaign, args.campaign, videos, args.observations_per_video,
@@ -90,33 +94,38 @@ def main() -> None:
     print(f"{lines:,} observations of {videos:,} videos ({data.stat().st_size / 2**20:,.0f} MiB)")
 
     load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
-    oyren_runs, duck_runs = [], []
     with tempfile.TemporaryDirectory(prefix="oyren-bench-") as tmp:
         work = Path(tmp)
-        oyren_out = work / "oyren.json"
-        oyren_command = [sys.executable, "-m", "oyren", "run", "--campaign", str(args.campaign),
-                         "--observations", str(data), "--format", "json"]  # fmt: skip
+        base = [sys.executable, "-m", "oyren", "run", "--campaign", str(args.campaign),
+                "--observations", str(data), "--format", "json"]  # fmt: skip
+        sides = {"oyren run": base, "oyren --no-screen": [*base, "--no-screen"]}
+        outputs = {name: work / f"{n}.json" for n, name in enumerate(sides)}
         duck_out = work / "duckdb.jsonl"
         sql_file = work / "reference.sql"
         sql_file.write_text(reference_sql(campaign, data, duck_out), encoding="utf-8")
-        duck_command = [sys.executable, "-c", DUCKDB_RUNNER, str(sql_file)]
-        # Alternate the two, so that a busy spell on the machine does not favour one side.
-        for _ in range(max(1, args.repeat)):
-            oyren_runs.append(measure("oyren run", oyren_command, stdout=oyren_out))
-            duck_runs.append(measure("DuckDB query", duck_command, stdout=None))
-        ok = report_agreement(orjson.loads(oyren_out.read_bytes()), duck_out)
+        sides["DuckDB query"] = [sys.executable, "-c", DUCKDB_RUNNER, str(sql_file)]
+        runs: dict[str, list[Measurement]] = {name: [] for name in sides}
+        # Take turns, so that a busy spell on the machine does not favour one side.
+        for _ in range(repeat):
+            for name, command in sides.items():
+                runs[name].append(measure(name, command, stdout=outputs.get(name)))
+        ok = True
+        for name, out in outputs.items():
+            print(f"\n{name}: agreement with the DuckDB reference")
+            ok = report_agreement(orjson.loads(out.read_bytes()), duck_out) and ok
 
-    oyren, duck = _best(oyren_runs), _best(duck_runs)
+    best = {name: _best(measured) for name, measured in runs.items()}
+    duck = best["DuckDB query"]
     print()
-    print(f"{'':<14}{'wall s':>8}{'CPU s':>8}{'peak MiB':>10}{'wall × DuckDB':>15}"
+    print(f"{'':<19}{'wall s':>8}{'CPU s':>8}{'peak MiB':>10}{'wall × DuckDB':>15}"
           f"{'memory × DuckDB':>17}")  # fmt: skip
-    for name, m in (("oyren run", oyren), ("DuckDB query", duck)):
+    for name, m in best.items():
         print(
-            f"{name:<14}{m.wall_s:>8.2f}{m.cpu_s:>8.2f}{m.peak_bytes / 2**20:>10,.0f}"
+            f"{name:<19}{m.wall_s:>8.2f}{m.cpu_s:>8.2f}{m.peak_bytes / 2**20:>10,.0f}"
             f"{m.wall_s / duck.wall_s:>15.2f}{m.peak_bytes / duck.peak_bytes:>17.2f}"
         )
     print(f"({len(os.sched_getaffinity(0))} CPUs, load average {load:.1f} before the runs; best of "
-          f"{len(oyren_runs)}; memory is the peak of all processes together)")  # fmt: skip
+          f"{repeat}; memory is the peak of all processes together)")  # fmt: skip
     if not ok:
         sys.exit(1)
 
@@ -142,10 +151,10 @@ def simulated_file(
             return path, sum(1 for _ in handle)
     CACHE.mkdir(parents=True, exist_ok=True)
     print(f"simulating {videos:,} videos (cached for later runs) ...", flush=True)
-    sim = simulate(campaign, videos=videos, seed=seed, observations_per_video=per_video)
     partial = path.with_suffix(".partial")
-    with partial.open("wb") as handle:
-        lines = write_observations_jsonl(observations(sim), handle)
+    lines = write_simulation(
+        campaign, partial, videos=videos, seed=seed, observations_per_video=per_video
+    )
     partial.replace(path)
     return path, lines
 
@@ -362,7 +371,6 @@ def report_agreement(results: dict[str, Any], duck_out: Path) -> bool:
     checks.append(("discover", winners["discover"] == disc_theirs,
                    str(winners["discover"] and {k: winners["discover"][k]
                                                 for k in ("username", "views")})))  # fmt: skip
-    print("\nagreement with the DuckDB reference:")
     for name, ok, detail in checks:
         print(f"  {'ok  ' if ok else 'DIFF'} {name}: {detail}")
     return all(ok for _, ok, _ in checks)
