@@ -85,7 +85,7 @@ def test_db_store_page_and_checkpoint_are_one_transaction(
     store = DbCrawlStore(crawl_db)
     t = sandbox.cutoff_ts
     store.add_page(sandbox.id, [make_obs(id=1, collected_at=t)], Checkpoint(SPAN, cursor=100))
-    broken = Checkpoint(None, cursor=200)  # type: ignore[arg-type]  # a span the table refuses
+    broken = Checkpoint(SPAN, cursor=200, done=None)  # type: ignore[arg-type]  # the table refuses
     with pytest.raises(IntegrityError):
         store.add_page(sandbox.id, [make_obs(id=2, collected_at=t)], broken)
     assert store.checkpoints(sandbox.id) == {SPAN: Checkpoint(SPAN, cursor=100)}
