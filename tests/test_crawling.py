@@ -289,3 +289,15 @@ def test_cli_sandbox_api_rejects_bad_options(
     result = cli("sandbox-api", "--campaign", sandbox_file, *args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_cli_track_every_stops_once_the_deadline_is_bracketed(
+    cli: Callable[..., Any], db: Engine, api_env: Any, sandbox: Campaign, sandbox_file: Path
+) -> None:
+    _, env = api_env
+    cli("init", "--campaign", sandbox_file)
+    cli("crawl", "--campaign", sandbox.id, env=env)
+    tracked = cli("track", "--campaign", sandbox.id, "--every", "2h", env=env)
+    assert tracked.exit_code == 0, tracked.output
+    assert "finished: every entry's views at the deadline are bracketed" in tracked.stdout
+    assert audit_actions(db, sandbox.id)[-2:] == ["crawl", "track"]
