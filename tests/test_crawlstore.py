@@ -1,14 +1,48 @@
+"""The CrawlStore contract on every store (files, SQLite, PostgreSQL), and each store's own."""
+
 import random
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from oyren.crawlstore import Added, Checkpoint, FileCrawlStore
+from oyren.crawlstore import Added, Checkpoint, CrawlStore, FileCrawlStore
 from oyren.errors import StoreError
 from oyren.observations import Observation, read_observations
 from oyren.videos import collect_videos
+from tests.conftest import BACKENDS, _database
 
 CAMPAIGN = "sandbox-2024"
+
+OpenStore = Callable[[], AbstractContextManager[CrawlStore]]
+
+
+@pytest.fixture(params=["file", *BACKENDS])
+def open_store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[OpenStore]:
+    """Open the store under test (again and again, on the same data): files or a database."""
+    if request.param == "file":
+        yield lambda: FileCrawlStore(tmp_path / "crawl")
+        return
+    from oyren.db import create_db_engine, transaction
+    from oyren.simulate import sandbox_campaign
+    from oyren.store import register_campaign
+    from oyren.store.crawling import DbCrawlStore
+
+    for engine in _database(request, tmp_path, migrated=True):
+        with transaction(engine) as session:
+            register_campaign(session, campaign=sandbox_campaign(), by="organizer")
+
+        @contextmanager
+        def open_db(url: Any = engine.url) -> Iterator[CrawlStore]:
+            again = create_db_engine(url)
+            try:
+                yield DbCrawlStore(again)
+            finally:
+                again.dispose()
+
+        yield open_db
 
 
 @pytest.fixture
@@ -19,9 +53,9 @@ def obs(make_obs):
     )
 
 
-def test_file_store_add_page_skips_repeats_and_counts_new_videos(tmp_path, obs, campaign):
+def test_store_add_page_skips_repeats_and_counts_new_videos(open_store, obs, campaign):
     t = campaign.cutoff_ts
-    with FileCrawlStore(tmp_path) as store:
+    with open_store() as store:
         first = store.add_page(CAMPAIGN, [obs(1, t), obs(2, t), obs(1, t)], None)
         again = store.add_page(CAMPAIGN, [obs(1, t), obs(1, t + 60, 150), obs(3, t)], None)
         videos = store.videos(CAMPAIGN, cutoff=t)
@@ -34,14 +68,14 @@ def test_file_store_add_page_skips_repeats_and_counts_new_videos(tmp_path, obs, 
     )
 
 
-def test_file_store_reopens_with_checkpoints_observations_and_quota(tmp_path, obs, campaign):
+def test_store_reopens_with_checkpoints_observations_and_quota(open_store, obs, campaign):
     t = campaign.cutoff_ts
     checkpoint = Checkpoint("20240220-20240321", cursor=200, search_id="s9", started_at=t)
-    with FileCrawlStore(tmp_path) as store:
+    with open_store() as store:
         store.add_page(CAMPAIGN, [obs(1, t)], checkpoint)
         store.record_quota("2024-04-21", 3, 250)
         store.record_quota("2024-04-21", 1, 0)
-    with FileCrawlStore(tmp_path) as store:
+    with open_store() as store:
         assert store.checkpoints(CAMPAIGN) == {checkpoint.span: checkpoint}
         assert [v.video_id for v in store.videos(CAMPAIGN, cutoff=t)] == ["7340000000000000001"]
         assert store.quota_spent("2024-04-21") == (4, 250)
@@ -118,7 +152,7 @@ def test_file_store_refuses_a_corrupt_state(tmp_path):
         FileCrawlStore(tmp_path)
 
 
-def test_file_store_videos_match_collect_videos(tmp_path, obs, campaign):
+def test_store_videos_match_collect_videos(open_store, obs, campaign):
     rng = random.Random(7)
     cutoff = campaign.cutoff_ts
     pages = [
@@ -134,7 +168,7 @@ def test_file_store_videos_match_collect_videos(tmp_path, obs, campaign):
         for _ in range(10)
     ]
     everything = [o for page in pages for o in page]
-    with FileCrawlStore(tmp_path) as store:
+    with open_store() as store:
         store.add_page(CAMPAIGN, pages[0], None)
         store.videos(CAMPAIGN, cutoff=cutoff)  # kept up to date from here on
         for page in pages[1:]:
