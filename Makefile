@@ -20,7 +20,8 @@ demo: $(STAMP)
 	$(BIN)/oyren demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2
+	# One BLAS thread per test worker: two workers on two cores, no oversubscription.
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

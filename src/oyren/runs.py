@@ -50,7 +50,13 @@ def run_files(
     if inputs.judgments is not None:
         judgments = active(read_judgments(inputs.judgments, videos.keys()))
         judged = {entry for j in judgments for entry in j.entries}
-        jury = jury_picks(judgments, judged) if judged else []
+        if judged:
+            # P(best) is over the entries that can win: a first pass, without screening, says
+            # which judged entries are eligible.
+            first = evaluate(campaign, videos.values(), decisions=decisions, removed=removed,
+                             screen=False)  # fmt: skip
+            contenders = [e.video_id for e in first.eligible if e.video_id in judged]
+            jury = jury_picks(judgments, contenders) if contenders else []
     return evaluate(
         campaign, videos.values(), decisions=decisions, removed=removed, jury=jury, screen=screen
     )
