@@ -36,20 +36,21 @@ def test_jury_round_workflow(
     stock(stored_db, make_record, write_jsonl)
     made = cli("jury", "round", "create", "--campaign", CID, "--name", "Final", "--top", 4)
     assert made.exit_code == 0, made.stderr
-    assert made.stdout == f"{CID}: opened jury round 1 'Final' on 4 entries\n"
-    invited = cli("jury", "invite", "--round", 1, "--juror", "ali", "--conflict", "@u2")
-    assert invited.stdout == "round 1: invited ali (kept away from u2)\n"
+    r = int(made.stdout.split("jury round ")[1].split()[0])  # PostgreSQL's sequences move on
+    assert made.stdout == f"{CID}: opened jury round {r} 'Final' on 4 entries\n"
+    invited = cli("jury", "invite", "--round", r, "--juror", "ali", "--conflict", "@u2")
+    assert invited.stdout == f"round {r}: invited ali (kept away from u2)\n"
     with transaction(stored_db) as s:
-        question = next_question(s, round_id=1, juror="ali")
+        question = next_question(s, round_id=r, juror="ali")
         assert question is not None and "2" not in question.entries
-        record_judgment(s, round_id=1, juror="ali", kind="pair", entries=list(question.entries))
-    progress = cli("jury", "progress", "--round", 1)
+        record_judgment(s, round_id=r, juror="ali", kind="pair", entries=list(question.entries))
+    progress = cli("jury", "progress", "--round", r)
     assert progress.exit_code == 0
     assert "1 answers (ali 1)" in progress.stdout
     assert "covered: 0 of 4 entries" in progress.stdout
-    closed = cli("jury", "close", "--round", 1)
-    assert closed.stdout == "round 1 'Final' closed by tester\n"
-    again = cli("jury", "close", "--round", 1)
+    closed = cli("jury", "close", "--round", r)
+    assert closed.stdout == f"round {r} 'Final' closed by tester\n"
+    again = cli("jury", "close", "--round", r)
     assert again.exit_code == 2 and "closed" in again.stderr
 
 
@@ -71,6 +72,7 @@ def test_jury_invite_unknown_juror(
     write_jsonl: Callable[..., Path],
 ) -> None:
     stock(stored_db, make_record, write_jsonl)
-    assert cli("jury", "round", "create", "--campaign", CID, "--name", "X", "--all").exit_code == 0
-    missing = cli("jury", "invite", "--round", 1, "--juror", "nobody")
+    made = cli("jury", "round", "create", "--campaign", CID, "--name", "X", "--all")
+    round_id = made.stdout.split("jury round ")[1].split()[0]
+    missing = cli("jury", "invite", "--round", round_id, "--juror", "nobody")
     assert missing.exit_code == 2 and "no active juror account 'nobody'" in missing.stderr
