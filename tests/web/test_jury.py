@@ -189,3 +189,13 @@ def test_organizer_opens_invites_watches_and_closes(
     closed = organizer.post(f"/organizer/jury/rounds/{new_id}/close", data={"csrf_token": token})
     assert closed.status_code == 303
     assert organizer.get(ORG + ".json").json()[0]["round"]["status"] == "closed"
+
+
+def test_juror_lands_on_the_jury_page(make_client: Callable[..., httpx.Client]) -> None:
+    with make_client() as c:
+        token = csrf_of(c)
+        response = c.post(
+            "/login", data={"username": "jale", "password": PASSWORD, "csrf_token": token}
+        )
+        assert (response.status_code, response.headers["location"]) == (303, "/jury")
+        assert "/jury" in c.get("/jury").text
