@@ -229,3 +229,18 @@ def test_juror_session(live: Live, sandbox_db: Engine) -> None:
         winner = round_judgments(session, round_id=made.id)[0].entries[0]
     assert kept == [("pair", False), ("tie", True)]
     assert winner == first
+
+
+def test_organizer_opens_and_watches_a_round(live: Live) -> None:
+    page = live.page
+    _log_in(live, "olga")
+    live.go(ORG + "/jury")
+    page.fill("#name", "Final")  # type: ignore[attr-defined]
+    page.fill("#value", "6")  # type: ignore[attr-defined]
+    page.click("form[action$='/jury'] button[type=submit]")  # type: ignore[attr-defined]
+    page.fill("input[name=juror]", "jale")  # type: ignore[attr-defined]
+    page.fill("input[name=conflicts]", "hostile_creator")  # type: ignore[attr-defined]
+    page.click("form[action$='/invite'] button")  # type: ignore[attr-defined]
+    text = page.inner_text("main")  # type: ignore[attr-defined]
+    assert "jale" in text and "hostile_creator" in text
+    live.shot("jury-rounds")
