@@ -820,7 +820,7 @@ def jury_progress(ctx: click.Context, round_id: int) -> None:
     by_juror = ", ".join(f"{name} {count}" for name, count in p.by_juror) or "none yet"
     click.echo(f"round {info.id} '{info.name}' ({info.status}): {p.answers} answers ({by_juror})")
     click.echo(f"covered: {p.covered} of {p.entries} entries")
-    if p.leader is not None:
+    if p.leader is not None and p.answers:
         click.echo(
             f"leader: {p.leader} ({info.creators.get(p.leader, '?')}), "
             f"P(best) {p.leader_p_best:.2f} of {p.threshold:.2f} needed"
