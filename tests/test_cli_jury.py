@@ -48,6 +48,9 @@ def test_jury_round_workflow(
     assert progress.exit_code == 0
     assert "1 answers (ali 1)" in progress.stdout
     assert "covered: 0 of 4 entries" in progress.stdout
+    removed = cli("jury", "remove-votes", "--round", r, "--juror", "ali", "--reason", "a test")
+    assert removed.stdout == f"round {r}: 1 answer(s) of ali no longer count\n"
+    assert "0 answers" in cli("jury", "progress", "--round", r).stdout
     closed = cli("jury", "close", "--round", r)
     assert closed.stdout == f"round {r} 'Final' closed by tester\n"
     again = cli("jury", "close", "--round", r)

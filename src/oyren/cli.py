@@ -843,3 +843,22 @@ def jury_close(ctx: click.Context, round_id: int, by: str | None) -> None:
     with _store(ctx) as session:
         closed = store.close_round(session, round_id=round_id, by=_by(ctx, by))
     click.echo(f"round {closed.id} '{closed.name}' closed by {closed.closed_by}")
+
+
+@jury.command("remove-votes")
+@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
+@click.option("--juror", required=True, help="The juror whose answers no longer count.")
+@click.option("--reason", required=True, help="Why (written to the audit log).")
+@BY
+@click.pass_context
+def jury_remove_votes(
+    ctx: click.Context, round_id: int, juror: str, reason: str, by: str | None
+) -> None:
+    """Drop every answer of a careless or conflicted juror; the ranking is refitted without them."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        count = store.remove_juror_votes(
+            session, round_id=round_id, juror=juror, reason=reason, by=_by(ctx, by)
+        )
+    click.echo(f"round {round_id}: {count} answer(s) of {juror} no longer count")
