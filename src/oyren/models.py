@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -30,6 +31,9 @@ __all__ = [
     "CrawlCheckpointRow",
     "CrawlMissRow",
     "DecisionRow",
+    "JudgmentRow",
+    "JurorRow",
+    "JuryRoundRow",
     "ObservationRow",
     "QuotaRow",
     "RemovalRow",
@@ -140,6 +144,9 @@ class AwardRow(Base):
     last_removal_id: Mapped[int | None] = mapped_column(Integer)  # None: awarded before removals
     results: Mapped[str] = mapped_column(Text)  # results.json, byte for byte
     results_digest: Mapped[str] = mapped_column(String(64))
+    # The jury round the most creative prize came from, and its last judgment then (jury0001).
+    jury_round_id: Mapped[int | None] = mapped_column(Integer)
+    last_judgment_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class RemovalRow(Base):
@@ -209,3 +216,56 @@ class AuditRow(Base):
     actor: Mapped[str] = mapped_column(Text)
     action: Mapped[str] = mapped_column(String(40))
     details: Mapped[str] = mapped_column(Text)  # a JSON object
+
+
+class JuryRoundRow(Base):
+    """A jury round: its shortlist, how questions are asked, and whether it is still open."""
+
+    __tablename__ = "jury_rounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    name: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(16))  # "compare" or "rubric"
+    size: Mapped[int] = mapped_column(Integer)  # 2: pairs; more: batches to order
+    threshold: Mapped[float] = mapped_column(Float)
+    criteria: Mapped[str | None] = mapped_column(Text)  # rubric mode: a JSON {name: weight}
+    rule: Mapped[str] = mapped_column(Text)  # how the shortlist was built (a JSON object)
+    shortlist: Mapped[str] = mapped_column(Text)  # a JSON list of video ids
+    status: Mapped[str] = mapped_column(String(16))  # "open" or "closed"
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    closed_by: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class JurorRow(Base):
+    """A juror invited to a round, with the creators or videos they must not judge."""
+
+    __tablename__ = "jury_jurors"
+    __table_args__ = (UniqueConstraint("round_id", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("jury_rounds.id"))
+    username: Mapped[str] = mapped_column(String(40))
+    conflicts: Mapped[str] = mapped_column(Text)  # a JSON list of creator names or video ids
+    invited_by: Mapped[str] = mapped_column(Text)
+    invited_at: Mapped[int] = mapped_column(BigInteger)
+    removed_by: Mapped[str | None] = mapped_column(Text)  # votes removed from the round
+    removed_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class JudgmentRow(Base):
+    """One answer of a juror; undoing it marks it, it is never deleted."""
+
+    __tablename__ = "jury_judgments"
+    __table_args__ = (Index(None, "round_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("jury_rounds.id"))
+    juror: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))  # pair, tie, ranking, skip or score
+    entries: Mapped[str] = mapped_column(Text)  # a JSON list of video ids, best first
+    scores: Mapped[str | None] = mapped_column(Text)  # rubric: a JSON {criterion: score}
+    at: Mapped[int] = mapped_column(BigInteger)
+    undone_at: Mapped[int | None] = mapped_column(BigInteger)

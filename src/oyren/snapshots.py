@@ -25,7 +25,15 @@ from sqlalchemy.orm import Session
 from oyren.campaign import Campaign
 from oyren.explain import Explanation, entry_status, explain
 from oyren.links import profile_url, video_url
-from oyren.models import AwardRow, CampaignRow, DecisionRow, ObservationRow, RemovalRow, VideoRow
+from oyren.models import (
+    AuditRow,
+    AwardRow,
+    CampaignRow,
+    DecisionRow,
+    ObservationRow,
+    RemovalRow,
+    VideoRow,
+)
 from oyren.observations import Observation
 from oyren.results import Entry, Results
 from oyren.store import AwardRecord, Standings, get_campaign, standings
@@ -107,6 +115,10 @@ def _watermark(session: Session, campaign_id: str) -> tuple[object, ...]:
                 select(func.max(DecisionRow.id)).scalar_subquery(),
                 select(func.max(RemovalRow.id)).scalar_subquery(),
                 select(func.max(AwardRow.id)).scalar_subquery(),
+                # Every jury change (an answer, an undo, a closed round) is logged.
+                select(func.max(AuditRow.id))
+                .where(AuditRow.campaign_id == campaign_id, AuditRow.action.like("jury.%"))
+                .scalar_subquery(),
                 select(CampaignRow.rules_digest)
                 .where(CampaignRow.id == campaign_id)
                 .scalar_subquery(),

@@ -199,3 +199,48 @@ def test_award_is_frozen(live: Live) -> None:
     with page.expect_download() as download:  # type: ignore[attr-defined]
         page.click("a[href$='/bundle.zip']")  # type: ignore[attr-defined]
     assert download.value.suggested_filename == "sandbox-2024-award-1.zip"
+
+
+def test_juror_session(live: Live, sandbox_db: Engine) -> None:
+    from oyren.db import transaction
+    from oyren.store import create_round, invite_juror, round_judgments
+
+    with transaction(sandbox_db) as session:
+        made = create_round(session, campaign_id="sandbox-2024", name="Final", by="olga", top=6)
+        invite_juror(session, round_id=made.id, juror="jale", by="olga")
+    page = live.page
+    live.go(f"/login?next=/jury/rounds/{made.id}")
+    page.fill("#username", "jale")  # type: ignore[attr-defined]
+    page.fill("#password", PASSWORD)  # type: ignore[attr-defined]
+    page.click("form[action='/login'] button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(rf".*/jury/rounds/{made.id}$"))  # type: ignore[attr-defined]
+    assert page.locator(".card.video").count() == 2  # type: ignore[attr-defined]
+    assert "P(best)" not in page.inner_text("main")  # type: ignore[attr-defined]
+    live.shot("jury-question")
+    first = page.get_attribute(".card.video >> nth=1", "data-video")  # type: ignore[attr-defined]
+    page.click("button[value=right]")  # type: ignore[attr-defined]
+    assert "Cavablarınız: 1" in page.inner_text("main")  # type: ignore[attr-defined]
+    page.click("button[value=equal]")  # type: ignore[attr-defined]
+    page.click("form[action$='/undo'] button")  # type: ignore[attr-defined]
+    assert "Cavablarınız: 1" in page.inner_text("main")  # type: ignore[attr-defined]
+    live.shot("jury-after-undo")
+    with transaction(sandbox_db) as session:
+        kept = [(j.kind, j.undone) for j in round_judgments(session, round_id=made.id)]
+        winner = round_judgments(session, round_id=made.id)[0].entries[0]
+    assert kept == [("pair", False), ("tie", True)]
+    assert winner == first
+
+
+def test_organizer_opens_and_watches_a_round(live: Live) -> None:
+    page = live.page
+    _log_in(live, "olga")
+    live.go(ORG + "/jury")
+    page.fill("#name", "Final")  # type: ignore[attr-defined]
+    page.fill("#value", "6")  # type: ignore[attr-defined]
+    page.click("form[action$='/jury'] button[type=submit]")  # type: ignore[attr-defined]
+    page.fill("input[name=juror]", "jale")  # type: ignore[attr-defined]
+    page.fill("input[name=conflicts]", "hostile_creator")  # type: ignore[attr-defined]
+    page.click("form[action$='/invite'] button")  # type: ignore[attr-defined]
+    text = page.inner_text("main")  # type: ignore[attr-defined]
+    assert "jale" in text and "hostile_creator" in text
+    live.shot("jury-rounds")

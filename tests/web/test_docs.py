@@ -6,16 +6,22 @@ from pathlib import Path
 
 from fastapi.routing import APIRoute
 
-from oyren.web import organizer, public
+from oyren.web import jury, organizer, public
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "web.md"
-NAMES = {"{campaign_id}": "ID", "{video_id}": "VID", "{lang}": "az", "{fmt}": "csv"}
+NAMES = {
+    "{campaign_id}": "ID",
+    "{video_id}": "VID",
+    "{lang}": "az",
+    "{fmt}": "csv",
+    "{round_id}": "R",
+}
 
 
 def test_every_route_is_in_the_docs() -> None:
     text = DOC.read_text(encoding="utf-8")
     missing = []
-    routes = [*public.router.routes, *organizer.router.routes]
+    routes = [*public.router.routes, *organizer.router.routes, *jury.router.routes]
     assert len(routes) > 20
     for route in routes:
         if not isinstance(route, APIRoute) or route.path.endswith(".json"):

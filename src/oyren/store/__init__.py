@@ -1,8 +1,8 @@
 """The store: a campaign's whole workflow on top of the database.
 
-Register a campaign's rules, import observations, moderate, record removals, read the
-standings, award the prizes and freeze them, write the audit bundle. Every function takes a
-session and keyword arguments and works inside the caller's transaction (see
+Register a campaign's rules, import observations, moderate, record removals, run jury rounds,
+read the standings, award the prizes and freeze them, write the audit bundle. Every function
+takes a session and keyword arguments and works inside the caller's transaction (see
 :func:`oyren.db.transaction`), and every change appends to the audit log (:mod:`oyren.audit`).
 Results always come from :func:`oyren.engine.evaluate_observations`, exactly as ``oyren run``
 computes them from files.
@@ -25,6 +25,25 @@ from oyren.store.campaigns import (
     register_campaign,
 )
 from oyren.store.ingest import IngestSummary, ingest_observations
+from oyren.store.jury import (
+    JurorInfo,
+    RoundInfo,
+    build_shortlist,
+    close_round,
+    create_round,
+    get_round,
+    invite_juror,
+    juror_rounds,
+    jury_order,
+    list_rounds,
+    next_question,
+    record_judgment,
+    remove_juror_votes,
+    round_judgments,
+    round_progress,
+    skip,
+    undo_last,
+)
 from oyren.store.moderation import QueueItem, import_decisions, moderate, moderation_queue
 from oyren.store.removals import REMOVAL_MISSES, confirm_removals, import_removals, remove_video
 from oyren.store.rows import AwardRecord, current_award
@@ -36,24 +55,41 @@ __all__ = [
     "AwardRecord",
     "CampaignInfo",
     "IngestSummary",
+    "JurorInfo",
     "QueueItem",
     "Registration",
+    "RoundInfo",
     "Standings",
     "audit_page",
     "award",
+    "build_shortlist",
+    "close_round",
     "confirm_removals",
+    "create_round",
     "current_award",
     "entries_for_username",
     "export_bundle",
     "export_standings",
     "get_campaign",
+    "get_round",
     "import_decisions",
     "import_removals",
     "ingest_observations",
+    "invite_juror",
+    "juror_rounds",
+    "jury_order",
     "list_campaigns",
+    "list_rounds",
     "moderate",
     "moderation_queue",
+    "next_question",
+    "record_judgment",
     "register_campaign",
+    "remove_juror_votes",
     "remove_video",
+    "round_judgments",
+    "round_progress",
+    "skip",
     "standings",
+    "undo_last",
 ]

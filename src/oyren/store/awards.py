@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from oyren.audit import now, record_event
@@ -22,7 +22,8 @@ from oyren.bundle import BundleContents, write_bundle
 from oyren.engine import evaluate_observations
 from oyren.errors import StoreError
 from oyren.exports import export_results
-from oyren.models import AwardRow
+from oyren.judgments import Judgment, active
+from oyren.models import AwardRow, JudgmentRow
 from oyren.moderation import latest_decisions
 from oyren.removals import removed_ids
 from oyren.results import Entry, Results, results_from_dict, results_json
@@ -33,10 +34,13 @@ from oyren.store.rows import (
     current_award_row,
     current_marks,
     iso,
+    jury_order,
+    jury_round_row,
     live_results,
     parse_stored,
     require_campaign,
     stored_decisions,
+    stored_judgments,
     stored_observations,
     stored_removals,
 )
@@ -116,6 +120,12 @@ def award(
         # No import may commit between reading the inputs and naming their last rows.
         session.execute(text("LOCK TABLE observations, decisions, removals IN SHARE MODE"))
     marks = current_marks(session, campaign_id)
+    jury_round = jury_round_row(session, campaign_id)
+    last_judgment = None
+    if jury_round is not None:
+        last_judgment = session.scalar(
+            select(func.max(JudgmentRow.id)).where(JudgmentRow.round_id == jury_round.id)
+        )
     results = live_results(session, campaign)
     payload = results_json(results)
     digest = hashlib.sha256(payload).hexdigest()
@@ -133,6 +143,8 @@ def award(
         last_removal_id=marks.removal,
         results=payload.decode(),
         results_digest=digest,
+        jury_round_id=None if jury_round is None else jury_round.id,
+        last_judgment_id=last_judgment,
     )
     session.add(new)
     w = results.winners
@@ -145,6 +157,7 @@ def award(
         "best_video": w.best_video.video_id if w.best_video else None,
         "discover": w.discover.username if w.discover else None,
         "most_creative": w.most_creative.video_id if w.most_creative else None,
+        "jury_round": None if jury_round is None else jury_round.id,
     }
     action = "award.supersede" if supersede else "award"
     record_event(session, campaign_id=campaign_id, action=action, by=by, at=at, details=details)
@@ -162,6 +175,8 @@ def export_bundle(
     if award_row is None:
         campaign = parse_stored(row.source_text, campaign_id)
         marks = current_marks(session, campaign_id)
+        jury_round = jury_round_row(session, campaign_id)
+        judgments = [] if jury_round is None else stored_judgments(session, jury_round.id)
     else:
         campaign = parse_stored(award_row.campaign_source, campaign_id)
         # An award made before removals were stored (revision 0001) counted none.
@@ -177,6 +192,16 @@ def export_bundle(
             "reason": award_row.reason,
             "results_digest": award_row.results_digest,
         }
+        judgments = (
+            []
+            if award_row.jury_round_id is None
+            else stored_judgments(
+                session,
+                award_row.jury_round_id,
+                upto=award_row.last_judgment_id or 0,
+                as_of=award_row.awarded_at,
+            )
+        )
     observations = list(stored_observations(session, campaign_id, marks.observation))
     decisions = stored_decisions(session, campaign_id, marks.decision)
     removals = stored_removals(session, campaign_id, marks.removal)
@@ -187,6 +212,7 @@ def export_bundle(
                 observations,
                 decisions=latest_decisions(decisions),
                 removed=removed_ids(removals),
+                jury=jury_order(session, campaign_id, judgments=judgments),
             )
         )
     else:
@@ -202,5 +228,21 @@ def export_bundle(
         removals=removals,
         results=results,
         award=award_info,
+        judgments=judgments_jsonl(judgments) if active(judgments) else None,
     )
     return write_bundle(contents, out, created_at=created_at)
+
+
+def judgments_jsonl(judgments: list[Judgment]) -> bytes:
+    """The active judgments as the JSONL ``oyren run --judgments`` reads, one a line."""
+    lines = []
+    for j in active(judgments):
+        record: dict[str, Any] = {"judge": j.judge}
+        if j.kind == "pair":
+            record |= {"winner": j.entries[0], "loser": j.entries[1]}
+        else:
+            record[j.kind] = list(j.entries)
+        if j.at is not None:
+            record["at"] = j.at
+        lines.append(orjson.dumps(record) + b"\n")
+    return b"".join(lines)

@@ -12,10 +12,23 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from oyren.awards import JuryPick
 from oyren.campaign import Campaign, parse_campaign
 from oyren.engine import evaluate_observations
 from oyren.errors import StoreError
-from oyren.models import AwardRow, CampaignRow, DecisionRow, ObservationRow, RemovalRow, VideoRow
+from oyren.judging import jury_picks
+from oyren.judgments import Judgment, active
+from oyren.models import (
+    AwardRow,
+    CampaignRow,
+    DecisionRow,
+    JudgmentRow,
+    JurorRow,
+    JuryRoundRow,
+    ObservationRow,
+    RemovalRow,
+    VideoRow,
+)
 from oyren.moderation import Decision, latest_decisions
 from oyren.observations import Observation
 from oyren.removals import Removal, removed_ids
@@ -30,11 +43,14 @@ __all__ = [
     "current_marks",
     "file_digest",
     "iso",
+    "jury_order",
+    "jury_round_row",
     "live_results",
     "parse_stored",
     "require_campaign",
     "require_video",
     "stored_decisions",
+    "stored_judgments",
     "stored_observations",
     "stored_removals",
     "video_ids",
@@ -179,7 +195,65 @@ def live_results(session: Session, campaign: Campaign) -> Results:
         stored_observations(session, campaign.id),
         decisions=latest_decisions(stored_decisions(session, campaign.id)),
         removed=removed_ids(stored_removals(session, campaign.id)),
+        jury=jury_order(session, campaign.id),
     )
+
+
+def jury_round_row(session: Session, campaign_id: str) -> JuryRoundRow | None:
+    """The round the most creative prize comes from: the latest closed, else the latest open."""
+    query = select(JuryRoundRow).where(
+        JuryRoundRow.campaign_id == campaign_id, JuryRoundRow.mode == "compare"
+    )
+    rounds = list(session.scalars(query.order_by(JuryRoundRow.id)))
+    closed = [r for r in rounds if r.status == "closed"]
+    chosen = closed or rounds
+    return chosen[-1] if chosen else None
+
+
+def stored_judgments(
+    session: Session, round_id: int, *, upto: int | None = None, as_of: int | None = None
+) -> list[Judgment]:
+    """A round's judgments in order; ``upto`` the last id, ``as_of`` the time undos count to.
+
+    A judgment undone (or whose juror's votes were removed) by ``as_of`` comes back undone.
+    """
+    removed = {
+        username: at
+        for username, at in session.execute(
+            select(JurorRow.username, JurorRow.removed_at).where(
+                JurorRow.round_id == round_id, JurorRow.removed_at.is_not(None)
+            )
+        )
+    }
+
+    def gone(at: int | None) -> bool:
+        return at is not None and (as_of is None or at <= as_of)
+
+    query = select(JudgmentRow).where(JudgmentRow.round_id == round_id)
+    if upto is not None:
+        query = query.where(JudgmentRow.id <= upto)
+    return [
+        Judgment(
+            r.juror,
+            r.kind,  # type: ignore[arg-type]
+            tuple(orjson.loads(r.entries)),
+            r.at,
+            gone(r.undone_at) or gone(removed.get(r.juror)),
+        )
+        for r in session.scalars(query.order_by(JudgmentRow.id))
+    ]
+
+
+def jury_order(
+    session: Session, campaign_id: str, *, judgments: list[Judgment] | None = None
+) -> list[JuryPick]:
+    """The jury's order for the most creative prize, fitted as ``oyren run --judgments`` does."""
+    if judgments is None:
+        row = jury_round_row(session, campaign_id)
+        judgments = [] if row is None else stored_judgments(session, row.id)
+    counted = active(judgments)
+    judged = {entry for j in counted for entry in j.entries}
+    return jury_picks(counted, judged) if judged else []
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,8 @@
 One :class:`WebState` per app holds what requests share — the database engine, the compiled
 catalogs and templates, the rate limiter, the results cache and the session secret — so the CLI,
 the tests and a server process each build their own app and nothing is built at import time.
-Routes live in :mod:`oyren.web.public` and :mod:`oyren.web.organizer`; this module adds the
-security headers, the error pages (never a traceback) and the static files.
+Routes live in :mod:`oyren.web.public`, :mod:`oyren.web.organizer` and :mod:`oyren.web.jury`;
+this module adds the security headers, the error pages (never a traceback) and the static files.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def create_app(
     settings: Settings, *, options: WebOptions | None = None, engine: Engine | None = None
 ) -> FastAPI:
     """Build the web app on the database the settings name (or on ``engine``)."""
-    from oyren.web import organizer, public
+    from oyren.web import jury, organizer, public
 
     options = options or WebOptions()
     engine = engine if engine is not None else open_database(settings.database_url)
@@ -105,6 +105,7 @@ def create_app(
     )
     app.include_router(public.router)
     app.include_router(organizer.router)
+    app.include_router(jury.router)
     _install_error_pages(app, state)
     return app
 

@@ -43,6 +43,7 @@ __all__ = [
     "add_page",
     "csrf_protected",
     "error_response",
+    "juror_ctx",
     "organizer_ctx",
     "page_ctx",
     "safe_next",
@@ -319,6 +320,8 @@ staff_ctx = _role_ctx(STAFF_ROLES)
 """Signed in as an organizer or a moderator."""
 organizer_ctx = _role_ctx(frozenset({"organizer"}))
 """Signed in as an organizer."""
+juror_ctx = _role_ctx(frozenset({"juror"}))
+"""Signed in as a juror."""
 
 
 async def csrf_protected(request: Request) -> None:

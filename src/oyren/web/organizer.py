@@ -74,10 +74,12 @@ def login(
             status=401,
             twin=False,
         )
+    home = "/jury" if user.role == "juror" else "/organizer"
+    target = home if next == "/organizer" else safe_next(next, home)
     response = (
         ctx.json({"username": user.username, "role": user.role})
         if ctx.wants_json
-        else ctx.redirect(safe_next(next, "/organizer"))
+        else ctx.redirect(target)
     )
     return ctx.start_session(response, user)
 

@@ -1,0 +1,187 @@
+"""The jury's pages: a juror answers questions; an organizer opens, staffs and closes rounds.
+
+Jurors reach only ``/jury`` pages, and only rounds they are invited to; the organizer's round
+pages sit under ``/organizer`` with the others. Every form post carries the CSRF token. The
+buttons a juror presses are read into one store call (:func:`oyren.store.record_judgment`),
+which checks the answer is to the question asked.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path
+from fastapi.responses import Response
+
+from oyren import ballots, store
+from oyren.web.context import Ctx, add_page, csrf_protected, juror_ctx, organizer_ctx
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+CampaignId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+RoundId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+JurorCtx = Annotated[Ctx, Depends(juror_ctx)]
+OrganizerCtx = Annotated[Ctx, Depends(organizer_ctx)]
+CSRF = [Depends(csrf_protected)]
+EntryIds = Annotated[
+    list[str], Form(max_length=8, description="The question's video ids, in order")
+]
+
+page = partial(add_page, router, tags=["jury"])
+
+
+# --- The juror's pages -------------------------------------------------------------------------
+
+
+@page("/jury")
+def juror_home(ctx: JurorCtx) -> Response:
+    """The open rounds the juror is invited to."""
+    assert ctx.user is not None
+    with ctx.session() as session:
+        data = ballots.rounds_of(session, juror=ctx.user.username)
+    return ctx.respond("jury_home.html", data)
+
+
+@page("/jury/rounds/{round_id}")
+def juror_round(round_id: RoundId, ctx: JurorCtx) -> Response:
+    """The next question: the videos to compare, and the juror's progress (no leader shown)."""
+    assert ctx.user is not None
+    with ctx.session() as session:
+        data = ballots.ballot(session, round_id=round_id, juror=ctx.user.username)
+    return ctx.respond("jury_round.html", data)
+
+
+@router.post("/jury/rounds/{round_id}/answer", tags=["jury"], dependencies=CSRF)
+def answer(
+    round_id: RoundId,
+    ctx: JurorCtx,
+    entry: EntryIds,
+    choice: Annotated[str, Form(pattern="^(left|right|equal|order)$")] = "order",
+    place: Annotated[list[int] | None, Form(description="Each entry's place, 1 = best")] = None,
+    skip: Annotated[str | None, Form(max_length=64, description="A video to skip")] = None,
+) -> Response:
+    """Answer the question: left or right is better, equal, an order for a batch, or a skip."""
+    assert ctx.user is not None
+    if skip:
+        kind, entries = "skip", [skip]
+    elif choice == "order":
+        if place is None or sorted(place) != list(range(1, len(entry) + 1)):
+            raise HTTPException(400, detail=ctx.t.gettext("Give each video a different place."))
+        kind, entries = "ranking", [e for _p, e in sorted(zip(place, entry, strict=True))]
+    elif len(entry) != 2:
+        raise HTTPException(400, detail=ctx.t.gettext("Give each video a different place."))
+    elif choice == "equal":
+        kind, entries = "tie", entry
+    else:
+        kind, entries = "pair", entry if choice == "left" else entry[::-1]
+    with ctx.session() as session:
+        judgment = store.record_judgment(
+            session,
+            round_id=round_id,
+            juror=ctx.user.username,
+            kind=kind,
+            entries=entries,
+            at=ctx.now,
+        )
+    if ctx.wants_json:
+        return ctx.json(judgment, status=201)
+    return ctx.redirect(f"/jury/rounds/{round_id}")
+
+
+@router.post("/jury/rounds/{round_id}/undo", tags=["jury"], dependencies=CSRF)
+def undo(round_id: RoundId, ctx: JurorCtx) -> Response:
+    """Take back the juror's latest answer."""
+    assert ctx.user is not None
+    with ctx.session() as session:
+        taken = store.undo_last(session, round_id=round_id, juror=ctx.user.username, at=ctx.now)
+    if ctx.wants_json:
+        return ctx.json({"undone": taken})
+    return ctx.redirect(f"/jury/rounds/{round_id}")
+
+
+# --- The organizer's round pages ---------------------------------------------------------------
+
+
+@page("/organizer/campaigns/{campaign_id}/jury")
+def rounds(campaign_id: CampaignId, ctx: OrganizerCtx) -> Response:
+    """The campaign's jury rounds: progress, leader and P(best), jurors; forms to run them."""
+    with ctx.session() as session:
+        campaign, data = ballots.campaign_rounds(session, campaign_id=campaign_id)
+    return ctx.respond("jury_rounds.html", data, campaign=campaign, extra={"c": campaign})
+
+
+@router.post("/organizer/campaigns/{campaign_id}/jury", tags=["jury"], dependencies=CSRF)
+def create_round(
+    campaign_id: CampaignId,
+    ctx: OrganizerCtx,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    rule: Annotated[str, Form(pattern="^(top|topic|videos|all)$")],
+    value: Annotated[str, Form(max_length=20000)] = "",
+    batch: Annotated[int, Form(ge=2, le=8)] = 2,
+    threshold: Annotated[float, Form(ge=0.5, lt=1.0)] = 0.9,
+) -> Response:
+    """Open a round on a shortlist: the top N by views, one topic, listed ids, or all."""
+    assert ctx.user is not None
+    top = topic = videos = None
+    if rule == "top":
+        if not value.strip().isdigit():
+            raise HTTPException(400, detail=ctx.t.gettext("Give the number of entries to take."))
+        top = int(value)
+    elif rule == "topic":
+        topic = value
+    elif rule == "videos":
+        videos = [v for v in value.replace(",", " ").split() if v]
+    with ctx.session() as session:
+        made = store.create_round(
+            session,
+            campaign_id=campaign_id,
+            name=name,
+            by=ctx.user.username,
+            top=top,
+            topic=topic,
+            videos=videos,
+            size=batch,
+            threshold=threshold,
+            at=ctx.now,
+        )
+    if ctx.wants_json:
+        return ctx.json(made, status=201)
+    return ctx.redirect(f"/organizer/campaigns/{campaign_id}/jury")
+
+
+@router.post("/organizer/jury/rounds/{round_id}/invite", tags=["jury"], dependencies=CSRF)
+def invite(
+    round_id: RoundId,
+    ctx: OrganizerCtx,
+    juror: Annotated[str, Form(min_length=1, max_length=40)],
+    conflicts: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    """Invite a juror account, with creators or video ids they must not judge."""
+    assert ctx.user is not None
+    with ctx.session() as session:
+        invited = store.invite_juror(
+            session,
+            round_id=round_id,
+            juror=juror.strip(),
+            conflicts=conflicts.replace(",", " ").split(),
+            by=ctx.user.username,
+            at=ctx.now,
+        )
+        campaign_id = store.get_round(session, round_id=round_id).campaign_id
+    if ctx.wants_json:
+        return ctx.json(invited, status=201)
+    return ctx.redirect(f"/organizer/campaigns/{campaign_id}/jury")
+
+
+@router.post("/organizer/jury/rounds/{round_id}/close", tags=["jury"], dependencies=CSRF)
+def close(round_id: RoundId, ctx: OrganizerCtx) -> Response:
+    """Close a round: its judgments decide the most creative prize."""
+    assert ctx.user is not None
+    with ctx.session() as session:
+        closed = store.close_round(session, round_id=round_id, by=ctx.user.username, at=ctx.now)
+    if ctx.wants_json:
+        return ctx.json(closed)
+    return ctx.redirect(f"/organizer/campaigns/{closed.campaign_id}/jury")

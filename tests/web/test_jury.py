@@ -1,0 +1,201 @@
+"""The jury's pages: a juror's session, the organizer's rounds, who may reach what, CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from oyren.accounts import create_user
+from oyren.db import transaction
+from oyren.store import create_round, invite_juror, round_judgments
+from tests.conftest import HOSTILE_TEXT, PASSWORD, TOP_ID, TOP_USER
+from tests.web.conftest import csrf_of, log_in
+
+CID = "sandbox-2024"
+ORG = f"/organizer/campaigns/{CID}/jury"
+
+
+@pytest.fixture
+def round_id(sandbox_db: Engine) -> int:
+    """A round on the 6 most viewed eligible entries with the juror 'jale' invited."""
+    with transaction(sandbox_db) as session:
+        made = create_round(session, campaign_id=CID, name="Final", by="olga", top=6)
+        invite_juror(session, round_id=made.id, juror="jale", by="olga")
+        create_user(session, username="kamal", password=PASSWORD, role="juror", by="olga")
+    return made.id
+
+
+def answers(engine: Engine, round_id: int) -> list[tuple[str, tuple[str, ...], bool]]:
+    with transaction(engine) as session:
+        return [(j.kind, j.entries, j.undone) for j in round_judgments(session, round_id=round_id)]
+
+
+def question(client: httpx.Client, round_id: int) -> list[str]:
+    data = client.get(f"/jury/rounds/{round_id}.json").json()
+    return [v["video_id"] for v in data["videos"]]
+
+
+def test_juror_answers_undoes_and_skips(
+    juror: httpx.Client, round_id: int, sandbox_db: Engine
+) -> None:
+    page = juror.get(f"/jury/rounds/{round_id}")
+    assert page.status_code == 200
+    assert "Left is better" in page.text or "Sol daha yaxşıdır" in page.text
+    token = csrf_of(juror, f"/jury/rounds/{round_id}")
+    left, right = question(juror, round_id)
+    posted = juror.post(
+        f"/jury/rounds/{round_id}/answer",
+        data={"entry": [left, right], "choice": "right", "csrf_token": token},
+    )
+    assert (posted.status_code, posted.headers["location"]) == (303, f"/jury/rounds/{round_id}")
+    assert answers(sandbox_db, round_id) == [("pair", (right, left), False)]
+    a, b = question(juror, round_id)
+    juror.post(
+        f"/jury/rounds/{round_id}/answer",
+        data={"entry": [a, b], "choice": "equal", "csrf_token": token},
+    )
+    juror.post(f"/jury/rounds/{round_id}/undo", data={"csrf_token": token})
+    assert answers(sandbox_db, round_id)[1] == ("tie", (a, b), True)
+    c, d = question(juror, round_id)
+    juror.post(
+        f"/jury/rounds/{round_id}/answer",
+        data={"entry": [c, d], "skip": d, "csrf_token": token},
+    )
+    assert answers(sandbox_db, round_id)[2] == ("skip", (d,), False)
+    status = juror.get(f"/jury/rounds/{round_id}.json").json()
+    assert status["answers"] == 1
+    assert "leader" not in str(status) and "p_best" not in str(status)
+
+
+def test_juror_orders_a_batch(juror: httpx.Client, sandbox_db: Engine) -> None:
+    with transaction(sandbox_db) as session:
+        made = create_round(session, campaign_id=CID, name="Batch", by="olga", top=6, size=3)
+        invite_juror(session, round_id=made.id, juror="jale", by="olga")
+    token = csrf_of(juror, f"/jury/rounds/{made.id}")
+    shown = question(juror, made.id)
+    assert len(shown) == 3
+    response = juror.post(
+        f"/jury/rounds/{made.id}/answer",
+        data={"entry": shown, "choice": "order", "place": ["2", "3", "1"], "csrf_token": token},
+    )
+    assert response.status_code == 303
+    assert answers(sandbox_db, made.id) == [("ranking", (shown[2], shown[0], shown[1]), False)]
+    twice = juror.post(
+        f"/jury/rounds/{made.id}/answer",
+        data={"entry": shown, "choice": "order", "place": ["1", "1", "2"], "csrf_token": token},
+    )
+    assert twice.status_code == 400
+
+
+def test_juror_page_escapes_descriptions(juror: httpx.Client, sandbox_db: Engine) -> None:
+    with transaction(sandbox_db) as session:
+        made = create_round(session, campaign_id=CID, name="<i>Final</i>", by="olga", top=2)
+        invite_juror(session, round_id=made.id, juror="jale", by="olga")
+    page = juror.get(f"/jury/rounds/{made.id}").text
+    assert f"@{TOP_USER}" in page
+    assert f"https://www.tiktok.com/@{TOP_USER}/video/{TOP_ID}" in page
+    assert HOSTILE_TEXT not in page and "<i>Final</i>" not in page
+    assert "<script" not in page.split("</head>")[1]
+
+
+def test_answer_without_csrf_is_refused(
+    juror: httpx.Client, round_id: int, sandbox_db: Engine
+) -> None:
+    left, right = question(juror, round_id)
+    response = juror.post(
+        f"/jury/rounds/{round_id}/answer", data={"entry": [left, right], "choice": "left"}
+    )
+    assert response.status_code == 403
+    assert answers(sandbox_db, round_id) == []
+
+
+def test_answer_to_another_question_is_refused(
+    juror: httpx.Client, round_id: int, sandbox_db: Engine
+) -> None:
+    token = csrf_of(juror, f"/jury/rounds/{round_id}")
+    response = juror.post(
+        f"/jury/rounds/{round_id}/answer",
+        data={"entry": [TOP_ID, "1"], "choice": "left", "csrf_token": token},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 400
+    assert answers(sandbox_db, round_id) == []
+
+
+def test_uninvited_juror_is_refused(
+    make_client: Callable[..., httpx.Client], round_id: int
+) -> None:
+    with make_client() as other:
+        log_in(other, "kamal")
+        assert other.get(f"/jury/rounds/{round_id}").status_code == 400
+        assert other.get("/jury.json").json() == []
+
+
+def test_anonymous_and_staff_cannot_reach_jury_pages(
+    client: httpx.Client,
+    organizer: httpx.Client,
+    moderator: httpx.Client,
+    round_id: int,
+) -> None:
+    page = client.get(f"/jury/rounds/{round_id}")
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    json = {"Accept": "application/json"}
+    assert client.get(f"/jury/rounds/{round_id}.json", headers=json).status_code == 401
+    assert organizer.get(f"/jury/rounds/{round_id}").status_code == 403
+    assert moderator.get("/jury").status_code == 403
+
+
+def test_juror_and_moderator_cannot_reach_round_admin(
+    juror: httpx.Client, moderator: httpx.Client, round_id: int
+) -> None:
+    for who in (juror, moderator):
+        assert who.get(ORG).status_code == 403
+        token = csrf_of(who)
+        closing = who.post(f"/organizer/jury/rounds/{round_id}/close", data={"csrf_token": token})
+        assert closing.status_code == 403
+
+
+def test_organizer_opens_invites_watches_and_closes(
+    organizer: httpx.Client, sandbox_db: Engine
+) -> None:
+    token = csrf_of(organizer, ORG)
+    made = organizer.post(
+        ORG,
+        data={
+            "name": "Final",
+            "rule": "top",
+            "value": "5",
+            "threshold": "0.8",
+            "csrf_token": token,
+        },
+    )
+    assert made.status_code == 303
+    rounds = organizer.get(ORG + ".json").json()
+    assert [(r["round"]["name"], len(r["round"]["shortlist"])) for r in rounds] == [("Final", 5)]
+    new_id = rounds[0]["round"]["id"]
+    invited = organizer.post(
+        f"/organizer/jury/rounds/{new_id}/invite",
+        data={"juror": "jale", "conflicts": f"{TOP_USER}, 123", "csrf_token": token},
+    )
+    assert invited.status_code == 303
+    page = organizer.get(ORG).text
+    assert "jale" in page and TOP_USER in page
+    progress = organizer.get(ORG + ".json").json()[0]["progress"]
+    assert (progress["answers"], progress["threshold"]) == (0, 0.8)
+    assert "leader_p_best" in progress
+    closed = organizer.post(f"/organizer/jury/rounds/{new_id}/close", data={"csrf_token": token})
+    assert closed.status_code == 303
+    assert organizer.get(ORG + ".json").json()[0]["round"]["status"] == "closed"
+
+
+def test_juror_lands_on_the_jury_page(make_client: Callable[..., httpx.Client]) -> None:
+    with make_client() as c:
+        token = csrf_of(c)
+        response = c.post(
+            "/login", data={"username": "jale", "password": PASSWORD, "csrf_token": token}
+        )
+        assert (response.status_code, response.headers["location"]) == (303, "/jury")
+        assert "/jury" in c.get("/jury").text
