@@ -23,6 +23,12 @@ def test_stats_after_the_contest_cover_every_day(sandbox_db: Engine, sandbox: Ca
     assert sum(b.count for b in s.distribution) == eligible
     assert [b.low for b in s.distribution] == list(VIEW_BINS)
     assert sum(n for _, n in s.topics) == eligible
+    # The engine classifies every entry, so the theme mix is mostly themes, not "unclassified".
+    classified = sum(n for topic, n in s.topics if topic != "unclassified")
+    assert classified > eligible // 2
+    assert {topic for topic, n in s.topics if n} <= {t.id for t in sandbox.themes} | {
+        "unclassified"
+    }
 
 
 def test_stats_views_never_fall_from_day_to_day(sandbox_db: Engine, sandbox: Campaign) -> None:

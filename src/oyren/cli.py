@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,9 @@ from oyren.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from oyren.connectors import TikTokClient
+    from oyren.store.crawling import DbCrawlStore
 
 # The store's commands import oyren.store (and so SQLAlchemy) when they run: `run` and
 # `verify` start without it.
@@ -862,3 +866,219 @@ def jury_remove_votes(
             session, round_id=round_id, juror=juror, reason=reason, by=_by(ctx, by)
         )
     click.echo(f"round {round_id}: {count} answer(s) of {juror} no longer count")
+
+
+# --- Collecting from the TikTok Research API (database from the settings) ---
+
+
+@contextmanager
+def _collector(
+    ctx: click.Context, daily_requests: int
+) -> Iterator[tuple[DbCrawlStore, TikTokClient]]:
+    """Open the database's crawl store and a Research API client whose quota it keeps."""
+    from oyren.connectors import QuotaLimits, connect, tiktok_settings
+    from oyren.db import open_database
+    from oyren.store.crawling import DbCrawlStore
+
+    settings = _settings(ctx)
+    # The base URL is a setting (environment, file or default); the credentials only come from
+    # the environment, under the names TikTok's own tools use.
+    api = tiktok_settings({**os.environ, "OYREN_TIKTOK_API_BASE": settings.tiktok_api_base})
+    engine = open_database(settings.database_url)
+    try:
+        store = DbCrawlStore(engine)
+        limits = QuotaLimits(requests=daily_requests)
+        with connect(api, book=store, limits=limits) as client:
+            yield store, client
+    finally:
+        engine.dispose()
+
+
+DAILY_REQUESTS = click.option(
+    "--daily-requests",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Research API requests allowed per UTC day, for every campaign together.",
+)
+
+
+@cli.command()
+@CAMPAIGN_ID
+@DAILY_REQUESTS
+@click.option(
+    "--span-days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 30),
+    help="UTC dates per query (the API allows at most 30).",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="When the day's quota is spent, wait for 00:00 UTC, or stop (run again to resume).",
+)
+@BY
+@click.pass_context
+def crawl(
+    ctx: click.Context,
+    campaign_id: str,
+    daily_requests: int,
+    span_days: int,
+    wait: bool,
+    by: str | None,
+) -> None:
+    """Discover a registered campaign's entries through the Research API into the database."""
+    from oyren.crawl import CrawlSettings
+    from oyren.crawl_view import progress_line, render_crawl
+    from oyren.store.crawling import crawl_campaign
+
+    settings = CrawlSettings(span_days=span_days, wait_for_quota=wait)
+    with _collector(ctx, daily_requests) as (store, client), progress_line(_err()) as progress:
+        report = crawl_campaign(
+            client,
+            store,
+            campaign_id=campaign_id,
+            by=_by(ctx, by),
+            settings=settings,
+            progress=progress,
+        )
+    render_crawl(report, Console())
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option(
+    "--every",
+    metavar="DURATION",
+    help="Keep running: a cycle this often (e.g. 2h) and on both sides of the deadline, "
+    "until every entry's views at the deadline are bracketed. Without it: one cycle.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["priority", "round_robin"]),
+    default="priority",
+    show_default=True,
+    help="Spend the quota on the entries that decide prizes, or refresh all in turn.",
+)
+@click.option(
+    "--discover/--no-discover",
+    default=True,
+    show_default=True,
+    help="After each cycle, crawl for new entries with the requests the plan leaves.",
+)
+@DAILY_REQUESTS
+@BY
+@click.pass_context
+def track(
+    ctx: click.Context,
+    campaign_id: str,
+    every: str | None,
+    strategy: str,
+    discover: bool,
+    daily_requests: int,
+    by: str | None,
+) -> None:
+    """Refresh the counts of a registered campaign's known entries under the daily quota."""
+    from oyren.clock import parse_duration
+    from oyren.crawl_view import progress_line, render_track
+    from oyren.store.crawling import track_campaign
+    from oyren.tracker import TrackSettings
+    from oyren.tracking import PlannerSettings
+
+    planner = PlannerSettings()
+    if every is not None:
+        try:
+            planner = PlannerSettings(every_s=parse_duration(every))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--every'") from None
+    settings = TrackSettings(planner=planner, strategy=strategy, discover=discover)
+    with _collector(ctx, daily_requests) as (store, client), progress_line(_err()) as progress:
+        report = track_campaign(
+            client,
+            store,
+            campaign_id=campaign_id,
+            by=_by(ctx, by),
+            settings=settings,
+            keep_running=every is not None,
+            progress=progress,
+        )
+    render_track(report, Console())
+
+
+@cli.command("sandbox-api")
+@click.option(
+    "--campaign",
+    "campaign_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Campaign TOML file whose rules the simulated campaign follows.",
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--faults",
+    default="none",
+    show_default=True,
+    metavar="none|typical|SPEC",
+    help="Faults of the real API to inject, e.g. 500=0.05,504=0.02,429=0.03,expired=0.05.",
+)
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="How much faster than real time the sandbox's clock runs (1440: a day a minute).",
+)
+@click.option(
+    "--videos",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many videos the simulated campaign has.",
+)
+@click.option("--seed", default=1, show_default=True, type=int, help="Random seed.")
+@click.option(
+    "--start",
+    metavar="ISO",
+    help="The sandbox clock's first instant, e.g. 2024-04-20T12:00:00+04:00 "
+    "(default: the window's opening; without an offset, UTC).",
+)
+def sandbox_api(
+    campaign_path: Path,
+    port: int,
+    faults: str,
+    speed: float,
+    videos: int,
+    seed: int,
+    start: str | None,
+) -> None:
+    """Serve a simulated campaign through the Research API's endpoints, on a fast clock."""
+    from oyren.sandbox_api import Faults, SandboxConfig
+    from oyren.sandbox_server import sandbox_for, serve_forever
+
+    try:
+        chosen = Faults.parse(faults)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--faults'") from None
+    start_ts = None
+    if start is not None:
+        try:
+            when = datetime.fromisoformat(start)
+        except ValueError:
+            raise click.BadParameter(
+                f"'{start}' is not an ISO 8601 time like 2024-04-20T12:00:00+04:00",
+                param_hint="'--start'",
+            ) from None
+        start_ts = int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+    campaign = load_campaign(campaign_path)
+    config = SandboxConfig(faults=chosen, seed=seed)
+    api = sandbox_for(
+        campaign, videos=videos, seed=seed, speed=speed, start=start_ts, config=config
+    )
+    _note(
+        f"sandbox API for {campaign.id} on http://127.0.0.1:{port}: set "
+        f"OYREN_TIKTOK_API_BASE=http://127.0.0.1:{port} "
+        f"TIKTOK_CLIENT_KEY={config.client_key} TIKTOK_CLIENT_SECRET={config.client_secret}"
+    )
+    serve_forever(api, port=port)

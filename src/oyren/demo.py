@@ -1,9 +1,9 @@
 """The demo: the bundled sandbox campaign in a fresh SQLite store, ready to serve.
 
 :func:`build_demo` does what an organizer does over two months, in a minute: register the
-campaign, collect its videos, and leave an organizer account to sign in with. The collection goes
-through the same ingest path as ``oyren ingest``; :mod:`oyren.collect` swaps it for the real
-TikTok connector talking to the sandbox API.
+campaign, collect its videos through the real TikTok connector from the sandbox API (served on a
+loopback port, on an accelerated clock), import what was collected as ``oyren ingest`` does, and
+leave an organizer account to sign in with.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from pathlib import Path
 
 from oyren.accounts import create_user
 from oyren.campaign import Campaign
+from oyren.crawlstore import FileCrawlStore
 from oyren.db import open_database, transaction
-from oyren.observations import write_observations_jsonl
+from oyren.replay import collect_sandbox
 from oyren.results import Results
 from oyren.settings import Settings
-from oyren.simulate import Simulation, observations, sandbox_campaign, simulate
+from oyren.simulate import Simulation, sandbox_campaign, simulate
 from oyren.store import ingest_observations, register_campaign, standings
 
 __all__ = ["DEMO_ORGANIZER", "Demo", "build_demo"]
@@ -76,9 +77,7 @@ def build_demo(
             register_campaign(session, campaign=campaign, by="demo",
                               at=campaign.window_start_ts - DAY)  # fmt: skip
             with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "observations.jsonl"
-                with path.open("wb") as handle:
-                    write_observations_jsonl(observations(sim), handle)
+                path = _collect(campaign, sim, Path(tmp), step)
                 summary = ingest_observations(
                     session, campaign_id=campaign.id, path=path, by="demo",
                     progress=lambda done, total: step("storing observations", done, total),
@@ -91,3 +90,17 @@ def build_demo(
         engine.dispose()
     return Demo(settings, campaign, sim, results, summary.new_observations, DEMO_ORGANIZER,
                 password)  # fmt: skip
+
+
+def _collect(
+    campaign: Campaign, sim: Simulation, folder: Path, step: Callable[[str, int, int | None], None]
+) -> Path:
+    """Crawl and track the simulation through the sandbox API; return the observations file."""
+    with FileCrawlStore(folder, durable=False) as crawled:
+        collect_sandbox(
+            campaign,
+            sim,
+            crawled,
+            progress=lambda p: step("collecting from the sandbox API", p.observations, None),
+        )
+    return folder / campaign.id / "observations.jsonl"

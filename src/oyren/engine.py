@@ -6,7 +6,9 @@ so a result computed from a store and one recomputed from an audit bundle agree 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from oyren.awards import JuryPick, creator_totals, settle
 from oyren.campaign import Campaign
@@ -36,6 +38,21 @@ def evaluate(
     Screening only informs moderators and the public charts: it never changes eligibility,
     views or prizes, so ``screen=False`` settles the same prizes faster.
     """
+    with _collector_paused():
+        return _evaluate(
+            campaign, videos, decisions=decisions, removed=removed, jury=jury, screen=screen
+        )
+
+
+def _evaluate(
+    campaign: Campaign,
+    videos: Iterable[Video],
+    *,
+    decisions: Mapping[str, Decision] | None,
+    removed: frozenset[str],
+    jury: Sequence[JuryPick],
+    screen: bool,
+) -> Results:
     rules = RuleSet.of(campaign)
     cutoff = rules.cutoff
     decisions = decisions or {}
@@ -45,29 +62,19 @@ def evaluate(
     entries = []
     for video in screened:
         meta = video.meta
-        verdict = decide(
-            meta, rules, decision=decisions.get(meta.video_id), removed=meta.video_id in removed
-        )
+        video_id = meta.video_id
+        verdict = decide(meta, rules, decision=decisions.get(video_id), removed=video_id in removed)
         at = views_at(video.times, video.views, cutoff=cutoff, create_time=meta.create_time)
         guess = classifier.classify_observation(meta) if classifier is not None else None
-        entries.append(
-            Entry(
-                video_id=meta.video_id,
-                username=meta.username,
-                create_time=meta.create_time,
-                eligible=verdict.eligible,
-                reasons=verdict.reasons,
-                views_at_cutoff=at.views,
-                views_basis=at.basis,
-                observations=len(video.times),
-                gap_s=at.gap_s,
-                flags=flags.get(meta.video_id, ()),
-                topic=guess.topic if guess is not None else None,
-                topic_confidence=guess.confidence if guess is not None else None,
-            )
-        )
-    # Eligible entries first in rank order, then the rest in the same order.
-    entries.sort(key=lambda e: (not e.eligible, e.sort_key))
+        # Positional, in field order: keywords make building a frozen dataclass twice as slow.
+        entry = Entry(video_id, meta.username, meta.create_time, not verdict.reasons,
+                      verdict.reasons, at.views, at.basis, len(video.times), at.gap_s,
+                      flags.get(video_id, ()), guess.topic if guess is not None else None,
+                      guess.confidence if guess is not None else None)  # fmt: skip
+        entries.append(entry)
+    # Eligible entries first in rank order, then the rest in the same order. A flat key tuple
+    # sorts about twice as fast as one holding the sort key as a tuple.
+    entries.sort(key=lambda e: (not e.eligible, *e.sort_key))
     ranked = [e for e in entries if e.eligible]
     creators = creator_totals(ranked)
     winners = settle(
@@ -92,7 +99,27 @@ def evaluate_observations(
     screen: bool = True,
 ) -> Results:
     """Group raw observations into videos and :func:`evaluate` them."""
-    videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
-    return evaluate(
-        campaign, videos.values(), decisions=decisions, removed=removed, jury=jury, screen=screen
-    )
+    with _collector_paused():
+        videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
+        return evaluate(
+            campaign, videos.values(), decisions=decisions, removed=removed, jury=jury,
+            screen=screen,
+        )  # fmt: skip
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while building many objects that form no cycles.
+
+    The collector traverses every live object each time their number has grown by a quarter; on
+    100,000 videos that took more time than the work itself. Reference counting frees memory as
+    usual meanwhile, and the collector resumes afterwards. Left alone if someone else paused it.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -10,6 +10,10 @@ that one class, print its message and exit with status 2 without a traceback:
     names the file, the line and the field.
   - :class:`StoreError` — the database refuses an operation (unknown campaign, frozen award, …).
   - :class:`ConnectorError` — a remote API answered with an error we cannot recover from.
+    - :class:`ApiUnavailable` — the API kept failing through every retry; try again later.
+    - :class:`QuotaExhausted` — the API's daily quota is spent; says when it resets.
+    - :class:`SearchExpired` — the API forgot a paged search (``search_id``); the crawl restarts
+      that date span from its last stored cursor, so users only see it if that keeps failing.
   - :class:`BundleError` — an audit bundle is incomplete or does not verify.
 
 Messages say what is wrong and what to do about it.
@@ -18,11 +22,14 @@ Messages say what is wrong and what to do about it.
 from __future__ import annotations
 
 __all__ = [
+    "ApiUnavailable",
     "BundleError",
     "CampaignError",
     "ConnectorError",
     "InputError",
     "OyrenError",
+    "QuotaExhausted",
+    "SearchExpired",
     "StoreError",
 ]
 
@@ -70,6 +77,22 @@ class StoreError(OyrenError):
 
 class ConnectorError(OyrenError):
     """A remote API failed in a way retries cannot mend."""
+
+
+class ApiUnavailable(ConnectorError):
+    """The API kept failing (5xx, timeouts, unreadable answers) through every retry."""
+
+
+class QuotaExhausted(ConnectorError):
+    """The daily request quota is spent; ``reset_at`` (Unix seconds) is when it comes back."""
+
+    def __init__(self, message: str, *, reset_at: int) -> None:
+        self.reset_at = reset_at
+        super().__init__(message)
+
+
+class SearchExpired(ConnectorError):
+    """The API no longer knows a ``search_id`` (or its cursor) it issued."""
 
 
 class BundleError(OyrenError):

@@ -23,9 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
-
 from oyren.errors import InputError
+from oyren.records import json_objects
 
 __all__ = [
     "KINDS",
@@ -108,27 +107,11 @@ def without_judges(judgments: Iterable[Judgment], judges: Collection[str]) -> li
 
 def read_judgments(path: str | Path, entry_ids: Collection[str]) -> list[Judgment]:
     """Read a JSONL judgments file; every id must be in ``entry_ids``."""
-    p = Path(path)
-    name = str(p)
-    try:
-        lines = p.read_bytes().splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror}", path=name) from None
+    name = str(path)
     known = entry_ids if isinstance(entry_ids, set | frozenset | Mapping) else set(entry_ids)
-    out = []
-    for number, raw in enumerate(lines, start=1):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]  # a byte-order mark some editors add; not part of the JSON
-        if not raw.strip():
-            continue
-        try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON ({exc})", path=name, line=number) from None
-        if not isinstance(record, dict):
-            raise InputError("expected a JSON object", path=name, line=number)
-        out.append(_judgment_from_record(record, known, name, number))
-    return out
+    return [
+        _judgment_from_record(record, known, name, number) for number, record in json_objects(path)
+    ]
 
 
 _FORMS = {"winner": "pair", "loser": "pair", "tie": "tie", "ranking": "ranking", "skip": "skip"}

@@ -2,7 +2,8 @@
 
 The schema is owned by the Alembic migrations in ``oyren/migrations``; these models must match
 them (a test compares the two). Times are Unix seconds, as everywhere else in Öyrən. Rows are
-never updated in place except a campaign's current rules: observations, decisions, removals,
+never updated in place except a campaign's current rules and collection's working state (crawl
+checkpoints, the quota ledger): observations, decisions, removals,
 awards and the audit log only grow, so any past result can be recomputed.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -26,12 +28,14 @@ __all__ = [
     "AwardRow",
     "Base",
     "CampaignRow",
+    "CrawlCheckpointRow",
     "CrawlMissRow",
     "DecisionRow",
     "JudgmentRow",
     "JurorRow",
     "JuryRoundRow",
     "ObservationRow",
+    "QuotaRow",
     "RemovalRow",
     "VideoRow",
 ]
@@ -170,6 +174,34 @@ class CrawlMissRow(Base):
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
     video_id: Mapped[str] = mapped_column(String(64))
     at: Mapped[int] = mapped_column(BigInteger)
+
+
+class CrawlCheckpointRow(Base):
+    """Where the crawl of one date span stands (see :class:`oyren.crawlstore.Checkpoint`).
+
+    Updated in place as the crawl pages on: it is collection's working state, not an input to
+    any result.
+    """
+
+    __tablename__ = "crawl_checkpoints"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    span: Mapped[str] = mapped_column(String(17), primary_key=True)  # 20240220-20240321
+    cursor: Mapped[int] = mapped_column(BigInteger)
+    search_id: Mapped[str | None] = mapped_column(Text)
+    done: Mapped[bool] = mapped_column(Boolean)
+    started_at: Mapped[int | None] = mapped_column(BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class QuotaRow(Base):
+    """The Research API quota spent on one UTC day, by every campaign together."""
+
+    __tablename__ = "quota_ledger"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    requests: Mapped[int] = mapped_column(BigInteger)
+    records: Mapped[int] = mapped_column(BigInteger)
 
 
 class AuditRow(Base):

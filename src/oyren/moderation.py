@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import orjson
-
 from oyren.errors import InputError
+from oyren.records import json_objects
 
 __all__ = ["ACTIONS", "Decision", "latest_decisions", "read_decisions"]
 
@@ -53,22 +52,9 @@ def latest_decisions(decisions: Iterable[Decision]) -> dict[str, Decision]:
 
 def read_decisions(path: str | Path) -> list[Decision]:
     """Read a JSONL decisions file, raising :class:`InputError` naming line and field."""
-    p = Path(path)
-    name = str(p)
-    try:
-        lines = p.read_bytes().splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror}", path=name) from None
+    name = str(path)
     out = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON ({exc})", path=name, line=number) from None
-        if not isinstance(record, dict):
-            raise InputError("expected a JSON object", path=name, line=number)
+    for number, record in json_objects(path):
 
         def text(
             key: str, *, required: bool, record: dict[str, object] = record, number: int = number

@@ -28,7 +28,9 @@ from oyren.hashtags import extract_hashtags
 __all__ = [
     "FIELDS",
     "Observation",
+    "ObservationFile",
     "SkipReport",
+    "observation_from_line",
     "observation_from_record",
     "observation_to_record",
     "read_observations",
@@ -102,38 +104,87 @@ def read_observations(path: str | Path, *, skip: SkipReport | None = None) -> It
     Without ``skip`` the first bad line raises :class:`InputError`; with it, bad lines are counted
     in ``skip`` and passed over. A file that cannot be opened always raises.
     """
-    p = Path(path)
-    name = str(p)
-    is_csv = p.suffix.lower() == ".csv"
-    try:
-        handle = p.open("r", encoding="utf-8", newline="") if is_csv else p.open("rb")
-    except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror}", path=name) from None
-    with handle:
-        if is_csv:
-            yield from _read_csv(handle, name, skip)  # type: ignore[arg-type]
-        else:
-            yield from _read_jsonl(handle, name, skip)  # type: ignore[arg-type]
+    return ObservationFile(Path(path), skip)
+
+
+class ObservationFile(Iterator[Observation]):
+    """A file of observations, read lazily: iterating yields one :class:`Observation` per line.
+
+    :func:`oyren.videos.collect_videos` recognises an unread JSONL file and groups its lines
+    without building an observation for each of them, which is most of the work on big files.
+    """
+
+    def __init__(self, path: Path, skip: SkipReport | None) -> None:
+        self.path = path
+        self.skip = skip
+        self._observations: Iterator[Observation] | None = None
+
+    @property
+    def name(self) -> str:
+        """The file's name as errors show it."""
+        return str(self.path)
+
+    @property
+    def is_jsonl(self) -> bool:
+        """True unless the file is CSV."""
+        return self.path.suffix.lower() != ".csv"
+
+    @property
+    def started(self) -> bool:
+        """True once iteration has begun."""
+        return self._observations is not None
+
+    def open(self) -> io.BufferedReader:
+        """Open the file for reading bytes, raising :class:`InputError` when it cannot be."""
+        try:
+            return self.path.open("rb")
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror}", path=self.name) from None
+
+    def __next__(self) -> Observation:
+        if self._observations is None:
+            self._observations = self._read()
+        return next(self._observations)
+
+    def _read(self) -> Iterator[Observation]:
+        if self.is_jsonl:
+            with self.open() as handle:
+                yield from _read_jsonl(handle, self.name, self.skip)
+            return
+        try:
+            text = self.path.open("r", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror}", path=self.name) from None
+        with text:
+            yield from _read_csv(text, self.name, self.skip)
 
 
 def _read_jsonl(
     handle: io.BufferedReader, name: str, skip: SkipReport | None
 ) -> Iterator[Observation]:
     for number, raw in enumerate(handle, start=1):
-        if not raw.strip():
-            continue
         try:
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON ({exc})", path=name, line=number) from None
-            if not isinstance(record, dict):
-                raise InputError("expected a JSON object", path=name, line=number)
-            yield observation_from_record(record, path=name, line=number)
+            obs = observation_from_line(raw, path=name, line=number)
         except InputError as error:
             if skip is None:
                 raise
             skip.add(error)
+            continue
+        if obs is not None:
+            yield obs
+
+
+def observation_from_line(raw: bytes, *, path: str, line: int) -> Observation | None:
+    """Parse and validate one JSONL line as read (newline included); None for a blank line."""
+    if not raw.strip():
+        return None
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc})", path=path, line=line) from None
+    if not isinstance(record, dict):
+        raise InputError("expected a JSON object", path=path, line=line)
+    return observation_from_record(record, path=path, line=line)
 
 
 def _read_csv(

@@ -18,9 +18,8 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from oyren.errors import InputError
+from oyren.records import json_objects
 
 __all__ = ["Removal", "read_removals", "removal_to_record", "removed_ids"]
 
@@ -48,24 +47,8 @@ def removal_to_record(removal: Removal, *, tz: tzinfo = UTC) -> dict[str, Any]:
 
 def read_removals(path: str | Path) -> list[Removal]:
     """Read a JSONL removals file, raising :class:`InputError` naming line and field."""
-    p = Path(path)
-    name = str(p)
-    try:
-        lines = p.read_bytes().splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror}", path=name) from None
-    out = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON ({exc})", path=name, line=number) from None
-        if not isinstance(record, dict):
-            raise InputError("expected a JSON object", path=name, line=number)
-        out.append(_removal(record, name, number))
-    return out
+    name = str(path)
+    return [_removal(record, name, number) for number, record in json_objects(path)]
 
 
 def _removal(record: dict[str, Any], name: str, number: int) -> Removal:

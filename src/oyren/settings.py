@@ -58,6 +58,12 @@ class Settings:
         shown="your login name",
     )
 
+    tiktok_api_base: str = _setting(
+        "https://open.tiktokapis.com",
+        "Base URL of the TikTok Research API for `oyren crawl` and `oyren track`; point it at "
+        "`oyren sandbox-api` to rehearse.",
+    )
+
     def __post_init__(self) -> None:
         if not self.user:
             object.__setattr__(self, "user", _login_name())

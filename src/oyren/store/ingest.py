@@ -27,7 +27,14 @@ from oyren.models import ObservationRow, VideoRow
 from oyren.observations import Observation, SkipReport, observation_to_record, read_observations
 from oyren.store.rows import require_campaign
 
-__all__ = ["CHUNK_SIZE", "IngestSummary", "Progress", "content_hash", "ingest_observations"]
+__all__ = [
+    "CHUNK_SIZE",
+    "IngestSummary",
+    "ObservationWriter",
+    "Progress",
+    "content_hash",
+    "ingest_observations",
+]
 
 CHUNK_SIZE = 5000  # rows per INSERT: large enough to be fast, small enough for SQLite's limits
 
@@ -71,50 +78,22 @@ def ingest_observations(
     require_campaign(session, campaign_id)
     p = Path(path)
     lines, sha256 = _scan(p)
-    connection = session.connection()
-    insert_observations = (
-        _CopyInsert(connection)
-        if connection.dialect.name == "postgresql"
-        else _BulkInsert(connection, _insert_ignoring_duplicates(session, OBSERVATIONS))
-    )
-    insert_videos = _insert_ignoring_duplicates(session, VIDEOS)
-    known: dict[str, int] = {
-        video_id: pk
-        for video_id, pk in session.execute(
-            select(VideoRow.video_id, VideoRow.id).where(VideoRow.campaign_id == campaign_id)
-        )
-    }
-    videos_before = len(known)
+    writer = ObservationWriter(session, campaign_id)
+    videos_before = len(writer.known)
     observations_before = _count_observations(session, campaign_id)
-    started = now()
     read = 0
     skipped_before = skip.count if skip else 0
-
-    def flush(chunk: Sequence[Observation]) -> None:
-        new = sorted({o.video_id for o in chunk} - known.keys())
-        if new:
-            rows = [
-                {"campaign_id": campaign_id, "video_id": v, "first_ingested_at": started}
-                for v in new
-            ]
-            connection.execute(insert_videos, rows)
-            found = select(VideoRow.video_id, VideoRow.id).where(
-                VideoRow.campaign_id == campaign_id, VideoRow.video_id.in_(new)
-            )
-            known.update({video_id: pk for video_id, pk in connection.execute(found)})
-        insert_observations([_row(o, known[o.video_id]) for o in chunk])
-
     chunk: list[Observation] = []
     for obs in read_observations(p, skip=skip):
         chunk.append(obs)
         if len(chunk) >= chunk_size:
-            flush(chunk)
+            writer.insert(chunk)
             read += len(chunk)
             chunk = []
             if progress is not None:
                 progress(min(read + (skip.count - skipped_before if skip else 0), lines), lines)
     if chunk:
-        flush(chunk)
+        writer.insert(chunk)
         read += len(chunk)
     if progress is not None:
         progress(lines, lines)
@@ -123,7 +102,7 @@ def ingest_observations(
         path=str(p),
         sha256=sha256,
         read=read,
-        new_videos=len(known) - videos_before,
+        new_videos=len(writer.known) - videos_before,
         new_observations=new_observations,
         duplicates=read - new_observations,
         skipped=skip.count - skipped_before if skip else 0,
@@ -142,6 +121,45 @@ def ingest_observations(
         session, campaign_id=campaign_id, action="observations.ingest", by=by, details=details
     )
     return summary
+
+
+class ObservationWriter:
+    """Inserts observations of one campaign in bulk, in the session's transaction: each video's
+    row first (once), then the observations, an exact duplicate of a stored one passed over."""
+
+    def __init__(self, session: Session, campaign_id: str, *, at: int | None = None) -> None:
+        self.campaign_id = campaign_id
+        self.started = now() if at is None else at
+        self.connection = connection = session.connection()
+        self.insert_observations = (
+            _CopyInsert(connection)
+            if connection.dialect.name == "postgresql"
+            else _BulkInsert(connection, _insert_ignoring_duplicates(session, OBSERVATIONS))
+        )
+        self.insert_videos = _insert_ignoring_duplicates(session, VIDEOS)
+        # Every stored video of the campaign, by id: its primary key.
+        self.known: dict[str, int] = {
+            video_id: pk
+            for video_id, pk in session.execute(
+                select(VideoRow.video_id, VideoRow.id).where(VideoRow.campaign_id == campaign_id)
+            )
+        }
+
+    def insert(self, chunk: Sequence[Observation]) -> None:
+        """Insert a chunk of observations (at most :data:`CHUNK_SIZE`)."""
+        new = sorted({o.video_id for o in chunk} - self.known.keys())
+        if new:
+            rows = [
+                {"campaign_id": self.campaign_id, "video_id": v, "first_ingested_at": self.started}
+                for v in new
+            ]
+            self.connection.execute(self.insert_videos, rows)
+            found = select(VideoRow.video_id, VideoRow.id).where(
+                VideoRow.campaign_id == self.campaign_id, VideoRow.video_id.in_(new)
+            )
+            self.known.update({v: pk for v, pk in self.connection.execute(found)})
+        if chunk:
+            self.insert_observations([_row(o, self.known[o.video_id]) for o in chunk])
 
 
 def _scan(path: Path) -> tuple[int, str]:

@@ -77,7 +77,8 @@ def create_app(
     state = WebState(
         engine=engine,
         pages=Pages(load_catalogs()),
-        limiter=RateLimiter(options.rate_limits),
+        # The same clock as the pages, so a test that holds time still holds the buckets too.
+        limiter=RateLimiter(options.rate_limits, clock=options.clock),
         cache=ResultsCache(),
         secret=secret,
         clock=options.clock,
