@@ -715,6 +715,159 @@ def user_add(ctx: click.Context, username: str, role: str, password: str) -> Non
     _err().print(f"created the {made.role} account '{made.username}'", highlight=False)
 
 
+# --- The jury: rounds for the most creative prize ---
+
+
+@cli.group()
+def jury() -> None:
+    """Jury rounds that decide the most creative video."""
+
+
+@jury.group("round")
+def jury_round() -> None:
+    """Open rounds on a shortlist of eligible entries."""
+
+
+@jury_round.command("create")
+@CAMPAIGN_ID
+@click.option("--name", required=True, help="The round's name, shown to jurors.")
+@click.option("--top", type=click.IntRange(2), help="Shortlist the N most viewed eligible entries.")
+@click.option("--topic", help="Shortlist the eligible entries of one topic.")
+@click.option("--videos", help="Shortlist these eligible video ids (comma-separated).")
+@click.option("--all", "everything", is_flag=True, help="Shortlist every eligible entry.")
+@click.option(
+    "--batch",
+    default=2,
+    show_default=True,
+    type=click.IntRange(2, 8),
+    help="Entries per question: 2 asks for pairs, more for a batch to order.",
+)
+@click.option(
+    "--threshold",
+    default=0.9,
+    show_default=True,
+    type=click.FloatRange(0.5, 1.0, max_open=True),
+    help="The round can stop once the leader is the best with this probability.",
+)
+@BY
+@click.pass_context
+def jury_round_create(
+    ctx: click.Context,
+    campaign_id: str,
+    name: str,
+    top: int | None,
+    topic: str | None,
+    videos: str | None,
+    everything: bool,
+    batch: int,
+    threshold: float,
+    by: str | None,
+) -> None:
+    """Open a round; jurors invited to it answer on the jury page."""
+    from oyren import store
+
+    if sum((top is not None, topic is not None, videos is not None, everything)) != 1:
+        raise click.UsageError("give one shortlist rule: --top N, --topic T, --videos IDS or --all")
+    picked = None if videos is None else [v.strip() for v in videos.split(",") if v.strip()]
+    with _store(ctx) as session:
+        made = store.create_round(
+            session,
+            campaign_id=campaign_id,
+            name=name,
+            by=_by(ctx, by),
+            top=top,
+            topic=topic,
+            videos=picked,
+            size=batch,
+            threshold=threshold,
+        )
+    click.echo(f"{campaign_id}: opened jury round {made.id} '{made.name}' on "
+               f"{len(made.shortlist)} entries")  # fmt: skip
+
+
+@jury.command("invite")
+@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
+@click.option("--juror", required=True, help="A juror account (oyren user add --role juror).")
+@click.option(
+    "--conflict",
+    "conflicts",
+    multiple=True,
+    metavar="NAME",
+    help="A creator's username or a video id the juror must not judge (repeatable).",
+)
+@BY
+@click.pass_context
+def jury_invite(
+    ctx: click.Context, round_id: int, juror: str, conflicts: tuple[str, ...], by: str | None
+) -> None:
+    """Invite a juror to a round, with their conflicts of interest."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        invited = store.invite_juror(
+            session, round_id=round_id, juror=juror, conflicts=conflicts, by=_by(ctx, by)
+        )
+    kept = f" (kept away from {', '.join(invited.conflicts)})" if invited.conflicts else ""
+    click.echo(f"round {round_id}: invited {invited.username}{kept}")
+
+
+@jury.command("progress")
+@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
+@click.pass_context
+def jury_progress(ctx: click.Context, round_id: int) -> None:
+    """Show a round's answers, coverage, leader and whether it can stop."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        info = store.get_round(session, round_id=round_id)
+        p = store.round_progress(session, round_id=round_id)
+    by_juror = ", ".join(f"{name} {count}" for name, count in p.by_juror) or "none yet"
+    click.echo(f"round {info.id} '{info.name}' ({info.status}): {p.answers} answers ({by_juror})")
+    click.echo(f"covered: {p.covered} of {p.entries} entries")
+    if p.leader is not None and p.answers:
+        click.echo(
+            f"leader: {p.leader} ({info.creators.get(p.leader, '?')}), "
+            f"P(best) {p.leader_p_best:.2f} of {p.threshold:.2f} needed"
+        )
+    if p.done:
+        click.echo("the stop rule is met: the round can be closed")
+    else:
+        more = "unknown (too close)" if p.to_decide is None else f"about {p.to_decide}"
+        click.echo(f"questions still needed: {p.to_cover} to cover every entry, {more} to decide")
+
+
+@jury.command("close")
+@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
+@BY
+@click.pass_context
+def jury_close(ctx: click.Context, round_id: int, by: str | None) -> None:
+    """Close a round: its judgments decide the most creative prize."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        closed = store.close_round(session, round_id=round_id, by=_by(ctx, by))
+    click.echo(f"round {closed.id} '{closed.name}' closed by {closed.closed_by}")
+
+
+@jury.command("remove-votes")
+@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
+@click.option("--juror", required=True, help="The juror whose answers no longer count.")
+@click.option("--reason", required=True, help="Why (written to the audit log).")
+@BY
+@click.pass_context
+def jury_remove_votes(
+    ctx: click.Context, round_id: int, juror: str, reason: str, by: str | None
+) -> None:
+    """Drop every answer of a careless or conflicted juror; the ranking is refitted without them."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        count = store.remove_juror_votes(
+            session, round_id=round_id, juror=juror, reason=reason, by=_by(ctx, by)
+        )
+    click.echo(f"round {round_id}: {count} answer(s) of {juror} no longer count")
+
+
 # --- Collecting from the TikTok Research API (database from the settings) ---
 
 
@@ -929,156 +1082,3 @@ def sandbox_api(
         f"TIKTOK_CLIENT_KEY={config.client_key} TIKTOK_CLIENT_SECRET={config.client_secret}"
     )
     serve_forever(api, port=port)
-
-
-# --- The jury: rounds for the most creative prize ---
-
-
-@cli.group()
-def jury() -> None:
-    """Jury rounds that decide the most creative video."""
-
-
-@jury.group("round")
-def jury_round() -> None:
-    """Open rounds on a shortlist of eligible entries."""
-
-
-@jury_round.command("create")
-@CAMPAIGN_ID
-@click.option("--name", required=True, help="The round's name, shown to jurors.")
-@click.option("--top", type=click.IntRange(2), help="Shortlist the N most viewed eligible entries.")
-@click.option("--topic", help="Shortlist the eligible entries of one topic.")
-@click.option("--videos", help="Shortlist these eligible video ids (comma-separated).")
-@click.option("--all", "everything", is_flag=True, help="Shortlist every eligible entry.")
-@click.option(
-    "--batch",
-    default=2,
-    show_default=True,
-    type=click.IntRange(2, 8),
-    help="Entries per question: 2 asks for pairs, more for a batch to order.",
-)
-@click.option(
-    "--threshold",
-    default=0.9,
-    show_default=True,
-    type=click.FloatRange(0.5, 1.0, max_open=True),
-    help="The round can stop once the leader is the best with this probability.",
-)
-@BY
-@click.pass_context
-def jury_round_create(
-    ctx: click.Context,
-    campaign_id: str,
-    name: str,
-    top: int | None,
-    topic: str | None,
-    videos: str | None,
-    everything: bool,
-    batch: int,
-    threshold: float,
-    by: str | None,
-) -> None:
-    """Open a round; jurors invited to it answer on the jury page."""
-    from oyren import store
-
-    if sum((top is not None, topic is not None, videos is not None, everything)) != 1:
-        raise click.UsageError("give one shortlist rule: --top N, --topic T, --videos IDS or --all")
-    picked = None if videos is None else [v.strip() for v in videos.split(",") if v.strip()]
-    with _store(ctx) as session:
-        made = store.create_round(
-            session,
-            campaign_id=campaign_id,
-            name=name,
-            by=_by(ctx, by),
-            top=top,
-            topic=topic,
-            videos=picked,
-            size=batch,
-            threshold=threshold,
-        )
-    click.echo(f"{campaign_id}: opened jury round {made.id} '{made.name}' on "
-               f"{len(made.shortlist)} entries")  # fmt: skip
-
-
-@jury.command("invite")
-@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
-@click.option("--juror", required=True, help="A juror account (oyren user add --role juror).")
-@click.option(
-    "--conflict",
-    "conflicts",
-    multiple=True,
-    metavar="NAME",
-    help="A creator's username or a video id the juror must not judge (repeatable).",
-)
-@BY
-@click.pass_context
-def jury_invite(
-    ctx: click.Context, round_id: int, juror: str, conflicts: tuple[str, ...], by: str | None
-) -> None:
-    """Invite a juror to a round, with their conflicts of interest."""
-    from oyren import store
-
-    with _store(ctx) as session:
-        invited = store.invite_juror(
-            session, round_id=round_id, juror=juror, conflicts=conflicts, by=_by(ctx, by)
-        )
-    kept = f" (kept away from {', '.join(invited.conflicts)})" if invited.conflicts else ""
-    click.echo(f"round {round_id}: invited {invited.username}{kept}")
-
-
-@jury.command("progress")
-@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
-@click.pass_context
-def jury_progress(ctx: click.Context, round_id: int) -> None:
-    """Show a round's answers, coverage, leader and whether it can stop."""
-    from oyren import store
-
-    with _store(ctx) as session:
-        info = store.get_round(session, round_id=round_id)
-        p = store.round_progress(session, round_id=round_id)
-    by_juror = ", ".join(f"{name} {count}" for name, count in p.by_juror) or "none yet"
-    click.echo(f"round {info.id} '{info.name}' ({info.status}): {p.answers} answers ({by_juror})")
-    click.echo(f"covered: {p.covered} of {p.entries} entries")
-    if p.leader is not None and p.answers:
-        click.echo(
-            f"leader: {p.leader} ({info.creators.get(p.leader, '?')}), "
-            f"P(best) {p.leader_p_best:.2f} of {p.threshold:.2f} needed"
-        )
-    if p.done:
-        click.echo("the stop rule is met: the round can be closed")
-    else:
-        more = "unknown (too close)" if p.to_decide is None else f"about {p.to_decide}"
-        click.echo(f"questions still needed: {p.to_cover} to cover every entry, {more} to decide")
-
-
-@jury.command("close")
-@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
-@BY
-@click.pass_context
-def jury_close(ctx: click.Context, round_id: int, by: str | None) -> None:
-    """Close a round: its judgments decide the most creative prize."""
-    from oyren import store
-
-    with _store(ctx) as session:
-        closed = store.close_round(session, round_id=round_id, by=_by(ctx, by))
-    click.echo(f"round {closed.id} '{closed.name}' closed by {closed.closed_by}")
-
-
-@jury.command("remove-votes")
-@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
-@click.option("--juror", required=True, help="The juror whose answers no longer count.")
-@click.option("--reason", required=True, help="Why (written to the audit log).")
-@BY
-@click.pass_context
-def jury_remove_votes(
-    ctx: click.Context, round_id: int, juror: str, reason: str, by: str | None
-) -> None:
-    """Drop every answer of a careless or conflicted juror; the ranking is refitted without them."""
-    from oyren import store
-
-    with _store(ctx) as session:
-        count = store.remove_juror_votes(
-            session, round_id=round_id, juror=juror, reason=reason, by=_by(ctx, by)
-        )
-    click.echo(f"round {round_id}: {count} answer(s) of {juror} no longer count")

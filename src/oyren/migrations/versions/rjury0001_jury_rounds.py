@@ -1,7 +1,7 @@
 """Jury rounds, their jurors and judgments; the jury round an award used.
 
 Revision ID: jury0001
-Revises: web0001
+Revises: crawl0001
 Create Date: 2026-11-26
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "jury0001"
-down_revision = "web0001"
+down_revision = "crawl0001"
 branch_labels = None
 depends_on = None
 
