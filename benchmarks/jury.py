@@ -527,7 +527,7 @@ def main() -> None:
     self_check()
     print("Crowd-BT re-implementation matches the published reference values.")
     if args.quick:
-        sizes = {200: (5, 10)}
+        sizes = {200: (5, 20)}
         top = {200: 16.0}
     else:
         sizes = {200: (5, 30), 1000: (10, 10), 5000: (20, 6)}
