@@ -46,7 +46,7 @@ from oyren.judgments import Judgment  # noqa: E402
 from oyren.jury import Tally, choose_entries  # noqa: E402
 from oyren.rubric import Criterion, Score, rank_rubric  # noqa: E402
 
-GRID = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # budgets per entry (judgments or videos)
+GRID = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)  # budgets per entry
 PLANTED = (1.6, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)  # above the natural maximum
 TASTE = 0.3
 TARGET = 0.9
@@ -527,11 +527,11 @@ def main() -> None:
     self_check()
     print("Crowd-BT re-implementation matches the published reference values.")
     if args.quick:
-        sizes = {200: (5, 10)}
+        sizes = {200: (5, 20)}
         top = {200: 16.0}
     else:
         sizes = {200: (5, 30), 1000: (10, 10), 5000: (20, 6)}
-        top = {200: 32.0, 1000: 12.0, 5000: 4.0}
+        top = {200: 64.0, 1000: 12.0, 5000: 6.0}
     sizes = {n: (j, max(1, round(w * args.worlds))) for n, (j, w) in sizes.items()}
     methods = [m for m in args.methods.split(",") if m]
     tasks = [(m, n, j, rep, top[n]) for n, (j, reps) in sizes.items() for rep in range(reps)
