@@ -26,7 +26,7 @@ from oyren.observations import Observation, observation_to_record
 from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig
 from oyren.sandbox_server import serve
 from oyren.simulate import Simulation, sandbox_campaign, simulate
-from oyren.store import ingest_observations, register_campaign
+from oyren.store import ingest_observations, register_campaign, standings
 from oyren.store.crawling import DbCrawlStore
 from oyren.store.rows import stored_observations
 from tests.sandbox import (
@@ -301,3 +301,25 @@ def test_cli_track_every_stops_once_the_deadline_is_bracketed(
     assert tracked.exit_code == 0, tracked.output
     assert "finished: every entry's views at the deadline are bracketed" in tracked.stdout
     assert audit_actions(db, sandbox.id)[-2:] == ["crawl", "track"]
+
+
+def test_db_store_confirms_removal_after_repeated_misses(
+    crawl_db: Engine, sandbox: Campaign, make_obs: Callable[..., Observation]
+) -> None:
+    store = DbCrawlStore(crawl_db)
+    t = sandbox.cutoff_ts
+    store.add_page(
+        sandbox.id, [make_obs(id=1, collected_at=t), make_obs(id=2, collected_at=t)], None
+    )
+    for n in (1, 2):
+        store.note_missing(sandbox.id, {"1"}, t + n * 3600)
+    with transaction(crawl_db) as session:
+        assert standings(session, campaign_id=sandbox.id).results.entries[0].reasons == ()
+    store.note_missing(sandbox.id, {"1"}, t + 3 * 3600)
+    with transaction(crawl_db) as session:
+        reasons = {
+            e.video_id: e.reasons
+            for e in standings(session, campaign_id=sandbox.id).results.entries
+        }
+    assert reasons == {"1": ("removed",), "2": ()}
+    assert "removal" in audit_actions(crawl_db, sandbox.id)

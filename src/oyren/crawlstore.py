@@ -24,7 +24,7 @@ from __future__ import annotations
 import fcntl
 import os
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -103,6 +103,10 @@ class CrawlStore(Protocol):
 
     def record_quota(self, day: str, requests: int, records: int) -> None:
         """Add requests and records to UTC ``day``'s spending."""
+        ...
+
+    def note_missing(self, campaign: str, video_ids: Collection[str], at: int) -> None:
+        """Note known videos a refresh at ``at`` asked for and the API did not return."""
         ...
 
 
@@ -383,6 +387,9 @@ class FileCrawlStore:
         """Return (requests, records) spent on UTC ``day``."""
         requests, records = self._quota.get(day, [0, 0])
         return requests, records
+
+    def note_missing(self, campaign: str, video_ids: Collection[str], at: int) -> None:
+        """Keep nothing: the file store has no removals (the database store confirms them)."""
 
     def record_quota(self, day: str, requests: int, records: int) -> None:
         """Add to UTC ``day``'s spending; written to disk with the next commit.

@@ -211,4 +211,8 @@ def _refresh(
         if not page.has_more or len(returned) >= len(batch.video_ids):
             break
         query = query.following(page)
-    report.missing += len(set(batch.video_ids) - returned)
+    missing = set(batch.video_ids) - returned
+    report.missing += len(missing)
+    if missing:
+        # Deleted or made private, or a gap of the API's: the store decides after repeated misses.
+        store.note_missing(campaign.id, missing, int(client.server_now()))

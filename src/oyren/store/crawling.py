@@ -12,7 +12,7 @@ installation's, across campaigns, as the API's quota is the organization's.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, Insert, Table, select
@@ -29,6 +29,7 @@ from oyren.models import CrawlCheckpointRow, ObservationRow, QuotaRow, VideoRow
 from oyren.observations import Observation
 from oyren.store.campaigns import get_campaign
 from oyren.store.ingest import ObservationWriter
+from oyren.store.removals import confirm_removals
 from oyren.store.rows import require_campaign, stored_observations
 from oyren.tracker import TrackReport, TrackSettings, track
 from oyren.videos import Video, collect_videos
@@ -120,6 +121,13 @@ class DbCrawlStore:
                         "records": QUOTA.c.records + statement.excluded.records,  # type: ignore[attr-defined]
                     },
                 )
+            )
+
+    def note_missing(self, campaign: str, video_ids: Collection[str], at: int) -> None:
+        """Count a miss for each video; confirm removal after repeated misses in a row."""
+        with transaction(self.engine) as session:
+            confirm_removals(
+                session, campaign_id=campaign, missing_video_ids=video_ids, crawled_at=at
             )
 
     def record_run(self, campaign: str, *, action: str, by: str, details: dict[str, Any]) -> None:
