@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar, cast
 
-import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -32,11 +31,11 @@ from oyren.models import (
     DecisionRow,
     ObservationRow,
     RemovalRow,
-    VideoRow,
 )
 from oyren.observations import Observation
 from oyren.results import Entry, Results
 from oyren.store import AwardRecord, Standings, get_campaign, standings
+from oyren.store.rows import stored_observations
 from oyren.videos import collect_videos
 
 __all__ = [
@@ -191,38 +190,9 @@ def metas_at_deadline(
     """Each video's metadata as it stood at the deadline (as the engine takes it)."""
     ids = list(dict.fromkeys(video_ids))
     out: dict[str, Observation] = {}
-    o = ObservationRow
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        query = (
-            select(
-                VideoRow.video_id,
-                o.username,
-                o.create_time,
-                o.collected_at,
-                o.view_count,
-                o.region_code,
-                o.description,
-                o.hashtags,
-                o.duration_s,
-            )
-            .join(VideoRow, VideoRow.id == o.video_pk)
-            .where(VideoRow.campaign_id == campaign.id, VideoRow.video_id.in_(chunk))
-        )
-        observations = (
-            Observation(
-                video_id=r[0],
-                username=r[1],
-                create_time=r[2],
-                collected_at=r[3],
-                view_count=r[4],
-                region_code=r[5],
-                description=r[6],
-                hashtags=tuple(orjson.loads(r[7])),
-                duration_s=r[8],
-            )
-            for r in session.execute(query)
-        )
+        observations = stored_observations(session, campaign.id, video_ids=chunk)
         for video_id, video in collect_videos(observations, cutoff=campaign.cutoff_ts).items():
             out[video_id] = video.meta
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,9 +119,13 @@ def current_marks(session: Session, campaign_id: str) -> Marks:
 
 
 def stored_observations(
-    session: Session, campaign_id: str, upto: int | None = None
+    session: Session,
+    campaign_id: str,
+    upto: int | None = None,
+    *,
+    video_ids: Collection[str] | None = None,
 ) -> Iterator[Observation]:
-    """Stream a campaign's observations (those with ids up to ``upto``), as they were read."""
+    """Stream a campaign's observations (ids up to ``upto``; of ``video_ids`` only), as read."""
     o = ObservationRow
     query = (
         select(
@@ -146,6 +150,8 @@ def stored_observations(
     )
     if upto is not None:
         query = query.where(o.id <= upto)
+    if video_ids is not None:
+        query = query.where(VideoRow.video_id.in_(video_ids))
     for row in session.execute(query.execution_options(yield_per=10_000)):
         yield Observation(
             video_id=row[0],
