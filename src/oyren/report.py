@@ -83,8 +83,6 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
         ("Flags", "left"),
     ):
         videos.add_column(name, justify=justify)  # type: ignore[arg-type]
-    from datetime import datetime
-
     for rank, entry in enumerate(results.eligible[:top], start=1):
         posted = datetime.fromtimestamp(entry.create_time, tz=tz).strftime("%Y-%m-%d %H:%M")
         videos.add_row(
