@@ -23,18 +23,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from oyren.campaign import Campaign
 from oyren.clock import DAY, HOUR, VirtualClock
-from oyren.connectors import QuotaLimits
-from oyren.crawl import CrawlSettings, crawl
-from oyren.crawlstore import FileCrawlStore
-from oyren.engine import evaluate, evaluate_observations
-from oyren.replay import sandbox_client
-from oyren.results import Results
-from oyren.sandbox_api import Faults, SandboxAPI, SandboxConfig
-from oyren.simulate import Simulation, sandbox_campaign, simulate
-from oyren.tracker import TrackSettings, track
-from oyren.tracking import PlannerSettings
+from oyren.collect.checkpoints import FileCrawlStore
+from oyren.collect.connectors import QuotaLimits
+from oyren.collect.discover import CrawlSettings, crawl
+from oyren.collect.plan import PlannerSettings
+from oyren.collect.track import TrackSettings, track
+from oyren.rules.campaign import Campaign
+from oyren.rules.engine import evaluate, evaluate_observations
+from oyren.rules.results import Results
+from oyren.sandbox.api import Faults, SandboxAPI, SandboxConfig
+from oyren.sandbox.replay import sandbox_client
+from oyren.sandbox.simulate import Simulation, sandbox_campaign, simulate
 
 TOP = 20
 FAULTS = Faults.typical()

@@ -44,10 +44,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 sys.path.insert(0, str(SRC))
 
-from oyren import simulate as simulate_module  # noqa: E402
-from oyren.campaign import Campaign, load_campaign  # noqa: E402
-from oyren.observations import observation_to_record, write_observations_jsonl  # noqa: E402
-from oyren.simulate import write_simulation  # noqa: E402
+from oyren.inputs.observations import observation_to_record, write_observations_jsonl  # noqa: E402
+from oyren.rules.campaign import Campaign, load_campaign  # noqa: E402
+from oyren.sandbox import simulate as simulate_module  # noqa: E402
+from oyren.sandbox.simulate import write_simulation  # noqa: E402
 
 DEFAULT_CAMPAIGN = SRC / "oyren" / "data" / "sandbox-2024.toml"
 CACHE = Path(tempfile.gettempdir()) / "oyren-bench"

@@ -6,7 +6,8 @@ Run from the repository root::
     PYTHONPATH=src python -m benchmarks.integrity --no-scale # without the 100,000-video timing
     PYTHONPATH=src python benchmarks/integrity.py            # the same, as a plain script
 
-Each campaign is the sandbox simulation with fraud planted (:mod:`oyren.plants`) at fixed seeds,
+Each campaign is the sandbox simulation with fraud planted (:mod:`oyren.sandbox.plants`) at fixed
+seeds,
 tracked the way a contest tracker would be. A flagged video counts as a true positive when it
 carries a plant that flag is meant to find; recall is over the videos carrying the flag's main
 plant. The theme classifier's section is printed when ``benchmarks/themes.py`` is present.
@@ -21,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from oyren.integrity import FLAG_CODES, flag_videos
-from oyren.plants import plant
-from oyren.simulate import HOUR, Simulation, observations, sandbox_campaign, simulate
-from oyren.videos import Video, collect_videos
+from oyren.rules.videos import Video, collect_videos
+from oyren.sandbox.plants import plant
+from oyren.sandbox.simulate import HOUR, Simulation, observations, sandbox_campaign, simulate
+from oyren.screening.flags import FLAG_CODES, flag_videos
 
 SIZES = ((1_000, 1), (5_000, 2), (20_000, 3))  # (videos, seed)
 STEADY_EVERY_S = 6 * HOUR  # a tracker looking at every entry every 6 hours

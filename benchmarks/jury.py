@@ -40,11 +40,11 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
 from gavel_crowd_bt import Gavel, self_check  # noqa: E402
+from rubric import Criterion, Score, rank_rubric  # noqa: E402
 
-from oyren.judging import Fit, fit, p_best  # noqa: E402
-from oyren.judgments import Judgment  # noqa: E402
-from oyren.jury import Tally, choose_entries  # noqa: E402
-from oyren.rubric import Criterion, Score, rank_rubric  # noqa: E402
+from oyren.inputs.judgments import Judgment  # noqa: E402
+from oyren.jury.model import Fit, fit, p_best  # noqa: E402
+from oyren.jury.rounds import Tally, choose_entries  # noqa: E402
 
 GRID = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)  # budgets per entry
 PLANTED = (1.6, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)  # above the natural maximum
@@ -200,7 +200,7 @@ class Oyren(Method):
         return Tally(self.views, 2 + contested, self.firsts, self.bottoms)
 
     def _meetings(self, leaders: np.ndarray) -> np.ndarray:
-        # Same as oyren.jury.met, kept up to date answer by answer instead of recounted.
+        # Same as oyren.jury.rounds.met, kept up to date answer by answer instead of recounted.
         if frozenset(leaders.tolist()) != self.top:
             self.top = frozenset(leaders.tolist())
             self.met[:] = False

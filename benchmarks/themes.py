@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from oyren.campaign import Theme, load_campaign
-from oyren.themes import (
+from oyren.rules.campaign import Theme, load_campaign
+from oyren.screening.themes import (
     LOW_CONFIDENCE,
     NOT_EDUCATIONAL,
     TEACHING,

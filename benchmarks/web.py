@@ -39,7 +39,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from oyren.observations import observation_to_record  # noqa: E402
+from oyren.inputs.observations import observation_to_record  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
 MAX_REQUESTS = 5_000_000  # per target: a bound on the loop whatever the machine's speed
@@ -48,9 +48,9 @@ WARM_UP_S = 3.0
 
 def build_store(folder: Path, *, videos: int, seed: int) -> str:
     """Simulate the sandbox campaign and ingest it into a new SQLite store; return its URL."""
-    from oyren.db import open_database, transaction
-    from oyren.simulate import observations, sandbox_campaign, simulate
+    from oyren.sandbox.simulate import observations, sandbox_campaign, simulate
     from oyren.store import ingest_observations, register_campaign
+    from oyren.store.db import open_database, transaction
 
     campaign = sandbox_campaign()
     data = folder / "observations.jsonl"

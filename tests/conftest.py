@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from oyren.campaign import Campaign, load_campaign
-from oyren.observations import Observation, observation_from_record
+from oyren.inputs.observations import Observation, observation_from_record
+from oyren.rules.campaign import Campaign, load_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN_FILE = ROOT / "campaigns" / "tiktokdan-oyren-2024.toml"
@@ -87,7 +87,7 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file migrated to the newest schema, to copy for each test."""
-    from oyren.db import create_db_engine, upgrade
+    from oyren.store.db import create_db_engine, upgrade
 
     path = tmp_path_factory.mktemp("template") / "oyren.db"
     engine = create_db_engine(f"sqlite:///{path}")
@@ -106,7 +106,7 @@ class PostgresServer:
         from sqlalchemy import create_engine
         from sqlalchemy.pool import NullPool
 
-        from oyren.db import create_db_engine, normalize_url, upgrade
+        from oyren.store.db import create_db_engine, normalize_url, upgrade
 
         self.name = f"oyren_test_{uuid.uuid4().hex[:10]}"
         admin_url = normalize_url(url)
@@ -120,7 +120,7 @@ class PostgresServer:
 
     def empty_migrated(self) -> Any:
         """Delete every row of the migrated database (the audit log's guard off meanwhile)."""
-        from oyren.models import Base
+        from oyren.store.models import Base
 
         guard = "TRIGGER audit_log_append_only"
         with self.engine.begin() as connection:
@@ -172,7 +172,7 @@ def postgres() -> Iterable[PostgresServer]:
 def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool) -> Iterable[Any]:
     import shutil
 
-    from oyren.db import create_db_engine
+    from oyren.store.db import create_db_engine
 
     schema = None
     if request.param == "sqlite":
@@ -210,8 +210,8 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterable[Any]:
 @pytest.fixture
 def stored_db(db: Any, campaign: Campaign) -> Any:
     """``db`` with the shipped campaign registered (a day before it opened, by 'organizer')."""
-    from oyren.db import transaction
     from oyren.store import register_campaign
+    from oyren.store.db import transaction
 
     with transaction(db) as session:
         register_campaign(session, campaign=campaign, by="organizer",
@@ -224,7 +224,7 @@ def snapshot() -> Callable[[Any], dict[str, list[tuple[Any, ...]]]]:
     """Take every row of every table of an engine, to show a failed operation changed nothing."""
     from sqlalchemy import select
 
-    from oyren.models import Base
+    from oyren.store.models import Base
 
     def take(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
         with engine.connect() as connection:
@@ -270,12 +270,13 @@ from zoneinfo import ZoneInfo  # noqa: E402
 
 from sqlalchemy import Engine  # noqa: E402
 
-# Tables defined outside oyren.models (accounts, submissions) belong to the same schema: imported
+# Tables defined outside oyren.store.models (accounts, submissions) belong to the same schema:
+# imported
 # so that Base.metadata, which tests compare with the migrated database, knows every table.
-import oyren.accounts  # noqa: E402
-import oyren.submissions  # noqa: E402, F401
-from oyren.observations import observation_to_record  # noqa: E402
-from oyren.simulate import observations, sandbox_campaign, simulate  # noqa: E402
+import oyren.store.accounts  # noqa: E402
+import oyren.store.submissions  # noqa: E402, F401
+from oyren.inputs.observations import observation_to_record  # noqa: E402
+from oyren.sandbox.simulate import observations, sandbox_campaign, simulate  # noqa: E402
 
 BAKU = ZoneInfo("Asia/Baku")
 PASSWORD = "correct horse battery"  # every test account's password
@@ -357,9 +358,9 @@ def sandbox_db_file(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, sandbox: Campaign
 ) -> Path:
     """An SQLite file with the sandbox campaign, 300 simulated and 6 hand-made videos, users."""
-    from oyren.accounts import create_user
-    from oyren.db import create_db_engine, transaction
     from oyren.store import ingest_observations, register_campaign
+    from oyren.store.accounts import create_user
+    from oyren.store.db import create_db_engine, transaction
 
     folder = tmp_path_factory.mktemp("sandbox")
     path = folder / "oyren.db"
@@ -382,7 +383,7 @@ def sandbox_db_file(
 @pytest.fixture
 def sandbox_db(sandbox_db_file: Path, tmp_path: Path) -> Iterator[Engine]:
     """An engine on this test's own copy of the sandbox database (write to it freely)."""
-    from oyren.db import create_db_engine
+    from oyren.store.db import create_db_engine
 
     path = tmp_path / "oyren.db"
     shutil.copyfile(sandbox_db_file, path)

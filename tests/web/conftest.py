@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine
 from starlette.types import ASGIApp
 
-from oyren.campaign import Campaign
+from oyren.rules.campaign import Campaign
 from tests.conftest import PASSWORD
 
 

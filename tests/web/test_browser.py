@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine
 
-from oyren.campaign import Campaign
+from oyren.rules.campaign import Campaign
 from oyren.settings import Settings
 from oyren.web.app import WebOptions, create_app
 from tests.conftest import PASSWORD, SECOND_ID, SHORT_ID, TOP_ID
@@ -202,8 +202,8 @@ def test_award_is_frozen(live: Live) -> None:
 
 
 def test_juror_session(live: Live, sandbox_db: Engine) -> None:
-    from oyren.db import transaction
     from oyren.store import create_round, invite_juror, round_judgments
+    from oyren.store.db import transaction
 
     with transaction(sandbox_db) as session:
         made = create_round(session, campaign_id="sandbox-2024", name="Final", by="olga", top=6)

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from oyren.accounts import create_user
-from oyren.db import transaction
 from oyren.store import create_round, invite_juror, round_judgments
+from oyren.store.accounts import create_user
+from oyren.store.db import transaction
 from tests.conftest import HOSTILE_TEXT, PASSWORD, TOP_ID, TOP_USER
 from tests.web.conftest import csrf_of, log_in
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from oyren.campaign import Campaign
+from oyren.rules.campaign import Campaign
 from tests.conftest import PASSWORD, PENDING_ID, SECOND_ID, TOP_ID
 from tests.web.conftest import Clock, csrf_of, log_in
 

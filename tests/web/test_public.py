@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from oyren.campaign import Campaign
-from oyren.db import transaction
+from oyren.rules.campaign import Campaign
+from oyren.store.db import transaction
 from tests.conftest import LATE_ID, PARTNER_ID, SECOND_ID, TOP_ID
 from tests.web.conftest import Clock, csrf_of
 
@@ -224,9 +224,9 @@ def test_pages_work_on_every_database(
     make_record: Callable[..., dict[str, Any]],
     write_jsonl: Callable[..., Path],
 ) -> None:
-    from oyren.accounts import create_user
     from oyren.settings import Settings
     from oyren.store import ingest_observations
+    from oyren.store.accounts import create_user
     from oyren.web import WebOptions, create_app
     from tests.conftest import PASSWORD
     from tests.web.conftest import InProcess, log_in

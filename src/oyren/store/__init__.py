@@ -3,12 +3,13 @@
 Register a campaign's rules, import observations, moderate, record removals, run jury rounds,
 read the standings, award the prizes and freeze them, write the audit bundle. Every function
 takes a session and keyword arguments and works inside the caller's transaction (see
-:func:`oyren.db.transaction`), and every change appends to the audit log (:mod:`oyren.audit`).
-Results always come from :func:`oyren.engine.evaluate_observations`, exactly as ``oyren run``
+:func:`oyren.store.db.transaction`), and every change appends to the audit log
+(:mod:`oyren.store.audit`).
+Results always come from :func:`oyren.rules.engine.evaluate_observations`, exactly as ``oyren run``
 computes them from files.
 """
 
-from oyren.audit import AuditEntry, AuditPage, audit_page
+from oyren.store.audit import AuditEntry, AuditPage, audit_page
 from oyren.store.awards import (
     Standings,
     award,

@@ -17,16 +17,16 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from oyren.audit import now, record_event
-from oyren.bundle import BundleContents, write_bundle
-from oyren.engine import evaluate_observations
+from oyren.batch.bundle import BundleContents, write_bundle
+from oyren.batch.exports import export_results
 from oyren.errors import StoreError
-from oyren.exports import export_results
-from oyren.judgments import Judgment, active
-from oyren.models import AwardRow, JudgmentRow
-from oyren.moderation import latest_decisions
-from oyren.removals import removed_ids
-from oyren.results import Entry, Results, results_from_dict, results_json
+from oyren.inputs.decisions import latest_decisions
+from oyren.inputs.judgments import Judgment, active
+from oyren.inputs.removals import removed_ids
+from oyren.rules.engine import evaluate_observations
+from oyren.rules.results import Entry, Results, results_from_dict, results_json
+from oyren.store.audit import now, record_event
+from oyren.store.models import AwardRow, JudgmentRow
 from oyren.store.rows import (
     AwardRecord,
     Marks,
@@ -75,7 +75,7 @@ def standings(session: Session, *, campaign_id: str) -> Standings:
 
 
 def export_standings(session: Session, *, campaign_id: str, fmt: str) -> bytes:
-    """Return the standings as ``csv`` or ``json`` bytes (see :mod:`oyren.exports`)."""
+    """Return the standings as ``csv`` or ``json`` bytes (see :mod:`oyren.batch.exports`)."""
     return export_results(standings(session, campaign_id=campaign_id).results, fmt)
 
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from oyren.audit import now, record_event
-from oyren.campaign import Campaign, Text
-from oyren.models import CampaignRow, VideoRow
+from oyren.rules.campaign import Campaign, Text
+from oyren.store.audit import now, record_event
+from oyren.store.models import CampaignRow, VideoRow
 from oyren.store.rows import AwardRecord, current_award, parse_stored, require_campaign
 
 __all__ = ["CampaignInfo", "Registration", "get_campaign", "list_campaigns", "register_campaign"]

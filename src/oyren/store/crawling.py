@@ -1,4 +1,5 @@
-"""Collection into the database: :class:`DbCrawlStore`, the :class:`~oyren.crawlstore.CrawlStore`
+"""Collection into the database: :class:`DbCrawlStore`, the
+:class:`~oyren.collect.checkpoints.CrawlStore`
 that ``oyren crawl`` and ``oyren track`` use, and the two runs with their audit entries.
 
 Observations go into the same tables, through the same bulk insert, as ``oyren ingest`` puts them,
@@ -18,21 +19,21 @@ from typing import Any
 from sqlalchemy import Engine, Insert, Table, select
 from sqlalchemy.orm import Session
 
-from oyren.audit import record_event
-from oyren.campaign import Campaign
-from oyren.connectors.tiktok import TikTokClient
-from oyren.crawl import CrawlReport, CrawlSettings, ProgressFn, crawl
-from oyren.crawlstore import Added, Checkpoint
-from oyren.db import transaction
+from oyren.collect.checkpoints import Added, Checkpoint
+from oyren.collect.connectors.tiktok import TikTokClient
+from oyren.collect.discover import CrawlReport, CrawlSettings, ProgressFn, crawl
+from oyren.collect.track import TrackReport, TrackSettings, track
 from oyren.errors import StoreError
-from oyren.models import CrawlCheckpointRow, ObservationRow, QuotaRow, VideoRow
-from oyren.observations import Observation
+from oyren.inputs.observations import Observation
+from oyren.rules.campaign import Campaign
+from oyren.rules.videos import Video, collect_videos
+from oyren.store.audit import record_event
 from oyren.store.campaigns import get_campaign
+from oyren.store.db import transaction
 from oyren.store.ingest import ObservationWriter
+from oyren.store.models import CrawlCheckpointRow, ObservationRow, QuotaRow, VideoRow
 from oyren.store.removals import confirm_removals
 from oyren.store.rows import require_campaign, stored_observations
-from oyren.tracker import TrackReport, TrackSettings, track
-from oyren.videos import Video, collect_videos
 
 __all__ = ["DbCrawlStore", "crawl_campaign", "track_campaign"]
 
@@ -40,7 +41,8 @@ QUOTA: Table = QuotaRow.__table__  # type: ignore[assignment]
 
 
 class DbCrawlStore:
-    """A :class:`~oyren.crawlstore.CrawlStore` in the database; each call is one transaction."""
+    """A :class:`~oyren.collect.checkpoints.CrawlStore` in the database; each call is one
+    transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

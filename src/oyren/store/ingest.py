@@ -1,12 +1,12 @@
 """Importing observation files into the store: streamed, in bulk, all or nothing.
 
 :func:`ingest_observations` reads a JSONL or CSV file with
-:func:`~oyren.observations.read_observations` and inserts it in chunks, in the caller's
+:func:`~oyren.inputs.observations.read_observations` and inserts it in chunks, in the caller's
 transaction: a bad line (unless skipped) or a database failure part-way leaves the store as it
 was once the transaction rolls back. Every field is kept, so the engine sees from the store
 exactly what it would see from the file. An observation already stored — same video, same
 instant, same content — is counted as a duplicate and stored once; two different counts at the
-same instant are both kept (the engine takes the larger), as :mod:`oyren.videos` does.
+same instant are both kept (the engine takes the larger), as :mod:`oyren.rules.videos` does.
 """
 
 from __future__ import annotations
@@ -21,10 +21,15 @@ import orjson
 from sqlalchemy import Connection, Insert, Table, func, select
 from sqlalchemy.orm import Session
 
-from oyren.audit import now, record_event
 from oyren.errors import InputError, StoreError
-from oyren.models import ObservationRow, VideoRow
-from oyren.observations import Observation, SkipReport, observation_to_record, read_observations
+from oyren.inputs.observations import (
+    Observation,
+    SkipReport,
+    observation_to_record,
+    read_observations,
+)
+from oyren.store.audit import now, record_event
+from oyren.store.models import ObservationRow, VideoRow
 from oyren.store.rows import require_campaign
 
 __all__ = [

@@ -1,9 +1,9 @@
 """Jury rounds in the store: shortlists, jurors and their conflicts, judgments, undo, progress.
 
 An organizer builds a round's shortlist from the standings' eligible entries and invites jurors;
-each juror answers the questions :func:`oyren.jury.next_question` chooses. Judgments are only
+each juror answers the questions :func:`oyren.jury.rounds.next_question` chooses. Judgments are only
 ever added: undo, and removing a careless juror's votes, mark rows, so the model refitted from
-the stored judgments (:mod:`oyren.judging`) is exactly the one without them. The most creative
+the stored judgments (:mod:`oyren.jury.model`) is exactly the one without them. The most creative
 prize comes from the latest closed round, or the open one before any is closed
 (:func:`jury_order`).
 """
@@ -18,14 +18,14 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oyren import jury
-from oyren.accounts import UserRow
-from oyren.audit import now, record_event
 from oyren.errors import StoreError
-from oyren.judgments import Judgment
-from oyren.models import JudgmentRow, JurorRow, JuryRoundRow
-from oyren.results import Entry
+from oyren.inputs.judgments import Judgment
+from oyren.jury import rounds as jury
+from oyren.rules.results import Entry
+from oyren.store.accounts import UserRow
+from oyren.store.audit import now, record_event
 from oyren.store.awards import standings
+from oyren.store.models import JudgmentRow, JurorRow, JuryRoundRow
 from oyren.store.rows import jury_order, stored_judgments
 
 __all__ = [

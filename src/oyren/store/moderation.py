@@ -1,6 +1,6 @@
 """Moderation in the store: a person's decisions on videos, and the queue of videos awaiting one.
 
-The rules for what a decision does are in :mod:`oyren.eligibility`; here decisions are checked
+The rules for what a decision does are in :mod:`oyren.rules.eligibility`; here decisions are checked
 (the video exists, an exclusion has a reason), stored in order, and logged.
 """
 
@@ -11,11 +11,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from oyren.audit import now, record_event
 from oyren.errors import InputError, StoreError
-from oyren.models import DecisionRow
-from oyren.moderation import ACTIONS, Decision, latest_decisions, read_decisions
-from oyren.results import Entry
+from oyren.inputs.decisions import ACTIONS, Decision, latest_decisions, read_decisions
+from oyren.rules.results import Entry
+from oyren.screening.triage import review_queue
+from oyren.store.audit import now, record_event
+from oyren.store.models import DecisionRow
 from oyren.store.rows import (
     file_digest,
     live_results,
@@ -25,7 +26,6 @@ from oyren.store.rows import (
     stored_decisions,
     video_ids,
 )
-from oyren.triage import review_queue
 
 __all__ = ["QueueItem", "import_decisions", "moderate", "moderation_queue"]
 
@@ -104,7 +104,8 @@ def import_decisions(session: Session, *, campaign_id: str, path: str | Path, by
 
 
 def moderation_queue(session: Session, *, campaign_id: str) -> list[QueueItem]:
-    """List videos a person should look at, in the order of :func:`oyren.triage.review_queue`.
+    """List videos a person should look at, in the order of
+    :func:`oyren.screening.triage.review_queue`.
 
     Only videos with no decision yet: reasons a person can clear, integrity flags (those that
     could change a prize first) and doubtful topics.

@@ -1,5 +1,5 @@
 """Removals in the store: confirmed by a person, from a file, or by crawls that stop finding a
-video. A removed video cannot win (see :mod:`oyren.removals`)."""
+video. A removed video cannot win (see :mod:`oyren.inputs.removals`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from oyren.audit import now, record_event
 from oyren.errors import InputError, StoreError
-from oyren.models import CrawlMissRow, ObservationRow, RemovalRow, VideoRow
-from oyren.removals import Removal, read_removals
+from oyren.inputs.removals import Removal, read_removals
+from oyren.store.audit import now, record_event
+from oyren.store.models import CrawlMissRow, ObservationRow, RemovalRow, VideoRow
 from oyren.store.rows import file_digest, iso, require_campaign, require_video, video_ids
 
 __all__ = ["REMOVAL_MISSES", "confirm_removals", "import_removals", "remove_video"]

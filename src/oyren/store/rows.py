@@ -12,13 +12,17 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from oyren.awards import JuryPick
-from oyren.campaign import Campaign, parse_campaign
-from oyren.engine import evaluate_observations
 from oyren.errors import StoreError
-from oyren.judging import jury_picks
-from oyren.judgments import Judgment, active
-from oyren.models import (
+from oyren.inputs.decisions import Decision, latest_decisions
+from oyren.inputs.judgments import Judgment, active
+from oyren.inputs.observations import Observation
+from oyren.inputs.removals import Removal, removed_ids
+from oyren.jury.model import jury_picks
+from oyren.rules.awards import JuryPick
+from oyren.rules.campaign import Campaign, parse_campaign
+from oyren.rules.engine import evaluate_observations
+from oyren.rules.results import Results
+from oyren.store.models import (
     AwardRow,
     CampaignRow,
     DecisionRow,
@@ -29,10 +33,6 @@ from oyren.models import (
     RemovalRow,
     VideoRow,
 )
-from oyren.moderation import Decision, latest_decisions
-from oyren.observations import Observation
-from oyren.removals import Removal, removed_ids
-from oyren.results import Results
 
 __all__ = [
     "AwardRecord",

@@ -24,11 +24,11 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oyren import __version__
-from oyren.accounts import session_secret
-from oyren.db import open_database, transaction
 from oyren.errors import OyrenError, StoreError
+from oyren.pages.snapshots import ResultsCache
 from oyren.settings import Settings
-from oyren.snapshots import ResultsCache
+from oyren.store.accounts import session_secret
+from oyren.store.db import open_database, transaction
 from oyren.web.context import WebState, error_response
 from oyren.web.i18n import load_catalogs
 from oyren.web.render import Pages

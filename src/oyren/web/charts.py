@@ -15,8 +15,8 @@ from datetime import datetime
 
 from markupsafe import Markup, escape
 
-from oyren.oversight import Evidence
-from oyren.trends import Stats
+from oyren.pages.organizer import Evidence
+from oyren.pages.trends import Stats
 from oyren.web.i18n import Translator
 
 __all__ = [

@@ -14,7 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Path
 from fastapi.responses import Response
 
-from oyren import ballots, store
+from oyren import store
+from oyren.pages import jury as ballots
 from oyren.web.context import Ctx, add_page, csrf_protected, juror_ctx, organizer_ctx
 
 __all__ = ["router"]

@@ -1,6 +1,6 @@
 """Public pages: the campaign, leaderboards, winners, the creator's self-check, partners, charts.
 
-Each handler parses the request, calls one function of :mod:`oyren.publishing` and renders the
+Each handler parses the request, calls one function of :mod:`oyren.pages.public` and renders the
 page or its JSON twin (registered by :func:`page` at the same path plus ``.json``). Nothing here
 decides anything: eligibility, ranking and explanations all come from the core.
 """
@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Path, Query
 from fastapi.responses import RedirectResponse, Response
 
-from oyren import publishing, trends
+from oyren.pages import public as publishing
+from oyren.pages import trends
 from oyren.store import list_campaigns
 from oyren.web.charts import stats_charts
 from oyren.web.context import Ctx, add_page, csrf_protected, limited_ctx, page_ctx, safe_next

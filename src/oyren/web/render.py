@@ -19,7 +19,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.requests import Request
 
-from oyren.campaign import Campaign, Text
+from oyren.rules.campaign import Campaign, Text
 from oyren.web.i18n import Catalogs
 
 __all__ = ["Pages", "jsonable", "wants_json"]

@@ -1,6 +1,7 @@
 """Words: the core's codes and facts put into sentences in the reader's language.
 
-The core decides and explains with codes (:mod:`oyren.eligibility`, :mod:`oyren.explain`); only
+The core decides and explains with codes (:mod:`oyren.rules.eligibility`,
+:mod:`oyren.rules.explain`); only
 here do they become text, through the gettext catalogs, with dates and numbers in the reader's
 locale. Returned strings are plain text: templates escape them like anything else, which matters
 for the moderator's note and anything else quoted from a person.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from oyren.explain import Explanation
+from oyren.rules.explain import Explanation
 from oyren.web.i18n import Translator
 
 __all__ = [

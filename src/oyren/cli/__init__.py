@@ -1,0 +1,1084 @@
+"""The ``oyren`` command line: a thin shell that parses, calls one library function, renders."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from oyren import __version__
+from oyren.batch.bundle import verify_bundle
+from oyren.batch.exports import FORMATS as FORMATS_EXPORT
+from oyren.cli.report import (
+    render_audit,
+    render_campaigns,
+    render_ingest,
+    render_queue,
+    render_results,
+    render_verification,
+    render_winners,
+)
+from oyren.errors import OyrenError
+from oyren.inputs.observations import SkipReport
+from oyren.rules.campaign import load_campaign
+from oyren.rules.results import Results, results_json
+from oyren.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from oyren.collect.connectors import TikTokClient
+    from oyren.store.crawling import DbCrawlStore
+
+# The store's commands import oyren.store (and so SQLAlchemy) when they run: `run` and
+# `verify` start without it.
+
+__all__ = ["cli", "main"]
+
+FORMATS = click.Choice(["table", "json"])
+
+
+class _Group(click.Group):
+    """A group that reports user errors as a message and exit status 2, under any runner."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OyrenError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="oyren")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path),
+    help="Settings file (default: oyren.toml in the working folder).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
+    """Öyrən: run hashtag short-video contests end to end."""
+    ctx.obj = config  # settings are read only by the commands that need them
+
+
+def _err() -> Console:
+    return Console(stderr=True)
+
+
+def _print_results(results: Results, fmt: str) -> None:
+    if fmt == "json":
+        sys.stdout.buffer.write(results_json(results))
+    else:
+        render_results(results, Console())
+
+
+def _report_skips(skip: SkipReport) -> None:
+    if skip.count:
+        console = _err()
+        console.print(f"skipped {skip.count:,} invalid line(s); the first ones:")
+        for error in skip.errors:
+            console.print(f"  {error}", markup=False, highlight=False)
+
+
+@cli.command()
+@click.option(
+    "--campaign",
+    "campaign_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Campaign TOML file.",
+)
+@click.option(
+    "--observations",
+    "observations_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Observations as JSONL or CSV in the TikTok Research API's field names.",
+)
+@click.option(
+    "--decisions",
+    "decisions_path",
+    type=click.Path(path_type=Path),
+    help="Moderation decisions as JSONL.",
+)
+@click.option(
+    "--removed",
+    "removed_path",
+    type=click.Path(path_type=Path),
+    help="Confirmed removals as JSONL.",
+)
+@click.option(
+    "--judgments",
+    "judgments_path",
+    type=click.Path(path_type=Path),
+    help="The jury's judgments as JSONL (pairs, ties, rankings) for the most creative prize.",
+)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--skip-invalid", is_flag=True, help="Pass over bad lines and report them.")
+@click.option(
+    "--screen/--no-screen",
+    default=True,
+    show_default=True,
+    help="Integrity flags and topics for moderators (they never change the prizes).",
+)
+def run(
+    campaign_path: Path,
+    observations_path: Path,
+    decisions_path: Path | None,
+    removed_path: Path | None,
+    judgments_path: Path | None,
+    fmt: str,
+    skip_invalid: bool,
+    screen: bool,
+) -> None:
+    """Decide every video and the prizes from a file of observations (no database)."""
+    from oyren.batch.runs import RunInputs, run_files
+
+    campaign = load_campaign(campaign_path)
+    skip = SkipReport() if skip_invalid else None
+    inputs = RunInputs(observations_path, decisions_path, removed_path, judgments_path)
+    results = run_files(campaign, inputs, skip=skip, screen=screen)
+    if skip is not None:
+        _report_skips(skip)
+    _print_results(results, fmt)
+
+
+# --- The store: a campaign's workflow in a database (OYREN_DATABASE_URL) ---
+
+CAMPAIGN_ID = click.option(
+    "--campaign",
+    "campaign_id",
+    required=True,
+    metavar="ID",
+    help="Campaign id, as in its file's 'id'.",
+)
+BY = click.option("--by", help="Who is acting, for the audit log (default: setting 'user').")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return load_settings(config=ctx.find_root().obj)
+
+
+@contextmanager
+def _store(ctx: click.Context, *, create: bool = False) -> Iterator[Session]:
+    """Open the configured database and yield a session in one transaction."""
+    from oyren.store.db import open_database, transaction
+
+    engine = open_database(_settings(ctx).database_url, create=create)
+    try:
+        with transaction(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _by(ctx: click.Context, by: str | None) -> str:
+    return by.strip() if by and by.strip() else _settings(ctx).user
+
+
+def _note(text: str) -> None:
+    click.echo(text, err=True)
+
+
+@cli.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create the database's tables, or upgrade them to this version of Öyrən."""
+    from oyren.store.db import migrate as migrate_database
+    from oyren.store.db import show_url
+
+    url = _settings(ctx).database_url
+    before, after = migrate_database(url)
+    state = "already at" if before == after else f"upgraded from {before or 'empty'} to"
+    click.echo(f"{show_url(url)}: {state} schema revision {after}")
+
+
+@cli.command()
+@click.option(
+    "--campaign",
+    "campaign_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Campaign TOML file.",
+)
+@BY
+@click.pass_context
+def init(ctx: click.Context, campaign_path: Path, by: str | None) -> None:
+    """Create the database if needed and register (or update) a campaign's rules."""
+    from oyren import store
+
+    campaign = load_campaign(campaign_path)
+    with _store(ctx, create=True) as session:
+        outcome = store.register_campaign(session, campaign=campaign, by=_by(ctx, by))
+    click.echo(
+        f"{campaign.id}: {outcome.status} (rules {campaign.rules_version}, "
+        f"digest {campaign.digest[:12]})"
+    )
+    if outcome.after_start:
+        _note("warning: the rules changed after the contest began; this is flagged in the log")
+    if outcome.awarded:
+        _note("warning: prizes were already awarded; the award stays as it is until superseded")
+
+
+@cli.command()
+@click.pass_context
+def campaigns(ctx: click.Context) -> None:
+    """List the campaigns in the database."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        render_campaigns(store.list_campaigns(session), Console())
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option(
+    "--observations",
+    "observations_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Observations as JSONL or CSV in the TikTok Research API's field names.",
+)
+@click.option("--skip-invalid", is_flag=True, help="Pass over bad lines and report them.")
+@BY
+@click.pass_context
+def ingest(
+    ctx: click.Context,
+    campaign_id: str,
+    observations_path: Path,
+    skip_invalid: bool,
+    by: str | None,
+) -> None:
+    """Import a JSONL or CSV file of observations, all or nothing."""
+    from oyren import store
+
+    skip = SkipReport() if skip_invalid else None
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    err = _err()
+    bar = Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
+    with _store(ctx) as session, bar:
+        task = bar.add_task(f"Importing {observations_path.name}", total=None)
+        summary = store.ingest_observations(
+            session,
+            campaign_id=campaign_id,
+            path=observations_path,
+            by=_by(ctx, by),
+            skip=skip,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if skip is not None:
+        _report_skips(skip)
+    render_ingest(summary, Console())
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def standings(ctx: click.Context, campaign_id: str, fmt: str) -> None:
+    """Show the results: frozen by the award once prizes are awarded, else as they stand now."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        current = store.standings(session, campaign_id=campaign_id)
+    if current.award is not None:
+        a = current.award
+        _note(
+            f"Frozen by award {a.number} of {_iso(a.awarded_at)} by {a.by}; "
+            "data added since is not counted until an award supersedes it."
+        )
+    _print_results(current.results, fmt)
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.pass_context
+def queue(ctx: click.Context, campaign_id: str) -> None:
+    """List videos waiting for a moderator's decision."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        render_queue(store.moderation_queue(session, campaign_id=campaign_id), Console())
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--video", "video_id", metavar="VID", help="The video's id.")
+@click.option("--exclude", "action", flag_value="exclude", help="Keep the video out.")
+@click.option(
+    "--include",
+    "action",
+    flag_value="include",
+    help="Let it count despite reasons a person can clear.",
+)
+@click.option("--reason", default="", help="Why; required to exclude, shown to the creator.")
+@click.option(
+    "--from",
+    "from_path",
+    type=click.Path(path_type=Path),
+    help="Import decisions from a JSONL file instead.",
+)
+@BY
+@click.pass_context
+def moderate(
+    ctx: click.Context,
+    campaign_id: str,
+    video_id: str | None,
+    action: str | None,
+    reason: str,
+    from_path: Path | None,
+    by: str | None,
+) -> None:
+    """Exclude or include a video (or import a file of decisions)."""
+    from oyren import store
+
+    if from_path is not None:
+        with _store(ctx) as session:
+            count = store.import_decisions(
+                session, campaign_id=campaign_id, path=from_path, by=_by(ctx, by)
+            )
+        click.echo(f"{campaign_id}: stored {count} decision(s) from {from_path.name}")
+        return
+    if not video_id or not action:
+        raise click.UsageError("give --video VID and --exclude or --include (or --from FILE)")
+    with _store(ctx) as session:
+        decision = store.moderate(
+            session,
+            campaign_id=campaign_id,
+            video_id=video_id,
+            action=action,
+            reason=reason,
+            by=_by(ctx, by),
+        )
+    click.echo(f"{campaign_id}: video {video_id} {decision.action}d by {decision.by}")
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--video", "video_id", metavar="VID", help="The removed video's id.")
+@click.option("--reason", default="", help="How it was confirmed gone.")
+@click.option(
+    "--from",
+    "from_path",
+    type=click.Path(path_type=Path),
+    help="Import removals from a JSONL file instead.",
+)
+@BY
+@click.pass_context
+def remove(
+    ctx: click.Context,
+    campaign_id: str,
+    video_id: str | None,
+    reason: str,
+    from_path: Path | None,
+    by: str | None,
+) -> None:
+    """Record that a video is confirmed deleted or private (or import a file of removals)."""
+    from oyren import store
+
+    if from_path is not None:
+        with _store(ctx) as session:
+            count = store.import_removals(
+                session, campaign_id=campaign_id, path=from_path, by=_by(ctx, by)
+            )
+        click.echo(f"{campaign_id}: stored {count} removal(s) from {from_path.name}")
+        return
+    if not video_id:
+        raise click.UsageError("give --video VID and --reason TEXT (or --from FILE)")
+    with _store(ctx) as session:
+        store.remove_video(
+            session, campaign_id=campaign_id, video_id=video_id, reason=reason, by=_by(ctx, by)
+        )
+    click.echo(f"{campaign_id}: video {video_id} recorded as removed")
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--supersede", is_flag=True, help="Replace the award in force.")
+@click.option("--reason", default="", help="Why the award is superseded (required with it).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    help="New folder to write the award's audit bundle into.",
+)
+@BY
+@click.pass_context
+def award(
+    ctx: click.Context,
+    campaign_id: str,
+    supersede: bool,
+    reason: str,
+    out: Path | None,
+    by: str | None,
+) -> None:
+    """Award the prizes: freeze the results as they stand now (and write the audit bundle)."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        frozen = store.award(
+            session, campaign_id=campaign_id, by=_by(ctx, by), supersede=supersede, reason=reason
+        )
+    manifest = None
+    if out is not None:
+        with _store(ctx) as session:
+            manifest = store.export_bundle(session, campaign_id=campaign_id, out=out)
+    record = frozen.award
+    assert record is not None
+    click.echo(
+        f"{campaign_id}: award {record.number} by {record.by} at "
+        f"{_iso(record.awarded_at)}, results digest {record.results_digest}"
+    )
+    render_winners(frozen.results, Console())
+    if manifest is not None:
+        click.echo(f"{out}: bundle digest {manifest['digest']}; check it with: oyren verify {out}")
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="New folder to write the bundle into.",
+)
+@click.pass_context
+def bundle(ctx: click.Context, campaign_id: str, out: Path) -> None:
+    """Write the audit bundle anyone can recompute the results from."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        manifest = store.export_bundle(session, campaign_id=campaign_id, out=out)
+    click.echo(f"{out}: bundle digest {manifest['digest']}")
+
+
+@cli.command()
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+def verify(folder: Path) -> None:
+    """Check an audit bundle's digests and recompute its results; exit 1 if they differ."""
+    verification = verify_bundle(folder)
+    render_verification(verification, Console())
+    if not verification.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--format", "fmt", type=click.Choice(FORMATS_EXPORT), required=True)
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), help="File to write (default: stdout)."
+)
+@click.pass_context
+def export(ctx: click.Context, campaign_id: str, fmt: str, out: Path | None) -> None:
+    """Export the standings (one row per video) as CSV or JSON."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        data = store.export_standings(session, campaign_id=campaign_id, fmt=fmt)
+    if out is None:
+        sys.stdout.buffer.write(data)
+    else:
+        out.write_bytes(data)
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--before", type=int, help="Show entries older than this entry id.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def log(ctx: click.Context, campaign_id: str, limit: int, before: int | None, fmt: str) -> None:
+    """Show the campaign's audit log, newest first."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        page = store.audit_page(session, campaign_id=campaign_id, before=before, limit=limit)
+    if fmt == "json":
+        for e in page.entries:
+            click.echo(orjson.dumps(dataclasses.asdict(e)).decode())
+    else:
+        render_audit(page, Console())
+
+
+# --- The sandbox campaign ---
+
+
+@cli.command()
+@click.option(
+    "--campaign",
+    "campaign_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Campaign TOML file whose rules the sandbox follows.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Where to write the observations (.jsonl, or .csv).",
+)
+@click.option(
+    "--videos",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many videos to invent.",
+)
+@click.option("--seed", default=1, show_default=True, type=int, help="Random seed.")
+@click.option(
+    "--observations-per-video",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="About how many crawls see each video.",
+)
+def simulate(
+    campaign_path: Path, out_path: Path, videos: int, seed: int, observations_per_video: int
+) -> None:
+    """Write a realistic, deterministic sandbox campaign as observations."""
+    from oyren.sandbox.simulate import write_simulation
+
+    campaign = load_campaign(campaign_path)
+    with _progress() as progress:
+        task = progress.add_task("inventing videos", total=videos)
+        written = write_simulation(
+            campaign,
+            out_path,
+            videos=videos,
+            seed=seed,
+            observations_per_video=observations_per_video,
+            progress=lambda n: progress.advance(task, n),
+        )
+    _err().print(f"wrote {written:,} observations of {videos:,} videos to {out_path}")
+
+
+@cli.command()
+@click.option(
+    "--videos",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many videos the sandbox campaign has.",
+)
+@click.option("--seed", default=1, show_default=True, type=int, help="Random seed.")
+@click.option(
+    "--folder",
+    default="oyren-demo",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the demo's SQLite store is built (an earlier demo there is replaced).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port (0: any free one).")
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Open the web app.")
+def demo(videos: int, seed: int, folder: Path, host: str, port: int, serve: bool) -> None:
+    """Build the sandbox campaign's store, print standings and winners, and serve the web app."""
+    from oyren.sandbox.demo import build_demo
+
+    with _progress() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def show(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        built = build_demo(folder, videos=videos, seed=seed, progress=show)
+    render_results(built.results, Console(), top=10)
+    _note(
+        f"demo store: {built.settings.database_url} ({built.observations:,} observations); "
+        f"organizer sign-in: {built.organizer} / {built.password}"
+    )
+    if serve:
+        from oyren.web import serve as serve_web
+
+        serve_web(
+            built.settings,
+            host=host,
+            port=port,
+            on_ready=lambda url: click.echo(f"Öyrən demo: {url}campaigns/{built.campaign.id}"),
+        )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_err(),
+        transient=True,
+    )
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning user errors into a message and exit status 2."""
+    try:
+        code = cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except OyrenError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+# --- The web app and its accounts (database from the settings) ---
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 listens on every interface.",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 takes any free one.",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the web app (public pages, JSON API, organizer's pages) until Ctrl-C."""
+    from oyren.web import serve as serve_web
+
+    serve_web(
+        _settings(ctx),
+        host=host,
+        port=port,
+        on_ready=lambda url: _err().print(f"serving {url} (Ctrl-C stops)", highlight=False),
+    )
+
+
+@cli.group()
+def user() -> None:
+    """Accounts for the organizer's pages."""
+
+
+@user.command("add")
+@click.option("--username", required=True, help="Lowercase letters, digits, '_', '.' or '-'.")
+@click.option(
+    "--role",
+    type=click.Choice(["organizer", "moderator", "juror"]),
+    default="organizer",
+    show_default=True,
+    help="What the account may do.",
+)
+@click.password_option(help="At least 10 characters; asked twice when not given (prefer that).")
+@click.pass_context
+def user_add(ctx: click.Context, username: str, role: str, password: str) -> None:
+    """Create an account that can sign in to the organizer's pages."""
+    from oyren.store.accounts import create_user
+
+    with _store(ctx) as session:
+        made = create_user(
+            session, username=username, password=password, role=role, by=_by(ctx, None)
+        )
+    _err().print(f"created the {made.role} account '{made.username}'", highlight=False)
+
+
+# --- The jury: rounds for the most creative prize ---
+
+
+@cli.group()
+def jury() -> None:
+    """Jury rounds that decide the most creative video."""
+
+
+@jury.group("round")
+def jury_round() -> None:
+    """Open rounds on a shortlist of eligible entries."""
+
+
+@jury_round.command("create")
+@CAMPAIGN_ID
+@click.option("--name", required=True, help="The round's name, shown to jurors.")
+@click.option("--top", type=click.IntRange(2), help="Shortlist the N most viewed eligible entries.")
+@click.option("--topic", help="Shortlist the eligible entries of one topic.")
+@click.option("--videos", help="Shortlist these eligible video ids (comma-separated).")
+@click.option("--all", "everything", is_flag=True, help="Shortlist every eligible entry.")
+@click.option(
+    "--batch",
+    default=2,
+    show_default=True,
+    type=click.IntRange(2, 8),
+    help="Entries per question: 2 asks for pairs, more for a batch to order.",
+)
+@click.option(
+    "--threshold",
+    default=0.9,
+    show_default=True,
+    type=click.FloatRange(0.5, 1.0, max_open=True),
+    help="The round can stop once the leader is the best with this probability.",
+)
+@BY
+@click.pass_context
+def jury_round_create(
+    ctx: click.Context,
+    campaign_id: str,
+    name: str,
+    top: int | None,
+    topic: str | None,
+    videos: str | None,
+    everything: bool,
+    batch: int,
+    threshold: float,
+    by: str | None,
+) -> None:
+    """Open a round; jurors invited to it answer on the jury page."""
+    from oyren import store
+
+    if sum((top is not None, topic is not None, videos is not None, everything)) != 1:
+        raise click.UsageError("give one shortlist rule: --top N, --topic T, --videos IDS or --all")
+    picked = None if videos is None else [v.strip() for v in videos.split(",") if v.strip()]
+    with _store(ctx) as session:
+        made = store.create_round(
+            session,
+            campaign_id=campaign_id,
+            name=name,
+            by=_by(ctx, by),
+            top=top,
+            topic=topic,
+            videos=picked,
+            size=batch,
+            threshold=threshold,
+        )
+    click.echo(f"{campaign_id}: opened jury round {made.id} '{made.name}' on "
+               f"{len(made.shortlist)} entries")  # fmt: skip
+
+
+@jury.command("invite")
+@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
+@click.option("--juror", required=True, help="A juror account (oyren user add --role juror).")
+@click.option(
+    "--conflict",
+    "conflicts",
+    multiple=True,
+    metavar="NAME",
+    help="A creator's username or a video id the juror must not judge (repeatable).",
+)
+@BY
+@click.pass_context
+def jury_invite(
+    ctx: click.Context, round_id: int, juror: str, conflicts: tuple[str, ...], by: str | None
+) -> None:
+    """Invite a juror to a round, with their conflicts of interest."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        invited = store.invite_juror(
+            session, round_id=round_id, juror=juror, conflicts=conflicts, by=_by(ctx, by)
+        )
+    kept = f" (kept away from {', '.join(invited.conflicts)})" if invited.conflicts else ""
+    click.echo(f"round {round_id}: invited {invited.username}{kept}")
+
+
+@jury.command("progress")
+@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
+@click.pass_context
+def jury_progress(ctx: click.Context, round_id: int) -> None:
+    """Show a round's answers, coverage, leader and whether it can stop."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        info = store.get_round(session, round_id=round_id)
+        p = store.round_progress(session, round_id=round_id)
+    by_juror = ", ".join(f"{name} {count}" for name, count in p.by_juror) or "none yet"
+    click.echo(f"round {info.id} '{info.name}' ({info.status}): {p.answers} answers ({by_juror})")
+    click.echo(f"covered: {p.covered} of {p.entries} entries")
+    if p.leader is not None and p.answers:
+        click.echo(
+            f"leader: {p.leader} ({info.creators.get(p.leader, '?')}), "
+            f"P(best) {p.leader_p_best:.2f} of {p.threshold:.2f} needed"
+        )
+    if p.done:
+        click.echo("the stop rule is met: the round can be closed")
+    else:
+        more = "unknown (too close)" if p.to_decide is None else f"about {p.to_decide}"
+        click.echo(f"questions still needed: {p.to_cover} to cover every entry, {more} to decide")
+
+
+@jury.command("close")
+@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
+@BY
+@click.pass_context
+def jury_close(ctx: click.Context, round_id: int, by: str | None) -> None:
+    """Close a round: its judgments decide the most creative prize."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        closed = store.close_round(session, round_id=round_id, by=_by(ctx, by))
+    click.echo(f"round {closed.id} '{closed.name}' closed by {closed.closed_by}")
+
+
+@jury.command("remove-votes")
+@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
+@click.option("--juror", required=True, help="The juror whose answers no longer count.")
+@click.option("--reason", required=True, help="Why (written to the audit log).")
+@BY
+@click.pass_context
+def jury_remove_votes(
+    ctx: click.Context, round_id: int, juror: str, reason: str, by: str | None
+) -> None:
+    """Drop every answer of a careless or conflicted juror; the ranking is refitted without them."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        count = store.remove_juror_votes(
+            session, round_id=round_id, juror=juror, reason=reason, by=_by(ctx, by)
+        )
+    click.echo(f"round {round_id}: {count} answer(s) of {juror} no longer count")
+
+
+# --- Collecting from the TikTok Research API (database from the settings) ---
+
+
+@contextmanager
+def _collector(
+    ctx: click.Context, daily_requests: int
+) -> Iterator[tuple[DbCrawlStore, TikTokClient]]:
+    """Open the database's crawl store and a Research API client whose quota it keeps."""
+    from oyren.collect.connectors import QuotaLimits, connect, tiktok_settings
+    from oyren.store.crawling import DbCrawlStore
+    from oyren.store.db import open_database
+
+    settings = _settings(ctx)
+    # The base URL is a setting (environment, file or default); the credentials only come from
+    # the environment, under the names TikTok's own tools use.
+    api = tiktok_settings({**os.environ, "OYREN_TIKTOK_API_BASE": settings.tiktok_api_base})
+    engine = open_database(settings.database_url)
+    try:
+        store = DbCrawlStore(engine)
+        limits = QuotaLimits(requests=daily_requests)
+        with connect(api, book=store, limits=limits) as client:
+            yield store, client
+    finally:
+        engine.dispose()
+
+
+DAILY_REQUESTS = click.option(
+    "--daily-requests",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Research API requests allowed per UTC day, for every campaign together.",
+)
+
+
+@cli.command()
+@CAMPAIGN_ID
+@DAILY_REQUESTS
+@click.option(
+    "--span-days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 30),
+    help="UTC dates per query (the API allows at most 30).",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="When the day's quota is spent, wait for 00:00 UTC, or stop (run again to resume).",
+)
+@BY
+@click.pass_context
+def crawl(
+    ctx: click.Context,
+    campaign_id: str,
+    daily_requests: int,
+    span_days: int,
+    wait: bool,
+    by: str | None,
+) -> None:
+    """Discover a registered campaign's entries through the Research API into the database."""
+    from oyren.cli.collect_view import progress_line, render_crawl
+    from oyren.collect.discover import CrawlSettings
+    from oyren.store.crawling import crawl_campaign
+
+    settings = CrawlSettings(span_days=span_days, wait_for_quota=wait)
+    with _collector(ctx, daily_requests) as (store, client), progress_line(_err()) as progress:
+        report = crawl_campaign(
+            client,
+            store,
+            campaign_id=campaign_id,
+            by=_by(ctx, by),
+            settings=settings,
+            progress=progress,
+        )
+    render_crawl(report, Console())
+
+
+@cli.command()
+@CAMPAIGN_ID
+@click.option(
+    "--every",
+    metavar="DURATION",
+    help="Keep running: a cycle this often (e.g. 2h) and on both sides of the deadline, "
+    "until every entry's views at the deadline are bracketed. Without it: one cycle.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["priority", "round_robin"]),
+    default="priority",
+    show_default=True,
+    help="Spend the quota on the entries that decide prizes, or refresh all in turn.",
+)
+@click.option(
+    "--discover/--no-discover",
+    default=True,
+    show_default=True,
+    help="After each cycle, crawl for new entries with the requests the plan leaves.",
+)
+@DAILY_REQUESTS
+@BY
+@click.pass_context
+def track(
+    ctx: click.Context,
+    campaign_id: str,
+    every: str | None,
+    strategy: str,
+    discover: bool,
+    daily_requests: int,
+    by: str | None,
+) -> None:
+    """Refresh the counts of a registered campaign's known entries under the daily quota."""
+    from oyren.cli.collect_view import progress_line, render_track
+    from oyren.clock import parse_duration
+    from oyren.collect.plan import PlannerSettings
+    from oyren.collect.track import TrackSettings
+    from oyren.store.crawling import track_campaign
+
+    planner = PlannerSettings()
+    if every is not None:
+        try:
+            planner = PlannerSettings(every_s=parse_duration(every))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--every'") from None
+    settings = TrackSettings(planner=planner, strategy=strategy, discover=discover)
+    with _collector(ctx, daily_requests) as (store, client), progress_line(_err()) as progress:
+        report = track_campaign(
+            client,
+            store,
+            campaign_id=campaign_id,
+            by=_by(ctx, by),
+            settings=settings,
+            keep_running=every is not None,
+            progress=progress,
+        )
+    render_track(report, Console())
+
+
+@cli.command("sandbox-api")
+@click.option(
+    "--campaign",
+    "campaign_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Campaign TOML file whose rules the simulated campaign follows.",
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--faults",
+    default="none",
+    show_default=True,
+    metavar="none|typical|SPEC",
+    help="Faults of the real API to inject, e.g. 500=0.05,504=0.02,429=0.03,expired=0.05.",
+)
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="How much faster than real time the sandbox's clock runs (1440: a day a minute).",
+)
+@click.option(
+    "--videos",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many videos the simulated campaign has.",
+)
+@click.option("--seed", default=1, show_default=True, type=int, help="Random seed.")
+@click.option(
+    "--start",
+    metavar="ISO",
+    help="The sandbox clock's first instant, e.g. 2024-04-20T12:00:00+04:00 "
+    "(default: the window's opening; without an offset, UTC).",
+)
+def sandbox_api(
+    campaign_path: Path,
+    port: int,
+    faults: str,
+    speed: float,
+    videos: int,
+    seed: int,
+    start: str | None,
+) -> None:
+    """Serve a simulated campaign through the Research API's endpoints, on a fast clock."""
+    from oyren.sandbox.api import Faults, SandboxConfig
+    from oyren.sandbox.server import sandbox_for, serve_forever
+
+    try:
+        chosen = Faults.parse(faults)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--faults'") from None
+    start_ts = None
+    if start is not None:
+        try:
+            when = datetime.fromisoformat(start)
+        except ValueError:
+            raise click.BadParameter(
+                f"'{start}' is not an ISO 8601 time like 2024-04-20T12:00:00+04:00",
+                param_hint="'--start'",
+            ) from None
+        start_ts = int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+    campaign = load_campaign(campaign_path)
+    config = SandboxConfig(faults=chosen, seed=seed)
+    api = sandbox_for(
+        campaign, videos=videos, seed=seed, speed=speed, start=start_ts, config=config
+    )
+    _note(
+        f"sandbox API for {campaign.id} on http://127.0.0.1:{port}: set "
+        f"OYREN_TIKTOK_API_BASE=http://127.0.0.1:{port} "
+        f"TIKTOK_CLIENT_KEY={config.client_key} TIKTOK_CLIENT_SECRET={config.client_secret}"
+    )
+    serve_forever(api, port=port)

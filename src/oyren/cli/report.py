@@ -1,0 +1,210 @@
+"""Rendering results for a terminal: rich tables of standings and winners.
+
+Kept apart from :mod:`oyren.rules.results` (which defines the data and its JSON form) so the core
+stays free of presentation; the CLI calls :func:`render_results`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import orjson
+from rich.console import Console, Group
+from rich.table import Table
+
+from oyren.rules.results import Results
+
+if TYPE_CHECKING:
+    from oyren.batch.bundle import Verification
+    from oyren.store import CampaignInfo, IngestSummary, QueueItem
+    from oyren.store.audit import AuditPage
+
+__all__ = [
+    "render_audit",
+    "render_campaigns",
+    "render_ingest",
+    "render_queue",
+    "render_results",
+    "render_verification",
+    "render_winners",
+]
+
+
+def render_results(results: Results, console: Console, *, top: int = 20) -> None:
+    """Print the winners, the top ``top`` videos and creators, and why others were not counted."""
+    tz = results.cutoff.tzinfo
+    w = results.winners
+    winners = Table(title=f"Winners — {results.campaign}", title_justify="left")
+    winners.add_column("Prize")
+    winners.add_column("Winner")
+    winners.add_column("Views", justify="right")
+    winners.add_column("Detail")
+    if w.best_video:
+        winners.add_row(
+            "best_video",
+            f"@{w.best_video.username}",
+            f"{w.best_video.views:,}",
+            f"video {w.best_video.video_id}",
+        )
+    else:
+        winners.add_row("best_video", "—", "", "no eligible video")
+    if w.discover:
+        winners.add_row(
+            "discover",
+            f"@{w.discover.username}",
+            f"{w.discover.views:,}",
+            f"{len(w.discover.video_ids)} video(s)",
+        )
+    else:
+        winners.add_row("discover", "—", "", "no eligible creator")
+    if w.most_creative:
+        winners.add_row(
+            "most_creative",
+            f"@{w.most_creative.username}",
+            "",
+            f"video {w.most_creative.video_id}, P(best) {w.most_creative.probability:.2f}",
+        )
+    else:
+        winners.add_row("most_creative", "—", "", "decided by the jury")
+
+    videos = Table(
+        title=f"Top {top} videos (views at {results.cutoff.isoformat()})", title_justify="left"
+    )
+    for name, justify in (
+        ("#", "right"),
+        ("Video", "left"),
+        ("Creator", "left"),
+        ("Posted (local)", "left"),
+        ("Views", "right"),
+        ("Basis", "left"),
+        ("Flags", "left"),
+    ):
+        videos.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for rank, entry in enumerate(results.eligible[:top], start=1):
+        posted = datetime.fromtimestamp(entry.create_time, tz=tz).strftime("%Y-%m-%d %H:%M")
+        videos.add_row(
+            str(rank),
+            entry.video_id,
+            f"@{entry.username}",
+            posted,
+            f"{entry.views_at_cutoff:,}",
+            entry.views_basis,
+            ", ".join(f.code for f in entry.flags),
+        )
+
+    creators = Table(title=f"Top {top} creators", title_justify="left")
+    for name, justify in (
+        ("#", "right"),
+        ("Creator", "left"),
+        ("Videos", "right"),
+        ("Views", "right"),
+    ):
+        creators.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for rank, (username, views, ids) in enumerate(results.creators[:top], start=1):
+        creators.add_row(str(rank), f"@{username}", str(len(ids)), f"{views:,}")
+
+    reasons: Counter[str] = Counter(r for e in results.entries for r in e.reasons)
+    summary = Table(title="Not counted, by reason", title_justify="left")
+    summary.add_column("Reason")
+    summary.add_column("Videos", justify="right")
+    for reason, count in reasons.most_common():
+        summary.add_row(reason, f"{count:,}")
+    eligible = len(results.eligible)
+    console.print(Group(winners, videos, creators, summary))
+    console.print(f"{len(results.entries):,} videos, {eligible:,} eligible, "
+                  f"{len(results.creators):,} eligible creators.")  # fmt: skip
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def render_winners(results: Results, console: Console) -> None:
+    """Print one line per prize."""
+    w = results.winners
+    best, discover, creative = w.best_video, w.discover, w.most_creative
+    lines = {
+        "best_video": best and f"@{best.username}, video {best.video_id}, {best.views:,} views",
+        "discover": discover and f"@{discover.username}, {discover.views:,} views",
+        "most_creative": creative and f"@{creative.username}, video {creative.video_id}",
+    }
+    for prize, text in lines.items():
+        _line(console, f"{prize:<14} {text or '—'}")
+
+
+def render_campaigns(campaigns: Sequence[CampaignInfo], console: Console) -> None:
+    """Print the stored campaigns."""
+    table = Table(title="Campaigns", title_justify="left")
+    for name in ("Id", "Name", "Rules", "Videos", "Award"):
+        table.add_column(name, justify="right" if name == "Videos" else "left")
+    for c in campaigns:
+        award = f"#{c.award.number} {_utc(c.award.awarded_at)}" if c.award else "—"
+        table.add_row(c.id, c.name.en, c.rules_version, f"{c.videos:,}", award)
+    console.print(table)
+
+
+def render_ingest(summary: IngestSummary, console: Console) -> None:
+    """Print what an import did."""
+    _line(console, f"Imported {summary.path}")
+    table = Table(show_header=False)
+    table.add_column()
+    table.add_column(justify="right")
+    rows = {
+        "observations read": summary.read,
+        "new videos": summary.new_videos,
+        "new observations": summary.new_observations,
+        "duplicates": summary.duplicates,
+        "skipped lines": summary.skipped,
+    }
+    for label, value in rows.items():
+        table.add_row(label, f"{value:,}")
+    console.print(table)
+
+
+def render_queue(items: Sequence[QueueItem], console: Console) -> None:
+    """Print the videos waiting for a moderator."""
+    table = Table(title=f"Waiting for a moderator: {len(items):,}", title_justify="left")
+    for name in ("Video", "Creator", "Views", "Why"):
+        table.add_column(name, justify="right" if name == "Views" else "left")
+    for item in items:
+        e = item.entry
+        if item.why == "soft_reasons":
+            why = ", ".join(e.reasons)
+        elif item.why == "flagged":
+            why = ", ".join(f.code for f in e.flags) + f" — {item.detail}"
+        else:
+            why = item.detail
+        table.add_row(e.video_id, f"@{e.username}", f"{e.views_at_cutoff:,}", why)
+    console.print(table)
+
+
+def render_audit(page: AuditPage, console: Console) -> None:
+    """Print a page of the audit log: one line per entry, its details indented below."""
+    for e in page.entries:
+        _line(console, f"#{e.id}  {_utc(e.at)}  {e.by}  {e.action}")
+        details = ", ".join(f"{k}={orjson.dumps(v).decode()}" for k, v in e.details.items())
+        if details:
+            _line(console, f"    {details}")
+    if page.next_before is not None:
+        _line(console, f"(older entries: --before {page.next_before})")
+
+
+def render_verification(v: Verification, console: Console) -> None:
+    """Print whether a bundle verified, and every problem when it did not."""
+    if v.ok:
+        _line(console, f"verified: {v.path}")
+        _line(console, f"  campaign       {v.campaign_id}")
+        _line(console, f"  bundle digest  {v.digest}")
+        _line(console, "  every file matches its digest, and results.json matches the results")
+        _line(console, "  recomputed from the bundle alone")
+        return
+    _line(console, f"NOT verified: {v.path}")
+    for problem in v.problems:
+        _line(console, f"  - {problem}")
+
+
+def _line(console: Console, text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)

@@ -1,0 +1,441 @@
+"""Observations: what a crawl saw of a video at one moment, and reading them from files.
+
+An observation is one line of JSONL or CSV in the TikTok Research API's own field names
+(``id``, ``username``, ``create_time``, ``region_code``, ``video_description``, ``hashtag_names``,
+``video_duration``, ``view_count``, ``like_count``, ``comment_count``, ``share_count``) plus
+``collected_at``: when the counts were seen. The same ``id`` on several lines is several
+observations of one video. :func:`read_observations` streams a file and raises
+:class:`~oyren.errors.InputError` naming the file, line and field of the first bad line (or
+collects the bad lines when asked to skip them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from oyren.errors import InputError
+from oyren.rules.hashtags import extract_hashtags
+
+__all__ = [
+    "FIELDS",
+    "Observation",
+    "ObservationFile",
+    "SkipReport",
+    "observation_from_line",
+    "observation_from_record",
+    "observation_to_record",
+    "read_observations",
+    "write_observations_csv",
+    "write_observations_jsonl",
+]
+
+# Earliest and latest plausible Unix seconds: musical.ly (TikTok's predecessor) launched in 2014,
+# and nothing we read is from beyond 2100. Outside that a timestamp is a unit or typing mistake.
+MIN_TIMESTAMP = 1_388_534_400  # 2014-01-01T00:00:00Z
+MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01T00:00:00Z
+MAX_COUNT = 10**15  # no video has a quadrillion views; larger is corrupt data
+_TAG_EDGE = re.compile(r"^[\s#]+|\s+$")
+
+FIELDS = (
+    "id",
+    "username",
+    "create_time",
+    "region_code",
+    "video_description",
+    "hashtag_names",
+    "video_duration",
+    "view_count",
+    "like_count",
+    "comment_count",
+    "share_count",
+    "collected_at",
+)
+# Optional fields the Research API also returns; kept when present (integrity screening uses them).
+EXTRA_FIELDS = ("music_id", "voice_to_text")
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One sighting of a video: its metadata and counts at ``collected_at`` (Unix seconds)."""
+
+    video_id: str
+    username: str
+    create_time: int
+    collected_at: int
+    view_count: int
+    region_code: str | None = None
+    description: str = ""
+    hashtags: tuple[str, ...] = ()
+    duration_s: int | None = None
+    like_count: int | None = None
+    comment_count: int | None = None
+    share_count: int | None = None
+    music_id: str | None = None
+    voice_to_text: str | None = None
+
+
+@dataclass(slots=True)
+class SkipReport:
+    """Bad lines passed over with ``skip_invalid``: how many, and the first errors."""
+
+    count: int = 0
+    errors: list[InputError] = field(default_factory=list)
+    keep: int = 20
+
+    def add(self, error: InputError) -> None:
+        """Count a skipped line, keeping the first few errors to show."""
+        self.count += 1
+        if len(self.errors) < self.keep:
+            self.errors.append(error)
+
+
+def read_observations(path: str | Path, *, skip: SkipReport | None = None) -> Iterator[Observation]:
+    """Stream observations from a ``.jsonl`` or ``.csv`` file.
+
+    Without ``skip`` the first bad line raises :class:`InputError`; with it, bad lines are counted
+    in ``skip`` and passed over. A file that cannot be opened always raises.
+    """
+    return ObservationFile(Path(path), skip)
+
+
+class ObservationFile(Iterator[Observation]):
+    """A file of observations, read lazily: iterating yields one :class:`Observation` per line.
+
+    :func:`oyren.rules.videos.collect_videos` recognises an unread JSONL file and groups its lines
+    without building an observation for each of them, which is most of the work on big files.
+    """
+
+    def __init__(self, path: Path, skip: SkipReport | None) -> None:
+        self.path = path
+        self.skip = skip
+        self._observations: Iterator[Observation] | None = None
+
+    @property
+    def name(self) -> str:
+        """The file's name as errors show it."""
+        return str(self.path)
+
+    @property
+    def is_jsonl(self) -> bool:
+        """True unless the file is CSV."""
+        return self.path.suffix.lower() != ".csv"
+
+    @property
+    def started(self) -> bool:
+        """True once iteration has begun."""
+        return self._observations is not None
+
+    def open(self) -> io.BufferedReader:
+        """Open the file for reading bytes, raising :class:`InputError` when it cannot be."""
+        try:
+            return self.path.open("rb")
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror}", path=self.name) from None
+
+    def __next__(self) -> Observation:
+        if self._observations is None:
+            self._observations = self._read()
+        return next(self._observations)
+
+    def _read(self) -> Iterator[Observation]:
+        if self.is_jsonl:
+            with self.open() as handle:
+                yield from _read_jsonl(handle, self.name, self.skip)
+            return
+        try:
+            text = self.path.open("r", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror}", path=self.name) from None
+        with text:
+            yield from _read_csv(text, self.name, self.skip)
+
+
+def _read_jsonl(
+    handle: io.BufferedReader, name: str, skip: SkipReport | None
+) -> Iterator[Observation]:
+    for number, raw in enumerate(handle, start=1):
+        try:
+            obs = observation_from_line(raw, path=name, line=number)
+        except InputError as error:
+            if skip is None:
+                raise
+            skip.add(error)
+            continue
+        if obs is not None:
+            yield obs
+
+
+def observation_from_line(raw: bytes, *, path: str, line: int) -> Observation | None:
+    """Parse and validate one JSONL line as read (newline included); None for a blank line."""
+    if not raw.strip():
+        return None
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc})", path=path, line=line) from None
+    if not isinstance(record, dict):
+        raise InputError("expected a JSON object", path=path, line=line)
+    return observation_from_record(record, path=path, line=line)
+
+
+def _read_csv(
+    handle: io.TextIOWrapper, name: str, skip: SkipReport | None
+) -> Iterator[Observation]:
+    try:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        for required in ("id", "username", "create_time", "view_count", "collected_at"):
+            if required not in header:
+                raise InputError("missing column in the header", path=name, line=1, field=required)
+        for row in reader:
+            number = reader.line_num
+            try:
+                if None in row:
+                    raise InputError("more values than columns", path=name, line=number)
+                record = {k: v for k, v in row.items() if v not in ("", None)}
+                yield observation_from_record(record, path=name, line=number, from_text=True)
+            except InputError as error:
+                if skip is None:
+                    raise
+                skip.add(error)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", path=name) from None
+    except csv.Error as exc:
+        raise InputError(f"not valid CSV ({exc})", path=name) from None
+
+
+def observation_from_record(
+    record: Mapping[str, Any],
+    *,
+    path: str = "<input>",
+    line: int | None = None,
+    from_text: bool = False,
+) -> Observation:
+    """Validate one record in API field names; CSV values arrive as text (``from_text``)."""
+    f = _Fields(record, path, line, from_text)
+    video_id = f.video_id()
+    create_time = f.timestamp("create_time")
+    collected_at = f.collected_at()
+    if collected_at < create_time:
+        raise InputError(
+            "is before create_time: a video cannot be seen before it was posted",
+            path=path,
+            line=line,
+            field="collected_at",
+        )
+    description = f.string("video_description", required=False) or ""
+    hashtags = f.hashtags(description)
+    return Observation(
+        video_id=video_id,
+        username=f.string("username", required=True) or "",
+        create_time=create_time,
+        collected_at=collected_at,
+        view_count=f.count("view_count", required=True) or 0,
+        region_code=(f.string("region_code", required=False) or "").upper() or None,
+        description=description,
+        hashtags=hashtags,
+        duration_s=f.count("video_duration", required=False),
+        like_count=f.count("like_count", required=False),
+        comment_count=f.count("comment_count", required=False),
+        share_count=f.count("share_count", required=False),
+        music_id=f.optional_id("music_id"),
+        voice_to_text=f.string("voice_to_text", required=False),
+    )
+
+
+def observation_to_record(obs: Observation) -> dict[str, Any]:
+    """Return ``obs`` in API field names, as :func:`observation_from_record` reads it back."""
+    record: dict[str, Any] = {
+        "id": obs.video_id,
+        "username": obs.username,
+        "create_time": obs.create_time,
+        "region_code": obs.region_code,
+        "video_description": obs.description,
+        "hashtag_names": list(obs.hashtags),
+        "video_duration": obs.duration_s,
+        "view_count": obs.view_count,
+        "like_count": obs.like_count,
+        "comment_count": obs.comment_count,
+        "share_count": obs.share_count,
+        "collected_at": obs.collected_at,
+    }
+    if obs.music_id is not None:
+        record["music_id"] = obs.music_id
+    if obs.voice_to_text is not None:
+        record["voice_to_text"] = obs.voice_to_text
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def write_observations_jsonl(observations: Iterable[Observation], handle: io.BufferedWriter) -> int:
+    """Write observations as JSONL to a binary handle; return how many were written."""
+    n = 0
+    for obs in observations:
+        handle.write(orjson.dumps(observation_to_record(obs)) + b"\n")
+        n += 1
+    return n
+
+
+def write_observations_csv(observations: Iterable[Observation], handle: io.TextIOBase) -> int:
+    """Write observations as CSV (hashtag_names as a JSON list) to a text handle; return count."""
+    writer = csv.DictWriter(handle, fieldnames=[*FIELDS, *EXTRA_FIELDS], extrasaction="ignore")
+    writer.writeheader()
+    n = 0
+    for obs in observations:
+        row = observation_to_record(obs)
+        row["hashtag_names"] = orjson.dumps(row.get("hashtag_names", [])).decode()
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+class _Fields:
+    """Typed access to one record's fields, raising errors that name the field."""
+
+    __slots__ = ("from_text", "line", "path", "record")
+
+    def __init__(self, record: Mapping[str, Any], path: str, line: int | None, from_text: bool):
+        self.record = record
+        self.path = path
+        self.line = line
+        self.from_text = from_text
+
+    def fail(self, name: str, message: str) -> InputError:
+        return InputError(message, path=self.path, line=self.line, field=name)
+
+    def video_id(self) -> str:
+        value = self.record.get("id", self.record.get("video_id"))
+        if value is None:
+            raise self.fail("id", "required field is missing")
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise self.fail("id", f"must be an integer or a string, not {_json_type(value)}")
+        text = str(value).replace("\x00", "").strip()
+        if not text or len(text) > 64 or any(ch.isspace() for ch in text):
+            raise self.fail("id", "must be a non-empty id without spaces (at most 64 characters)")
+        if isinstance(value, int) and value < 0:
+            raise self.fail("id", "must not be negative")
+        return text
+
+    def optional_id(self, name: str) -> str | None:
+        value = self.record.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise self.fail(name, f"must be an integer or a string, not {_json_type(value)}")
+        return str(value).replace("\x00", "").strip() or None
+
+    def string(self, name: str, *, required: bool) -> str | None:
+        value = self.record.get(name)
+        if value is None:
+            if required:
+                raise self.fail(name, "required field is missing")
+            return None
+        if not isinstance(value, str):
+            raise self.fail(name, f"must be a string, not {_json_type(value)}")
+        value = value.replace("\x00", "")
+        if required and not value.strip():
+            raise self.fail(name, "must not be empty")
+        return value
+
+    def _integer(self, name: str, value: Any) -> int:
+        if self.from_text and isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                raise self.fail(name, f"must be a whole number, not '{value[:40]}'") from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(name, f"must be a whole number, not {_json_type(value)}")
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise self.fail(name, f"must be a whole number, not {value}")
+            return int(value)
+        return value
+
+    def count(self, name: str, *, required: bool) -> int | None:
+        value = self.record.get(name)
+        if value is None:
+            if required:
+                raise self.fail(name, "required field is missing")
+            return None
+        number = self._integer(name, value)
+        if number < 0:
+            raise self.fail(name, f"must not be negative (got {number})")
+        if number > MAX_COUNT:
+            raise self.fail(name, f"is impossibly large ({number})")
+        return number
+
+    def timestamp(self, name: str) -> int:
+        value = self.record.get(name)
+        if value is None:
+            raise self.fail(name, "required field is missing")
+        seconds = self._integer(name, value)
+        _check_range(self, name, seconds)
+        return seconds
+
+    def collected_at(self) -> int:
+        value = self.record.get("collected_at")
+        if value is None:
+            raise self.fail("collected_at", "required field is missing")
+        if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise self.fail(
+                    "collected_at",
+                    f"'{value[:40]}' is not ISO 8601 (like 2024-04-21T23:59:59+04:00)",
+                ) from None
+            if moment.tzinfo is None:
+                raise self.fail(
+                    "collected_at", f"'{value[:40]}' has no UTC offset: add one, like +04:00 or Z"
+                )
+            seconds = int(moment.timestamp())
+        else:
+            seconds = self._integer("collected_at", int(value) if isinstance(value, str) else value)
+        _check_range(self, "collected_at", seconds)
+        return seconds
+
+    def hashtags(self, description: str) -> tuple[str, ...]:
+        value = self.record.get("hashtag_names")
+        if value is None:
+            return extract_hashtags(description)
+        if self.from_text and isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    raise self.fail("hashtag_names", "is not a JSON list of strings") from None
+            else:
+                value = [part for part in text.replace(",", " ").split() if part]
+        if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+            raise self.fail("hashtag_names", "must be a list of strings")
+        # Strip leading '#' and spaces in any mix, so that reading a written record back gives
+        # the same tags (" # #a" and "a" are one tag).
+        return tuple(t for t in (_TAG_EDGE.sub("", tag.replace("\x00", "")) for tag in value) if t)
+
+
+def _check_range(fields: _Fields, name: str, seconds: int) -> None:
+    if not MIN_TIMESTAMP <= seconds < MAX_TIMESTAMP:
+        raise fields.fail(
+            name, f"{seconds} is not a plausible time (Unix seconds between 2014 and 2100)"
+        )
+
+
+def _json_type(value: object) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }.get(type(value), "a value")

@@ -1,0 +1,386 @@
+"""A jury round: which entries to show a juror next, progress, and when to stop.
+
+A round works on whatever shortlist it is given (all eligible entries, or one topic's). Each
+question is a pair or a small batch to order, chosen in two phases:
+
+- Coverage: until every entry has been judged by ``min_views`` different jurors, a juror gets
+  the least-seen entries they have not seen yet, so no entry's fate rests on one juror's taste.
+  When two answers about an entry disagree (it came first once and in the bottom half once),
+  a third juror looks at it, as a human jury calls a third reader; if most of its answers put
+  it first, it then meets the current leaders once (a repechage). A misclick that buries the
+  best entry is caught this way: the model alone would rate it middling and never look again.
+- Leaders: afterwards the question is built by top-two Thompson sampling (Russo, "Simple
+  Bayesian algorithms for best-arm identification", *Operations Research* 68, 2020; for duels,
+  Wu & Liu, "Double Thompson sampling for dueling bandits", NeurIPS 2016): draw scores from the
+  model's posterior, take the best of each draw until the batch is full (then the next best of
+  the first draw). An entry is asked about in proportion to its chance of being the best, which
+  is what the prize needs, and two plausible leaders are put side by side. A juror is not asked
+  a question they have already answered while another is possible.
+
+Conflicts of interest and skips keep entries away from a juror for good. The round can stop
+when every entry is covered and the leader's probability of being the best reaches the
+organizer's threshold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from math import ceil
+from statistics import NormalDist
+
+import numpy as np
+from numpy.typing import NDArray
+
+from oyren.inputs.judgments import Judgment
+from oyren.jury.model import Fit, fit, p_best
+from oyren.rules.results import id_sort_key
+
+__all__ = [
+    "MAX_SIZE",
+    "MIN_VIEWS",
+    "Progress",
+    "Question",
+    "Tally",
+    "avoided_entries",
+    "choose_entries",
+    "met",
+    "next_question",
+    "progress",
+    "tally",
+]
+
+MIN_VIEWS = 2  # different jurors who must judge an entry before it can be passed over
+MAX_SIZE = 8  # longest batch a juror is asked to order (TrueSkill's 8-player games)
+DRAWS_PER_PLACE = 4  # posterior draws tried per place in a batch before filling from one draw
+
+Ints = NDArray[np.int64]
+Floats = NDArray[np.float64]
+Bools = NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """What to show a juror: entries in display order, and why they were chosen."""
+
+    juror: str
+    entries: tuple[str, ...]
+    phase: str  # "coverage" or "leaders"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a round stands, for the organizer's dashboard and the stop rule."""
+
+    answers: int
+    by_juror: tuple[tuple[str, int], ...]
+    entries: int
+    covered: int
+    leader: str | None
+    leader_p_best: float
+    threshold: float
+    done: bool
+    to_cover: int  # questions still needed, at least, until every entry is covered
+    to_decide: int | None  # rough estimate of questions to separate the leader; None: too close
+
+
+def avoided_entries(
+    juror: str,
+    *,
+    creator_of: Mapping[str, str],
+    conflicts: Mapping[str, Collection[str]],
+) -> frozenset[str]:
+    """Entries ``juror`` must not judge: ``conflicts`` maps a juror to creators or entry ids."""
+    related = {name.casefold() for name in conflicts.get(juror, ())}
+    return frozenset(
+        entry
+        for entry, creator in creator_of.items()
+        if entry.casefold() in related or creator.casefold() in related
+    )
+
+
+def next_question(
+    *,
+    shortlist: Sequence[str],
+    judgments: Sequence[Judgment],
+    juror: str,
+    size: int = 2,
+    avoid: Collection[str] = frozenset(),
+    min_views: int = MIN_VIEWS,
+    model: Fit | None = None,
+    seed: int = 0,
+) -> Question | None:
+    """Choose the next question for ``juror``; None when nothing is left they may judge.
+
+    ``model`` is a fit of the same shortlist (a caller may cache it between questions); it
+    is computed here when the leaders phase needs it and none is given.
+    """
+    if not 2 <= size <= MAX_SIZE:
+        raise ValueError(f"size must be 2 to {MAX_SIZE}")
+    entries = tuple(sorted(set(shortlist), key=id_sort_key))
+    if model is not None and model.entries != entries:
+        raise ValueError("the model was fitted on another shortlist")
+    index = {entry: i for i, entry in enumerate(entries)}
+    n = len(entries)
+    blocked = np.zeros(n, dtype=np.bool_)
+    seen = np.zeros(n, dtype=np.bool_)
+    asked: set[frozenset[int]] = set()
+    for judgment in judgments:
+        if judgment.judge != juror:
+            continue
+        ids = [index[e] for e in judgment.entries if e in index]
+        if judgment.kind == "skip":
+            blocked[ids] = True
+        elif not judgment.undone:
+            seen[ids] = True
+            asked.add(frozenset(ids))
+    for entry in avoid:
+        if entry in index:
+            blocked[index[entry]] = True
+    pool = np.flatnonzero(~blocked).astype(np.int64)
+    rng = np.random.default_rng(_seed(seed, juror, len(judgments)))
+
+    def posterior() -> Fit:
+        return model if model is not None else fit(judgments, entries)
+
+    picked, phase = choose_entries(
+        pool=pool, tallied=tally(judgments, entries, min_views=min_views), seen=seen,
+        asked=asked, size=size, model=posterior, rng=rng,
+        meetings=lambda leaders: met(judgments, entries, leaders),
+    )  # fmt: skip
+    if not picked:
+        return None
+    return Question(juror, tuple(entries[i] for i in picked), phase)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Tally:
+    """Per entry: different jurors who judged it, how many it needs, firsts and bottom halves."""
+
+    views: Ints
+    needed: Ints
+    firsts: Ints
+    bottoms: Ints
+
+    @property
+    def owed(self) -> Bools:
+        """Entries owed a meeting with the leaders: answers disagree, but mostly put them first.
+
+        Two wins and a last place leave an entry's score middling, so sampling would never
+        show it next to the leaders again; if the last place was a misclick, that buries the
+        best entry. A tournament's repechage: such an entry meets the leaders once.
+        """
+        return (self.firsts >= 2) & (self.bottoms >= 1) & (self.firsts > self.bottoms)
+
+
+def tally(
+    judgments: Sequence[Judgment], entries: Sequence[str], *, min_views: int = MIN_VIEWS
+) -> Tally:
+    """Count, per entry, its jurors, the jurors it needs, its first places and bottom halves.
+
+    An entry needs ``min_views`` jurors, and one more when its answers disagree: it came first
+    in one answer and in the bottom half of another.
+    """
+    index = {entry: i for i, entry in enumerate(entries)}
+    n = len(entries)
+    jurors_of: list[set[str]] = [set() for _ in range(n)]
+    firsts = np.zeros(n, dtype=np.int64)
+    bottoms = np.zeros(n, dtype=np.int64)
+    for judgment in judgments:
+        if not judgment.counts:
+            continue
+        ids = [index[e] for e in judgment.entries if e in index]
+        for i in ids:
+            jurors_of[i].add(judgment.judge)
+        if judgment.kind != "tie" and len(ids) >= 2:
+            firsts[ids[0]] += 1
+            bottoms[ids[(len(ids) + 1) // 2 :]] += 1
+    views = np.array([len(who) for who in jurors_of], dtype=np.int64)
+    needed = min_views + ((firsts > 0) & (bottoms > 0)).astype(np.int64)
+    return Tally(views, needed, firsts, bottoms)
+
+
+def met(judgments: Sequence[Judgment], entries: Sequence[str], leaders: Ints) -> Bools:
+    """Entries that appeared in an answer together with one of ``leaders`` (positions)."""
+    index = {entry: i for i, entry in enumerate(entries)}
+    top = {entries[i] for i in leaders.tolist()}
+    out = np.zeros(len(entries), dtype=np.bool_)
+    for judgment in judgments:
+        if judgment.counts and not top.isdisjoint(judgment.entries):
+            out[[index[e] for e in judgment.entries if e in index]] = True
+    return out
+
+
+def choose_entries(
+    *,
+    pool: Ints,
+    tallied: Tally,
+    seen: Bools,
+    asked: Collection[frozenset[int]],
+    size: int,
+    model: Fit | Callable[[], Fit] | None,
+    meetings: Callable[[Ints], Bools],
+    rng: np.random.Generator,
+) -> tuple[list[int], str]:
+    """Pick positions for one question from ``pool``, in display order, and the phase.
+
+    ``tallied`` counts each entry's jurors (see :func:`tally`), ``seen`` marks the entries this
+    juror judged, ``asked`` the sets they were already asked. ``model``, or a function giving
+    it when first needed, indexes entries the same way; ``meetings`` gives the entries that
+    met any of the given leaders (see :func:`met`).
+    """
+    size = min(size, len(pool))
+    if size < 2:
+        return [], "coverage"
+    views = tallied.views
+    fresh = pool[(views[pool] < tallied.needed[pool]) & ~seen[pool]]
+    picked: list[int] = []
+    if len(fresh):
+        # Least-seen first; among equals, a random order so jurors do not all get the same.
+        key = views[fresh] + rng.random(len(fresh))
+        picked = [int(i) for i in fresh[_smallest(key, size)]]
+    phase = "coverage" if picked else "leaders"
+    if len(picked) < size:
+        available = np.zeros(len(views), dtype=np.bool_)
+        available[pool] = True
+        available[picked] = False
+        fitted = model() if callable(model) else model
+        if fitted is not None and len(fitted.entries) and len(picked) < size - 1:
+            owed = available & tallied.owed
+            if owed.any():
+                leaders = _smallest(-fitted.scores, size)
+                waiting = np.flatnonzero(owed & ~meetings(leaders))
+                if len(waiting):
+                    picked.append(int(waiting[np.argmax(fitted.scores[waiting])]))
+                    available[picked[-1]] = False
+        picked += _leaders(fitted, available, picked, size, asked, rng)
+    order = rng.permutation(len(picked))  # display order: no position favours anyone
+    return [picked[i] for i in order], phase
+
+
+def _smallest(values: Floats, count: int) -> Ints:
+    """Positions of the ``count`` smallest values, smallest first."""
+    if len(values) > count:
+        part = np.argpartition(values, count - 1)[:count]
+    else:
+        part = np.arange(len(values))
+    return part[np.argsort(values[part], kind="stable")].astype(np.int64)
+
+
+def _leaders(
+    model: Fit | None,
+    available: Bools,
+    taken: list[int],
+    size: int,
+    asked: Collection[frozenset[int]],
+    rng: np.random.Generator,
+) -> list[int]:
+    """Fill a question by top-two Thompson sampling among the ``available`` entries."""
+    need = size - len(taken)
+    if model is None or len(model.entries) == 0:
+        return [int(i) for i in rng.choice(np.flatnonzero(available), need, replace=False)]
+    plausible = np.zeros(len(available), dtype=np.bool_)
+    plausible[model.contenders(size)] = True
+    candidates = np.flatnonzero(available & plausible)
+    if len(candidates) < need + 1:  # room for at least one swap below
+        candidates = np.flatnonzero(available)
+    draws = model.draw(rng, DRAWS_PER_PLACE * size, candidates)
+    chosen: list[int] = []
+    for row in draws:
+        best = int(candidates[int(np.argmax(row))])
+        if best not in chosen:
+            chosen.append(best)
+            if len(chosen) == need:
+                break
+    # Enough of the first draw's order to fill up and to swap: 3 × size places.
+    ranked = [int(candidates[i]) for i in _smallest(-draws[0], 3 * size)]
+    fill = iter(i for i in ranked if i not in chosen)
+    while len(chosen) < need:
+        chosen.append(next(fill))
+    # Do not repeat a question this juror has answered: swap the least likely pick for the
+    # next entry of the first draw until the set is new (or nothing new is left).
+    spare = iter(i for i in ranked if i not in chosen)
+    while frozenset(taken + chosen) in asked:
+        replacement = next(spare, None)
+        if replacement is None:
+            break
+        chosen[-1] = replacement
+    return chosen
+
+
+def progress(
+    *,
+    shortlist: Sequence[str],
+    judgments: Sequence[Judgment],
+    threshold: float = 0.9,
+    min_views: int = MIN_VIEWS,
+    size: int = 2,
+    model: Fit | None = None,
+    seed: int = 0,
+) -> Progress:
+    """Summarise a round: answers per juror, coverage, the leader, and whether it can stop."""
+    if not 0.0 < threshold < 1.0:
+        raise ValueError("threshold must be between 0 and 1")
+    entries = tuple(sorted(set(shortlist), key=id_sort_key))
+    model = model if model is not None else fit(judgments, entries)
+    counted = [j for j in judgments if j.counts]
+    per_juror: dict[str, int] = {}
+    for judgment in counted:
+        per_juror[judgment.judge] = per_juror.get(judgment.judge, 0) + 1
+    counts = tally(judgments, model.entries, min_views=min_views)
+    covered = int((counts.views >= counts.needed).sum())
+    chances = p_best(model, seed=seed)
+    leader = int(np.argmax(chances)) if len(chances) else None
+    top = float(chances[leader]) if leader is not None else 0.0
+    done = leader is not None and covered == len(entries) and top >= threshold
+    to_cover = ceil(int(np.maximum(counts.needed - counts.views, 0).sum()) / size)
+    to_decide = 0 if top >= threshold else _to_decide(model, chances, threshold, size)
+    return Progress(
+        answers=len(counted),
+        by_juror=tuple(sorted(per_juror.items())),
+        entries=len(entries),
+        covered=covered,
+        leader=model.entries[leader] if leader is not None else None,
+        leader_p_best=top,
+        threshold=threshold,
+        done=done,
+        to_cover=to_cover,
+        to_decide=to_decide,
+    )
+
+
+def _to_decide(model: Fit, chances: Floats, threshold: float, size: int) -> int | None:
+    """Questions until the leader passes the threshold, were the present estimates right.
+
+    For each rival with a real chance, the leader's lead over it must reach z posterior sds,
+    z chosen so that the rivals' chances add up to less than 1 − threshold. Each question
+    putting both side by side adds about p(1 − p) to the precision of their difference (the
+    Fisher information of one Bradley–Terry comparison), and a batch of k holds k − 1 rivals.
+    """
+    if len(chances) < 2:
+        return 0
+    leader = int(np.argmax(chances))
+    rivals = [int(i) for i in np.flatnonzero(chances >= 1e-3) if i != leader]
+    if not rivals:
+        return 0
+    z = NormalDist().inv_cdf(1.0 - (1.0 - threshold) / len(rivals))
+    block = {int(b): k for k, b in enumerate(model.block)}
+    cov = model.block_factor @ model.block_factor.T if len(model.block) else None
+    needed = 0.0
+    for rival in rivals:
+        gap = float(model.scores[leader] - model.scores[rival])
+        if gap <= 0.05:  # neck and neck: no honest estimate
+            return None
+        var = float(model.sd[leader] ** 2 + model.sd[rival] ** 2)
+        if cov is not None and leader in block and rival in block:
+            var -= 2.0 * float(cov[block[leader], block[rival]])
+        p = 1.0 / (1.0 + np.exp(-gap))
+        needed += max(0.0, (z / gap) ** 2 - 1.0 / var) / (p * (1.0 - p))
+    return ceil(needed / (size - 1))
+
+
+def _seed(seed: int, juror: str, answers: int) -> int:
+    """A seed that differs per juror and per question, and is the same on every machine."""
+    digest = hashlib.sha256(f"{seed}\x00{juror}\x00{answers}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")

@@ -1,0 +1,260 @@
+"""Oversight: what the organizer's pages read — campaign health, the moderation queue, one
+video's evidence, what an award would freeze, exports.
+
+Like :mod:`oyren.pages.public`, every function takes a session and keyword arguments and returns
+frozen dataclasses; changes (decisions, awards) go through :mod:`oyren.store` itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from oyren.errors import StoreError
+from oyren.pages.snapshots import (
+    CheckedVideo,
+    Prize,
+    ResultsCache,
+    checked_videos,
+    metas_at_deadline,
+    phase,
+    prizes_of,
+    snapshot_of,
+)
+from oyren.rules.campaign import Campaign
+from oyren.rules.explain import entry_status
+from oyren.store import AwardRecord, current_award, get_campaign, moderation_queue
+from oyren.store.models import CrawlMissRow, DecisionRow, ObservationRow, VideoRow
+from oyren.store.rows import live_results
+from oyren.store.submissions import open_submissions
+
+__all__ = [
+    "AwardPreview",
+    "DecisionView",
+    "Evidence",
+    "Health",
+    "Queue",
+    "QueueRow",
+    "award_preview",
+    "campaign_award",
+    "campaign_of",
+    "evidence",
+    "health",
+    "moderation_rows",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """How the campaign's data stands: what is stored, how fresh, what waits for a person."""
+
+    campaign: Campaign
+    phase: str
+    videos: int
+    eligible: int
+    pending: int
+    excluded_by_moderators: int
+    removed: int
+    observations: int
+    observations_last_day: int
+    last_observation: datetime | None
+    crawl_misses: int
+    open_submissions: int
+    award: AwardRecord | None
+
+
+def health(
+    session: Session, *, campaign_id: str, now: int, cache: ResultsCache | None = None
+) -> Health:
+    """Return the dashboard's numbers for a campaign."""
+    snap = snapshot_of(session, campaign_id, cache)
+    c, entries = snap.campaign, snap.results.entries
+    in_campaign = select(VideoRow.id).where(VideoRow.campaign_id == campaign_id)
+    count, last, recent = session.execute(
+        select(
+            func.count(),
+            func.max(ObservationRow.collected_at),
+            func.count().filter(ObservationRow.collected_at > now - 86400),
+        ).where(ObservationRow.video_pk.in_(in_campaign))
+    ).one()
+    misses = session.scalar(
+        select(func.count())
+        .select_from(CrawlMissRow)
+        .where(CrawlMissRow.campaign_id == campaign_id)
+    )
+    return Health(
+        campaign=c,
+        phase=phase(c, now, snap.standings.award),
+        videos=len(entries),
+        eligible=sum(1 for e in entries if e.eligible),
+        pending=sum(1 for e in entries if entry_status(e.reasons) == "pending"),
+        excluded_by_moderators=sum(1 for e in entries if "excluded_by_moderator" in e.reasons),
+        removed=sum(1 for e in entries if "removed" in e.reasons),
+        observations=count or 0,
+        observations_last_day=recent or 0,
+        last_observation=None if last is None else c.local(last),
+        crawl_misses=misses or 0,
+        open_submissions=len(open_submissions(session, campaign_id=campaign_id)),
+        award=snap.standings.award,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """A video waiting for a person: why, its verdict so far and what it looks like."""
+
+    video: CheckedVideo
+    why: str  # "pending_check" (reasons a person can clear), "flagged" or "topic"
+    flags: tuple[tuple[str, float, str], ...]
+    detail: str = ""  # what is at stake: the prize a decision could change, a doubtful theme
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """The moderation queue, most viewed first."""
+
+    campaign: Campaign
+    rows: tuple[QueueRow, ...]
+    total: int
+
+
+def moderation_rows(
+    session: Session,
+    *,
+    campaign_id: str,
+    now: int,
+    limit: int = 100,
+    cache: ResultsCache | None = None,
+) -> Queue:
+    """Return the videos a person should look at: reasons only a person can clear, or flags.
+
+    Only videos with no decision yet; the queue is built from the live verdicts (not a frozen
+    award) since decisions made now count for any later award.
+    """
+
+    snap = snapshot_of(session, campaign_id, cache)
+    items = moderation_queue(session, campaign_id=campaign_id)
+    shown = items[: max(1, limit)]
+    checked = {c.video_id: c for c in checked_videos(session, snap, [i.entry for i in shown], now)}
+    rows = tuple(
+        QueueRow(
+            video=checked[item.entry.video_id],
+            why="pending_check" if item.why == "soft_reasons" else item.why,
+            flags=tuple((f.code, f.score, f.explanation) for f in item.entry.flags),
+            detail=item.detail,
+        )
+        for item in shown
+    )
+    return Queue(campaign=snap.campaign, rows=rows, total=len(items))
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionView:
+    """A decision recorded on a video."""
+
+    action: str
+    reason: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Everything a moderator weighs about one video."""
+
+    campaign: Campaign
+    video: CheckedVideo
+    reasons: tuple[str, ...]
+    region_code: str | None
+    duration_s: int | None
+    hashtags: tuple[str, ...]
+    views_basis: str
+    series: tuple[tuple[datetime, int], ...]  # every observation's (collected_at, views)
+    decisions: tuple[DecisionView, ...]
+    flags: tuple[tuple[str, float, str], ...]
+
+
+def evidence(
+    session: Session,
+    *,
+    campaign_id: str,
+    video_id: str,
+    now: int,
+    cache: ResultsCache | None = None,
+) -> Evidence:
+    """Return the evidence about one video (an error when the campaign has no such video)."""
+
+    snap = snapshot_of(session, campaign_id, cache)
+    entry = snap.by_id.get(video_id)
+    if entry is None:
+        raise StoreError(f"no video '{video_id[:64]}' in campaign '{campaign_id}'")
+    c = snap.campaign
+    meta = metas_at_deadline(session, c, [video_id])[video_id]
+    series = session.execute(
+        select(ObservationRow.collected_at, func.max(ObservationRow.view_count))
+        .join(VideoRow, VideoRow.id == ObservationRow.video_pk)
+        .where(VideoRow.campaign_id == campaign_id, VideoRow.video_id == video_id)
+        .group_by(ObservationRow.collected_at)
+        .order_by(ObservationRow.collected_at)
+    ).all()
+    decisions = session.execute(
+        select(DecisionRow.action, DecisionRow.reason, DecisionRow.actor, DecisionRow.at)
+        .where(DecisionRow.campaign_id == campaign_id, DecisionRow.video_id == video_id)
+        .order_by(DecisionRow.at.desc(), DecisionRow.id.desc())
+    ).all()
+    return Evidence(
+        campaign=c,
+        video=checked_videos(session, snap, [entry], now)[0],
+        reasons=entry.reasons,
+        region_code=meta.region_code,
+        duration_s=meta.duration_s,
+        hashtags=meta.hashtags,
+        views_basis=entry.views_basis,
+        series=tuple((c.local(at), views) for at, views in series),
+        decisions=tuple(DecisionView(a, r, by, c.local(at)) for a, r, by, at in decisions),
+        flags=tuple((f.code, f.score, f.explanation) for f in entry.flags),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AwardPreview:
+    """What awarding now would freeze: the prizes from the live standings."""
+
+    campaign: Campaign
+    phase: str
+    award: AwardRecord | None
+    prizes: tuple[Prize, ...]
+    entries: int
+    pending: int
+
+
+def award_preview(
+    session: Session, *, campaign_id: str, now: int, cache: ResultsCache | None = None
+) -> AwardPreview:
+    """Return the prizes an award made now would freeze, and what still waits for a person."""
+    snap = snapshot_of(session, campaign_id, cache)
+    live = snap.results
+    if snap.standings.award is not None:
+        # The standings are frozen by the award in force; a new award would take today's.
+        live = live_results(session, snap.campaign)
+    return AwardPreview(
+        campaign=snap.campaign,
+        phase=phase(snap.campaign, now, snap.standings.award),
+        award=snap.standings.award,
+        prizes=prizes_of(session, snap, live),
+        entries=len(live.eligible),
+        pending=len(moderation_queue(session, campaign_id=campaign_id)),
+    )
+
+
+def campaign_of(session: Session, *, campaign_id: str) -> Campaign:
+    """Return a stored campaign's rules (an error naming the stored ones when unknown)."""
+    return get_campaign(session, campaign_id)
+
+
+def campaign_award(session: Session, *, campaign_id: str) -> AwardRecord | None:
+    """Return the award in force for a campaign, if any."""
+    return current_award(session, campaign_id=campaign_id)

@@ -1,0 +1,138 @@
+"""Integrity flags: machine suspicions with their evidence, for people to weigh. No I/O.
+
+:func:`flag_videos` screens a whole campaign at once and returns, per video id, the flags it
+raised. A flag never excludes a video; it sends it to the moderation queue with its evidence in
+words. Every yardstick is taken from the campaign's own videos, not from fixed thresholds:
+
+- ``view_spike`` and ``views_decreased``: see :mod:`oyren.screening.growth`.
+- ``engagement_outlier``: likes, comments or shares per view far outside the campaign's spread,
+  measured as a robust z-score (median and MAD) of the log ratio; a ratio only counts once the
+  video has enough views for the expected count to be well above noise.
+- ``duplicate_upload``: see :mod:`oyren.screening.reuploads`.
+- ``coordinated_accounts``: see :mod:`oyren.screening.lockstep`.
+
+Scores are on [0, 1]: 0.5 at the flagging threshold, rising towards 1 the further past it the
+evidence goes (:func:`oyren.screening.wording.threshold_score`), except duplicates (see there).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from oyren.rules.results import Flag
+from oyren.rules.videos import Video
+from oyren.screening.growth import Intervals, Yardstick, decrease_flags, spike_flags
+from oyren.screening.lockstep import lockstep_flags
+from oyren.screening.reuploads import duplicate_flags
+from oyren.screening.wording import threshold_score
+
+__all__ = ["FLAG_CODES", "flag_videos"]
+
+FLAG_CODES = (
+    "view_spike",
+    "views_decreased",
+    "engagement_outlier",
+    "duplicate_upload",
+    "coordinated_accounts",
+)
+
+ENGAGEMENT_Z = 4.0  # robust z-score beyond which a ratio is an outlier
+MIN_EXPECTED_COUNT = 30  # a ratio counts once the median rate predicts this many likes (etc.)
+MIN_ENGAGEMENT_SAMPLE = 30  # videos with enough views before a campaign spread is trusted
+MAD_TO_SIGMA = 1.4826  # scales a MAD to a standard deviation for normal data
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def flag_videos(videos: Sequence[Video]) -> dict[str, tuple[Flag, ...]]:
+    """Screen a campaign's videos; return the flags of each video that raised any, by id."""
+    if not videos:
+        return {}
+    out: dict[str, list[Flag]] = defaultdict(list)
+    intervals = Intervals.of(videos)
+    yardstick = Yardstick.of(intervals)
+    found = [
+        *spike_flags(intervals, yardstick),
+        *decrease_flags(intervals),
+        *_engagement_flags(videos),
+        *duplicate_flags([v.meta for v in videos]).items(),
+        *lockstep_flags(videos, intervals, yardstick),
+    ]
+    for i, flag in found:
+        out[videos[i].video_id].append(flag)
+    order = {code: n for n, code in enumerate(FLAG_CODES)}
+    return {vid: tuple(sorted(flags, key=lambda f: order[f.code])) for vid, flags in out.items()}
+
+
+def _engagement_flags(videos: Sequence[Video]) -> list[tuple[int, Flag]]:
+    n = len(videos)
+    views = np.fromiter((v.meta.view_count for v in videos), np.float64, n)
+    counts = {
+        "likes": _counts(v.meta.like_count for v in videos),
+        "comments": _counts(v.meta.comment_count for v in videos),
+        "shares": _counts(v.meta.share_count for v in videos),
+    }
+    z: dict[str, FloatArray] = {}
+    medians: dict[str, tuple[float, float]] = {}
+    for metric, count in counts.items():
+        known = (count >= 0) & (views > 0)
+        if known.sum() < MIN_ENGAGEMENT_SAMPLE:
+            continue
+        median_rate = float(np.median(count[known] / views[known]))
+        enough = known & (views * median_rate >= MIN_EXPECTED_COUNT)
+        if enough.sum() < MIN_ENGAGEMENT_SAMPLE:
+            continue
+        # Unknown counts are -1; they are masked out below, but must not reach the log.
+        x = np.log((np.maximum(count, 0) + 0.5) / np.maximum(views, 1))
+        centre = float(np.median(x[enough]))
+        spread = MAD_TO_SIGMA * float(np.median(np.abs(x[enough] - centre)))
+        if spread <= 0:
+            continue
+        z[metric] = np.where(enough, (x - centre) / spread, np.nan)
+        medians[metric] = (centre, spread)
+    out: list[tuple[int, Flag]] = []
+    if not z:
+        return out
+    stacked = np.vstack([z[m] for m in z])
+    worst = np.max(np.abs(np.where(np.isnan(stacked), 0.0, stacked)), axis=0)
+    for i in np.flatnonzero(worst >= ENGAGEMENT_Z):
+        parts = []
+        for metric in z:
+            zi = float(z[metric][i])
+            if not math.isnan(zi) and abs(zi) >= ENGAGEMENT_Z:
+                centre, spread = medians[metric]
+                rate = float(counts[metric][i]) / float(views[i])
+                median = math.exp(centre)
+                low, high = math.exp(centre - 2 * spread), math.exp(centre + 2 * spread)
+                if rate >= median:
+                    how = f"{rate / median:.1f} times above"
+                else:
+                    how = f"{median / max(rate, 1e-9):.1f} times below"
+                parts.append(
+                    f"{_per_1000(rate)} {metric} per 1,000 views, {how} the campaign median of "
+                    f"{_per_1000(median)} (most videos: {_per_1000(low)}–{_per_1000(high)})"
+                )
+        text = (
+            f"at {int(views[i]):,} views: "
+            + "; ".join(parts)
+            + "; bought views come without likes, bought likes without an audience"
+        )
+        out.append(
+            (int(i), Flag("engagement_outlier", threshold_score(worst[i], ENGAGEMENT_Z), text))
+        )
+    return out
+
+
+def _counts(values: Iterable[int | None]) -> FloatArray:
+    """Counts as floats, -1 where the API did not say."""
+    return np.fromiter((-1 if c is None else c for c in values), np.float64)
+
+
+def _per_1000(rate: float) -> str:
+    value = 1000 * rate
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"

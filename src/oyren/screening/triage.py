@@ -1,0 +1,200 @@
+"""The moderation queue's order: flagged entries by how much excluding them could change a prize.
+
+Moderators have little time, so :func:`queue_priority` puts first the flagged entries whose
+exclusion would hand a prize to someone else, then those whose exclusion would change the top
+places of a view prize (the best video's top N, or drop a creator out of the discover prize's
+top N), then the other eligible entries, then entries that are not counted anyway. Within a
+level, more views come first, then the stronger flag. Pure: results in, a list out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from oyren.rules.awards import creator_totals, settle
+from oyren.rules.eligibility import SOFT_REASONS
+from oyren.rules.results import Entry, Results, Winners, id_sort_key
+from oyren.screening.themes import LOW_CONFIDENCE
+
+__all__ = ["IMPACTS", "REVIEW_KINDS", "QueueItem", "Review", "queue_priority", "review_queue"]
+
+IMPACTS = ("changes_winner", "changes_top", "eligible", "not_eligible")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """A flagged entry in the moderation queue, with what excluding it would change."""
+
+    video_id: str
+    username: str
+    eligible: bool
+    views: int
+    rank: int | None  # place among eligible videos, 1 for the most viewed
+    codes: tuple[str, ...]
+    score: float  # the strongest flag's score
+    impact: str  # one of IMPACTS
+    why: str  # what excluding it would change, in plain words
+
+
+def queue_priority(
+    results: Results, *, top: int = 10, max_prizes_per_creator: int = 1
+) -> list[QueueItem]:
+    """Order the flagged entries of ``results`` for review, most prize-changing first."""
+    eligible = results.eligible
+    rank = {e.video_id: n for n, e in enumerate(eligible, start=1)}
+    creators = [(name.casefold(), views) for name, views, _ in results.creators]
+    creator_rank = {name: n for n, (name, _) in enumerate(creators, start=1)}
+    outside = creators[top][1] if len(creators) > top else 0
+    items = []
+    for entry in results.entries:
+        if not entry.flags:
+            continue
+        impact, why = _impact(
+            entry,
+            results,
+            rank.get(entry.video_id),
+            creator_rank.get(entry.username.casefold()),
+            creators,
+            outside,
+            top,
+            max_prizes_per_creator,
+        )
+        items.append(
+            QueueItem(
+                video_id=entry.video_id,
+                username=entry.username,
+                eligible=entry.eligible,
+                views=entry.views_at_cutoff,
+                rank=rank.get(entry.video_id),
+                codes=tuple(f.code for f in entry.flags),
+                score=max(f.score for f in entry.flags),
+                impact=impact,
+                why=why,
+            )
+        )
+    level = {impact: n for n, impact in enumerate(IMPACTS)}
+    items.sort(key=lambda i: (level[i.impact], -i.views, -i.score, id_sort_key(i.video_id)))
+    return items
+
+
+def _impact(
+    entry: Entry,
+    results: Results,
+    rank: int | None,
+    creator_rank: int | None,
+    creators: Sequence[tuple[str, int]],
+    outside: int,
+    top: int,
+    max_prizes: int,
+) -> tuple[str, str]:
+    if not entry.eligible:
+        return (
+            "not_eligible",
+            f"not counted ({', '.join(entry.reasons)}); excluding it changes nothing",
+        )
+    assert rank is not None and creator_rank is not None
+    w = results.winners
+    changes = []
+    if w.most_creative is not None and w.most_creative.video_id == entry.video_id:
+        changes.append("the most-creative prize would pass to the jury's next choice")
+    holds = (w.best_video is not None and w.best_video.video_id == entry.video_id) or (
+        w.discover is not None and w.discover.username.casefold() == entry.username.casefold()
+    )
+    if holds:
+        changes.extend(_prize_changes(results.eligible, entry, w, max_prizes))
+    if changes:
+        return "changes_winner", "excluding it: " + "; ".join(changes)
+    moves = []
+    if rank <= top:
+        moves.append(f"it is #{rank} of the best-video ranking, so the top {top} would change")
+    total = creators[creator_rank - 1][1]
+    if creator_rank <= top and total - entry.views_at_cutoff < outside:
+        moves.append(
+            f"@{entry.username} would fall from #{creator_rank} out of the top {top} creators "
+            f"({total - entry.views_at_cutoff:,} views, against {outside:,} for #{top + 1})"
+        )
+    if moves:
+        return "changes_top", "excluding it: " + "; ".join(moves)
+    return "eligible", f"#{rank} of {len(results.eligible)}; excluding it changes no prize"
+
+
+def _prize_changes(
+    eligible: Sequence[Entry], entry: Entry, before: Winners, max_prizes: int
+) -> list[str]:
+    """Settle the view prizes again without ``entry`` and say what changed."""
+    ranked = [e for e in eligible if e.video_id != entry.video_id]
+    after = settle(ranked, creator_totals(ranked), max_prizes_per_creator=max_prizes)
+    out = []
+    old, new = before.best_video, after.best_video
+    if (old and old.video_id) != (new and new.video_id):
+        to = f"video {new.video_id} by @{new.username}" if new else "nobody"
+        out.append(f"the best-video prize would go to {to}")
+    old_d, new_d = before.discover, after.discover
+    if (old_d and old_d.username.casefold()) != (new_d and new_d.username.casefold()):
+        to = f"@{new_d.username}" if new_d else "nobody"
+        out.append(f"the discover prize would go to {to}")
+    return out
+
+
+REVIEW_KINDS = ("soft_reasons", "flagged", "topic")
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """An entry a person should look at: why (one of REVIEW_KINDS) and what is at stake."""
+
+    entry: Entry
+    why: str
+    detail: str
+
+
+def review_queue(
+    results: Results,
+    *,
+    decided: frozenset[str] = frozenset(),
+    top: int = 10,
+    max_prizes_per_creator: int = 1,
+) -> list[Review]:
+    """Everything awaiting a person, in the order their time is best spent.
+
+    First flagged entries whose exclusion would change a winner or the top places; then entries
+    kept out only by what a person can clear (an inclusion would let them count); then the other
+    flagged eligible entries; then eligible entries whose topic is doubtful or not educational;
+    then flagged entries that do not count anyway. Entries already decided are left out.
+    """
+    flagged = {i.video_id: i for i in queue_priority(
+        results, top=top, max_prizes_per_creator=max_prizes_per_creator)}  # fmt: skip
+    ranked: list[tuple[int, int, Review]] = []
+    for n, entry in enumerate(results.entries):
+        if entry.video_id in decided:
+            continue
+        item = flagged.get(entry.video_id)
+        if item is not None and item.impact in ("changes_winner", "changes_top"):
+            ranked.append((0 if item.impact == "changes_winner" else 1, n,
+                           Review(entry, "flagged", item.why)))  # fmt: skip
+        elif not entry.eligible and set(entry.reasons) <= SOFT_REASONS:
+            detail = "an inclusion would let it count: " + ", ".join(entry.reasons)
+            ranked.append((2, n, Review(entry, "soft_reasons", detail)))
+        elif item is not None and item.impact == "eligible":
+            ranked.append((3, n, Review(entry, "flagged", item.why)))
+        elif entry.eligible and _doubtful_topic(entry):
+            ranked.append((4, n, Review(entry, "topic", _topic_detail(entry))))
+        elif item is not None:
+            ranked.append((5, n, Review(entry, "flagged", item.why)))
+    # Results list entries in rank order already, so the index keeps most-viewed first.
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    return [review for _, _, review in ranked]
+
+
+def _doubtful_topic(entry: Entry) -> bool:
+    if entry.topic_confidence is None:
+        return False  # not screened
+    return entry.topic is None or entry.topic_confidence < LOW_CONFIDENCE
+
+
+def _topic_detail(entry: Entry) -> str:
+    confidence = entry.topic_confidence or 0.0
+    if entry.topic is None:
+        return f"may not be educational (confidence {confidence:.2f}): check its theme"
+    return f"theme '{entry.topic}' is uncertain (confidence {confidence:.2f}): check it"

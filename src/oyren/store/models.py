@@ -1,0 +1,271 @@
+"""Database tables: what the store keeps, as SQLAlchemy models.
+
+The schema is owned by the Alembic migrations in ``oyren/migrations``; these models must match
+them (a test compares the two). Times are Unix seconds, as everywhere else in Öyrən. Rows are
+never updated in place except a campaign's current rules and collection's working state (crawl
+checkpoints, the quota ledger): observations, decisions, removals,
+awards and the audit log only grow, so any past result can be recomputed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "AuditRow",
+    "AwardRow",
+    "Base",
+    "CampaignRow",
+    "CrawlCheckpointRow",
+    "CrawlMissRow",
+    "DecisionRow",
+    "JudgmentRow",
+    "JurorRow",
+    "JuryRoundRow",
+    "ObservationRow",
+    "QuotaRow",
+    "RemovalRow",
+    "VideoRow",
+]
+
+# Constraint names that are the same on every backend, so migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Observations may run to billions of rows over many contests; SQLite only auto-increments a
+# column declared INTEGER, which is 64-bit there anyway.
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Base of every table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CampaignRow(Base):
+    """A contest: its rules file as last registered."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    rules_digest: Mapped[str] = mapped_column(String(64))
+    source_text: Mapped[str] = mapped_column(Text)
+    registered_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class VideoRow(Base):
+    """A video seen in a campaign's observations."""
+
+    __tablename__ = "videos"
+    __table_args__ = (UniqueConstraint("campaign_id", "video_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    video_id: Mapped[str] = mapped_column(String(64))
+    first_ingested_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ObservationRow(Base):
+    """One observation, every field kept, so the engine sees exactly what was read."""
+
+    __tablename__ = "observations"
+    # An exact duplicate (same video, instant and content) is stored once.
+    __table_args__ = (UniqueConstraint("video_pk", "collected_at", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    video_pk: Mapped[int] = mapped_column(ForeignKey("videos.id"))
+    collected_at: Mapped[int] = mapped_column(BigInteger)
+    view_count: Mapped[int] = mapped_column(BigInteger)
+    username: Mapped[str] = mapped_column(Text)
+    create_time: Mapped[int] = mapped_column(BigInteger)
+    region_code: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    hashtags: Mapped[str] = mapped_column(Text)  # a JSON list of strings
+    duration_s: Mapped[int | None] = mapped_column(BigInteger)
+    like_count: Mapped[int | None] = mapped_column(BigInteger)
+    comment_count: Mapped[int | None] = mapped_column(BigInteger)
+    share_count: Mapped[int | None] = mapped_column(BigInteger)
+    music_id: Mapped[str | None] = mapped_column(Text)
+    voice_to_text: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(32))
+
+
+class DecisionRow(Base):
+    """A moderator's decision; the latest per video is in force."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (Index(None, "campaign_id", "video_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    video_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    at: Mapped[int] = mapped_column(BigInteger)
+
+
+class AwardRow(Base):
+    """Prizes awarded: the frozen results and the exact inputs they were computed from."""
+
+    __tablename__ = "awards"
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, then 2 for the first supersession, …
+    awarded_at: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    rules_digest: Mapped[str] = mapped_column(String(64))
+    campaign_source: Mapped[str] = mapped_column(Text)
+    # The inputs: every row with an id up to these (ids only grow within a campaign's tables).
+    last_observation_id: Mapped[int] = mapped_column(BigInteger)
+    last_decision_id: Mapped[int] = mapped_column(Integer)
+    last_removal_id: Mapped[int | None] = mapped_column(Integer)  # None: awarded before removals
+    results: Mapped[str] = mapped_column(Text)  # results.json, byte for byte
+    results_digest: Mapped[str] = mapped_column(String(64))
+    # The jury round the most creative prize came from, and its last judgment then (jury0001).
+    jury_round_id: Mapped[int | None] = mapped_column(Integer)
+    last_judgment_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class RemovalRow(Base):
+    """A confirmed removal: the video is gone (deleted or made private) and cannot win."""
+
+    __tablename__ = "removals"
+    __table_args__ = (UniqueConstraint("campaign_id", "video_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    video_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    at: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))  # "moderator", "file" or "crawl"
+
+
+class CrawlMissRow(Base):
+    """A crawl that did not return a video it was expected to."""
+
+    __tablename__ = "crawl_misses"
+    __table_args__ = (UniqueConstraint("campaign_id", "video_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    video_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[int] = mapped_column(BigInteger)
+
+
+class CrawlCheckpointRow(Base):
+    """Where the crawl of one date span stands (see :class:`oyren.collect.checkpoints.Checkpoint`).
+
+    Updated in place as the crawl pages on: it is collection's working state, not an input to
+    any result.
+    """
+
+    __tablename__ = "crawl_checkpoints"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    span: Mapped[str] = mapped_column(String(17), primary_key=True)  # 20240220-20240321
+    cursor: Mapped[int] = mapped_column(BigInteger)
+    search_id: Mapped[str | None] = mapped_column(Text)
+    done: Mapped[bool] = mapped_column(Boolean)
+    started_at: Mapped[int | None] = mapped_column(BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class QuotaRow(Base):
+    """The Research API quota spent on one UTC day, by every campaign together."""
+
+    __tablename__ = "quota_ledger"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    requests: Mapped[int] = mapped_column(BigInteger)
+    records: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditRow(Base):
+    """One entry of the append-only audit log (the database refuses updates and deletes)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "campaign_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"))
+    at: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(40))
+    details: Mapped[str] = mapped_column(Text)  # a JSON object
+
+
+class JuryRoundRow(Base):
+    """A jury round: its shortlist, how questions are asked, and whether it is still open."""
+
+    __tablename__ = "jury_rounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    name: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(16))  # "compare" or "rubric"
+    size: Mapped[int] = mapped_column(Integer)  # 2: pairs; more: batches to order
+    threshold: Mapped[float] = mapped_column(Float)
+    criteria: Mapped[str | None] = mapped_column(Text)  # rubric mode: a JSON {name: weight}
+    rule: Mapped[str] = mapped_column(Text)  # how the shortlist was built (a JSON object)
+    shortlist: Mapped[str] = mapped_column(Text)  # a JSON list of video ids
+    status: Mapped[str] = mapped_column(String(16))  # "open" or "closed"
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    closed_by: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class JurorRow(Base):
+    """A juror invited to a round, with the creators or videos they must not judge."""
+
+    __tablename__ = "jury_jurors"
+    __table_args__ = (UniqueConstraint("round_id", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("jury_rounds.id"))
+    username: Mapped[str] = mapped_column(String(40))
+    conflicts: Mapped[str] = mapped_column(Text)  # a JSON list of creator names or video ids
+    invited_by: Mapped[str] = mapped_column(Text)
+    invited_at: Mapped[int] = mapped_column(BigInteger)
+    removed_by: Mapped[str | None] = mapped_column(Text)  # votes removed from the round
+    removed_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class JudgmentRow(Base):
+    """One answer of a juror; undoing it marks it, it is never deleted."""
+
+    __tablename__ = "jury_judgments"
+    __table_args__ = (Index(None, "round_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("jury_rounds.id"))
+    juror: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))  # pair, tie, ranking, skip or score
+    entries: Mapped[str] = mapped_column(Text)  # a JSON list of video ids, best first
+    scores: Mapped[str | None] = mapped_column(Text)  # rubric: a JSON {criterion: score}
+    at: Mapped[int] = mapped_column(BigInteger)
+    undone_at: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,95 @@
+"""Oversight: the organizer's read side — health, queue, evidence, award preview."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from oyren.errors import StoreError
+from oyren.pages.organizer import award_preview, evidence, health, moderation_rows
+from oyren.rules.campaign import Campaign
+from oyren.store import award, moderate
+from oyren.store.db import transaction
+from tests.conftest import PENDING_ID, SECOND_ID, TOP_ID
+
+ID = "sandbox-2024"
+
+
+def test_health_counts_what_is_stored(sandbox_db: Engine, sandbox: Campaign) -> None:
+    with transaction(sandbox_db) as session:
+        h = health(session, campaign_id=ID, now=sandbox.cutoff_ts + 86400)
+    assert h.videos == 306
+    assert 0 < h.eligible < h.videos
+    assert h.pending >= 1
+    assert (h.excluded_by_moderators, h.removed, h.open_submissions, h.award) == (0, 0, 0, None)
+    assert h.observations > h.videos
+
+
+def test_moderation_rows_list_the_video_waiting_for_a_check(
+    sandbox_db: Engine, sandbox: Campaign
+) -> None:
+    with transaction(sandbox_db) as session:
+        queue = moderation_rows(session, campaign_id=ID, now=sandbox.cutoff_ts)
+        moderate(
+            session,
+            campaign_id=ID,
+            video_id=PENDING_ID,
+            action="include",
+            reason="Checked: the account is in Baku",
+            by="murad",
+            at=1,
+        )
+        later = moderation_rows(session, campaign_id=ID, now=sandbox.cutoff_ts)
+    row = next(r for r in queue.rows if r.video.video_id == PENDING_ID)
+    assert (row.why, row.video.status) == ("pending_check", "pending")
+    assert PENDING_ID not in [r.video.video_id for r in later.rows]
+    assert later.total == queue.total - 1
+
+
+def test_evidence_shows_series_and_decisions(sandbox_db: Engine, sandbox: Campaign) -> None:
+    with transaction(sandbox_db) as session:
+        moderate(
+            session,
+            campaign_id=ID,
+            video_id=TOP_ID,
+            action="exclude",
+            reason="views bought",
+            by="murad",
+            at=sandbox.cutoff_ts,
+        )
+        found = evidence(session, campaign_id=ID, video_id=TOP_ID, now=sandbox.cutoff_ts)
+    assert (found.video.status, found.reasons) == ("not_counted", ("excluded_by_moderator",))
+    assert [(d.action, d.reason, d.by) for d in found.decisions] == [
+        ("exclude", "views bought", "murad")
+    ]
+    assert found.video.explanations[0].note == "views bought"
+    assert [views for _, views in found.series] == [90_000_000]
+
+
+def test_evidence_of_an_unknown_video_is_refused(sandbox_db: Engine) -> None:
+    with transaction(sandbox_db) as session, pytest.raises(StoreError, match="no video"):
+        evidence(session, campaign_id=ID, video_id="1", now=0)
+
+
+def test_award_preview_uses_live_verdicts_even_after_an_award(
+    sandbox_db: Engine, sandbox: Campaign
+) -> None:
+    at = sandbox.cutoff_ts + 86400
+    with transaction(sandbox_db) as session:
+        award(session, campaign_id=ID, by="olga", at=at)
+        moderate(
+            session,
+            campaign_id=ID,
+            video_id=TOP_ID,
+            action="exclude",
+            reason="bought",
+            by="olga",
+            at=at + 1,
+        )
+        preview = award_preview(session, campaign_id=ID, now=at + 2)
+    best = next(p for p in preview.prizes if p.category == "best_video")
+    assert (preview.phase, preview.award is not None, best.video_id) == (
+        "awarded",
+        True,
+        SECOND_ID,
+    )

@@ -1,0 +1,49 @@
+"""Trends: the series behind the charts."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from oyren.pages.snapshots import ResultsCache
+from oyren.pages.trends import VIEW_BINS, stats
+from oyren.rules.campaign import Campaign
+from oyren.store.db import transaction
+
+ID = "sandbox-2024"
+
+
+def test_stats_after_the_contest_cover_every_day(sandbox_db: Engine, sandbox: Campaign) -> None:
+    with transaction(sandbox_db) as session:
+        s = stats(session, campaign_id=ID, now=sandbox.cutoff_ts + 86400)
+        eligible = len(ResultsCache().snapshot(session, ID).results.eligible)
+    days = (sandbox.ends - sandbox.starts).days + 1
+    assert (len(s.entries_by_day), len(s.views_by_day)) == (days, days)
+    assert s.entries_by_day[-1].value == eligible
+    assert s.entries_by_day[-1].day == sandbox.cutoff
+    assert sum(b.count for b in s.distribution) == eligible
+    assert [b.low for b in s.distribution] == list(VIEW_BINS)
+    assert sum(n for _, n in s.topics) == eligible
+    # The engine classifies every entry, so the theme mix is mostly themes, not "unclassified".
+    classified = sum(n for topic, n in s.topics if topic != "unclassified")
+    assert classified > eligible // 2
+    assert {topic for topic, n in s.topics if n} <= {t.id for t in sandbox.themes} | {
+        "unclassified"
+    }
+
+
+def test_stats_views_never_fall_from_day_to_day(sandbox_db: Engine, sandbox: Campaign) -> None:
+    with transaction(sandbox_db) as session:
+        s = stats(session, campaign_id=ID, now=sandbox.cutoff_ts + 86400)
+    values = [p.value for p in s.views_by_day]
+    assert values == sorted(values)
+
+
+def test_stats_while_open_stop_at_the_last_full_hour(sandbox_db: Engine, sandbox: Campaign) -> None:
+    now = sandbox.window_start_ts + 2 * 86400 + 5400  # 01:30 on the third day
+    with transaction(sandbox_db) as session:
+        s = stats(session, campaign_id=ID, now=now)
+    assert [p.day.isoformat() for p in s.entries_by_day] == [
+        "2024-02-21T23:59:59+04:00",
+        "2024-02-22T23:59:59+04:00",
+        "2024-02-23T01:00:00+04:00",
+    ]

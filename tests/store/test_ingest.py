@@ -1,0 +1,216 @@
+"""Importing observation files: counts, duplicates, all-or-nothing, hostile input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+
+from oyren.errors import InputError, StoreError
+from oyren.inputs.observations import SkipReport, read_observations
+from oyren.rules.campaign import Campaign
+from oyren.rules.engine import evaluate_observations
+from oyren.rules.results import results_json
+from oyren.store import ingest_observations, standings
+from oyren.store.db import transaction
+
+
+def ingest(engine: Engine, path: Path, **kw: Any) -> Any:
+    with transaction(engine) as session:
+        return ingest_observations(
+            session, campaign_id="tiktokdan-oyren-2024", path=path, by="tester", **kw
+        )
+
+
+def stored_json(engine: Engine) -> bytes:
+    with transaction(engine) as session:
+        return results_json(standings(session, campaign_id="tiktokdan-oyren-2024").results)
+
+
+def run_json(campaign: Campaign, path: Path) -> bytes:
+    return results_json(evaluate_observations(campaign, read_observations(path)))
+
+
+def test_ingest_counts_new_videos_observations_and_duplicates(
+    stored_db: Engine, make_record: Callable[..., dict[str, Any]], write_jsonl: Callable[..., Path]
+) -> None:
+    first = make_record(id=1, view_count=10)
+    path = write_jsonl(
+        [
+            first,
+            first,  # an exact duplicate counts once
+            make_record(id=1, view_count=12),  # same instant, another count: both kept
+            make_record(id=2, collected_at=first["collected_at"] + 60),
+        ]
+    )
+    summary = ingest(stored_db, path)
+    assert (
+        summary.read,
+        summary.new_videos,
+        summary.new_observations,
+        summary.duplicates,
+        summary.skipped,
+    ) == (4, 2, 3, 1, 0)
+
+
+def test_ingest_same_file_twice_adds_nothing(
+    stored_db: Engine, make_record: Callable[..., dict[str, Any]], write_jsonl: Callable[..., Path]
+) -> None:
+    path = write_jsonl([make_record(id=1), make_record(id=2)])
+    ingest(stored_db, path)
+    again = ingest(stored_db, path)
+    assert (again.new_videos, again.new_observations, again.duplicates) == (0, 0, 2)
+
+
+def test_ingest_standings_equal_run_on_the_file(
+    stored_db: Engine,
+    campaign: Campaign,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+) -> None:
+    cutoff = campaign.cutoff_ts
+    path = write_jsonl(
+        [
+            make_record(id=1, view_count=100, collected_at=cutoff - 3600),
+            make_record(id=1, view_count=300, collected_at=cutoff + 3600),
+            make_record(id=2, username="Nigar", view_count=500, video_duration=12),
+            make_record(id=3, username="nigar", view_count=50, region_code=None),
+        ]
+    )
+    ingest(stored_db, path)
+    assert stored_json(stored_db) == run_json(campaign, path)
+
+
+def test_ingest_csv_file(
+    stored_db: Engine, campaign: Campaign, tmp_path: Path, make_record: Callable[..., Any]
+) -> None:
+    r = make_record()
+    path = tmp_path / "observations.csv"
+    path.write_text(
+        "id,username,create_time,region_code,video_description,video_duration,view_count,"
+        "collected_at\n"
+        f'{r["id"]},{r["username"]},{r["create_time"]},AZ,"Elm, #TikTokdanÖyrən",45,7,'
+        f"{r['collected_at']}\n",
+        encoding="utf-8",
+    )
+    summary = ingest(stored_db, path)
+    assert (summary.new_videos, summary.new_observations) == (1, 1)
+    assert stored_json(stored_db) == run_json(campaign, path)
+
+
+def test_ingest_hostile_text_kept_exactly(
+    stored_db: Engine,
+    campaign: Campaign,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+) -> None:
+    path = write_jsonl(
+        [
+            make_record(
+                id=1,
+                username="'; DROP TABLE observations; --",
+                video_description="nul\x00 byte 🎓 ə İ " + "x" * 20_000 + " #TikTokdanOyren",
+                voice_to_text="",
+                music_id=" 77 ",
+            ),
+            make_record(
+                id="=HYPERLINK(1)",
+                username="ǅ",
+                hashtag_names=["# #TikTokdanÖyrən", " "],
+                region_code="az",
+            ),
+        ]
+    )
+    ingest(stored_db, path)
+    assert stored_json(stored_db) == run_json(campaign, path)
+
+
+def test_ingest_bad_line_names_file_and_line_and_stores_nothing(
+    stored_db: Engine,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+    snapshot: Callable[[Engine], Any],
+) -> None:
+    before = snapshot(stored_db)
+    good = [make_record(id=i) for i in range(1, 30)]
+    path = write_jsonl([*good, make_record(id=99, view_count=-5), make_record(id=100)])
+    with pytest.raises(InputError) as info:
+        ingest(stored_db, path, chunk_size=7)  # some chunks were already inserted
+    assert (info.value.path, info.value.line, info.value.field) == (str(path), 30, "view_count")
+    assert snapshot(stored_db) == before
+
+
+def test_ingest_database_failure_part_way_stores_nothing(
+    stored_db: Engine,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+    snapshot: Callable[[Engine], Any],
+) -> None:
+    ingest(stored_db, write_jsonl([make_record(id=1)], name="first.jsonl"))
+    before = snapshot(stored_db)
+    inserts = []
+
+    def fail_on_third_insert(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("INSERT INTO observations"):
+            inserts.append(statement)
+            if len(inserts) == 3:
+                raise RuntimeError("disk full")
+
+    event.listen(stored_db, "before_cursor_execute", fail_on_third_insert)
+    path = write_jsonl([make_record(id=i) for i in range(2, 40)], name="second.jsonl")
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest(stored_db, path, chunk_size=5)
+    event.remove(stored_db, "before_cursor_execute", fail_on_third_insert)
+    assert len(inserts) == 3
+    assert snapshot(stored_db) == before
+
+
+def test_ingest_skip_invalid_reports_lines_and_keeps_the_rest(
+    stored_db: Engine, make_record: Callable[..., dict[str, Any]], write_jsonl: Callable[..., Path]
+) -> None:
+    path = write_jsonl([make_record(id=1), "{not json", "[1]", make_record(id=2, username="")])
+    skip = SkipReport()
+    summary = ingest(stored_db, path, skip=skip)
+    assert (summary.new_observations, summary.skipped) == (1, 3)
+    assert [(e.line, e.field) for e in summary.skip_errors] == [
+        (2, None),
+        (3, None),
+        (4, "username"),
+    ]
+
+
+def test_ingest_reports_progress_to_the_end(
+    stored_db: Engine, make_record: Callable[..., dict[str, Any]], write_jsonl: Callable[..., Path]
+) -> None:
+    seen: list[tuple[int, int]] = []
+    path = write_jsonl([make_record(id=i) for i in range(1, 12)])
+    ingest(stored_db, path, chunk_size=4, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(4, 11), (8, 11), (11, 11)]
+
+
+def test_ingest_unknown_campaign_is_store_error(
+    db: Engine, write_jsonl: Callable[..., Path]
+) -> None:
+    with pytest.raises(StoreError, match="no campaign 'nope'"), transaction(db) as session:
+        ingest_observations(session, campaign_id="nope", path=write_jsonl([]), by="tester")
+
+
+def test_ingest_missing_file_is_input_error(stored_db: Engine, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot open"):
+        ingest(stored_db, tmp_path / "absent.jsonl")
+
+
+def test_ingest_two_files_in_one_transaction(
+    stored_db: Engine, make_record: Callable[..., dict[str, Any]], write_jsonl: Callable[..., Path]
+) -> None:
+    first = write_jsonl([make_record(id=1)], name="first.jsonl")
+    second = write_jsonl([make_record(id=1), make_record(id=2)], name="second.jsonl")
+    with transaction(stored_db) as session:
+        for path in (first, second):
+            last = ingest_observations(
+                session, campaign_id="tiktokdan-oyren-2024", path=path, by="tester"
+            )
+    assert (last.new_videos, last.new_observations, last.duplicates) == (1, 1, 1)
