@@ -43,10 +43,9 @@ from oyren.rules.results import Results, results_json
 from oyren.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from oyren.collect.connectors import TikTokClient
     from oyren.store.crawling import DbCrawlStore
+    from oyren.store.db import Session
 
 # The store's commands import oyren.store (and so SQLAlchemy) when they run: `run` and
 # `verify` start without it.

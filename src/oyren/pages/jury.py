@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from oyren.inputs.links import video_url
 from oyren.inputs.observations import Observation
 from oyren.jury.rounds import Progress
@@ -27,6 +25,7 @@ from oyren.store import (
     round_judgments,
     round_progress,
 )
+from oyren.store.db import Session
 
 __all__ = [
     "Ballot",

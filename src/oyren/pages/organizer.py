@@ -10,9 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from oyren.errors import StoreError
 from oyren.pages.snapshots import (
     CheckedVideo,
@@ -26,8 +23,8 @@ from oyren.pages.snapshots import (
 )
 from oyren.rules.campaign import Campaign
 from oyren.rules.explain import entry_status
-from oyren.store import AwardRecord, current_award, get_campaign, moderation_queue
-from oyren.store.models import CrawlMissRow, DecisionRow, ObservationRow, VideoRow
+from oyren.store import AwardRecord, current_award, get_campaign, moderation_queue, reads
+from oyren.store.db import Session
 from oyren.store.rows import live_results
 from oyren.store.submissions import open_submissions
 
@@ -72,19 +69,8 @@ def health(
     """Return the dashboard's numbers for a campaign."""
     snap = snapshot_of(session, campaign_id, cache)
     c, entries = snap.campaign, snap.results.entries
-    in_campaign = select(VideoRow.id).where(VideoRow.campaign_id == campaign_id)
-    count, last, recent = session.execute(
-        select(
-            func.count(),
-            func.max(ObservationRow.collected_at),
-            func.count().filter(ObservationRow.collected_at > now - 86400),
-        ).where(ObservationRow.video_pk.in_(in_campaign))
-    ).one()
-    misses = session.scalar(
-        select(func.count())
-        .select_from(CrawlMissRow)
-        .where(CrawlMissRow.campaign_id == campaign_id)
-    )
+    seen = reads.activity(session, campaign_id, since=now - 86400)
+    last = seen.last_observation
     return Health(
         campaign=c,
         phase=phase(c, now, snap.standings.award),
@@ -93,10 +79,10 @@ def health(
         pending=sum(1 for e in entries if entry_status(e.reasons) == "pending"),
         excluded_by_moderators=sum(1 for e in entries if "excluded_by_moderator" in e.reasons),
         removed=sum(1 for e in entries if "removed" in e.reasons),
-        observations=count or 0,
-        observations_last_day=recent or 0,
+        observations=seen.observations,
+        observations_last_day=seen.observations_since,
         last_observation=None if last is None else c.local(last),
-        crawl_misses=misses or 0,
+        crawl_misses=seen.crawl_misses,
         open_submissions=len(open_submissions(session, campaign_id=campaign_id)),
         award=snap.standings.award,
     )
@@ -193,18 +179,8 @@ def evidence(
         raise StoreError(f"no video '{video_id[:64]}' in campaign '{campaign_id}'")
     c = snap.campaign
     meta = metas_at_deadline(session, c, [video_id])[video_id]
-    series = session.execute(
-        select(ObservationRow.collected_at, func.max(ObservationRow.view_count))
-        .join(VideoRow, VideoRow.id == ObservationRow.video_pk)
-        .where(VideoRow.campaign_id == campaign_id, VideoRow.video_id == video_id)
-        .group_by(ObservationRow.collected_at)
-        .order_by(ObservationRow.collected_at)
-    ).all()
-    decisions = session.execute(
-        select(DecisionRow.action, DecisionRow.reason, DecisionRow.actor, DecisionRow.at)
-        .where(DecisionRow.campaign_id == campaign_id, DecisionRow.video_id == video_id)
-        .order_by(DecisionRow.at.desc(), DecisionRow.id.desc())
-    ).all()
+    series = reads.view_series(session, campaign_id, video_id)
+    decisions = reads.decision_history(session, campaign_id, video_id)
     return Evidence(
         campaign=c,
         video=checked_videos(session, snap, [entry], now)[0],

@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from oyren.errors import StoreError
 from oyren.inputs.links import Lookup, parse_lookup, profile_url
 from oyren.pages.snapshots import (
@@ -35,8 +32,8 @@ from oyren.pages.snapshots import (
 )
 from oyren.rules.campaign import Campaign, Partner
 from oyren.rules.results import Entry
-from oyren.store import AwardRecord, export_bundle, get_campaign
-from oyren.store.models import ObservationRow, VideoRow
+from oyren.store import AwardRecord, export_bundle, get_campaign, reads
+from oyren.store.db import Session
 from oyren.store.submissions import Submission, find_submission, record_submission
 
 __all__ = [
@@ -131,11 +128,7 @@ def leaderboard(
             )
             for i, (u, v, ids) in enumerate(results.creators[offset : offset + limit])
         )
-        last = session.scalar(
-            select(func.max(ObservationRow.collected_at))
-            .join(VideoRow, VideoRow.id == ObservationRow.video_pk)
-            .where(VideoRow.campaign_id == campaign_id)
-        )
+        last = reads.last_observation_at(session, campaign_id)
         videos = video_rows(session, snap, eligible[offset : offset + limit], offset + 1)
         return videos, creators, last
 

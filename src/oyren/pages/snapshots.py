@@ -19,24 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from oyren.inputs.links import profile_url, video_url
 from oyren.inputs.observations import Observation
 from oyren.rules.campaign import Campaign
 from oyren.rules.explain import Explanation, entry_status, explain
 from oyren.rules.results import Entry, Results
 from oyren.rules.videos import collect_videos
-from oyren.store import AwardRecord, Standings, get_campaign, standings
-from oyren.store.models import (
-    AuditRow,
-    AwardRow,
-    CampaignRow,
-    DecisionRow,
-    ObservationRow,
-    RemovalRow,
-)
+from oyren.store import AwardRecord, Standings, get_campaign, reads, standings
+from oyren.store.db import Session
 from oyren.store.rows import stored_observations
 
 __all__ = [
@@ -106,25 +96,7 @@ class Snapshot:
 
 
 def _watermark(session: Session, campaign_id: str) -> tuple[object, ...]:
-    # The newest row of each input table, and the rules' version. Ids only grow, so any change
-    # moves one of them; maxima over primary keys are cheap on every database.
-    return tuple(
-        session.execute(
-            select(
-                select(func.max(ObservationRow.id)).scalar_subquery(),
-                select(func.max(DecisionRow.id)).scalar_subquery(),
-                select(func.max(RemovalRow.id)).scalar_subquery(),
-                select(func.max(AwardRow.id)).scalar_subquery(),
-                # Every jury change (an answer, an undo, a closed round) is logged.
-                select(func.max(AuditRow.id))
-                .where(AuditRow.campaign_id == campaign_id, AuditRow.action.like("jury.%"))
-                .scalar_subquery(),
-                select(CampaignRow.rules_digest)
-                .where(CampaignRow.id == campaign_id)
-                .scalar_subquery(),
-            )
-        ).one()
-    )
+    return reads.watermark(session, campaign_id)
 
 
 class ResultsCache:
@@ -259,19 +231,7 @@ class CheckedVideo:
 
 def _notes(session: Session, campaign_id: str, video_ids: Sequence[str]) -> dict[str, str]:
     # The written reason of the latest exclusion of each video (later rows win).
-    out: dict[str, str] = {}
-    for start in range(0, len(video_ids), CHUNK):
-        query = (
-            select(DecisionRow.video_id, DecisionRow.action, DecisionRow.reason)
-            .where(
-                DecisionRow.campaign_id == campaign_id,
-                DecisionRow.video_id.in_(video_ids[start : start + CHUNK]),
-            )
-            .order_by(DecisionRow.at, DecisionRow.id)
-        )
-        for video_id, action, reason in session.execute(query):
-            out[video_id] = reason if action == "exclude" else ""
-    return out
+    return reads.exclusion_notes(session, campaign_id, video_ids)
 
 
 def checked_videos(

@@ -10,13 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from oyren.pages.snapshots import ResultsCache, Snapshot, phase, snapshot_of
 from oyren.rules.campaign import Campaign
 from oyren.rules.views import views_at
-from oyren.store.models import ObservationRow, VideoRow
+from oyren.store import reads
+from oyren.store.db import Session
 
 __all__ = ["VIEW_BINS", "Bin", "DayPoint", "Stats", "stats"]
 
@@ -72,13 +70,7 @@ def _day_ends(campaign: Campaign, until: int) -> list[datetime]:
 def _views_by_day(session: Session, snap: Snapshot, days: list[datetime]) -> tuple[DayPoint, ...]:
     eligible = {e.video_id: e for e in snap.eligible}
     series: dict[str, tuple[list[int], list[int]]] = {}
-    query = (
-        select(VideoRow.video_id, ObservationRow.collected_at, ObservationRow.view_count)
-        .join(VideoRow, VideoRow.id == ObservationRow.video_pk)
-        .where(VideoRow.campaign_id == snap.campaign.id)
-        .order_by(VideoRow.video_id, ObservationRow.collected_at)
-    )
-    for video_id, at, views in session.execute(query.execution_options(yield_per=10_000)):
+    for video_id, at, views in reads.observation_series(session, snap.campaign.id):
         if video_id not in eligible:
             continue
         times, counts = series.setdefault(video_id, ([], []))

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_REVISION",
+    "Engine",
+    "Session",
     "create_db_engine",
     "current_revision",
     "head_revision",

@@ -20,7 +20,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oyren import __version__
@@ -28,7 +27,7 @@ from oyren.errors import OyrenError, StoreError
 from oyren.pages.snapshots import ResultsCache
 from oyren.settings import Settings
 from oyren.store.accounts import session_secret
-from oyren.store.db import open_database, transaction
+from oyren.store.db import Engine, open_database, transaction
 from oyren.web.context import WebState, error_response
 from oyren.web.i18n import load_catalogs
 from oyren.web.render import Pages

@@ -21,14 +21,12 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from oyren.pages.snapshots import ResultsCache
 from oyren.rules.campaign import Campaign
 from oyren.store.accounts import User, get_user
-from oyren.store.db import transaction
+from oyren.store.db import Engine, Session, transaction
 from oyren.web import words
 from oyren.web.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, Translator
 from oyren.web.render import Pages, jsonable, wants_json
