@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from oyren.batch.evaluate import evaluate, evaluate_observations
 from oyren.clock import DAY, HOUR, VirtualClock
 from oyren.collect.checkpoints import FileCrawlStore
 from oyren.collect.connectors import QuotaLimits
@@ -30,7 +31,6 @@ from oyren.collect.discover import CrawlSettings, crawl
 from oyren.collect.plan import PlannerSettings
 from oyren.collect.track import TrackSettings, track
 from oyren.rules.campaign import Campaign
-from oyren.rules.engine import evaluate, evaluate_observations
 from oyren.rules.results import Results
 from oyren.sandbox.api import Faults, SandboxAPI, SandboxConfig
 from oyren.sandbox.replay import sandbox_client

@@ -9,8 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from oyren.inputs.observations import Observation, observation_from_record
+from oyren.inputs.observations import observation_from_record
 from oyren.rules.campaign import Campaign, load_campaign
+from oyren.rules.observations import Observation
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN_FILE = ROOT / "campaigns" / "tiktokdan-oyren-2024.toml"

@@ -13,9 +13,9 @@ import httpx
 from oyren.clock import VirtualClock
 from oyren.collect.connectors import TikTokClient, TikTokSettings
 from oyren.collect.discover import campaign_dates
-from oyren.inputs.observations import Observation
 from oyren.rules.campaign import Campaign, parse_campaign
 from oyren.rules.hashtags import fold
+from oyren.rules.observations import Observation
 from oyren.sandbox.simulate import Simulation, SimVideo
 
 DAY = 86400

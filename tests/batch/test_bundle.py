@@ -14,14 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oyren.batch.bundle import FILES, BundleContents, manifest_digest, verify_bundle, write_bundle
+from oyren.batch.evaluate import evaluate_observations
 from oyren.errors import BundleError
-from oyren.inputs.decisions import Decision, latest_decisions
 from oyren.inputs.judgments import Judgment
-from oyren.inputs.observations import Observation, observation_from_record, observation_to_record
+from oyren.inputs.observations import observation_from_record, observation_to_record
 from oyren.inputs.removals import Removal, removed_ids
 from oyren.jury.model import jury_picks
 from oyren.rules.campaign import Campaign, load_campaign
-from oyren.rules.engine import evaluate_observations
+from oyren.rules.decisions import Decision, latest_decisions
+from oyren.rules.observations import Observation
 from oyren.rules.results import results_json
 
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
+from oyren.batch.evaluate import evaluate_observations
 from oyren.batch.exports import CSV_COLUMNS, export_results, results_csv
-from oyren.inputs.observations import Observation
 from oyren.rules.campaign import Campaign
-from oyren.rules.engine import evaluate_observations
+from oyren.rules.observations import Observation
 from oyren.rules.results import Results, results_json
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from oyren.collect.checkpoints import Added, Checkpoint, CrawlStore, FileCrawlStore
 from oyren.errors import StoreError
-from oyren.inputs.observations import Observation, read_observations
+from oyren.inputs.observations import read_observations
+from oyren.rules.observations import Observation
 from oyren.rules.videos import collect_videos
 from tests.conftest import BACKENDS, _database
 

@@ -1,7 +1,8 @@
 import pytest
 
 from oyren.errors import InputError
-from oyren.inputs.decisions import Decision, latest_decisions, read_decisions
+from oyren.inputs.decisions import read_decisions
+from oyren.rules.decisions import Decision, latest_decisions
 
 
 def test_read_decisions_reads_both_actions(write_jsonl):

@@ -4,13 +4,13 @@ import pytest
 
 from oyren.errors import InputError
 from oyren.inputs.observations import (
-    Observation,
     SkipReport,
     observation_from_record,
     observation_to_record,
     read_observations,
     write_observations_csv,
 )
+from oyren.rules.observations import Observation
 
 
 def test_read_observations_jsonl_gives_typed_observations(write_jsonl, make_record):

@@ -1,7 +1,7 @@
 import pytest
 
-from oyren.inputs.decisions import Decision
 from oyren.rules.campaign import parse_campaign
+from oyren.rules.decisions import Decision
 from oyren.rules.eligibility import HARD_REASONS, REASONS, SOFT_REASONS, RuleSet, decide
 from tests.conftest import CAMPAIGN_FILE
 

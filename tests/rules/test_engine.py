@@ -1,5 +1,5 @@
-from oyren.inputs.decisions import Decision
-from oyren.rules.engine import evaluate_observations
+from oyren.batch.evaluate import evaluate_observations
+from oyren.rules.decisions import Decision
 from oyren.rules.results import results_to_dict
 
 

@@ -3,8 +3,8 @@ from itertools import pairwise
 
 import pytest
 
+from oyren.batch.evaluate import evaluate_observations
 from oyren.rules.campaign import load_campaign
-from oyren.rules.engine import evaluate_observations
 from oyren.rules.hashtags import fold
 from oyren.sandbox.simulate import observations, simulate
 from tests.conftest import ROOT

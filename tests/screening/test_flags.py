@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from oyren.inputs.observations import Observation
+from oyren.rules.observations import Observation
 from oyren.rules.videos import Video
 from oyren.screening.flags import FLAG_CODES, flag_videos
 

@@ -1,4 +1,4 @@
-from oyren.inputs.observations import Observation
+from oyren.rules.observations import Observation
 from oyren.screening.reuploads import MAX_SHARED, duplicate_flags
 
 T = 1_710_000_000

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from oyren.inputs.observations import Observation
 from oyren.rules.campaign import Text, Theme
+from oyren.rules.observations import Observation
 from oyren.screening.themes import (
     LOW_CONFIDENCE,
     NOT_EDUCATIONAL,

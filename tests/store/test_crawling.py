@@ -19,8 +19,9 @@ from oyren.collect.checkpoints import Checkpoint
 from oyren.collect.connectors import TikTokClient
 from oyren.collect.discover import CrawlSettings, crawl
 from oyren.errors import StoreError
-from oyren.inputs.observations import Observation, observation_to_record
+from oyren.inputs.observations import observation_to_record
 from oyren.rules.campaign import Campaign
+from oyren.rules.observations import Observation
 from oyren.sandbox.api import Faults, SandboxAPI, SandboxConfig
 from oyren.sandbox.server import serve
 from oyren.sandbox.simulate import Simulation, sandbox_campaign, simulate

@@ -14,10 +14,10 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from oyren.batch.bundle import verify_bundle
+from oyren.batch.evaluate import evaluate_observations
 from oyren.errors import StoreError
-from oyren.inputs.observations import Observation
 from oyren.rules.campaign import Campaign
-from oyren.rules.engine import evaluate_observations
+from oyren.rules.observations import Observation
 from oyren.rules.results import results_json
 from oyren.store import export_bundle, remove_video, standings
 from oyren.store.db import (

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
+from oyren.batch.evaluate import evaluate_observations
 from oyren.errors import InputError, StoreError
 from oyren.inputs.observations import SkipReport, read_observations
 from oyren.rules.campaign import Campaign
-from oyren.rules.engine import evaluate_observations
 from oyren.rules.results import results_json
 from oyren.store import ingest_observations, standings
 from oyren.store.db import transaction

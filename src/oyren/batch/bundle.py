@@ -30,10 +30,11 @@ import orjson
 from oyren import __version__
 from oyren.batch.runs import RunInputs, run_files
 from oyren.errors import BundleError, OyrenError
-from oyren.inputs.decisions import Decision
-from oyren.inputs.observations import Observation, observation_to_record
+from oyren.inputs.observations import observation_to_record
 from oyren.inputs.removals import Removal, removal_to_record
 from oyren.rules.campaign import Campaign, parse_campaign
+from oyren.rules.decisions import Decision
+from oyren.rules.observations import Observation
 from oyren.rules.results import id_sort_key, results_to_dict
 
 __all__ = [

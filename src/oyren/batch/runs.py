@@ -10,15 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from oyren.inputs.decisions import latest_decisions, read_decisions
-from oyren.inputs.judgments import active, read_judgments
+from oyren.batch.evaluate import decide
+from oyren.inputs.decisions import read_decisions
+from oyren.inputs.grouping import read_videos
+from oyren.inputs.judgments import read_judgments
 from oyren.inputs.observations import SkipReport, read_observations
-from oyren.inputs.removals import read_removals, removed_ids
-from oyren.jury.model import jury_picks
+from oyren.inputs.removals import read_removals
 from oyren.rules.campaign import Campaign
-from oyren.rules.engine import evaluate
 from oyren.rules.results import Results
-from oyren.rules.videos import collect_videos
 
 __all__ = ["RunInputs", "run_files"]
 
@@ -41,22 +40,12 @@ def run_files(
     screen: bool = True,
 ) -> Results:
     """Read the inputs (raising InputError naming file, line and field) and decide the campaign."""
-    decisions = latest_decisions(read_decisions(inputs.decisions)) if inputs.decisions else None
-    removed = removed_ids(read_removals(inputs.removed)) if inputs.removed else frozenset()
-    videos = collect_videos(
+    decisions = read_decisions(inputs.decisions) if inputs.decisions else []
+    removals = read_removals(inputs.removed) if inputs.removed else []
+    videos = read_videos(
         read_observations(inputs.observations, skip=skip), cutoff=campaign.cutoff_ts
     )
-    jury = []
-    if inputs.judgments is not None:
-        judgments = active(read_judgments(inputs.judgments, videos.keys()))
-        judged = {entry for j in judgments for entry in j.entries}
-        if judged:
-            # P(best) is over the entries that can win: a first pass, without screening, says
-            # which judged entries are eligible.
-            first = evaluate(campaign, videos.values(), decisions=decisions, removed=removed,
-                             screen=False)  # fmt: skip
-            contenders = [e.video_id for e in first.eligible if e.video_id in judged]
-            jury = jury_picks(judgments, contenders) if contenders else []
-    return evaluate(
-        campaign, videos.values(), decisions=decisions, removed=removed, jury=jury, screen=screen
+    judgments = read_judgments(inputs.judgments, videos.keys()) if inputs.judgments else []
+    return decide(
+        campaign, videos, decisions=decisions, removals=removals, judgments=judgments, screen=screen
     )

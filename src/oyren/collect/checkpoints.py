@@ -34,7 +34,8 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 
 from oyren.errors import InputError, StoreError
-from oyren.inputs.observations import Observation, observation_from_record, observation_to_record
+from oyren.inputs.observations import observation_from_record, observation_to_record
+from oyren.rules.observations import Observation
 from oyren.rules.videos import Video, collect_videos
 
 __all__ = ["Added", "Checkpoint", "CrawlStore", "FileCrawlStore", "span_key"]

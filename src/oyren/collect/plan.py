@@ -25,10 +25,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from oyren.inputs.observations import Observation
+from oyren.batch.evaluate import evaluate
 from oyren.rules.campaign import Campaign
 from oyren.rules.eligibility import HARD_REASONS, RuleSet, decide
-from oyren.rules.engine import evaluate
+from oyren.rules.observations import Observation
 from oyren.rules.videos import Video
 from oyren.rules.views import views_at
 

@@ -10,44 +10,14 @@ decision on a video is the one in force. Decision files are JSONL::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from oyren.errors import InputError
 from oyren.inputs.records import json_objects
+from oyren.rules.decisions import ACTIONS, Decision, latest_decisions
 
 __all__ = ["ACTIONS", "Decision", "latest_decisions", "read_decisions"]
-
-ACTIONS = ("exclude", "include")
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """A moderator's decision on a video at a moment (Unix seconds)."""
-
-    video_id: str
-    action: str
-    reason: str
-    by: str
-    at: int
-
-    def __post_init__(self) -> None:
-        if self.action not in ACTIONS:
-            raise ValueError(f"action must be one of {ACTIONS}")
-        if self.action == "exclude" and not self.reason.strip():
-            raise ValueError("an exclusion needs a reason")
-
-
-def latest_decisions(decisions: Iterable[Decision]) -> dict[str, Decision]:
-    """Return the decision in force per video: the latest, the later-listed on equal times."""
-    out: dict[str, Decision] = {}
-    for decision in decisions:
-        current = out.get(decision.video_id)
-        if current is None or decision.at >= current.at:
-            out[decision.video_id] = decision
-    return out
 
 
 def read_decisions(path: str | Path) -> list[Decision]:

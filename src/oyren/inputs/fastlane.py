@@ -16,15 +16,9 @@ from operator import itemgetter
 from typing import Any
 
 from oyren.errors import InputError
-from oyren.inputs.observations import (
-    _TAG_EDGE,
-    MAX_COUNT,
-    MAX_TIMESTAMP,
-    MIN_TIMESTAMP,
-    Observation,
-    _Fields,
-)
+from oyren.inputs.observations import _TAG_EDGE, MAX_COUNT, MAX_TIMESTAMP, MIN_TIMESTAMP, _Fields
 from oyren.rules.hashtags import extract_hashtags
+from oyren.rules.observations import Observation
 
 __all__ = ["jsonl_lines", "observation_from_scanned", "scan_record"]
 

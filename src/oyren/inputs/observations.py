@@ -24,6 +24,7 @@ import orjson
 
 from oyren.errors import InputError
 from oyren.rules.hashtags import extract_hashtags
+from oyren.rules.observations import Observation, observation_to_record
 
 __all__ = [
     "FIELDS",
@@ -61,26 +62,6 @@ FIELDS = (
 )
 # Optional fields the Research API also returns; kept when present (integrity screening uses them).
 EXTRA_FIELDS = ("music_id", "voice_to_text")
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One sighting of a video: its metadata and counts at ``collected_at`` (Unix seconds)."""
-
-    video_id: str
-    username: str
-    create_time: int
-    collected_at: int
-    view_count: int
-    region_code: str | None = None
-    description: str = ""
-    hashtags: tuple[str, ...] = ()
-    duration_s: int | None = None
-    like_count: int | None = None
-    comment_count: int | None = None
-    share_count: int | None = None
-    music_id: str | None = None
-    voice_to_text: str | None = None
 
 
 @dataclass(slots=True)
@@ -250,29 +231,6 @@ def observation_from_record(
         music_id=f.optional_id("music_id"),
         voice_to_text=f.string("voice_to_text", required=False),
     )
-
-
-def observation_to_record(obs: Observation) -> dict[str, Any]:
-    """Return ``obs`` in API field names, as :func:`observation_from_record` reads it back."""
-    record: dict[str, Any] = {
-        "id": obs.video_id,
-        "username": obs.username,
-        "create_time": obs.create_time,
-        "region_code": obs.region_code,
-        "video_description": obs.description,
-        "hashtag_names": list(obs.hashtags),
-        "video_duration": obs.duration_s,
-        "view_count": obs.view_count,
-        "like_count": obs.like_count,
-        "comment_count": obs.comment_count,
-        "share_count": obs.share_count,
-        "collected_at": obs.collected_at,
-    }
-    if obs.music_id is not None:
-        record["music_id"] = obs.music_id
-    if obs.voice_to_text is not None:
-        record["voice_to_text"] = obs.voice_to_text
-    return {k: v for k, v in record.items() if v is not None}
 
 
 def write_observations_jsonl(observations: Iterable[Observation], handle: io.BufferedWriter) -> int:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oyren.inputs.links import video_url
-from oyren.inputs.observations import Observation
 from oyren.jury.rounds import Progress
 from oyren.pages.snapshots import metas_at_deadline
 from oyren.rules.campaign import Campaign
+from oyren.rules.observations import Observation
 from oyren.store import (
     RoundInfo,
     get_campaign,

@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import TypeVar, cast
 
 from oyren.inputs.links import profile_url, video_url
-from oyren.inputs.observations import Observation
 from oyren.rules.campaign import Campaign
 from oyren.rules.explain import Explanation, entry_status, explain
+from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Results
 from oyren.rules.videos import collect_videos
 from oyren.store import AwardRecord, Standings, get_campaign, reads, standings

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oyren.inputs.decisions import Decision
-from oyren.inputs.observations import Observation
 from oyren.rules.campaign import Campaign
+from oyren.rules.decisions import Decision
 from oyren.rules.hashtags import has_campaign_hashtag
+from oyren.rules.observations import Observation
 
 __all__ = ["HARD_REASONS", "REASONS", "SOFT_REASONS", "Eligibility", "RuleSet", "decide"]
 

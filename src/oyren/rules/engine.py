@@ -9,19 +9,34 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Protocol
 
-from oyren.inputs.decisions import Decision
-from oyren.inputs.observations import Observation
 from oyren.rules.awards import JuryPick, creator_totals, settle
 from oyren.rules.campaign import Campaign
+from oyren.rules.decisions import Decision
 from oyren.rules.eligibility import RuleSet, decide
-from oyren.rules.results import Entry, Results
+from oyren.rules.observations import Observation
+from oyren.rules.results import Entry, Flag, Results
 from oyren.rules.videos import Video, collect_videos
 from oyren.rules.views import views_at
-from oyren.screening.flags import flag_videos
-from oyren.screening.themes import Classifier
 
-__all__ = ["evaluate", "evaluate_observations"]
+__all__ = ["Screener", "evaluate", "evaluate_observations"]
+
+
+class Screener(Protocol):
+    """What screening adds to the entries: flags for people to weigh and a guess of the topic.
+
+    The engine takes one from outside (:mod:`oyren.screening` builds it) so that the rules stay
+    free of it: screening never changes eligibility, views or prizes.
+    """
+
+    def flags(self, videos: Sequence[Video]) -> Mapping[str, tuple[Flag, ...]]:
+        """Flags raised on the campaign's videos, by video id."""
+        ...
+
+    def topic(self, meta: Observation) -> tuple[str | None, float | None]:
+        """The video's topic and the confidence of that guess."""
+        ...
 
 
 def evaluate(
@@ -31,16 +46,16 @@ def evaluate(
     decisions: Mapping[str, Decision] | None = None,
     removed: frozenset[str] = frozenset(),
     jury: Sequence[JuryPick] = (),
-    screen: bool = True,
+    screener: Screener | None = None,
 ) -> Results:
-    """Decide every video and settle the prizes; ``screen`` adds integrity flags and topics.
+    """Decide every video and settle the prizes; a ``screener`` adds integrity flags and topics.
 
     Screening only informs moderators and the public charts: it never changes eligibility,
-    views or prizes, so ``screen=False`` settles the same prizes faster.
+    views or prizes, so no screener settles the same prizes faster.
     """
     with _collector_paused():
         return _evaluate(
-            campaign, videos, decisions=decisions, removed=removed, jury=jury, screen=screen
+            campaign, videos, decisions=decisions, removed=removed, jury=jury, screener=screener
         )
 
 
@@ -51,26 +66,24 @@ def _evaluate(
     decisions: Mapping[str, Decision] | None,
     removed: frozenset[str],
     jury: Sequence[JuryPick],
-    screen: bool,
+    screener: Screener | None,
 ) -> Results:
     rules = RuleSet.of(campaign)
     cutoff = rules.cutoff
     decisions = decisions or {}
     screened = list(videos)
-    flags = flag_videos(screened) if screen else {}
-    classifier = Classifier.for_campaign(campaign) if screen and campaign.themes else None
+    flags = screener.flags(screened) if screener is not None else {}
     entries = []
     for video in screened:
         meta = video.meta
         video_id = meta.video_id
         verdict = decide(meta, rules, decision=decisions.get(video_id), removed=video_id in removed)
         at = views_at(video.times, video.views, cutoff=cutoff, create_time=meta.create_time)
-        guess = classifier.classify_observation(meta) if classifier is not None else None
+        topic, confidence = screener.topic(meta) if screener is not None else (None, None)
         # Positional, in field order: keywords make building a frozen dataclass twice as slow.
         entry = Entry(video_id, meta.username, meta.create_time, not verdict.reasons,
                       verdict.reasons, at.views, at.basis, len(video.times), at.gap_s,
-                      flags.get(video_id, ()), guess.topic if guess is not None else None,
-                      guess.confidence if guess is not None else None)  # fmt: skip
+                      flags.get(video_id, ()), topic, confidence)  # fmt: skip
         entries.append(entry)
     # Eligible entries first in rank order, then the rest in the same order. A flat key tuple
     # sorts about twice as fast as one holding the sort key as a tuple.
@@ -96,14 +109,14 @@ def evaluate_observations(
     decisions: Mapping[str, Decision] | None = None,
     removed: frozenset[str] = frozenset(),
     jury: Sequence[JuryPick] = (),
-    screen: bool = True,
+    screener: Screener | None = None,
 ) -> Results:
     """Group raw observations into videos and :func:`evaluate` them."""
     with _collector_paused():
         videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
         return evaluate(
             campaign, videos.values(), decisions=decisions, removed=removed, jury=jury,
-            screen=screen,
+            screener=screener,
         )  # fmt: skip
 
 

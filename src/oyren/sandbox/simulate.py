@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from oyren.inputs.observations import Observation, write_observations_csv, write_observations_jsonl
+from oyren.inputs.observations import write_observations_csv, write_observations_jsonl
 from oyren.rules.campaign import Campaign, parse_campaign
 from oyren.rules.hashtags import spellings
+from oyren.rules.observations import Observation
 
 __all__ = [
     "Boost",

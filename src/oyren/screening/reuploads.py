@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from oyren.inputs.observations import Observation
 from oyren.rules.hashtags import fold
+from oyren.rules.observations import Observation
 from oyren.rules.results import Flag, id_sort_key
 from oyren.screening.wording import duration
 

@@ -31,9 +31,9 @@ from importlib import resources
 from itertools import chain, islice
 from typing import Any
 
-from oyren.inputs.observations import Observation
 from oyren.rules.campaign import Campaign, Theme
 from oyren.rules.hashtags import extract_hashtags, fold
+from oyren.rules.observations import Observation
 
 __all__ = [
     "LOW_CONFIDENCE",

@@ -18,13 +18,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from oyren.batch.bundle import BundleContents, write_bundle
+from oyren.batch.evaluate import decide
 from oyren.batch.exports import export_results
 from oyren.errors import StoreError
-from oyren.inputs.decisions import latest_decisions
 from oyren.inputs.judgments import Judgment, active
-from oyren.inputs.removals import removed_ids
-from oyren.rules.engine import evaluate_observations
 from oyren.rules.results import Entry, Results, results_from_dict, results_json
+from oyren.rules.videos import collect_videos
 from oyren.store.audit import now, record_event
 from oyren.store.models import AwardRow, JudgmentRow
 from oyren.store.rows import (
@@ -34,7 +33,6 @@ from oyren.store.rows import (
     current_award_row,
     current_marks,
     iso,
-    jury_order,
     jury_round_row,
     live_results,
     parse_stored,
@@ -207,12 +205,12 @@ def export_bundle(
     removals = stored_removals(session, campaign_id, marks.removal)
     if award_row is None:
         results = results_json(
-            evaluate_observations(
+            decide(
                 campaign,
-                observations,
-                decisions=latest_decisions(decisions),
-                removed=removed_ids(removals),
-                jury=jury_order(session, campaign_id, judgments=judgments),
+                collect_videos(observations, cutoff=campaign.cutoff_ts),
+                decisions=decisions,
+                removals=removals,
+                judgments=judgments,
             )
         )
     else:

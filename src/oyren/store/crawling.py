@@ -24,8 +24,8 @@ from oyren.collect.connectors.tiktok import TikTokClient
 from oyren.collect.discover import CrawlReport, CrawlSettings, ProgressFn, crawl
 from oyren.collect.track import TrackReport, TrackSettings, track
 from oyren.errors import StoreError
-from oyren.inputs.observations import Observation
 from oyren.rules.campaign import Campaign
+from oyren.rules.observations import Observation
 from oyren.rules.videos import Video, collect_videos
 from oyren.store.audit import record_event
 from oyren.store.campaigns import get_campaign

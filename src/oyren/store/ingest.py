@@ -22,12 +22,8 @@ from sqlalchemy import Connection, Insert, Table, func, select
 from sqlalchemy.orm import Session
 
 from oyren.errors import InputError, StoreError
-from oyren.inputs.observations import (
-    Observation,
-    SkipReport,
-    observation_to_record,
-    read_observations,
-)
+from oyren.inputs.observations import SkipReport, observation_to_record, read_observations
+from oyren.rules.observations import Observation
 from oyren.store.audit import now, record_event
 from oyren.store.models import ObservationRow, VideoRow
 from oyren.store.rows import require_campaign

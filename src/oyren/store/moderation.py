@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from oyren.errors import InputError, StoreError
-from oyren.inputs.decisions import ACTIONS, Decision, latest_decisions, read_decisions
+from oyren.inputs.decisions import read_decisions
+from oyren.rules.decisions import ACTIONS, Decision, latest_decisions
 from oyren.rules.results import Entry
 from oyren.screening.triage import review_queue
 from oyren.store.audit import now, record_event

@@ -12,16 +12,17 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from oyren.batch.evaluate import decide
+from oyren.batch.evaluate import jury_order as order_of_jury
 from oyren.errors import StoreError
-from oyren.inputs.decisions import Decision, latest_decisions
 from oyren.inputs.judgments import Judgment, active
-from oyren.inputs.observations import Observation
 from oyren.inputs.removals import Removal, removed_ids
-from oyren.jury.model import jury_picks
 from oyren.rules.awards import JuryPick
 from oyren.rules.campaign import Campaign, parse_campaign
-from oyren.rules.engine import evaluate_observations
+from oyren.rules.decisions import Decision, latest_decisions
+from oyren.rules.observations import Observation
 from oyren.rules.results import Results
+from oyren.rules.videos import collect_videos
 from oyren.store.models import (
     AwardRow,
     CampaignRow,
@@ -196,12 +197,12 @@ def stored_removals(session: Session, campaign_id: str, upto: int | None = None)
 
 def live_results(session: Session, campaign: Campaign) -> Results:
     """Evaluate everything stored for ``campaign`` now, with the engine ``oyren run`` uses."""
-    return evaluate_observations(
+    return decide(
         campaign,
-        stored_observations(session, campaign.id),
-        decisions=latest_decisions(stored_decisions(session, campaign.id)),
-        removed=removed_ids(stored_removals(session, campaign.id)),
-        jury=jury_order(session, campaign.id),
+        collect_videos(stored_observations(session, campaign.id), cutoff=campaign.cutoff_ts),
+        decisions=stored_decisions(session, campaign.id),
+        removals=stored_removals(session, campaign.id),
+        judgments=round_judgments_of(session, campaign.id),
     )
 
 
@@ -253,13 +254,28 @@ def stored_judgments(
 def jury_order(
     session: Session, campaign_id: str, *, judgments: list[Judgment] | None = None
 ) -> list[JuryPick]:
-    """The jury's order for the most creative prize, fitted as ``oyren run --judgments`` does."""
+    """The jury's order for the most creative prize, fitted as ``oyren run --judgments`` does:
+    over the judged entries that can win (the latest round's judgments unless given)."""
     if judgments is None:
-        row = jury_round_row(session, campaign_id)
-        judgments = [] if row is None else stored_judgments(session, row.id)
+        judgments = round_judgments_of(session, campaign_id)
     counted = active(judgments)
-    judged = {entry for j in counted for entry in j.entries}
-    return jury_picks(counted, judged) if judged else []
+    if not counted:
+        return []
+    campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
+    videos = collect_videos(stored_observations(session, campaign_id), cutoff=campaign.cutoff_ts)
+    return order_of_jury(
+        campaign,
+        videos,
+        counted,
+        decisions=latest_decisions(stored_decisions(session, campaign_id)),
+        removed=removed_ids(stored_removals(session, campaign_id)),
+    )
+
+
+def round_judgments_of(session: Session, campaign_id: str) -> list[Judgment]:
+    """The judgments of the round the most creative prize comes from (none without a round)."""
+    row = jury_round_row(session, campaign_id)
+    return [] if row is None else stored_judgments(session, row.id)
 
 
 @dataclass(frozen=True, slots=True)

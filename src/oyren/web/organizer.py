@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query
 from fastapi.responses import Response
 
-from oyren.inputs.decisions import ACTIONS
 from oyren.pages import organizer as oversight
+from oyren.rules.decisions import ACTIONS
 from oyren.store import audit_page, award, export_standings, list_campaigns, moderate
 from oyren.store.accounts import authenticate, end_sessions
 from oyren.web.charts import video_chart

@@ -18,7 +18,8 @@ import httpx
 import orjson
 
 from oyren.errors import InputError
-from oyren.inputs.observations import Observation, observation_from_record
+from oyren.inputs.observations import observation_from_record
+from oyren.rules.observations import Observation
 
 __all__ = [
     "Malformed",

@@ -1,0 +1,99 @@
+"""The engine with its inputs assembled: what ``oyren run``, the store and the tracking plan call.
+
+:mod:`oyren.rules.engine` decides and settles the prizes; :func:`evaluate` adds the campaign's
+screener (:class:`oyren.screening.screener.CampaignScreener`) unless ``screen`` is off, which
+settles the same prizes faster. :func:`decide` is the one assembly of a campaign's inputs — videos,
+people's decisions, removals, the jury's judgments — into the engine's arguments: the file path
+(``oyren run``, ``oyren verify``) and the store path (standings, award) both call it, so a result
+from the store and one recomputed from its audit bundle agree by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from oyren.inputs.judgments import Judgment, active
+from oyren.inputs.removals import Removal, removed_ids
+from oyren.jury.model import jury_picks
+from oyren.rules import engine
+from oyren.rules.awards import JuryPick
+from oyren.rules.campaign import Campaign
+from oyren.rules.decisions import Decision, latest_decisions
+from oyren.rules.observations import Observation
+from oyren.rules.results import Results
+from oyren.rules.videos import Video
+from oyren.screening.screener import CampaignScreener
+
+__all__ = ["decide", "evaluate", "evaluate_observations", "jury_order"]
+
+
+def evaluate(
+    campaign: Campaign,
+    videos: Iterable[Video],
+    *,
+    decisions: Mapping[str, Decision] | None = None,
+    removed: frozenset[str] = frozenset(),
+    jury: Sequence[JuryPick] = (),
+    screen: bool = True,
+) -> Results:
+    """Decide every video and settle the prizes; ``screen`` adds integrity flags and topics."""
+    return engine.evaluate(
+        campaign, videos, decisions=decisions, removed=removed, jury=jury,
+        screener=CampaignScreener(campaign) if screen else None,
+    )  # fmt: skip
+
+
+def evaluate_observations(
+    campaign: Campaign,
+    observations: Iterable[Observation],
+    *,
+    decisions: Mapping[str, Decision] | None = None,
+    removed: frozenset[str] = frozenset(),
+    jury: Sequence[JuryPick] = (),
+    screen: bool = True,
+) -> Results:
+    """Group raw observations into videos and :func:`evaluate` them."""
+    return engine.evaluate_observations(
+        campaign, observations, decisions=decisions, removed=removed, jury=jury,
+        screener=CampaignScreener(campaign) if screen else None,
+    )  # fmt: skip
+
+
+def jury_order(
+    campaign: Campaign,
+    videos: Mapping[str, Video],
+    judgments: Iterable[Judgment],
+    *,
+    decisions: Mapping[str, Decision] | None = None,
+    removed: frozenset[str] = frozenset(),
+) -> list[JuryPick]:
+    """The jury's order for the most creative prize: fitted over the judged entries that can win.
+
+    P(best) is over the entries that can win, so a first pass without screening says which judged
+    entries are eligible; an entry a moderator excluded takes no share of the jury's certainty.
+    """
+    counted = active(judgments)
+    judged = {entry for j in counted for entry in j.entries}
+    if not judged:
+        return []
+    first = engine.evaluate(campaign, videos.values(), decisions=decisions, removed=removed)
+    contenders = [e.video_id for e in first.eligible if e.video_id in judged]
+    return jury_picks(counted, contenders) if contenders else []
+
+
+def decide(
+    campaign: Campaign,
+    videos: Mapping[str, Video],
+    *,
+    decisions: Iterable[Decision] = (),
+    removals: Iterable[Removal] = (),
+    judgments: Iterable[Judgment] = (),
+    screen: bool = True,
+) -> Results:
+    """Decide a campaign from everything it has: the one assembly of the engine's inputs."""
+    latest = latest_decisions(decisions)
+    removed = removed_ids(removals)
+    jury = jury_order(campaign, videos, judgments, decisions=latest, removed=removed)
+    return evaluate(
+        campaign, videos.values(), decisions=latest, removed=removed, jury=jury, screen=screen
+    )
