@@ -26,9 +26,9 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[OpenSt
     if request.param == "file":
         yield lambda: FileCrawlStore(tmp_path / "crawl")
         return
+    from oyren.collect.dbstore import DbCrawlStore
     from oyren.sandbox.simulate import sandbox_campaign
     from oyren.store import register_campaign
-    from oyren.store.crawling import DbCrawlStore
     from oyren.store.db import create_db_engine, transaction
 
     for engine in _database(request, tmp_path, migrated=True):

@@ -44,7 +44,7 @@ from oyren.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from oyren.collect.connectors import TikTokClient
-    from oyren.store.crawling import DbCrawlStore
+    from oyren.collect.dbstore import DbCrawlStore
     from oyren.store.db import Session
 
 # The store's commands import oyren.store (and so SQLAlchemy) when they run: `run` and
@@ -876,7 +876,7 @@ def _collector(
 ) -> Iterator[tuple[DbCrawlStore, TikTokClient]]:
     """Open the database's crawl store and a Research API client whose quota it keeps."""
     from oyren.collect.connectors import QuotaLimits, connect, tiktok_settings
-    from oyren.store.crawling import DbCrawlStore
+    from oyren.collect.dbstore import DbCrawlStore
     from oyren.store.db import open_database
 
     settings = _settings(ctx)
@@ -930,8 +930,8 @@ def crawl(
 ) -> None:
     """Discover a registered campaign's entries through the Research API into the database."""
     from oyren.cli.collect_view import progress_line, render_crawl
+    from oyren.collect.dbstore import crawl_campaign
     from oyren.collect.discover import CrawlSettings
-    from oyren.store.crawling import crawl_campaign
 
     settings = CrawlSettings(span_days=span_days, wait_for_quota=wait)
     with _collector(ctx, daily_requests) as (store, client), progress_line(_err()) as progress:
@@ -982,9 +982,9 @@ def track(
     """Refresh the counts of a registered campaign's known entries under the daily quota."""
     from oyren.cli.collect_view import progress_line, render_track
     from oyren.clock import parse_duration
+    from oyren.collect.dbstore import track_campaign
     from oyren.collect.plan import PlannerSettings
     from oyren.collect.track import TrackSettings
-    from oyren.store.crawling import track_campaign
 
     planner = PlannerSettings()
     if every is not None:

@@ -20,10 +20,7 @@ from typing import Any
 
 import orjson
 
-from oyren.inputs.observations import (
-    observation_to_record,
-)
-from oyren.rules.observations import Observation
+from oyren.rules.observations import Observation, observation_to_record
 
 __all__ = ["Candidate", "Video", "VideoGroups", "collect_videos"]
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from oyren.clock import VirtualClock
 from oyren.collect.checkpoints import Checkpoint
 from oyren.collect.connectors import TikTokClient
+from oyren.collect.dbstore import DbCrawlStore
 from oyren.collect.discover import CrawlSettings, crawl
 from oyren.errors import StoreError
 from oyren.inputs.observations import observation_to_record
@@ -26,7 +27,6 @@ from oyren.sandbox.api import Faults, SandboxAPI, SandboxConfig
 from oyren.sandbox.server import serve
 from oyren.sandbox.simulate import Simulation, sandbox_campaign, simulate
 from oyren.store import ingest_observations, register_campaign, standings
-from oyren.store.crawling import DbCrawlStore
 from oyren.store.db import transaction
 from oyren.store.models import AuditRow
 from oyren.store.rows import stored_observations
