@@ -1,4 +1,6 @@
-"""The ``oyren`` command line: a thin shell that parses, calls one library function, renders."""
+"""The ``oyren`` command line: a thin shell that parses, calls one library function, renders.
+
+No SQL and no contest rules here: it may import every library layer and the sandbox."""
 
 from __future__ import annotations
 

@@ -4,9 +4,13 @@ Register a campaign's rules, import observations, moderate, record removals, run
 read the standings, award the prizes and freeze them, write the audit bundle. Every function
 takes a session and keyword arguments and works inside the caller's transaction (see
 :func:`oyren.store.db.transaction`), and every change appends to the audit log
-(:mod:`oyren.store.audit`).
-Results always come from :func:`oyren.rules.engine.evaluate_observations`, exactly as ``oyren run``
-computes them from files.
+(:mod:`oyren.store.audit`). Results always come from :func:`oyren.batch.evaluate.decide`, exactly
+as ``oyren run`` computes them from files.
+
+The store is the database: the engine and sessions (:mod:`~oyren.store.db`), the tables
+(:mod:`~oyren.store.models`), their Alembic migrations, and every SQL query the product makes,
+page data included (:mod:`~oyren.store.reads`). It is the only package that imports SQLAlchemy.
+May import the batch layer and everything below it; never collection, pages or the shells.
 """
 
 from oyren.store.audit import AuditEntry, AuditPage, audit_page

@@ -1,4 +1,7 @@
-"""Connectors to the platforms contests run on. Today: the TikTok Research API."""
+"""Connectors to the platforms contests run on, each wrapping an injected ``httpx`` client.
+
+Today: the TikTok Research API (:mod:`~oyren.collect.connectors.tiktok`).
+"""
 
 from oyren.collect.connectors.answers import VideoPage
 from oyren.collect.connectors.quota import MemoryQuotaBook, QuotaBook, QuotaLimits
