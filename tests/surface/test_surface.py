@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -83,3 +84,38 @@ def test_no_sqlalchemy_outside_the_store() -> None:
         if text.lstrip().startswith(("from sqlalchemy", "import sqlalchemy"))
     ]
     assert offenders == []
+
+
+def _layout_modules(layout: str) -> set[str]:
+    """The modules the README's Layout block names, as paths below src/oyren."""
+    block = layout[layout.index("```") + 3 : layout.rindex("```")]
+    named: set[str] = set()
+    package = inner = ""
+    for line in block.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        words = line.split()
+        if not words or words[0] == "src/oyren/":
+            continue
+        if indent == 2:
+            package, inner = (words[0] if words[0].endswith("/") else ""), ""
+            if not package:  # the base modules, on one line
+                named.update(w for w in words if w.endswith(".py"))
+        elif indent == 4 and package:
+            inner = words[0] if words[0].endswith("/") else ""
+            found = re.findall(r"\b(\w+\.py)\b", line) if inner else [words[0]]
+            named.update(f"{package}{inner}{name}" for name in found)
+        elif indent > 4 and inner:  # a subpackage's modules, continued
+            named.update(f"{package}{inner}{n}" for n in re.findall(r"\b(\w+\.py)\b", line))
+    return named
+
+
+def test_every_module_is_in_the_readme_layout() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = _layout_modules(text[text.index("## Layout") : text.index("## Development")])
+    modules = {
+        "/".join(path.relative_to(SRC).parts)
+        for path in SRC.rglob("*.py")
+        if path.name not in ("__init__.py", "__main__.py") and "migrations" not in path.parts
+    }
+    assert sorted(modules - named) == []
+    assert sorted(named - modules) == []  # and nothing that is no longer there
