@@ -27,6 +27,7 @@ __all__ = [
     "CampaignError",
     "ConnectorError",
     "InputError",
+    "NotFound",
     "OyrenError",
     "QuotaExhausted",
     "SearchExpired",
@@ -73,6 +74,10 @@ class InputError(OyrenError):
 
 class StoreError(OyrenError):
     """The store cannot do what was asked."""
+
+
+class NotFound(StoreError):
+    """What was asked for is not there: a campaign, a video, a round, an award."""
 
 
 class ConnectorError(OyrenError):

@@ -36,6 +36,7 @@ from oyren.store import (
     undo_last,
 )
 from oyren.store.accounts import create_user
+from oyren.store.moderation import moderate
 from oyren.store.db import transaction
 
 CID = "tiktokdan-oyren-2024"
@@ -243,3 +244,32 @@ def test_jury_changes_are_audited(session: Session) -> None:
     logged = [e.action for e in audit_page(session, campaign_id=CID).entries]
     assert logged[:5] == ["jury.close", "jury.undo", "jury.judgment", "jury.invite", "jury.invite"]
     assert "jury.round" in logged
+
+
+def test_award_after_the_jurys_favourite_is_excluded_verifies(
+    session: Session, tmp_path: Path
+) -> None:
+    # The store and the bundle fit the jury over the same entries (the judged ones that can win),
+    # so an award made after a moderator excludes the jury's favourite recomputes from its bundle.
+    round_id = open_round(session, size=3)
+    for _ in range(8):
+        answer(session, round_id, "ali", times=1)
+        answer(session, round_id, "bela", times=1)
+    close_round(session, round_id=round_id, by="organizer")
+    campaign = get_campaign(session, CID)
+    moderate(
+        session,
+        campaign_id=CID,
+        video_id=TASTE[0],
+        action="exclude",
+        reason="a re-upload of another creator's video",
+        by="mona",
+        at=campaign.cutoff_ts + 3600,
+    )
+    frozen = award(session, campaign_id=CID, by="organizer", at=campaign.cutoff_ts + 86400)
+    picked = frozen.results.winners.most_creative
+    assert picked is not None and picked.video_id != TASTE[0]
+    out = tmp_path / "bundle"
+    export_bundle(session, campaign_id=CID, out=out)
+    verification = verify_bundle(out)
+    assert verification.problems == ()

@@ -288,3 +288,27 @@ def test_evidence_of_an_unknown_video_is_a_404_page(moderator: httpx.Client) -> 
     response = moderator.get(ORG + "/videos/1234567")
     assert response.status_code == 404
     assert "no video &#39;1234567&#39;" in response.text
+
+
+def test_a_decision_on_an_unknown_video_is_a_404_naming_it(moderator: httpx.Client) -> None:
+    # "Not there" is a type (NotFound), not a message prefix: the store's "campaign … has no
+    # video …" once answered 400 here.
+    token = csrf_of(moderator, ORG + f"/videos/{TOP_ID}")
+    response = moderator.post(
+        ORG + "/videos/1234567/decision",
+        data={"action": "exclude", "reason": "checked", "csrf_token": token},
+        headers={"accept": "application/json"},
+    )
+    assert response.status_code == 404
+    assert "has no video '1234567'" in response.json()["error"]["message"]
+
+
+def test_closing_an_unknown_round_is_a_404(organizer: httpx.Client) -> None:
+    token = csrf_of(organizer, ORG + "/jury")
+    response = organizer.post(
+        "/organizer/jury/rounds/999/close",
+        data={"csrf_token": token},
+        headers={"accept": "application/json"},
+    )
+    assert response.status_code == 404
+    assert "no jury round 999" in response.json()["error"]["message"]

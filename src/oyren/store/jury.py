@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oyren.errors import StoreError
+from oyren.errors import NotFound, StoreError
 from oyren.inputs.judgments import Judgment
 from oyren.jury import rounds as jury
 from oyren.rules.results import Entry
@@ -411,7 +411,7 @@ def remove_juror_votes(
 def _round(session: Session, round_id: int) -> JuryRoundRow:
     row = session.get(JuryRoundRow, round_id)
     if row is None:
-        raise StoreError(f"no jury round {round_id}")
+        raise NotFound(f"no jury round {round_id}")
     return row
 
 

@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oyren import __version__
-from oyren.errors import OyrenError, StoreError
+from oyren.errors import NotFound, OyrenError
 from oyren.pages.snapshots import ResultsCache
 from oyren.settings import Settings
 from oyren.store.accounts import session_secret
@@ -36,7 +36,6 @@ from oyren.web.security import RateLimit, RateLimiter, SecurityHeaders
 __all__ = ["DEFAULT_RATE_LIMITS", "WebOptions", "create_app"]
 
 log = logging.getLogger("oyren.web")
-NOT_FOUND = ("no campaign", "no video")  # how the core's "not there" errors begin
 
 # Per client address. Pages are cheap to read but not free; a submission writes to the database
 # and a login attempt is what a password guesser makes, so those are much tighter.
@@ -122,9 +121,8 @@ def _install_error_pages(app: FastAPI, state: WebState) -> None:
     async def user_error(request: Request, exc: Exception) -> Response:
         # The store names what is wrong ("no campaign 'x'…"); a visitor may see that. Asking
         # for something that is not there is a 404, anything else the request's fault.
-        missing = isinstance(exc, StoreError) and str(exc).startswith(NOT_FOUND)
-        status = 404 if missing else 400
-        return error_response(state, request, status, detail=str(exc))
+        status = 404 if isinstance(exc, NotFound) else 400
+        return error_response(state, request, status, detail=str(exc), explained=True)
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("error on %s %s", request.method, request.url.path, exc_info=exc)

@@ -342,8 +342,13 @@ def error_response(
     *,
     detail: Any = None,
     headers: Mapping[str, str] | None = None,
+    explained: bool = False,
 ) -> Response:
-    """The error page (or JSON) for ``status``; a 401 on a page sends the browser to log in."""
+    """The error page (or JSON) for ``status``; a 401 on a page sends the browser to log in.
+
+    ``explained``: ``detail`` is the library's own message naming what is wrong (an
+    :class:`~oyren.errors.OyrenError`), shown as it is.
+    """
     ctx = Ctx(state, request)
     t = ctx.t
     if status == 401 and not wants_json(request):
@@ -374,12 +379,10 @@ def error_response(
             "The form had expired or did not come from this site. Go back, reload the page "
             "and send it again."
         )
-    elif status == 400 and isinstance(detail, str) and detail:
+    elif status in (400, 404) and explained and isinstance(detail, str) and detail:
         message = detail  # our own message naming what is wrong, shown as text
-    elif (
-        status == 404 and isinstance(detail, str) and detail.startswith(("no campaign", "no video"))
-    ):
-        message = detail
+    elif status == 400 and isinstance(detail, str) and detail:
+        message = detail  # what request validation found wrong
     else:
         message = messages.get(status, "")
     title = titles.get(status) or HTTPStatus(status).phrase
