@@ -36,8 +36,8 @@ from oyren.store import (
     undo_last,
 )
 from oyren.store.accounts import create_user
-from oyren.store.moderation import moderate
 from oyren.store.db import transaction
+from oyren.store.moderation import moderate
 
 CID = "tiktokdan-oyren-2024"
 PASSWORD = "correct horse battery"
