@@ -2,7 +2,7 @@ import pytest
 
 from oyren.errors import InputError
 from oyren.inputs.decisions import read_decisions
-from oyren.rules.decisions import Decision, latest_decisions
+from oyren.rules.decisions import Decision
 
 
 def test_read_decisions_reads_both_actions(write_jsonl):
@@ -23,18 +23,6 @@ def test_read_decisions_reads_both_actions(write_jsonl):
         Decision("1", "exclude", "bought views", "aysel", 1714024800),
         Decision("2", "include", "", "unknown", 1714000000),
     ]
-
-
-def test_latest_decisions_the_later_one_wins():
-    first = Decision("1", "exclude", "spam", "a", 10)
-    later = Decision("1", "include", "checked by hand", "b", 20)
-    assert latest_decisions([later, first]) == {"1": later}
-    assert latest_decisions([first, later]) == {"1": later}
-
-
-def test_decision_exclusion_needs_a_reason():
-    with pytest.raises(ValueError):
-        Decision("1", "exclude", " ", "a", 1)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ from oyren.inputs.observations import (
     read_observations,
     write_observations_csv,
 )
-from oyren.rules.observations import Observation
 
 
 def test_read_observations_jsonl_gives_typed_observations(write_jsonl, make_record):
@@ -176,9 +175,3 @@ def test_read_observations_hostile_strings_are_kept_as_text(write_jsonl, make_re
     obs = next(read_observations(path))
     assert obs.description.startswith(payload)
     assert obs.hashtags == ("TikTokdanOyren",)
-
-
-def test_observation_is_frozen(make_obs):
-    obs: Observation = make_obs()
-    with pytest.raises(AttributeError):
-        obs.view_count = 5  # type: ignore[misc]

@@ -1,5 +1,5 @@
 from oyren.rules.awards import JuryPick, creator_totals, settle
-from oyren.rules.results import Entry, id_sort_key
+from oyren.rules.results import Entry
 
 
 def entry(video_id, username, views, create_time=1000):
@@ -33,11 +33,6 @@ def test_settle_views_tie_goes_to_the_earlier_post():
 def test_settle_views_and_time_tie_goes_to_the_smaller_id_numerically():
     entries = ranked(entry(10, "a", 50), entry(9, "b", 50))
     assert settle(entries, [], max_prizes_per_creator=1).best_video.video_id == "9"
-
-
-def test_id_sort_key_numbers_before_text_and_numeric_order():
-    ids = ["10", "9", "abc", "100", "ab"]
-    assert sorted(ids, key=id_sort_key) == ["9", "10", "100", "ab", "abc"]
 
 
 def test_creator_totals_sum_eligible_views_per_creator_case_insensitively():

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import Engine
 
 from oyren.rules.campaign import Campaign
@@ -17,25 +16,7 @@ from tests.conftest import LATE_ID, PARTNER_ID, SECOND_ID, TOP_ID
 from tests.web.conftest import Clock, csrf_of
 
 BASE = "/campaigns/sandbox-2024"
-PAGES = ["", "/leaderboard", "/winners", "/check?q=hostile_creator", "/partners", "/stats"]
 UNSEEN = "https://www.tiktok.com/@new_creator/video/7399999999999999999"
-
-
-def _json_path(path: str) -> str:
-    page, _, query = path.partition("?")
-    return page + ".json" + (f"?{query}" if query else "")
-
-
-@pytest.mark.parametrize("path", PAGES)
-def test_page_is_html_with_its_language_and_a_json_twin(client: httpx.Client, path: str) -> None:
-    page = client.get(BASE + path)
-    twin = client.get(BASE + _json_path(path))
-    asked = client.get(BASE + path, headers={"Accept": "application/json"})
-    assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
-    assert '<html lang="az">' in page.text
-    assert f'href="{BASE}{_json_path(path).replace("&", "&amp;")}"' in page.text
-    assert (twin.status_code, twin.headers["content-type"]) == (200, "application/json")
-    assert twin.json() == asked.json()
 
 
 def test_home_goes_to_the_only_campaign(client: httpx.Client) -> None:

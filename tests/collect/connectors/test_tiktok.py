@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import date
-from email.utils import formatdate
-from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -15,118 +12,26 @@ import pytest
 from oyren.clock import VirtualClock
 from oyren.collect.connectors import (
     MemoryQuotaBook,
-    QuotaLimits,
     TikTokClient,
     TikTokSettings,
     VideoQuery,
     connect,
     tiktok_settings,
 )
-from oyren.errors import ConnectorError, QuotaExhausted, SearchExpired
+from oyren.errors import ConnectorError, QuotaExhausted
 from oyren.sandbox.api import Faults, SandboxAPI, SandboxConfig
 from oyren.sandbox.server import serve
 from oyren.sandbox.simulate import sandbox_campaign, simulate
-
-NOW = 1713729599  # 2024-04-21T19:59:59Z, the sandbox deadline
-SETTINGS = TikTokSettings("key", "secret", "https://api.test")
-QUERY = {"and": [{"field_name": "region_code", "operation": "IN", "field_values": ["AZ"]}]}
-FIELDS = (
-    "id,create_time,username,region_code,video_description,hashtag_names,video_duration,"
-    "view_count,like_count,comment_count,share_count,music_id,voice_to_text"
+from tests.collect.connectors.conftest import (
+    FIELDS,
+    QUERY,
+    SETTINGS,
+    Edge,
+    answer,
+    error,
+    query,
+    video,
 )
-
-
-def video(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "id": 7340000000000000001,
-        "create_time": NOW - 86400,
-        "username": "aysel_teaches",
-        "region_code": "AZ",
-        "video_description": "Fotosintez #TikTokdanÖyrən",
-        "hashtag_names": ["TikTokdanÖyrən"],
-        "video_duration": 45,
-        "view_count": 1000,
-        "like_count": 50,
-        "comment_count": 3,
-        "share_count": 1,
-    }
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not None}
-
-
-def answer(
-    videos: list[Any] | None = None,
-    *,
-    cursor: int = 100,
-    has_more: bool = False,
-    search_id: str = "s1",
-    at: int = NOW,
-) -> httpx.Response:
-    body = {
-        "data": {
-            "videos": videos or [],
-            "cursor": cursor,
-            "has_more": has_more,
-            "search_id": search_id,
-        },
-        "error": {"code": "ok", "message": "", "log_id": "L1"},
-    }
-    return httpx.Response(200, json=body, headers={"date": formatdate(at, usegmt=True)})
-
-
-def error(status: int, code: str, message: str = "", log_id: str = "L9") -> httpx.Response:
-    body = {"error": {"code": code, "message": message, "log_id": log_id}}
-    return httpx.Response(status, json=body, headers={"date": formatdate(NOW, usegmt=True)})
-
-
-class Edge:
-    """The network edge: a token endpoint and queued answers for the query endpoint."""
-
-    def __init__(self, *answers: httpx.Response | Exception) -> None:
-        self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
-        self.tokens = 0
-        self.token_answer: Callable[[], httpx.Response] | None = None
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if request.url.path == "/v2/oauth/token/":
-            if self.token_answer is not None:
-                return self.token_answer()
-            self.tokens += 1
-            token = {"access_token": f"t{self.tokens}", "expires_in": 7200, "token_type": "Bearer"}
-            return httpx.Response(200, json=token)
-        item = self.answers.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-    @property
-    def queries(self) -> list[httpx.Request]:
-        return [r for r in self.requests if r.url.path.endswith("/query/")]
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(NOW)
-
-
-@pytest.fixture
-def client_for(clock: VirtualClock) -> Iterator[Callable[..., TikTokClient]]:
-    clients: list[httpx.Client] = []
-
-    def make(edge: Edge, **kw: Any) -> TikTokClient:
-        http = httpx.Client(transport=httpx.MockTransport(edge))
-        clients.append(http)
-        return TikTokClient(http, SETTINGS, clock=clock, seed=0, **kw)
-
-    yield make
-    for http in clients:
-        http.close()
-
-
-def query(**kw: Any) -> VideoQuery:
-    return VideoQuery(QUERY, date(2024, 4, 1), date(2024, 4, 22), **kw)
 
 
 def test_query_videos_sends_the_documented_request(client_for):
@@ -163,53 +68,6 @@ def test_query_videos_first_page_has_no_cursor_or_search_id(client_for):
     assert "search_id" not in body
 
 
-def test_query_videos_stamps_observations_with_the_server_date(client_for):
-    edge = Edge(answer([video()], cursor=100, has_more=True, search_id="s7", at=NOW + 5))
-    page = client_for(edge).query_videos(query())
-    assert page.collected_at == NOW + 5
-    assert [o.collected_at for o in page.observations] == [NOW + 5]
-    assert (page.cursor, page.has_more, page.search_id, page.log_id) == (100, True, "s7", "L1")
-
-
-def test_query_videos_without_date_header_uses_the_clock(client_for, clock):
-    body = answer([video()]).json()
-    clock.sleep(10)
-    page = client_for(Edge(httpx.Response(200, json=body))).query_videos(query())
-    assert page.collected_at == NOW + 10
-
-
-def test_query_videos_accepts_video_id_key_string_ids_and_nul_in_usernames(client_for):
-    videos = [
-        video(id=None, video_id=7340000000000000002),
-        video(id="7340000000000000003", username="lei\x00la"),
-    ]
-    page = client_for(Edge(answer(videos))).query_videos(query())
-    assert [(o.video_id, o.username) for o in page.observations] == [
-        ("7340000000000000002", "aysel_teaches"),
-        ("7340000000000000003", "leila"),
-    ]
-
-
-def test_query_videos_skips_invalid_videos_and_counts_them(client_for):
-    videos = [
-        video(),
-        video(view_count=None),
-        video(view_count="many"),
-        "not a video",
-        video(id=None),
-    ]
-    page = client_for(Edge(answer(videos))).query_videos(query())
-    assert len(page.observations) == 1
-    assert page.returned == 5
-    assert [(e.line, e.field) for e in page.skipped] == [
-        (2, "view_count"),
-        (3, "view_count"),
-        (4, None),
-        (5, "id"),
-    ]
-    assert "required field is missing" in str(page.skipped[0])
-
-
 def test_query_videos_retries_5xx_html_and_non_json_answers(client_for, clock):
     html = httpx.Response(
         504,
@@ -238,30 +96,6 @@ def test_query_videos_gives_up_after_the_retry_policy_with_log_id(client_for):
     with pytest.raises(ConnectorError, match=r"after 8 tries.*LOG42"):
         client_for(edge).query_videos(query())
     assert len(edge.queries) == 8
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({"videos": "x", "cursor": 0, "has_more": False}, "'data.videos' is not a list"),
-        ({"videos": [], "cursor": 0}, "'data.has_more' is missing"),
-        ({"videos": [], "cursor": "soon", "has_more": True}, "'data.cursor' is not a whole"),
-        (None, "no 'data' object"),
-    ],
-)
-def test_query_videos_malformed_envelopes_fail_clearly(client_for, data, message):
-    body: dict[str, Any] = {"error": {"code": "ok", "message": "", "log_id": "L"}}
-    if data is not None:
-        body["data"] = data
-    edge = Edge(*[httpx.Response(200, json=body)] * 8)
-    with pytest.raises(ConnectorError, match=message):
-        client_for(edge).query_videos(query())
-
-
-def test_query_videos_missing_videos_key_is_an_empty_page(client_for):
-    body = {"data": {"cursor": 0, "has_more": False}, "error": {"code": "ok"}}
-    page = client_for(Edge(httpx.Response(200, json=body))).query_videos(query())
-    assert (page.observations, page.returned) == ((), 0)
 
 
 def test_token_is_fetched_again_on_access_token_invalid(client_for):
@@ -351,44 +185,6 @@ def test_retry_after_header_is_honoured(client_for, clock):
     limited.headers["retry-after"] = "7"
     client_for(Edge(limited, answer([]))).query_videos(query())
     assert clock.slept == 7
-
-
-def test_own_ledger_stops_requests_when_the_daily_quota_is_spent(client_for):
-    edge = Edge(answer([]), answer([]))
-    client = client_for(edge, limits=QuotaLimits(requests=2))
-    client.query_videos(query())
-    client.query_videos(query())
-    with pytest.raises(QuotaExhausted, match="2 requests") as caught:
-        client.query_videos(query())
-    assert caught.value.reset_at == 1713744000
-    assert len(edge.queries) == 2
-
-
-def test_records_count_against_the_quota_too(client_for):
-    edge = Edge(answer([video(), video(id=2)]))
-    client = client_for(edge, limits=QuotaLimits(records=2))
-    client.query_videos(query())
-    assert client.quota_left() == (999, 0)
-    with pytest.raises(QuotaExhausted):
-        client.query_videos(query())
-
-
-def test_expired_search_id_raises_search_expired(client_for):
-    edge = Edge(error(400, "invalid_params", "Search Id 7301 is invalid or expired"))
-    with pytest.raises(SearchExpired, match="Search Id 7301"):
-        client_for(edge).query_videos(query(search_id="7301", cursor=100))
-
-
-def test_invalid_cursor_raises_search_expired(client_for):
-    edge = Edge(error(400, "invalid_params", "Invalid count or cursor"))
-    with pytest.raises(SearchExpired):
-        client_for(edge).query_videos(query(cursor=100))
-
-
-def test_other_invalid_params_are_our_mistake_and_fatal(client_for):
-    edge = Edge(error(400, "invalid_params", "Invalid fields: nope", log_id="L5"))
-    with pytest.raises(ConnectorError, match=r"invalid_params: Invalid fields: nope \[log_id L5\]"):
-        client_for(edge).query_videos(query())
 
 
 def test_video_query_refuses_spans_longer_than_the_api_allows():

@@ -1,0 +1,107 @@
+"""Shared row helpers of the store: lookups that name what is missing, marks, awards, digests."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from oyren.errors import CampaignError, StoreError
+from oyren.rules.campaign import Campaign
+from oyren.store import award, moderate, remove_video
+from oyren.store.db import transaction
+from oyren.store.rows import (
+    current_award,
+    current_marks,
+    file_digest,
+    iso,
+    live_results,
+    parse_stored,
+    require_campaign,
+    require_video,
+    stored_decisions,
+    stored_observations,
+    stored_removals,
+    video_ids,
+)
+from tests.store.conftest import AFTER, CID
+
+
+def test_require_campaign_names_the_stored_ones(session: Session) -> None:
+    assert require_campaign(session, CID).id == CID
+    hostile = "x'; DROP TABLE campaigns; --"
+    with pytest.raises(StoreError, match=rf"no campaign 'x'; DROP.*\(stored: {CID}\).*oyren init"):
+        require_campaign(session, hostile)
+    assert require_campaign(session, CID).id == CID
+
+
+def test_require_campaign_on_an_empty_database_says_none_is_stored(db: Engine) -> None:
+    with pytest.raises(StoreError, match="none is stored yet"), transaction(db) as session:
+        require_campaign(session, CID)
+
+
+def test_video_ids_and_require_video(ingested: Session) -> None:
+    assert video_ids(ingested, CID) == {"1", "2", "3"}
+    assert video_ids(ingested, "other") == set()
+    require_video(ingested, CID, "2")
+    with pytest.raises(StoreError, match="has no video '404'"):
+        require_video(ingested, CID, "404")
+    with pytest.raises(StoreError, match="has no video '1'"):
+        require_video(ingested, "other", "1")
+
+
+def test_parse_stored_names_the_stored_rules_when_they_break(campaign: Campaign) -> None:
+    assert parse_stored(campaign.source_text, CID) == campaign
+    with pytest.raises(CampaignError, match=f"<campaign '{CID}' as stored>"):
+        parse_stored("id = [not toml", CID)
+
+
+def test_current_marks_move_with_each_input(ingested: Session) -> None:
+    first = current_marks(ingested, CID)
+    assert first.observation > 0 and (first.decision, first.removal) == (0, 0)
+    moderate(ingested, campaign_id=CID, video_id="1", action="include", reason="", by="m")
+    remove_video(ingested, campaign_id=CID, video_id="2", reason="deleted", by="m")
+    second = current_marks(ingested, CID)
+    assert second.observation == first.observation
+    assert second.decision > 0 and second.removal and second.removal > 0
+    assert current_marks(ingested, "other") == type(first)(0, 0, 0)
+
+
+def test_stored_inputs_read_back_what_was_stored(ingested: Session) -> None:
+    moderate(ingested, campaign_id=CID, video_id="1", action="exclude", reason="spam", by="m",
+             at=100)  # fmt: skip
+    remove_video(ingested, campaign_id=CID, video_id="2", reason="deleted", by="m", at=200)
+    assert [(d.video_id, d.action, d.reason) for d in stored_decisions(ingested, CID)] == [
+        ("1", "exclude", "spam")
+    ]
+    assert [(r.video_id, r.reason) for r in stored_removals(ingested, CID)] == [("2", "deleted")]
+    assert sorted(o.video_id for o in stored_observations(ingested, CID)) == ["1", "2", "3"]
+    assert [o.video_id for o in stored_observations(ingested, CID, video_ids=["3"])] == ["3"]
+    assert live_results(ingested, stored_campaign(ingested)).winners.best_video is None
+
+
+def stored_campaign(session: Session) -> Campaign:
+    return parse_stored(require_campaign(session, CID).source_text, CID)
+
+
+def test_current_award_is_the_latest(ingested: Session) -> None:
+    assert current_award(ingested, campaign_id=CID) is None
+    award(ingested, campaign_id=CID, by="organizer", at=AFTER)
+    award(ingested, campaign_id=CID, by="director", supersede=True, reason="again", at=AFTER + 1)
+    latest = current_award(ingested, campaign_id=CID)
+    assert latest is not None
+    assert (latest.number, latest.by, latest.reason) == (2, "director", "again")
+
+
+def test_iso_and_file_digest(tmp_path: Path) -> None:
+    assert iso(1713729599) == "2024-04-21T19:59:59Z"
+    assert iso(0) == "1970-01-01T00:00:00Z"
+    path = tmp_path / "input.jsonl"
+    path.write_bytes(b"\x00\xff line\n")
+    assert file_digest(path) == hashlib.sha256(b"\x00\xff line\n").hexdigest()
+    assert file_digest(str(path)) == file_digest(path)
+    with pytest.raises(FileNotFoundError):
+        file_digest(tmp_path / "missing")
