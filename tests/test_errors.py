@@ -82,11 +82,6 @@ def test_plain_errors_carry_their_message():
             raise cls("what to do")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="InputError rebuilds from its formatted message when unpickled, so the location is "
-    "prefixed twice ('<input>: o.jsonl, line 2: bad')",
-)
 def test_errors_survive_pickling_between_processes():
     error = pickle.loads(pickle.dumps(InputError("bad", path="o.jsonl", line=2)))
     assert str(error) == "o.jsonl, line 2: bad"

@@ -71,6 +71,14 @@ class InputError(OyrenError):
             where += f", field '{field}'"
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from its parts (as when sent back from a worker process), not from its message.
+        return _input_error, (self.reason, self.path, self.line, self.field)
+
+
+def _input_error(message: str, path: str | None, line: int | None, field: str | None) -> InputError:
+    return InputError(message, path=path, line=line, field=field)
+
 
 class StoreError(OyrenError):
     """The store cannot do what was asked."""

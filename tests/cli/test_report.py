@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import io
 
-import pytest
 from rich.console import Console
 
 from oyren.batch.bundle import Verification
@@ -86,11 +85,6 @@ def test_user_text_is_printed_as_it_is_not_as_markup(campaign, make_obs):
     assert HOSTILE in text_of(render_winners, results)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="table cells are rendered as Rich markup, so '[bold red]…[/]' in a username or a "
-    "flag's detail is swallowed instead of shown",
-)
 def test_queue_table_prints_user_text_as_it_is_not_as_markup(campaign, make_obs):
     results = evaluate_observations(campaign, [make_obs(id=1, username=HOSTILE)])
     entry = dataclasses.replace(results.entries[0], flags=(Flag("view_spike", 0.7, "x"),))

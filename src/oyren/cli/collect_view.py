@@ -11,16 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rich.console import Console, JustifyMethod
+from rich.console import Console, JustifyMethod, RenderableType
 from rich.progress import Progress as Bars
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from oyren.collect.discover import CrawlReport, Progress, ProgressFn
 from oyren.collect.plan import Coverage, CoverageRow
 from oyren.collect.track import TrackReport
 
 __all__ = ["progress_line", "render_coverage", "render_crawl", "render_track"]
+
+
+def _row(table: Table, *cells: RenderableType | None) -> None:
+    """Add a row whose text is shown as it is: a username or a reason is never read as markup."""
+    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
 
 
 @contextmanager
@@ -104,7 +110,7 @@ def render_coverage(coverage: Coverage, console: Console) -> None:
         for name, justify in columns:
             table.add_column(name, justify=justify)
         for row in rows:
-            table.add_row(*_cells(row, what))
+            _row(table, *_cells(row, what))
         console.print(table)
 
 

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import orjson
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from oyren.rules.results import Results
 
@@ -33,6 +34,11 @@ __all__ = [
 ]
 
 
+def _row(table: Table, *cells: RenderableType | None) -> None:
+    """Add a row whose text is shown as it is: a username or a reason is never read as markup."""
+    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
+
+
 def render_results(results: Results, console: Console, *, top: int = 20) -> None:
     """Print the winners, the top ``top`` videos and creators, and why others were not counted."""
     tz = results.cutoff.tzinfo
@@ -43,32 +49,35 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
     winners.add_column("Views", justify="right")
     winners.add_column("Detail")
     if w.best_video:
-        winners.add_row(
+        _row(
+            winners,
             "best_video",
             f"@{w.best_video.username}",
             f"{w.best_video.views:,}",
             f"video {w.best_video.video_id}",
         )
     else:
-        winners.add_row("best_video", "—", "", "no eligible video")
+        _row(winners, "best_video", "—", "", "no eligible video")
     if w.discover:
-        winners.add_row(
+        _row(
+            winners,
             "discover",
             f"@{w.discover.username}",
             f"{w.discover.views:,}",
             f"{len(w.discover.video_ids)} video(s)",
         )
     else:
-        winners.add_row("discover", "—", "", "no eligible creator")
+        _row(winners, "discover", "—", "", "no eligible creator")
     if w.most_creative:
-        winners.add_row(
+        _row(
+            winners,
             "most_creative",
             f"@{w.most_creative.username}",
             "",
             f"video {w.most_creative.video_id}, P(best) {w.most_creative.probability:.2f}",
         )
     else:
-        winners.add_row("most_creative", "—", "", "decided by the jury")
+        _row(winners, "most_creative", "—", "", "decided by the jury")
 
     videos = Table(
         title=f"Top {top} videos (views at {results.cutoff.isoformat()})", title_justify="left"
@@ -82,10 +91,11 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
         ("Basis", "left"),
         ("Flags", "left"),
     ):
-        videos.add_column(name, justify=justify)  # type: ignore[arg-type]
+        videos.add_column(name, justify=justify)
     for rank, entry in enumerate(results.eligible[:top], start=1):
         posted = datetime.fromtimestamp(entry.create_time, tz=tz).strftime("%Y-%m-%d %H:%M")
-        videos.add_row(
+        _row(
+            videos,
             str(rank),
             entry.video_id,
             f"@{entry.username}",
@@ -102,16 +112,16 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
         ("Videos", "right"),
         ("Views", "right"),
     ):
-        creators.add_column(name, justify=justify)  # type: ignore[arg-type]
+        creators.add_column(name, justify=justify)
     for rank, (username, views, ids) in enumerate(results.creators[:top], start=1):
-        creators.add_row(str(rank), f"@{username}", str(len(ids)), f"{views:,}")
+        _row(creators, str(rank), f"@{username}", str(len(ids)), f"{views:,}")
 
     reasons: Counter[str] = Counter(r for e in results.entries for r in e.reasons)
     summary = Table(title="Not counted, by reason", title_justify="left")
     summary.add_column("Reason")
     summary.add_column("Videos", justify="right")
     for reason, count in reasons.most_common():
-        summary.add_row(reason, f"{count:,}")
+        _row(summary, reason, f"{count:,}")
     eligible = len(results.eligible)
     console.print(Group(winners, videos, creators, summary))
     console.print(f"{len(results.entries):,} videos, {eligible:,} eligible, "
@@ -142,7 +152,7 @@ def render_campaigns(campaigns: Sequence[CampaignInfo], console: Console) -> Non
         table.add_column(name, justify="right" if name == "Videos" else "left")
     for c in campaigns:
         award = f"#{c.award.number} {_utc(c.award.awarded_at)}" if c.award else "—"
-        table.add_row(c.id, c.name.en, c.rules_version, f"{c.videos:,}", award)
+        _row(table, c.id, c.name.en, c.rules_version, f"{c.videos:,}", award)
     console.print(table)
 
 
@@ -160,7 +170,7 @@ def render_ingest(summary: IngestSummary, console: Console) -> None:
         "skipped lines": summary.skipped,
     }
     for label, value in rows.items():
-        table.add_row(label, f"{value:,}")
+        _row(table, label, f"{value:,}")
     console.print(table)
 
 
@@ -177,7 +187,7 @@ def render_queue(items: Sequence[QueueItem], console: Console) -> None:
             why = ", ".join(f.code for f in e.flags) + f" — {item.detail}"
         else:
             why = item.detail
-        table.add_row(e.video_id, f"@{e.username}", f"{e.views_at_cutoff:,}", why)
+        _row(table, e.video_id, f"@{e.username}", f"{e.views_at_cutoff:,}", why)
     console.print(table)
 
 
