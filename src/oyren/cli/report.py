@@ -91,7 +91,7 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
         ("Basis", "left"),
         ("Flags", "left"),
     ):
-        videos.add_column(name, justify=justify)
+        videos.add_column(name, justify=justify)  # type: ignore[arg-type]
     for rank, entry in enumerate(results.eligible[:top], start=1):
         posted = datetime.fromtimestamp(entry.create_time, tz=tz).strftime("%Y-%m-%d %H:%M")
         _row(
@@ -112,7 +112,7 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
         ("Videos", "right"),
         ("Views", "right"),
     ):
-        creators.add_column(name, justify=justify)
+        creators.add_column(name, justify=justify)  # type: ignore[arg-type]
     for rank, (username, views, ids) in enumerate(results.creators[:top], start=1):
         _row(creators, str(rank), f"@{username}", str(len(ids)), f"{views:,}")
 
