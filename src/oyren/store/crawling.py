@@ -75,7 +75,7 @@ class DbCrawlStore:
             fresh = _fresh(session, campaign, observations)
             added = Added(0, 0)
             if fresh:
-                writer = ObservationWriter(session, campaign)
+                writer = ObservationWriter(session, campaign, source="research_api")
                 before = len(writer.known)
                 writer.insert(fresh)
                 added = Added(len(fresh), len(writer.known) - before)
