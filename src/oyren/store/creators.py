@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from oyren.collect.connectors.login import TokenSet
@@ -41,6 +41,7 @@ from oyren.store.models import (
     CreatorRow,
     CreatorTokenRow,
     CreatorWithdrawalRow,
+    ObservationRow,
     RemovalRow,
     VideoRow,
 )
@@ -633,6 +634,22 @@ class DbCreatorStore:
                     )
                 )
             return out
+
+    def last_seen(self, campaign_id: str) -> dict[str, int]:
+        """Each registered entry's latest observation time (from any source)."""
+        with transaction(self.engine) as session:
+            query = (
+                select(VideoRow.video_id, func.max(ObservationRow.collected_at))
+                .join(ObservationRow, ObservationRow.video_pk == VideoRow.id)
+                .join(
+                    CreatorEntryRow,
+                    (CreatorEntryRow.campaign_id == VideoRow.campaign_id)
+                    & (CreatorEntryRow.video_id == VideoRow.video_id),
+                )
+                .where(VideoRow.campaign_id == campaign_id)
+                .group_by(VideoRow.video_id)
+            )
+            return {v: int(t) for v, t in session.execute(query)}
 
     def access_token(self, creator_id: int, *, now: int, refresh: Callable[[str], TokenSet]) -> str:
         """A valid access token: refreshed (and the rotated refresh token stored, in the same
