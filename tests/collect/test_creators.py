@@ -369,3 +369,72 @@ def test_the_same_instant_from_two_sources_is_stored_once(engine, sandbox: Campa
         ObservationWriter(session, sandbox.id, source="research_api").insert([obs])
         assert add_observations(session, sandbox.id, [obs], source="display_api") == 0
         assert session.scalar(select(func.count()).select_from(ObservationRow)) == 1
+
+
+def test_the_cli_rotates_the_token_key(engine, sandbox: Campaign, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from oyren.cli import cli
+
+    old = Fernet.generate_key().decode()
+    with sandbox_box(sandbox) as box:
+        creator = sign_up(box, engine, TokenCipher([old]), sandbox, "lala.learns", region="AZ")
+    token, _ = _stored_refresh(engine, TokenCipher([old]), creator)
+    new = Fernet.generate_key().decode()
+    monkeypatch.setenv("OYREN_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("TIKTOK_TOKEN_KEYS", f"{new},{old}")
+    result = CliRunner().invoke(cli, ["creators", "rotate-keys"])
+    assert result.exit_code == 0, result.output
+    assert _stored_refresh(engine, TokenCipher([new]), creator)[0] == token
+    monkeypatch.setenv("TIKTOK_TOKEN_KEYS", "")
+    result = CliRunner().invoke(cli, ["creators", "rotate-keys"])
+    assert result.exit_code != 0 and "TIKTOK_TOKEN_KEYS" in result.output
+
+
+def test_withdrawing_and_erasing_keep_only_what_the_audit_log_needs(
+    engine, sandbox: Campaign
+) -> None:  # type: ignore[no-untyped-def]
+    from oyren.store.creators import (
+        entries_of,
+        erase_creator,
+        get_creator,
+        participation,
+        withdraw_entry,
+    )
+    from oyren.store.models import CreatorWithdrawalRow, RemovalRow
+
+    key = cipher()
+    with sandbox_box(sandbox) as box:
+        lala = sign_up(box, engine, key, sandbox, "lala.learns", region="AZ")
+        now = int(box.clock.now())
+        with transaction(engine) as session:
+            observed = session.scalar(select(func.count()).select_from(ObservationRow))
+            withdraw_entry(session, campaign_id=sandbox.id, creator_id=lala,
+                           video_id="7399000000000000003", now=now)  # fmt: skip
+            with pytest.raises(StoreError, match="no video"):
+                withdraw_entry(session, campaign_id=sandbox.id, creator_id=lala,
+                               video_id="7399000000000000004", now=now)  # fmt: skip
+        with transaction(engine) as session:
+            token = erase_creator(session, key, creator_id=lala, now=now + 1)
+        assert token is not None
+        box.login.revoke(token)
+        with pytest.raises(TokenRejected):
+            box.display.user_info(token)
+    with transaction(engine) as session:
+        creator = get_creator(session, lala)
+        assert creator is not None and creator.erased and creator.username == ""
+        assert creator.token_status is None and session.get(CreatorTokenRow, lala) is None
+        assert participation(session, sandbox.id, lala) is None
+        assert entries_of(session, sandbox.id) == []
+        reasons = dict(
+            session.execute(
+                select(CreatorWithdrawalRow.video_id, CreatorWithdrawalRow.reason)
+            ).all()
+        )
+        assert reasons == {
+            "7399000000000000001": "data_erased",
+            "7399000000000000002": "data_erased",
+            "7399000000000000003": "withdrawn_by_creator",
+        }
+        assert set(session.scalars(select(RemovalRow.video_id))) == set(reasons)
+        assert session.scalar(select(func.count()).select_from(ObservationRow)) == observed

@@ -688,6 +688,24 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
 
 @cli.group()
+def creators() -> None:
+    """Creators who take part by signing in with TikTok."""
+
+
+@creators.command("rotate-keys")
+@click.pass_context
+def creators_rotate_keys(ctx: click.Context) -> None:
+    """Re-encrypt every stored TikTok token with the first key in TIKTOK_TOKEN_KEYS."""
+    from oyren.store.creators import rotate_keys
+    from oyren.store.tokens import TokenCipher
+
+    cipher = TokenCipher.from_env()
+    with _store(ctx) as session:
+        count = rotate_keys(session, cipher)
+    _err().print(f"re-encrypted {count} stored secrets with the newest key", highlight=False)
+
+
+@cli.group()
 def user() -> None:
     """Accounts for the organizer's pages."""
 
