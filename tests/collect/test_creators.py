@@ -438,3 +438,32 @@ def test_withdrawing_and_erasing_keep_only_what_the_audit_log_needs(
         }
         assert set(session.scalars(select(RemovalRow.video_id))) == set(reasons)
         assert session.scalar(select(func.count()).select_from(ObservationRow)) == observed
+
+
+def test_the_cli_runs_a_refresh_cycle_over_http(engine, sandbox: Campaign, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from oyren.cli import cli
+    from oyren.sandbox.login import SANDBOX_LOGIN_KEY, SANDBOX_LOGIN_SECRET
+    from oyren.sandbox.server import serve
+
+    key = Fernet.generate_key().decode()
+    with sandbox_box(sandbox) as box:
+        sign_up(box, engine, TokenCipher([key]), sandbox, "samir.explains", region="AZ")
+        box.clock.sleep(DAY)
+        with transaction(engine) as session:
+            before = session.scalar(select(func.count()).select_from(ObservationRow))
+        with serve(box.api) as url:
+            for name, value in {
+                "OYREN_DATABASE_URL": str(engine.url),
+                "OYREN_TIKTOK_API_BASE": url,
+                "TIKTOK_LOGIN_CLIENT_KEY": SANDBOX_LOGIN_KEY,
+                "TIKTOK_LOGIN_CLIENT_SECRET": SANDBOX_LOGIN_SECRET,
+                "TIKTOK_TOKEN_KEYS": key,
+            }.items():
+                monkeypatch.setenv(name, value)
+            result = CliRunner().invoke(cli, ["creators", "refresh", "--campaign", sandbox.id])
+    assert result.exit_code == 0, result.output
+    assert "1 creators, 1 requests, 2 new observations" in result.output
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(ObservationRow)) == before + 2

@@ -324,3 +324,28 @@ def test_without_login_kit_credentials_the_page_says_so(
     with make_client(clock=during) as client:
         page = client.get(f"{BASE}/take-part?lang=en")
         assert page.status_code == 200 and "not set up on this site" in page.text
+
+
+def test_the_organizer_sees_the_guardian_and_no_one_else_does(
+    visitor: httpx.Client, api: SandboxAPI, make_client: Callable[..., httpx.Client],
+    services: CreatorServices, during: Clock,
+) -> None:  # fmt: skip
+    from tests.web.conftest import log_in
+
+    _sign_in(visitor, api, age="minor", guardian_name="Aynur Məmmədova",
+             guardian_contact="aynur@example.org", guardian_consent="yes")  # fmt: skip
+    token = csrf_of(visitor, f"{BASE}/me/videos")
+    visitor.post(f"{BASE}/me/entries", data={"video": [CUT], "claim": [CUT], "csrf_token": token})
+    path = "/organizer/campaigns/sandbox-2024/creators"
+    with make_client(creators=services, clock=during) as olga:
+        log_in(olga, "olga")
+        page = olga.get(path + "?lang=en")
+        assert page.status_code == 200
+        assert "Aynur Məmmədova" in page.text and "aynur@example.org" in page.text
+        assert "check it and include the video" in page.text
+        data = olga.get(path + ".json").json()
+        assert data["creators"][0]["guardian_contact"] == "aynur@example.org"
+    with make_client(creators=services, clock=during) as murad:
+        log_in(murad, "murad")
+        assert murad.get(path).status_code == 403
+    assert visitor.get(path, headers={"Accept": "application/json"}).status_code == 401

@@ -692,6 +692,73 @@ def creators() -> None:
     """Creators who take part by signing in with TikTok."""
 
 
+@creators.command("refresh")
+@click.option("--campaign", "campaign_id", required=True, help="The campaign's id.")
+@click.option(
+    "--until",
+    "until_s",
+    default=None,
+    help="Keep running cycles for this long (e.g. 30d), waking for the deadline sweeps.",
+)
+@click.pass_context
+def creators_refresh(ctx: click.Context, campaign_id: str, until_s: str | None) -> None:
+    """Read the creators' registered entries with their own tokens (Display API)."""
+    import httpx
+
+    from oyren.clock import SystemClock, parse_duration
+    from oyren.collect.connectors.display import DisplayClient
+    from oyren.collect.connectors.login import LoginClient, login_settings
+    from oyren.collect.creators import follow_creators, refresh_creators
+    from oyren.store.creators import DbCreatorStore
+    from oyren.store.db import open_database
+    from oyren.store.tokens import TokenCipher
+
+    settings = _settings(ctx)
+    login = login_settings(
+        public_url=settings.public_url,
+        auth_url=settings.tiktok_auth_url,
+        api_base=settings.tiktok_api_base,
+        oembed_url=settings.tiktok_oembed_url,
+    )
+    if login is None:
+        raise click.UsageError("set TIKTOK_LOGIN_CLIENT_KEY and TIKTOK_LOGIN_CLIENT_SECRET")
+    cipher = TokenCipher.from_env()
+    engine = open_database(settings.database_url)
+    clock = SystemClock()
+    try:
+        with httpx.Client(timeout=30.0) as http:
+            store = DbCreatorStore(engine, cipher)
+            client = LoginClient(http, login, clock=clock)
+            display = DisplayClient(http, login.api_base, clock=clock)
+            from oyren.store import get_campaign
+            from oyren.store.db import transaction
+
+            with transaction(engine) as session:
+                campaign = get_campaign(session, campaign_id)
+            if until_s is None:
+                reports = [refresh_creators(store, client, display, campaign, clock=clock)]
+            else:
+                try:
+                    span = parse_duration(until_s)
+                except ValueError as exc:
+                    raise click.BadParameter(str(exc), param_hint="--until") from None
+                until = int(clock.now()) + span
+                reports = follow_creators(
+                    store, client, display, campaign, clock=clock, until=until
+                )
+    finally:
+        engine.dispose()
+    for report in reports:
+        lost = ", ".join(f"creator {k}: {v}" for k, v in report.access_lost.items()) or "none"
+        _err().print(
+            f"{report.creators} creators, {report.requests} requests, "
+            f"{report.observations} new observations; access lost: {lost}; "
+            f"gone: {', '.join(report.gone) or 'none'}"
+            + ("; rate limited, the rest next cycle" if report.rate_limited else ""),
+            highlight=False,
+        )
+
+
 @creators.command("rotate-keys")
 @click.pass_context
 def creators_rotate_keys(ctx: click.Context) -> None:

@@ -49,11 +49,20 @@ __all__ = [
 class Tracked(Protocol):
     """A creator and their entries, as the store gives them."""
 
-    creator_id: int
-    username: str
-    region: str | None
-    video_ids: tuple[str, ...]
-    token_status: str | None
+    @property
+    def creator_id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def region(self) -> str | None: ...
+
+    @property
+    def video_ids(self) -> tuple[str, ...]: ...
+
+    @property
+    def token_status(self) -> str | None: ...
 
 
 class CreatorStore(Protocol):

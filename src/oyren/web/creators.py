@@ -51,7 +51,15 @@ from oyren.settings import Settings
 from oyren.store import creators as store
 from oyren.store import get_campaign
 from oyren.store.tokens import TokenCipher
-from oyren.web.context import CSRF_COOKIE, Ctx, add_page, csrf_protected, limited_ctx, page_ctx
+from oyren.web.context import (
+    CSRF_COOKIE,
+    Ctx,
+    add_page,
+    csrf_protected,
+    limited_ctx,
+    organizer_ctx,
+    page_ctx,
+)
 
 __all__ = ["CREATOR_COOKIE", "CreatorServices", "router", "services_from_env"]
 
@@ -67,6 +75,7 @@ _VIDEO_ID = re.compile(r"^\d{1,30}$")
 
 CampaignId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 PageCtx = Annotated[Ctx, Depends(page_ctx)]
+OrganizerCtx = Annotated[Ctx, Depends(organizer_ctx)]
 SignInCtx = Annotated[Ctx, Depends(limited_ctx("creator"))]
 
 
@@ -596,3 +605,51 @@ def link(
     if ctx.wants_json:
         return ctx.json(data, status=201 if new else 200)
     return ctx.respond("link_entry.html", data, campaign=campaign, twin=False)
+
+
+# 6. The organizer's view -------------------------------------------------------------------------
+
+
+@page("/organizer/campaigns/{campaign_id}/creators")
+def organizer_creators(campaign_id: CampaignId, ctx: OrganizerCtx) -> Response:
+    """Every creator who took part: age statement, guardian's consent, access, entries (the
+    JSON twin is the export; the public never sees any of it)."""
+    with ctx.session() as session:
+        campaign = get_campaign(session, campaign_id)
+        people = store.campaign_creators(session, campaign_id)
+        entries = store.entries_of(session, campaign_id)
+    by_creator: dict[int | None, list[store.Entry]] = {}
+    for e in entries:
+        by_creator.setdefault(e.creator_id, []).append(e)
+    rows = [
+        {
+            "username": c.username,
+            "display_name": c.display_name,
+            "minor": p.minor,
+            "guardian_name": p.guardian_name,
+            "guardian_contact": p.guardian_contact,
+            "guardian_consent_at": campaign.local(p.guardian_consent_at)
+            if p.guardian_consent_at
+            else None,
+            "accepted_rules_at": campaign.local(p.accepted_rules_at),
+            "region": p.region,
+            "access": c.token_status or "none",
+            "access_problem": c.token_problem,
+            "entries": [
+                {
+                    "video_id": e.video_id,
+                    "hashtag": e.hashtag,
+                    "tag_claimed": e.tag_claimed,
+                    "problem": e.problem,
+                }
+                for e in by_creator.get(c.id, [])
+            ],
+        }
+        for c, p in people
+    ]
+    links = [
+        {"video_id": e.video_id, "username": e.username, "caption": e.caption, "hashtag": e.hashtag}
+        for e in by_creator.get(None, [])
+    ]
+    data = {"campaign": campaign, "creators": rows, "links": links}
+    return ctx.respond("organizer_creators.html", data, campaign=campaign)
