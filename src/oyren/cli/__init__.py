@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -618,12 +618,55 @@ def demo(videos: int, seed: int, folder: Path, host: str, port: int, serve: bool
     if serve:
         from oyren.web import serve as serve_web
 
-        serve_web(
-            built.settings,
-            host=host,
-            port=port,
-            on_ready=lambda url: click.echo(f"Öyrən demo: {url}campaigns/{built.campaign.id}"),
+        with _creators_demo(built.settings, host, port) as options:
+            serve_web(
+                built.settings,
+                host=host,
+                port=port,
+                options=options,
+                on_ready=lambda url: click.echo(
+                    f"Öyrən demo: {url}campaigns/{built.campaign.id} · creators take part at "
+                    f"{url}campaigns/sandbox-creators/take-part"
+                ),
+            )
+
+
+@contextmanager
+def _creators_demo(settings: Settings, host: str, port: int) -> Iterator[Any]:
+    """A campaign open now and a sandbox Login Kit and Display API on the real clock, so a
+    sandbox creator (lala.learns, samir.explains) can take part from the demo site."""
+    import time
+
+    import httpx
+    from cryptography.fernet import Fernet
+
+    from oyren.clock import SystemClock
+    from oyren.collect.connectors.login import login_settings
+    from oyren.sandbox.api import SandboxAPI
+    from oyren.sandbox.demo import add_creators_campaign
+    from oyren.sandbox.login import SANDBOX_LOGIN_KEY, SANDBOX_LOGIN_SECRET, creator_videos
+    from oyren.sandbox.server import serve
+    from oyren.store.tokens import TokenCipher
+    from oyren.web.app import WebOptions
+    from oyren.web.creators import CreatorServices
+
+    campaign = add_creators_campaign(settings, int(time.time()))
+    api = SandboxAPI(creator_videos(campaign), SystemClock())
+    with serve(api) as sandbox_url, httpx.Client(timeout=20.0) as http:
+        login = login_settings(
+            public_url=f"http://{host}:{port}",
+            auth_url=sandbox_url + "/v2/auth/authorize/",
+            api_base=sandbox_url,
+            oembed_url=sandbox_url + "/oembed",
+            environ={
+                "TIKTOK_LOGIN_CLIENT_KEY": SANDBOX_LOGIN_KEY,
+                "TIKTOK_LOGIN_CLIENT_SECRET": SANDBOX_LOGIN_SECRET,
+            },
         )
+        assert login is not None
+        # A key for this run only: the demo's creators' tokens are not meant to outlive it.
+        cipher = TokenCipher([Fernet.generate_key().decode()])
+        yield WebOptions(creators=CreatorServices(login, cipher, http))
 
 
 def _progress() -> Progress:
