@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
-from oyren.collect.connectors.display import TokenRejected
+from oyren.collect.connectors.display import DisplayClient, TokenRejected
 from oyren.collect.connectors.login import GrantInvalid, LoginRefused, RateLimited
 from oyren.collect.creators import (
     DisplaySettings,
@@ -467,3 +467,18 @@ def test_the_cli_runs_a_refresh_cycle_over_http(engine, sandbox: Campaign, monke
     assert "1 creators, 1 requests, 2 new observations" in result.output
     with transaction(engine) as session:
         assert session.scalar(select(func.count()).select_from(ObservationRow)) == before + 2
+
+
+def test_the_sandbox_per_minute_limit_answers_429_and_the_client_waits_it_out(
+    sandbox: Campaign,
+) -> None:
+    config = SandboxConfig(login=LoginConfig(per_minute=2))
+    with sandbox_box(sandbox, config) as box:
+        code, _, verifier = authorize(box, "samir.explains")
+        token = box.login.exchange(code, verifier).access_token
+        display = DisplayClient(box.http, "http://sandbox", clock=box.clock)  # default back-off
+        start = box.clock.now()
+        for _ in range(3):
+            assert len(display.query(token, ["7399000000000000004"])) == 1
+        assert box.api.login.stats["429"] >= 1
+        assert box.clock.now() > start  # the third request waited for the next minute

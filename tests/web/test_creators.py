@@ -349,3 +349,14 @@ def test_the_organizer_sees_the_guardian_and_no_one_else_does(
         log_in(murad, "murad")
         assert murad.get(path).status_code == 403
     assert visitor.get(path, headers={"Accept": "application/json"}).status_code == 401
+
+
+def test_oversized_or_malformed_callbacks_are_refused(
+    visitor: httpx.Client, sandbox_db: Engine
+) -> None:
+    for query in (f"code={'c' * 1001}&state=s", f"code=c&state={'s' * 201}", "state=&code=",
+                  "code=c&state=%00%3Cscript%3E"):  # fmt: skip
+        answer = visitor.get(f"/creators/callback?{query}&lang=en")
+        assert answer.status_code == 400, query
+        assert "<script>" not in answer.text
+    _nothing_stored(sandbox_db)

@@ -1206,6 +1206,10 @@ def sandbox_api(
     _note(
         f"sandbox API for {campaign.id} on http://127.0.0.1:{port}: set "
         f"OYREN_TIKTOK_API_BASE=http://127.0.0.1:{port} "
-        f"TIKTOK_CLIENT_KEY={config.client_key} TIKTOK_CLIENT_SECRET={config.client_secret}"
+        f"TIKTOK_CLIENT_KEY={config.client_key} TIKTOK_CLIENT_SECRET={config.client_secret}; "
+        f"creators sign in with OYREN_TIKTOK_AUTH_URL=http://127.0.0.1:{port}/v2/auth/authorize/ "
+        f"OYREN_TIKTOK_OEMBED_URL=http://127.0.0.1:{port}/oembed "
+        f"TIKTOK_LOGIN_CLIENT_KEY={config.login.client_key} "
+        f"TIKTOK_LOGIN_CLIENT_SECRET={config.login.client_secret}"
     )
     serve_forever(api, port=port)
