@@ -60,8 +60,24 @@ class Settings:
 
     tiktok_api_base: str = _setting(
         "https://open.tiktokapis.com",
-        "Base URL of the TikTok Research API for `oyren crawl` and `oyren track`; point it at "
+        "Base URL of TikTok's APIs: the Research API for `oyren crawl` and `oyren track`, and "
+        "the token endpoint and Display API for creators who sign in; point it at "
         "`oyren sandbox-api` to rehearse.",
+    )
+    tiktok_auth_url: str = _setting(
+        "https://www.tiktok.com/v2/auth/authorize/",
+        "TikTok's Login Kit authorize page, where a creator signs in and consents; "
+        "`oyren sandbox-api` serves a stand-in at `/v2/auth/authorize/`.",
+    )
+    tiktok_oembed_url: str = _setting(
+        "https://www.tiktok.com/oembed",
+        "TikTok's oEmbed endpoint, which checks a pasted link is a public video and gives its "
+        "author and caption; `oyren sandbox-api` serves a stand-in at `/oembed`.",
+    )
+    public_url: str = _setting(
+        "http://127.0.0.1:8000",
+        "This site's own address as creators' browsers reach it; the Login Kit redirect URI is "
+        "this plus `/creators/callback` and must be registered with TikTok exactly so.",
     )
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -620,12 +620,55 @@ def demo(videos: int, seed: int, folder: Path, host: str, port: int, serve: bool
     if serve:
         from oyren.web import serve as serve_web
 
-        serve_web(
-            built.settings,
-            host=host,
-            port=port,
-            on_ready=lambda url: click.echo(f"Öyrən demo: {url}campaigns/{built.campaign.id}"),
+        with _creators_demo(built.settings, host, port) as options:
+            serve_web(
+                built.settings,
+                host=host,
+                port=port,
+                options=options,
+                on_ready=lambda url: click.echo(
+                    f"Öyrən demo: {url}campaigns/{built.campaign.id} · creators take part at "
+                    f"{url}campaigns/sandbox-creators/take-part"
+                ),
+            )
+
+
+@contextmanager
+def _creators_demo(settings: Settings, host: str, port: int) -> Iterator[Any]:
+    """A campaign open now and a sandbox Login Kit and Display API on the real clock, so a
+    sandbox creator (lala.learns, samir.explains) can take part from the demo site."""
+    import time
+
+    import httpx
+    from cryptography.fernet import Fernet
+
+    from oyren.clock import SystemClock
+    from oyren.collect.connectors.login import login_settings
+    from oyren.sandbox.api import SandboxAPI
+    from oyren.sandbox.demo import add_creators_campaign
+    from oyren.sandbox.login import SANDBOX_LOGIN_KEY, SANDBOX_LOGIN_SECRET, creator_videos
+    from oyren.sandbox.server import serve
+    from oyren.store.tokens import TokenCipher
+    from oyren.web.app import WebOptions
+    from oyren.web.creators import CreatorServices
+
+    campaign = add_creators_campaign(settings, int(time.time()))
+    api = SandboxAPI(creator_videos(campaign), SystemClock())
+    with serve(api) as sandbox_url, httpx.Client(timeout=20.0) as http:
+        login = login_settings(
+            public_url=f"http://{host}:{port}",
+            auth_url=sandbox_url + "/v2/auth/authorize/",
+            api_base=sandbox_url,
+            oembed_url=sandbox_url + "/oembed",
+            environ={
+                "TIKTOK_LOGIN_CLIENT_KEY": SANDBOX_LOGIN_KEY,
+                "TIKTOK_LOGIN_CLIENT_SECRET": SANDBOX_LOGIN_SECRET,
+            },
         )
+        assert login is not None
+        # A key for this run only: the demo's creators' tokens are not meant to outlive it.
+        cipher = TokenCipher([Fernet.generate_key().decode()])
+        yield WebOptions(creators=CreatorServices(login, cipher, http))
 
 
 def _progress() -> Progress:
@@ -687,6 +730,91 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         port=port,
         on_ready=lambda url: _err().print(f"serving {url} (Ctrl-C stops)", highlight=False),
     )
+
+
+@cli.group()
+def creators() -> None:
+    """Creators who take part by signing in with TikTok."""
+
+
+@creators.command("refresh")
+@click.option("--campaign", "campaign_id", required=True, help="The campaign's id.")
+@click.option(
+    "--until",
+    "until_s",
+    default=None,
+    help="Keep running cycles for this long (e.g. 30d), waking for the deadline sweeps.",
+)
+@click.pass_context
+def creators_refresh(ctx: click.Context, campaign_id: str, until_s: str | None) -> None:
+    """Read the creators' registered entries with their own tokens (Display API)."""
+    import httpx
+
+    from oyren.clock import SystemClock, parse_duration
+    from oyren.collect.connectors.display import DisplayClient
+    from oyren.collect.connectors.login import LoginClient, login_settings
+    from oyren.collect.creators import follow_creators, refresh_creators
+    from oyren.store.creators import DbCreatorStore
+    from oyren.store.db import open_database
+    from oyren.store.tokens import TokenCipher
+
+    settings = _settings(ctx)
+    login = login_settings(
+        public_url=settings.public_url,
+        auth_url=settings.tiktok_auth_url,
+        api_base=settings.tiktok_api_base,
+        oembed_url=settings.tiktok_oembed_url,
+    )
+    if login is None:
+        raise click.UsageError("set TIKTOK_LOGIN_CLIENT_KEY and TIKTOK_LOGIN_CLIENT_SECRET")
+    cipher = TokenCipher.from_env()
+    engine = open_database(settings.database_url)
+    clock = SystemClock()
+    try:
+        with httpx.Client(timeout=30.0) as http:
+            store = DbCreatorStore(engine, cipher)
+            client = LoginClient(http, login, clock=clock)
+            display = DisplayClient(http, login.api_base, clock=clock)
+            from oyren.store import get_campaign
+            from oyren.store.db import transaction
+
+            with transaction(engine) as session:
+                campaign = get_campaign(session, campaign_id)
+            if until_s is None:
+                reports = [refresh_creators(store, client, display, campaign, clock=clock)]
+            else:
+                try:
+                    span = parse_duration(until_s)
+                except ValueError as exc:
+                    raise click.BadParameter(str(exc), param_hint="--until") from None
+                until = int(clock.now()) + span
+                reports = follow_creators(
+                    store, client, display, campaign, clock=clock, until=until
+                )
+    finally:
+        engine.dispose()
+    for report in reports:
+        lost = ", ".join(f"creator {k}: {v}" for k, v in report.access_lost.items()) or "none"
+        _err().print(
+            f"{report.creators} creators, {report.requests} requests, "
+            f"{report.observations} new observations; access lost: {lost}; "
+            f"gone: {', '.join(report.gone) or 'none'}"
+            + ("; rate limited, the rest next cycle" if report.rate_limited else ""),
+            highlight=False,
+        )
+
+
+@creators.command("rotate-keys")
+@click.pass_context
+def creators_rotate_keys(ctx: click.Context) -> None:
+    """Re-encrypt every stored TikTok token with the first key in TIKTOK_TOKEN_KEYS."""
+    from oyren.store.creators import rotate_keys
+    from oyren.store.tokens import TokenCipher
+
+    cipher = TokenCipher.from_env()
+    with _store(ctx) as session:
+        count = rotate_keys(session, cipher)
+    _err().print(f"re-encrypted {count} stored secrets with the newest key", highlight=False)
 
 
 @cli.group()
@@ -1080,6 +1208,10 @@ def sandbox_api(
     _note(
         f"sandbox API for {campaign.id} on http://127.0.0.1:{port}: set "
         f"OYREN_TIKTOK_API_BASE=http://127.0.0.1:{port} "
-        f"TIKTOK_CLIENT_KEY={config.client_key} TIKTOK_CLIENT_SECRET={config.client_secret}"
+        f"TIKTOK_CLIENT_KEY={config.client_key} TIKTOK_CLIENT_SECRET={config.client_secret}; "
+        f"creators sign in with OYREN_TIKTOK_AUTH_URL=http://127.0.0.1:{port}/v2/auth/authorize/ "
+        f"OYREN_TIKTOK_OEMBED_URL=http://127.0.0.1:{port}/oembed "
+        f"TIKTOK_LOGIN_CLIENT_KEY={config.login.client_key} "
+        f"TIKTOK_LOGIN_CLIENT_SECRET={config.login.client_secret}"
     )
     serve_forever(api, port=port)

@@ -39,6 +39,7 @@ import orjson
 
 from oyren.clock import Clock, utc_day
 from oyren.collect.connectors.tiktok import VIDEO_FIELDS
+from oyren.sandbox.login import LoginConfig, SandboxLogin
 from oyren.sandbox.query import (
     BadRequest,
     create_date,
@@ -131,6 +132,7 @@ class SandboxConfig:
     latency_s: float = 0.0  # clock time one research request takes
     faults: Faults = field(default_factory=Faults)
     seed: int = 0
+    login: LoginConfig = field(default_factory=LoginConfig)  # Login Kit and Display API
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +171,13 @@ class SandboxAPI:
         self._spent: dict[str, list[int]] = {}
         self._serial = 0
         self.stats: Counter[str] = Counter()  # outcomes served, for tests and benchmarks
+        # The Login Kit, Display API and oEmbed, on the same videos, clock and fault switches.
+        self.login = SandboxLogin(
+            self.videos,
+            config=self.config.login,
+            seed=self.config.seed,
+            roll=lambda name: self._roll(getattr(self.config.faults, name)),
+        )
 
     # Truth, for tests and benchmarks -----------------------------------------------------------
 
@@ -190,6 +199,9 @@ class SandboxAPI:
         with self._lock:
             self._serial += 1
             now = self.clock.now()
+            answer = self.login.handle(method, path, query, headers, body, now)
+            if answer is not None:
+                return SandboxResponse(*answer)
             if method != "POST":
                 return self._error(405, "invalid_request", "use POST", now)
             if path == TOKEN_PATH:
@@ -202,13 +214,16 @@ class SandboxAPI:
         """An ``httpx`` transport that answers in process, without a socket."""
 
         def handler(request: httpx.Request) -> httpx.Response:
-            answer = self.handle(
-                request.method,
-                request.url.path,
-                request.url.query.decode("ascii"),
-                {k.lower(): v for k, v in request.headers.items()},
-                request.read(),
-            )
+            try:
+                answer = self.handle(
+                    request.method,
+                    request.url.path,
+                    request.url.query.decode("ascii"),
+                    {k.lower(): v for k, v in request.headers.items()},
+                    request.read(),
+                )
+            except ConnectionAbortedError as exc:  # a request dropped before any answer
+                raise httpx.RemoteProtocolError(str(exc), request=request) from None
             return httpx.Response(answer.status, headers=list(answer.headers), content=answer.body)
 
         return httpx.MockTransport(handler)

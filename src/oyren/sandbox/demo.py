@@ -8,10 +8,12 @@ leave an organizer account to sign in with.
 
 from __future__ import annotations
 
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from oyren.collect.checkpoints import FileCrawlStore
@@ -24,7 +26,10 @@ from oyren.store import ingest_observations, register_campaign, standings
 from oyren.store.accounts import create_user
 from oyren.store.db import open_database, transaction
 
-__all__ = ["DEMO_ORGANIZER", "Demo", "build_demo"]
+__all__ = ["CREATORS_DEMO_ID", "DEMO_ORGANIZER", "Demo", "add_creators_campaign", "build_demo",
+           "creators_campaign"]  # fmt: skip
+
+CREATORS_DEMO_ID = "sandbox-creators"
 
 DEMO_ORGANIZER = "demo"
 DAY = 86400
@@ -104,3 +109,33 @@ def _collect(
             progress=lambda p: step("collecting from the sandbox API", p.observations, None),
         )
     return folder / campaign.id / "observations.jsonl"
+
+
+def creators_campaign(now: int) -> Campaign:
+    """The sandbox rules as a campaign open at ``now`` (from 20 days before to 40 days after),
+    for creators to take part in from the demo site."""
+    from datetime import UTC, datetime, timedelta
+
+    from oyren.rules.campaign import parse_campaign
+
+    text = files("oyren.data").joinpath("sandbox-2024.toml").read_text(encoding="utf-8")
+    today = datetime.fromtimestamp(now, tz=UTC).date()
+    starts, ends = today - timedelta(days=20), today + timedelta(days=40)
+    text = re.sub(r'^id = ".*"$', f'id = "{CREATORS_DEMO_ID}"', text, count=1, flags=re.M)
+    text = re.sub(r"^starts = \S+", f"starts = {starts.isoformat()}", text, count=1, flags=re.M)
+    text = re.sub(r"^ends = \S+", f"ends = {ends.isoformat()}", text, count=1, flags=re.M)
+    announce = (ends + timedelta(days=9)).isoformat()
+    text = re.sub(r"^announce_by = \S+", f"announce_by = {announce}", text, count=1, flags=re.M)
+    return parse_campaign(text, path=f"{CREATORS_DEMO_ID}.toml")
+
+
+def add_creators_campaign(settings: Settings, now: int) -> Campaign:
+    """Register :func:`creators_campaign` in the demo store (replacing an earlier one's rules)."""
+    campaign = creators_campaign(now)
+    engine = open_database(settings.database_url)
+    try:
+        with transaction(engine) as session:
+            register_campaign(session, campaign=campaign, by="demo", at=campaign.window_start_ts)
+    finally:
+        engine.dispose()
+    return campaign

@@ -23,6 +23,7 @@ from oyren.store.models import CrawlCheckpointRow, ObservationRow, QuotaRow, Vid
 __all__ = [
     "CHECKPOINT_FIELDS",
     "add_observations",
+    "fresh_observations",
     "last_observation_id",
     "put_checkpoint",
     "quota_spent",
@@ -49,10 +50,10 @@ def add_observations(
     session: Session, campaign: str, observations: Sequence[Observation]
 ) -> tuple[int, int]:
     """Store the observations whose (video, instant) is new; return (observations, new videos)."""
-    fresh = _fresh(session, campaign, observations)
+    fresh = fresh_observations(session, campaign, observations)
     if not fresh:
         return 0, 0
-    writer = ObservationWriter(session, campaign)
+    writer = ObservationWriter(session, campaign, source="research_api")
     before = len(writer.known)
     writer.insert(fresh)
     return len(fresh), len(writer.known) - before
@@ -90,7 +91,7 @@ def record_quota(session: Session, day: str, requests: int, records: int) -> Non
     )
 
 
-def _fresh(
+def fresh_observations(
     session: Session, campaign: str, observations: Sequence[Observation]
 ) -> list[Observation]:
     """The observations whose (video, instant) is neither stored nor earlier in the page."""

@@ -128,8 +128,16 @@ class ObservationWriter:
     """Inserts observations of one campaign in bulk, in the session's transaction: each video's
     row first (once), then the observations, an exact duplicate of a stored one passed over."""
 
-    def __init__(self, session: Session, campaign_id: str, *, at: int | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        campaign_id: str,
+        *,
+        at: int | None = None,
+        source: str = "import",
+    ) -> None:
         self.campaign_id = campaign_id
+        self.source = source  # recorded on every observation: research_api, display_api, import
         self.started = now() if at is None else at
         self.connection = connection = session.connection()
         self.insert_observations = (
@@ -160,7 +168,7 @@ class ObservationWriter:
             )
             self.known.update({v: pk for v, pk in self.connection.execute(found)})
         if chunk:
-            self.insert_observations([_row(o, self.known[o.video_id]) for o in chunk])
+            self.insert_observations([_row(o, self.known[o.video_id], self.source) for o in chunk])
 
 
 def _scan(path: Path) -> tuple[int, str]:
@@ -221,10 +229,11 @@ COLUMNS = (
     "music_id",
     "voice_to_text",
     "content_hash",
+    "source",
 )
 
 
-def _row(obs: Observation, video_pk: int) -> tuple[Any, ...]:
+def _row(obs: Observation, video_pk: int, source: str) -> tuple[Any, ...]:
     return (
         video_pk,
         obs.collected_at,
@@ -241,6 +250,7 @@ def _row(obs: Observation, video_pk: int) -> tuple[Any, ...]:
         obs.music_id,
         obs.voice_to_text,
         content_hash(obs),
+        source,
     )
 
 

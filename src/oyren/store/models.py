@@ -30,6 +30,12 @@ __all__ = [
     "CampaignRow",
     "CrawlCheckpointRow",
     "CrawlMissRow",
+    "CreatorEntryRow",
+    "CreatorLoginRow",
+    "CreatorParticipationRow",
+    "CreatorRow",
+    "CreatorTokenRow",
+    "CreatorWithdrawalRow",
     "DecisionRow",
     "JudgmentRow",
     "JurorRow",
@@ -107,6 +113,8 @@ class ObservationRow(Base):
     music_id: Mapped[str | None] = mapped_column(Text)
     voice_to_text: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(32))
+    # research_api, display_api, import, oembed; "unknown" for rows stored before creators0001.
+    source: Mapped[str] = mapped_column(String(16), server_default="unknown")
 
 
 class DecisionRow(Base):
@@ -269,3 +277,96 @@ class JudgmentRow(Base):
     scores: Mapped[str | None] = mapped_column(Text)  # rubric: a JSON {criterion: score}
     at: Mapped[int] = mapped_column(BigInteger)
     undone_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CreatorRow(Base):
+    """A creator who signed in with TikTok; name fields are blanked when they erase their data."""
+
+    __tablename__ = "creators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    open_id: Mapped[str] = mapped_column(String(200), unique=True)
+    username: Mapped[str] = mapped_column(Text)
+    display_name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    erased_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CreatorTokenRow(Base):
+    """A creator's TikTok tokens, encrypted; updated in place at each refresh, erased on request."""
+
+    __tablename__ = "creator_tokens"
+
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text)  # Fernet token
+    refresh_token: Mapped[str] = mapped_column(Text)  # Fernet token
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    refresh_expires_at: Mapped[int] = mapped_column(BigInteger)
+    scope: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # "active" or "lost"
+    problem: Mapped[str | None] = mapped_column(String(32))  # revoked, expired, scope_missing
+    problem_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CreatorParticipationRow(Base):
+    """A creator taking part in a campaign: rules accepted, age statement, guardian's consent."""
+
+    __tablename__ = "creator_participations"
+    __table_args__ = (UniqueConstraint("campaign_id", "creator_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"))
+    accepted_rules_at: Mapped[int] = mapped_column(BigInteger)
+    minor: Mapped[bool] = mapped_column(Boolean)
+    guardian_name: Mapped[str | None] = mapped_column(Text)
+    guardian_contact: Mapped[str | None] = mapped_column(Text)
+    guardian_consent_at: Mapped[int | None] = mapped_column(BigInteger)
+    region: Mapped[str | None] = mapped_column(String(8))
+
+
+class CreatorEntryRow(Base):
+    """A video registered as an entry: by its signed-in creator, or as a link checked by oEmbed."""
+
+    __tablename__ = "creator_entries"
+    __table_args__ = (UniqueConstraint("campaign_id", "video_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("creators.id"))
+    video_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # display_api or oembed
+    username: Mapped[str] = mapped_column(Text)
+    caption: Mapped[str] = mapped_column(Text)
+    hashtag: Mapped[str] = mapped_column(String(8))  # present, absent, cut
+    tag_claimed: Mapped[bool] = mapped_column(Boolean)
+    registered_at: Mapped[int] = mapped_column(BigInteger)
+    problem: Mapped[str | None] = mapped_column(String(32))  # video_gone
+    problem_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CreatorWithdrawalRow(Base):
+    """An entry its creator withdrew (no personal data: the video id and a reason code)."""
+
+    __tablename__ = "creator_withdrawals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    video_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))  # withdrawn_by_creator, data_erased
+    at: Mapped[int] = mapped_column(BigInteger)
+
+
+class CreatorLoginRow(Base):
+    """A sign-in on its way through TikTok: the state's hash, the PKCE verifier, the consent."""
+
+    __tablename__ = "creator_logins"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    verifier: Mapped[str] = mapped_column(Text)  # Fernet token
+    consent: Mapped[str] = mapped_column(Text)  # a JSON object
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[int | None] = mapped_column(BigInteger)

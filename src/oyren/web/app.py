@@ -44,6 +44,8 @@ DEFAULT_RATE_LIMITS = {
     "check": RateLimit(per_minute=30, burst=10),
     "submit": RateLimit(per_minute=6, burst=3),
     "login": RateLimit(per_minute=5, burst=5),
+    # A creator's consent, sign-in, picks and withdrawals: each calls TikTok or writes.
+    "creator": RateLimit(per_minute=30, burst=15),
 }
 
 
@@ -60,13 +62,15 @@ class WebOptions:
     secure_cookies: bool | None = None
     session_max_age_s: int = 12 * 3600
     page_size: int = 50
+    # Creators' sign-in (oyren.web.creators.CreatorServices); None: from the environment.
+    creators: Any = None
 
 
 def create_app(
     settings: Settings, *, options: WebOptions | None = None, engine: Engine | None = None
 ) -> FastAPI:
     """Build the web app on the database the settings name (or on ``engine``)."""
-    from oyren.web import jury, organizer, public
+    from oyren.web import creators, jury, organizer, public
 
     options = options or WebOptions()
     engine = engine if engine is not None else open_database(settings.database_url)
@@ -97,6 +101,9 @@ def create_app(
         redoc_url=None,
     )
     app.state.web = state
+    app.state.creators = (
+        options.creators if options.creators is not None else creators.services_from_env(settings)
+    )
     app.add_middleware(SecurityHeaders)
     app.mount(
         "/static", StaticFiles(directory=str(files("oyren.web").joinpath("static"))), "static"
@@ -104,6 +111,7 @@ def create_app(
     app.include_router(public.router)
     app.include_router(organizer.router)
     app.include_router(jury.router)
+    app.include_router(creators.router)
     _install_error_pages(app, state)
     return app
 
