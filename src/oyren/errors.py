@@ -9,6 +9,9 @@ that one class, print its message and exit with status 2 without a traceback:
   - :class:`InputError` — a line of an input file (observations, decisions, judgments) is bad;
     names the file, the line and the field.
   - :class:`StoreError` — the database refuses an operation (unknown campaign, frozen award, …).
+    - :class:`StoreBusy` — another writer held the database past the busy timeout; nothing was
+      changed, try again.
+    - :class:`CollectorBusy` — another crawl or track of the same campaign is running.
   - :class:`ConnectorError` — a remote API answered with an error we cannot recover from.
     - :class:`ApiUnavailable` — the API kept failing through every retry; try again later.
     - :class:`QuotaExhausted` — the API's daily quota is spent; says when it resets.
@@ -25,11 +28,13 @@ __all__ = [
     "ApiUnavailable",
     "BundleError",
     "CampaignError",
+    "CollectorBusy",
     "ConnectorError",
     "InputError",
     "OyrenError",
     "QuotaExhausted",
     "SearchExpired",
+    "StoreBusy",
     "StoreError",
 ]
 
@@ -73,6 +78,14 @@ class InputError(OyrenError):
 
 class StoreError(OyrenError):
     """The store cannot do what was asked."""
+
+
+class StoreBusy(StoreError):
+    """Another writer kept the database locked for longer than the busy timeout."""
+
+
+class CollectorBusy(StoreError):
+    """Another collector holds the campaign's lease."""
 
 
 class ConnectorError(OyrenError):

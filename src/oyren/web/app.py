@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oyren import __version__
-from oyren.errors import OyrenError, StoreError
+from oyren.errors import OyrenError, StoreBusy, StoreError
 from oyren.pages.snapshots import ResultsCache
 from oyren.settings import Settings
 from oyren.store.accounts import session_secret
@@ -125,6 +125,10 @@ def _install_error_pages(app: FastAPI, state: WebState) -> None:
         # for something that is not there is a 404, anything else the request's fault.
         missing = isinstance(exc, StoreError) and str(exc).startswith(NOT_FOUND)
         status = 404 if missing else 400
+        if isinstance(exc, StoreBusy):  # another writer kept the database: try again shortly
+            return error_response(
+                state, request, 503, detail=str(exc), headers={"Retry-After": "5"}
+            )
         return error_response(state, request, status, detail=str(exc))
 
     async def server_error(request: Request, exc: Exception) -> Response:
