@@ -64,6 +64,14 @@ class Settings:
         "`oyren sandbox-api` to rehearse.",
     )
 
+    signing_key: str = _setting(
+        "",
+        "File holding the organizer's Ed25519 private key (`oyren keys generate` makes one); "
+        "`oyren award` signs the award's audit bundle with it. Keep it on the organizer's "
+        "machine only, readable by its owner; it is never stored in the database.",
+        shown="none: awards are not signed",
+    )
+
     def __post_init__(self) -> None:
         if not self.user:
             object.__setattr__(self, "user", _login_name())
