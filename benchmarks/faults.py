@@ -4,7 +4,7 @@ The sandbox Research API is served on a loopback port as ``oyren sandbox-api`` s
 same :func:`~oyren.sandbox.server.sandbox_for` campaign, the same uvicorn server), here in this
 process so that its answers can be written down. Each round starts from a fresh database (SQLite
 file or PostgreSQL database), registers the sandbox campaign with ``oyren init`` and runs the
-real command in a subprocess, killed with SIGKILL at a random moment, one to three times; then
+real command in a subprocess, killed with SIGKILL at a random moment, two to four times; then
 one more run goes to the end. Afterwards:
 
 - *every observation stored exactly once*: every page the sandbox answered is stored whole (each
@@ -277,7 +277,7 @@ def run_command(
                 tally.runs += 1
                 continue
             kills = 0
-            for _ in range(rng.randint(1, 3)):
+            for _ in range(rng.randint(2, 4)):
                 before = log.requests
                 process = _oyren(url, env, *args)
                 # A random moment of the run's work: from its first request to its end.
@@ -384,14 +384,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--commands", default="crawl,track")
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server to test too")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     options = parser.parse_args(argv)
     tallies = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         toml = campaign_file(folder)
-        backends: list[tuple[str, Callable[[str | None], str]]] = [
-            ("SQLite", sqlite_databases(folder))
-        ]
+        backends: list[tuple[str, Callable[[str | None], str]]] = []
+        if not options.no_sqlite:
+            backends.append(("SQLite", sqlite_databases(folder)))
         if options.postgres:
             backends.append(("PostgreSQL", postgres_databases(options.postgres)))
         try:

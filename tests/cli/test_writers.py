@@ -182,3 +182,37 @@ def test_transaction_past_the_busy_timeout_raises_store_busy(
         assert session.scalar(select(func.count()).select_from(AuditRow)) == 1
     engine.dispose()
     holder.join()
+
+
+def test_two_imports_in_threads_with_their_own_engines_both_finish(
+    stored_db: Any, big_files: list[Path], tmp_path: Path
+) -> None:
+    """On SQLite and PostgreSQL: overlapping imports at once, each observation stored once."""
+    overlap = tmp_path / "overlap.jsonl"
+    second = big_files[1].read_bytes()
+    overlap.write_bytes(big_files[0].read_bytes() + second[: second.index(b"\n", 200_000) + 1])
+    url = stored_db.url.render_as_string(hide_password=False)
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def load(path: Path) -> None:
+        engine = create_db_engine(url)
+        try:
+            start.wait(10)
+            with transaction(engine) as session:
+                ingest_observations(session, campaign_id=CID, path=path, by="t")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=load, args=(p,)) for p in (big_files[0], overlap)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert errors == []
+    distinct = {line for line in overlap.read_bytes().splitlines() if line}
+    with transaction(stored_db, write=False) as session:
+        stored = session.scalar(select(func.count()).select_from(ObservationRow))
+    assert stored == len(distinct)
