@@ -4,7 +4,7 @@ The sandbox Research API is served on a loopback port as ``oyren sandbox-api`` s
 same :func:`~oyren.sandbox.server.sandbox_for` campaign, the same uvicorn server), here in this
 process so that its answers can be written down. Each round starts from a fresh database (SQLite
 file or PostgreSQL database), registers the sandbox campaign with ``oyren init`` and runs the
-real command in a subprocess, killed with SIGKILL at a random moment, two to four times; then
+real command in a subprocess, killed with SIGKILL at a random moment, three to five times; then
 one more run goes to the end. Afterwards:
 
 - *every observation stored exactly once*: every page the sandbox answered is stored whole (each
@@ -48,7 +48,7 @@ from oyren.sandbox.simulate import sandbox_campaign
 SRC = Path(__file__).resolve().parents[1] / "src"
 QUERY_PATH = "/v2/research/video/query/"
 # Faults that cost requests and restart searches but never change what a page holds.
-FAULTS = Faults(server_error=0.05, gateway_timeout=0.02, search_expired=0.05, empty_page=0.05)
+FAULTS = Faults(server_error=0.02, gateway_timeout=0.01, search_expired=0.03, empty_page=0.03)
 
 
 @dataclass
@@ -237,7 +237,7 @@ def run_command(
     databases: Callable[[str | None], str],
     *,
     trials: int,
-    videos: int = 3000,
+    videos: int = 1000,
     seed: int = 1,
     campaign_file: Path,
 ) -> Tally:
@@ -277,7 +277,7 @@ def run_command(
                 tally.runs += 1
                 continue
             kills = 0
-            for _ in range(rng.randint(2, 4)):
+            for _ in range(rng.randint(3, 5)):
                 before = log.requests
                 process = _oyren(url, env, *args)
                 # A random moment of the run's work: from its first request to its end.
@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the harness and print a Markdown table; exit 1 if an invariant broke."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=30, help="kills per command and database")
-    parser.add_argument("--videos", type=int, default=3000)
+    parser.add_argument("--videos", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--commands", default="crawl,track")
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server to test too")

@@ -50,7 +50,8 @@ class Settings:
     database_url: str = _setting(
         "sqlite:///oyren.db",
         "Where the contest data lives, as an SQLAlchemy URL: SQLite (a file in the working folder "
-        "by default) or PostgreSQL (`postgresql://user@host/db`, driven by psycopg 3).",
+        "by default) or PostgreSQL (`postgresql://user@host/db`, driven by psycopg 3). On SQLite "
+        "a writer waits up to 30 s for another; `?timeout=SECONDS` in the URL changes that.",
     )
     user: str = _setting(
         "",
