@@ -9,6 +9,9 @@ that one class, print its message and exit with status 2 without a traceback:
   - :class:`InputError` — a line of an input file (observations, decisions, judgments) is bad;
     names the file, the line and the field.
   - :class:`StoreError` — the database refuses an operation (unknown campaign, frozen award, …).
+    - :class:`StoreBusy` — another writer held the database past the busy timeout; nothing was
+      changed, try again.
+    - :class:`CollectorBusy` — another crawl or track of the same campaign is running.
   - :class:`ConnectorError` — a remote API answered with an error we cannot recover from.
     - :class:`ApiUnavailable` — the API kept failing through every retry; try again later.
     - :class:`QuotaExhausted` — the API's daily quota is spent; says when it resets.
@@ -25,12 +28,14 @@ __all__ = [
     "ApiUnavailable",
     "BundleError",
     "CampaignError",
+    "CollectorBusy",
     "ConnectorError",
     "InputError",
     "NotFound",
     "OyrenError",
     "QuotaExhausted",
     "SearchExpired",
+    "StoreBusy",
     "StoreError",
 ]
 
@@ -86,6 +91,14 @@ class StoreError(OyrenError):
 
 class NotFound(StoreError):
     """What was asked for is not there: a campaign, a video, a round, an award."""
+
+
+class StoreBusy(StoreError):
+    """Another writer kept the database locked for longer than the busy timeout."""
+
+
+class CollectorBusy(StoreError):
+    """Another collector holds the campaign's lease."""
 
 
 class ConnectorError(OyrenError):

@@ -50,7 +50,8 @@ class Settings:
     database_url: str = _setting(
         "sqlite:///oyren.db",
         "Where the contest data lives, as an SQLAlchemy URL: SQLite (a file in the working folder "
-        "by default) or PostgreSQL (`postgresql://user@host/db`, driven by psycopg 3).",
+        "by default) or PostgreSQL (`postgresql://user@host/db`, driven by psycopg 3). On SQLite "
+        "a writer waits up to 30 s for another; `?timeout=SECONDS` in the URL changes that.",
     )
     user: str = _setting(
         "",
@@ -78,6 +79,14 @@ class Settings:
         "http://127.0.0.1:8000",
         "This site's own address as creators' browsers reach it; the Login Kit redirect URI is "
         "this plus `/creators/callback` and must be registered with TikTok exactly so.",
+    )
+
+    signing_key: str = _setting(
+        "",
+        "File holding the organizer's Ed25519 private key (`oyren keys generate` makes one); "
+        "`oyren award` signs the award's audit bundle with it. Keep it on the organizer's "
+        "machine only, readable by its owner; it is never stored in the database.",
+        shown="none: awards are not signed",
     )
 
     def __post_init__(self) -> None:

@@ -9,8 +9,13 @@ the results (``results.json``, the bytes ``oyren run --format json`` prints).
 ``manifest.json`` names the software, the campaign and its rules digest, and the SHA-256 of each
 file; its ``digest`` is the SHA-256 of the manifest itself without that key (JSON, keys sorted,
 no spaces), so one value published with the results vouches for the whole folder.
-:func:`verify_bundle` checks every digest and recomputes the results from the files alone with
-the same engine as ``oyren run``.
+``signature.json``, when the organizer signed the award, holds an Ed25519 signature of that
+digest (:mod:`oyren.batch.signing`); it is the one file the manifest does not list.
+
+:func:`verify_bundle` checks every digest against every other (each file's, the manifest's own,
+the rules digest, the award's results digest against ``results.json``), the digest the verifier
+was told to expect, the signature and whether its key is one the verifier trusts, and
+recomputes the results from the files alone with the same engine as ``oyren run``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import orjson
 
 from oyren import __version__
 from oyren.batch.runs import RunInputs, run_files
+from oyren.batch.signing import PublicKey, Signer, verify_signature
 from oyren.errors import BundleError, OyrenError
 from oyren.inputs.observations import observation_to_record
 from oyren.inputs.removals import Removal, removal_to_record
@@ -40,8 +46,10 @@ from oyren.rules.results import id_sort_key, results_to_dict
 __all__ = [
     "FILES",
     "FORMAT",
+    "SIGNATURE",
     "BundleContents",
     "Verification",
+    "bundle_manifest",
     "manifest_digest",
     "verify_bundle",
     "write_bundle",
@@ -55,6 +63,7 @@ REMOVALS = "removed.jsonl"
 RESULTS = "results.json"
 JUDGMENTS = "judgments.jsonl"
 MANIFEST = "manifest.json"
+SIGNATURE = "signature.json"
 REQUIRED = (CAMPAIGN, OBSERVATIONS, DECISIONS, REMOVALS, RESULTS)
 FILES = (*REQUIRED, JUDGMENTS)
 MAX_DIFFERENCES = 20
@@ -82,6 +91,9 @@ class Verification:
     campaign_id: str | None
     problems: tuple[str, ...]
     results: dict[str, Any] | None = field(default=None, repr=False)
+    signed_by: str | None = None  # the id of the key whose valid signature the bundle carries
+    trusted: bool = False  # the signing key is one the verifier named (--key)
+    expected: bool = False  # the digest is the one the verifier was told to expect (--expect)
 
     @property
     def ok(self) -> bool:
@@ -120,13 +132,54 @@ def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
     return orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
+def bundle_manifest(contents: BundleContents, *, created_at: int | None = None) -> dict[str, Any]:
+    """The manifest :func:`write_bundle` would write (its ``digest`` is what a signature signs)."""
+    return _assemble(contents, created_at)[1]
+
+
 def write_bundle(
-    contents: BundleContents, out: str | Path, *, created_at: int | None = None
+    contents: BundleContents,
+    out: str | Path,
+    *,
+    created_at: int | None = None,
+    signature: dict[str, Any] | None = None,
+    signer: Signer | None = None,
 ) -> dict[str, Any]:
-    """Write a bundle into the new folder ``out`` (it may exist if empty); return the manifest."""
+    """Write a bundle into the new folder ``out`` (it may exist if empty); return the manifest.
+
+    ``signature`` (made earlier, for this very bundle) or ``signer`` adds ``signature.json``.
+    """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BundleError(f"{out} already exists and is not an empty folder: choose a new one")
+    files, manifest = _assemble(contents, created_at)
+    if signer is not None:
+        signature = signer.sign(manifest["digest"])
+    if signature is not None:
+        if signature.get("bundle_digest") != manifest["digest"]:
+            raise BundleError(
+                f"the award was signed for the bundle {signature.get('bundle_digest')}, but the "
+                f"bundle written now has the digest {manifest['digest']} (the software or the "
+                "stored data changed since): sign the award again (oyren award --supersede)"
+            )
+        files = {**files, SIGNATURE: _manifest_bytes(signature)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        (staging / MANIFEST).write_bytes(_manifest_bytes(manifest))
+        os.replace(staging, out)  # all files appear at once, or none
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _assemble(
+    contents: BundleContents, created_at: int | None
+) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The bundle's files (but the manifest) and its manifest."""
     campaign = contents.campaign
     # Decisions keep their stored order within a video: the later of two equal times is in force.
     decisions = sorted(contents.decisions, key=lambda d: id_sort_key(d.video_id))
@@ -151,21 +204,17 @@ def write_bundle(
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }
     manifest["digest"] = manifest_digest(manifest)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        for name, data in files.items():
-            (staging / name).write_bytes(data)
-        (staging / MANIFEST).write_bytes(_manifest_bytes(manifest))
-        os.replace(staging, out)  # all files appear at once, or none
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return manifest
+    return files, manifest
 
 
-def verify_bundle(path: str | Path) -> Verification:
-    """Check a bundle's digests and recompute its results from its files alone."""
+def verify_bundle(
+    path: str | Path, *, expect: str | None = None, trusted: tuple[PublicKey, ...] = ()
+) -> Verification:
+    """Check a bundle's digests and signature and recompute its results from its files alone.
+
+    ``expect`` is the bundle digest the verifier got from the organizer (the winners page);
+    ``trusted`` are the organizer's published public keys, one of which must have signed it.
+    """
     folder = Path(path)
     if not folder.is_dir():
         raise BundleError(f"{folder} is not a folder: give the folder `oyren bundle` wrote")
@@ -173,13 +222,52 @@ def verify_bundle(path: str | Path) -> Verification:
     manifest = _read_manifest(folder, problems)
     if manifest is None:
         return Verification(str(folder), None, None, tuple(problems))
-    digest = manifest.get("digest")
+    # The digest the contents give, whatever the manifest claims.
+    digest = manifest_digest(manifest)
     campaign_id = manifest.get("campaign")
+    expected = False
+    if expect is not None:
+        expected = expect.strip().lower() == digest
+        if not expected:
+            problems.append(
+                f"{MANIFEST}: the bundle's digest is {digest}, not {expect.strip()} as expected: "
+                "this is not the bundle that was published"
+            )
+    signed_by = _check_signature(folder, digest, trusted, problems)
     listed = _check_files(folder, manifest, problems)
-    if problems or not listed:
-        return Verification(str(folder), digest, campaign_id, tuple(problems))
-    recomputed = _recompute(folder, manifest, problems)
-    return Verification(str(folder), digest, campaign_id, tuple(problems), recomputed)
+    recomputed = None if problems or not listed else _recompute(folder, manifest, problems)
+    return Verification(
+        str(folder),
+        digest,
+        campaign_id,
+        tuple(problems),
+        recomputed,
+        signed_by=signed_by,
+        trusted=bool(trusted) and signed_by is not None,
+        expected=expected,
+    )
+
+
+def _check_signature(
+    folder: Path, digest: str, trusted: tuple[PublicKey, ...], problems: list[str]
+) -> str | None:
+    """Check ``signature.json``; return the signing key's id when the signature holds."""
+    path = folder / SIGNATURE
+    if not path.exists():
+        if trusted:
+            problems.append(
+                f"{SIGNATURE}: missing: the bundle is not signed, so no key you trust vouches "
+                "for it"
+            )
+        return None
+    try:
+        signature = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        problems.append(f"{SIGNATURE}: unreadable ({exc})")
+        return None
+    key, found = verify_signature(signature, bundle_digest=digest, trusted=trusted)
+    problems.extend(found)
+    return key.key_id if key is not None and not found else None
 
 
 def _read_manifest(folder: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -215,7 +303,7 @@ def _check_files(folder: Path, manifest: dict[str, Any], problems: list[str]) ->
             problems.append(f"{MANIFEST}: does not list {name}")
     for name in sorted(set(listed) - set(FILES)):
         problems.append(f"{MANIFEST}: lists {name}, which is not part of a bundle")
-    present = {p.name for p in folder.iterdir()} - {MANIFEST}
+    present = {p.name for p in folder.iterdir()} - {MANIFEST, SIGNATURE}
     for name in sorted(present - set(listed)):
         problems.append(f"{name}: not listed in {MANIFEST} (added after the bundle was made?)")
     for name, expected in sorted(listed.items()):
@@ -233,6 +321,15 @@ def _check_files(folder: Path, manifest: dict[str, Any], problems: list[str]) ->
             )
     if CAMPAIGN in listed and listed[CAMPAIGN] != manifest.get("rules_digest"):
         problems.append(f"{MANIFEST}: rules_digest is not the SHA-256 of {CAMPAIGN}")
+    award = manifest.get("award")
+    if award is not None and (
+        not isinstance(award, dict) or award.get("results_digest") != listed.get(RESULTS)
+    ):
+        said = award.get("results_digest") if isinstance(award, dict) else award
+        problems.append(
+            f"{MANIFEST}: the award's results_digest ({said}) is not the SHA-256 of the "
+            f"{RESULTS} beside it ({listed.get(RESULTS)})"
+        )
     return not problems
 
 

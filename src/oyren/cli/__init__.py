@@ -440,10 +440,18 @@ def award(
 ) -> None:
     """Award the prizes: freeze the results as they stand now (and write the audit bundle)."""
     from oyren import store
+    from oyren.batch.signing import load_signer
 
+    key_file = _settings(ctx).signing_key
+    signer = load_signer(key_file) if key_file else None
     with _store(ctx) as session:
         frozen = store.award(
-            session, campaign_id=campaign_id, by=_by(ctx, by), supersede=supersede, reason=reason
+            session,
+            campaign_id=campaign_id,
+            by=_by(ctx, by),
+            supersede=supersede,
+            reason=reason,
+            signer=signer,
         )
     manifest = None
     if out is not None:
@@ -456,8 +464,16 @@ def award(
         f"{_iso(record.awarded_at)}, results digest {record.results_digest}"
     )
     render_winners(frozen.results, Console())
+    click.echo(f"audit bundle digest {record.bundle_digest}")
+    if record.signed_by is not None:
+        click.echo(f"signed with key {record.signed_by} ({record.public_key})")
+    else:
+        _note("warning: the award is not signed: set OYREN_SIGNING_KEY (see `oyren keys generate`)")
     if manifest is not None:
-        click.echo(f"{out}: bundle digest {manifest['digest']}; check it with: oyren verify {out}")
+        check = f"oyren verify {out} --expect {manifest['digest']}"
+        if record.public_key is not None:
+            check += f" --key {record.public_key}"
+        click.echo(f"{out}: written; check it with: {check}")
 
 
 @cli.command()
@@ -481,12 +497,94 @@ def bundle(ctx: click.Context, campaign_id: str, out: Path) -> None:
 
 @cli.command()
 @click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
-def verify(folder: Path) -> None:
-    """Check an audit bundle's digests and recompute its results; exit 1 if they differ."""
-    verification = verify_bundle(folder)
+@click.option(
+    "--expect",
+    metavar="DIGEST",
+    help="The bundle digest the organizer published (the winners page): anything else fails.",
+)
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    metavar="KEY",
+    help="A public key of the organizer's you trust (its base64, or a file holding it), as "
+    "published on the winners page; repeatable. The bundle must be signed by one of them.",
+)
+def verify(folder: Path, expect: str | None, keys: tuple[str, ...]) -> None:
+    """Check an audit bundle's digests and signature and recompute its results; exit 1 if not."""
+    from oyren.batch.signing import parse_public_key
+
+    trusted = tuple(parse_public_key(k, where=f"--key {k}") for k in keys)
+    verification = verify_bundle(folder, expect=expect, trusted=trusted)
     render_verification(verification, Console())
     if not verification.ok:
         sys.exit(1)
+
+
+@cli.group()
+def keys() -> None:
+    """The organizer's signing keys: generate, publish, list, retire."""
+
+
+@keys.command("generate")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="New file for the private key (its public key goes to FILE.pub).",
+)
+def keys_generate(out: Path) -> None:
+    """Make a new Ed25519 key pair for signing awards (the private key stays in this file)."""
+    from oyren.batch.signing import generate_key
+
+    public = generate_key(out)
+    click.echo(f"private key: {out} (readable by you only; back it up offline)")
+    click.echo(f"public key:  {public.text}  (id {public.key_id}, also in {out}.pub)")
+    _note(f"to sign awards with it: export OYREN_SIGNING_KEY={out}")
+
+
+@keys.command("publish")
+@click.option("--key", "key", required=True, metavar="KEY", help="The public key or its file.")
+@BY
+@click.pass_context
+def keys_publish(ctx: click.Context, key: str, by: str | None) -> None:
+    """Publish a public key before it signs (announce a new key when rotating)."""
+    from oyren.batch.signing import parse_public_key
+    from oyren.store.keys import publish_key
+
+    public = parse_public_key(key, where=f"--key {key}")
+    with _store(ctx) as session:
+        published = publish_key(session, key=public, by=_by(ctx, by))
+    click.echo(f"published key {published.key_id}: {published.public_key}")
+
+
+@keys.command("list")
+@click.pass_context
+def keys_list(ctx: click.Context) -> None:
+    """List the published keys, retired ones too (they still verify older awards)."""
+    from oyren.store.keys import list_keys
+
+    with _store(ctx) as session:
+        found = list_keys(session)
+    if not found:
+        click.echo("no published keys: awards are signed once OYREN_SIGNING_KEY is set")
+    for k in found:
+        state = f"retired {_iso(k.retired_at)}" if k.retired_at else "in use"
+        click.echo(f"{k.key_id}  {k.public_key}  published {_iso(k.published_at)}  {state}")
+
+
+@keys.command("retire")
+@click.option("--key-id", "key_id", required=True, help="The id of the key to retire.")
+@BY
+@click.pass_context
+def keys_retire(ctx: click.Context, key_id: str, by: str | None) -> None:
+    """Retire a key: it signs no new award; the awards it signed still verify."""
+    from oyren.store.keys import retire_key
+
+    with _store(ctx) as session:
+        retired = retire_key(session, key_id=key_id, by=_by(ctx, by))
+    click.echo(f"key {retired.key_id} retired; awards it signed still verify with it")
 
 
 @cli.command()
@@ -1023,6 +1121,12 @@ def _collector(
         engine.dispose()
 
 
+WAIT_LEASE = click.option(
+    "--wait-lease",
+    is_flag=True,
+    help="If another crawl or track of the campaign is running, wait for it to end instead of "
+    "refusing.",
+)
 DAILY_REQUESTS = click.option(
     "--daily-requests",
     default=1000,
@@ -1048,6 +1152,7 @@ DAILY_REQUESTS = click.option(
     show_default=True,
     help="When the day's quota is spent, wait for 00:00 UTC, or stop (run again to resume).",
 )
+@WAIT_LEASE
 @BY
 @click.pass_context
 def crawl(
@@ -1056,6 +1161,7 @@ def crawl(
     daily_requests: int,
     span_days: int,
     wait: bool,
+    wait_lease: bool,
     by: str | None,
 ) -> None:
     """Discover a registered campaign's entries through the Research API into the database."""
@@ -1072,6 +1178,7 @@ def crawl(
             by=_by(ctx, by),
             settings=settings,
             progress=progress,
+            wait_for_lease=wait_lease,
         )
     render_crawl(report, Console())
 
@@ -1098,6 +1205,7 @@ def crawl(
     help="After each cycle, crawl for new entries with the requests the plan leaves.",
 )
 @DAILY_REQUESTS
+@WAIT_LEASE
 @BY
 @click.pass_context
 def track(
@@ -1107,6 +1215,7 @@ def track(
     strategy: str,
     discover: bool,
     daily_requests: int,
+    wait_lease: bool,
     by: str | None,
 ) -> None:
     """Refresh the counts of a registered campaign's known entries under the daily quota."""
@@ -1132,6 +1241,7 @@ def track(
             settings=settings,
             keep_running=every is not None,
             progress=progress,
+            wait_for_lease=wait_lease,
         )
     render_track(report, Console())
 

@@ -207,9 +207,20 @@ def render_verification(v: Verification, console: Console) -> None:
     if v.ok:
         _line(console, f"verified: {v.path}")
         _line(console, f"  campaign       {v.campaign_id}")
-        _line(console, f"  bundle digest  {v.digest}")
+        _line(console, f"  bundle digest  {v.digest}" + ("  (as expected)" if v.expected else ""))
+        if v.signed_by is None:
+            _line(console, "  signature      none: the bundle is not signed")
+        elif v.trusted:
+            _line(console, f"  signature      valid, by key {v.signed_by}, a key you trust")
+        else:
+            inside = "the key inside the bundle: pass --key with the organizer's published key"
+            _line(console, f"  signature      valid, by key {v.signed_by} ({inside} to trust it)")
         _line(console, "  every file matches its digest, and results.json matches the results")
         _line(console, "  recomputed from the bundle alone")
+        if not v.expected and not v.trusted:
+            _line(console, "  anyone can make a bundle that checks out like this: compare the "
+                           "digest with the published one (--expect) or check the signature's "
+                           "key (--key)")  # fmt: skip
         return
     _line(console, f"NOT verified: {v.path}")
     for problem in v.problems:

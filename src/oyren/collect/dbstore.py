@@ -24,6 +24,7 @@ from oyren.store import crawling
 from oyren.store.audit import record_event
 from oyren.store.campaigns import get_campaign
 from oyren.store.db import Engine, transaction
+from oyren.store.leases import Lease, check_lease, collector_lease
 from oyren.store.removals import confirm_removals
 from oyren.store.rows import require_campaign, stored_observations
 
@@ -36,6 +37,7 @@ class DbCrawlStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.lease: Lease | None = None  # when held, every page checks it is still ours
         # The last videos() answer, kept while no observation is added: (campaign, cutoff, last
         # observation id) -> videos.
         self._videos: tuple[tuple[str, int, int], list[Video]] | None = None
@@ -62,6 +64,8 @@ class DbCrawlStore:
         """Store new observations and the checkpoint in one transaction."""
         with transaction(self.engine) as session:
             require_campaign(session, campaign)
+            if self.lease is not None:
+                check_lease(session, self.lease)
             added = Added(*crawling.add_observations(session, campaign, observations))
             if checkpoint is not None:
                 crawling.put_checkpoint(session, campaign, dataclasses.asdict(checkpoint))
@@ -113,10 +117,14 @@ def crawl_campaign(
     by: str,
     settings: CrawlSettings | None = None,
     progress: ProgressFn | None = None,
+    wait_for_lease: bool = False,
 ) -> CrawlReport:
     """Discover a registered campaign's entries into the database; log the run's summary."""
     campaign = store.campaign(campaign_id)
-    report = crawl(client, store, campaign, settings=settings, progress=progress)
+    lease = collector_lease(store.engine, campaign_id=campaign_id, command="crawl",
+                            wait=wait_for_lease)  # fmt: skip
+    with lease as store.lease:
+        report = crawl(client, store, campaign, settings=settings, progress=progress)
     details = dataclasses.asdict(report)
     details.pop("skipped_examples")
     store.record_run(campaign_id, action="crawl", by=by, details=details)
@@ -133,18 +141,22 @@ def track_campaign(
     crawl_settings: CrawlSettings | None = None,
     keep_running: bool = False,
     progress: ProgressFn | None = None,
+    wait_for_lease: bool = False,
 ) -> TrackReport:
     """Refresh a registered campaign's known entries (and keep at it); log the run's summary."""
     campaign = store.campaign(campaign_id)
-    report = track(
-        client,
-        store,
-        campaign,
-        settings=settings,
-        crawl_settings=crawl_settings,
-        keep_running=keep_running,
-        progress=progress,
-    )
+    lease = collector_lease(store.engine, campaign_id=campaign_id, command="track",
+                            wait=wait_for_lease)  # fmt: skip
+    with lease as store.lease:
+        report = track(
+            client,
+            store,
+            campaign,
+            settings=settings,
+            crawl_settings=crawl_settings,
+            keep_running=keep_running,
+            progress=progress,
+        )
     details = {
         f.name: getattr(report, f.name)
         for f in dataclasses.fields(report)

@@ -34,6 +34,7 @@ from oyren.rules.campaign import Campaign, Partner
 from oyren.rules.results import Entry
 from oyren.store import AwardRecord, export_bundle, get_campaign, reads
 from oyren.store.db import Session
+from oyren.store.keys import SigningKey, list_keys
 from oyren.store.submissions import Submission, find_submission, record_submission
 
 __all__ = [
@@ -252,13 +253,14 @@ def partner_showcase(
 
 @dataclass(frozen=True, slots=True)
 class WinnersPage:
-    """The winners and how to check them: the award, its results digest and its bundle."""
+    """The winners and how to check them: the award, the bundle digest to expect, the keys."""
 
     campaign: Campaign
     phase: str
     award: AwardRecord | None
     prizes: tuple[Prize, ...]
-    bundle_digest: str | None
+    bundle_digest: str | None  # what `oyren verify DIR --expect` should be given
+    signing_keys: tuple[SigningKey, ...] = ()  # the organizer's published keys, retired too
 
 
 def winners(
@@ -269,10 +271,16 @@ def winners(
     award = snap.standings.award
     digest = None
     prizes: tuple[Prize, ...] = ()
+    keys: tuple[SigningKey, ...] = ()
     if award is not None:
         prizes = prizes_of(session, snap, snap.results)
-        digest = award_bundle(session, campaign_id=campaign_id, cache=cache).digest
-    return WinnersPage(snap.campaign, phase(snap.campaign, now, award), award, prizes, digest)
+        # The digest fixed (and signed) when the prizes were awarded; the bundle downloaded
+        # from this page has it unless the bundle was tampered with on the way.
+        digest = award.bundle_digest or award_bundle(session, campaign_id=campaign_id,
+                                                     cache=cache).digest  # fmt: skip
+        keys = tuple(list_keys(session))
+    current = phase(snap.campaign, now, award)
+    return WinnersPage(snap.campaign, current, award, prizes, digest, keys)
 
 
 @dataclass(frozen=True, slots=True)

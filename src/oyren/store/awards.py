@@ -17,14 +17,16 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from oyren.batch.bundle import BundleContents, write_bundle
+from oyren.batch.bundle import BundleContents, bundle_manifest, write_bundle
 from oyren.batch.evaluate import decide
 from oyren.batch.exports import export_results
+from oyren.batch.signing import Signer
 from oyren.errors import StoreError
 from oyren.inputs.judgments import Judgment, active
 from oyren.rules.results import Entry, Results, results_from_dict, results_json
 from oyren.rules.videos import collect_videos
 from oyren.store.audit import now, record_event
+from oyren.store.keys import require_signing_key
 from oyren.store.models import AwardRow, JudgmentRow
 from oyren.store.rows import (
     AwardRecord,
@@ -92,8 +94,13 @@ def award(
     supersede: bool = False,
     reason: str = "",
     at: int | None = None,
+    signer: Signer | None = None,
 ) -> Standings:
-    """Freeze the results now as the award (replacing one needs ``supersede``); return them."""
+    """Freeze the results now as the award (replacing one needs ``supersede``); return them.
+
+    The award's audit bundle is fixed now: its digest is stored (the digest the winners page
+    tells verifiers to expect) and, with ``signer``, the organizer's signature of it.
+    """
     row = require_campaign(session, campaign_id)
     campaign = parse_stored(row.source_text, campaign_id)
     at = now() if at is None else at
@@ -157,6 +164,14 @@ def award(
         "most_creative": w.most_creative.video_id if w.most_creative else None,
         "jury_round": None if jury_round is None else jury_round.id,
     }
+    session.flush()
+    contents, created_at = _bundle_contents(session, campaign_id, new)
+    new.bundle_digest = bundle_manifest(contents, created_at=created_at)["digest"]
+    details["bundle_digest"] = new.bundle_digest
+    if signer is not None:
+        key = require_signing_key(session, key=signer.public, by=by, at=at)
+        new.signature = orjson.dumps(signer.sign(new.bundle_digest)).decode()
+        details["signed_by"] = key.key_id
     action = "award.supersede" if supersede else "award"
     record_event(session, campaign_id=campaign_id, action=action, by=by, at=at, details=details)
     session.flush()
@@ -166,9 +181,22 @@ def award(
 def export_bundle(
     session: Session, *, campaign_id: str, out: str | Path, created_at: int | None = None
 ) -> dict[str, Any]:
-    """Write the audit bundle of the award in force (before one, of the standings now)."""
-    row = require_campaign(session, campaign_id)
+    """Write the audit bundle of the award in force (before one, of the standings now), with the
+    organizer's signature when the award was signed."""
     award_row = current_award_row(session, campaign_id)
+    contents, at = _bundle_contents(session, campaign_id, award_row)
+    signature = None
+    if award_row is not None and award_row.signature is not None:
+        signature = orjson.loads(award_row.signature)
+    return write_bundle(contents, out, created_at=created_at or at, signature=signature)
+
+
+def _bundle_contents(
+    session: Session, campaign_id: str, award_row: AwardRow | None
+) -> tuple[BundleContents, int | None]:
+    """What the bundle of ``award_row`` (None: of the standings now) holds, and its time."""
+    row = require_campaign(session, campaign_id)
+    created_at = None
     award_info = None
     if award_row is None:
         campaign = parse_stored(row.source_text, campaign_id)
@@ -217,8 +245,7 @@ def export_bundle(
         results = award_row.results.encode()
         # The award's bundle is stamped with the award's time, so every copy of it (the CLI's,
         # the winners page's download) is byte-identical and has the digest the public sees.
-        if created_at is None:
-            created_at = award_row.awarded_at
+        created_at = award_row.awarded_at
     contents = BundleContents(
         campaign=campaign,
         observations=observations,
@@ -228,7 +255,7 @@ def export_bundle(
         award=award_info,
         judgments=judgments_jsonl(judgments) if active(judgments) else None,
     )
-    return write_bundle(contents, out, created_at=created_at)
+    return contents, created_at
 
 
 def judgments_jsonl(judgments: list[Judgment]) -> bytes:

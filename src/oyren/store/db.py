@@ -2,8 +2,15 @@
 
 SQLite (the default, a file) and PostgreSQL (production) are both supported by the same code.
 ``postgresql://`` URLs are driven by psycopg 3. On SQLite the driver's own transaction handling
-is switched off and SQLAlchemy issues ``BEGIN`` itself, so a transaction covers reads and schema
-changes too, as it does on PostgreSQL: an import that fails half-way leaves nothing behind.
+is switched off and SQLAlchemy issues ``BEGIN IMMEDIATE`` itself (the pysqlite recipe in
+SQLAlchemy's documentation), so a transaction covers reads and schema changes too, as it does on
+PostgreSQL: an import that fails half-way leaves nothing behind. Taking the write lock when the
+transaction begins is what lets writers wait their turn: a deferred transaction that reads and
+then writes cannot wait for another writer (SQLite answers "database is locked" at once, to avoid
+a deadlock), while one that begins immediately waits up to the busy timeout (30 s, or
+``?timeout=SECONDS`` in the URL) for the writer before it. A writer still waiting after that gets
+:class:`~oyren.errors.StoreBusy`, a message, never a traceback. Read-only work may ask for a
+deferred transaction (``transaction(engine, write=False)``), which never waits for writers.
 
 The schema is created and upgraded only by the Alembic migrations shipped in
 ``oyren/migrations`` (:func:`upgrade`); :func:`open_database` refuses a database that is
@@ -22,7 +29,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
-from oyren.errors import StoreError
+from oyren.errors import StoreBusy, StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -35,6 +42,7 @@ __all__ = [
     "create_db_engine",
     "current_revision",
     "head_revision",
+    "is_busy",
     "migrate",
     "normalize_url",
     "open_database",
@@ -46,7 +54,9 @@ __all__ = [
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration, which this version of Öyrən needs (a test keeps it equal to Alembic's
 # head). Named here so opening the store does not load Alembic.
-SCHEMA_REVISION = "creators0001"
+SCHEMA_REVISION = "trust0001"
+SQLITE_BUSY_TIMEOUT_S = 30.0  # how long a writer waits for the one before it, unless the URL says
+READ_ONLY = "oyren_read_only"  # execution option: a deferred transaction on SQLite
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -71,8 +81,12 @@ def show_url(url: str | URL) -> str:
 def create_db_engine(url: str | URL) -> Engine:
     """Create an engine for ``url`` (no connection is made yet)."""
     parsed = normalize_url(url)
+    options: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite" and "timeout" not in parsed.query:
+        # The sqlite3 module's timeout is SQLite's busy timeout: how long to wait for a lock.
+        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
     try:
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, **options)
     except (ArgumentError, ImportError) as exc:
         raise StoreError(f"cannot use the database URL {show_url(parsed)}: {exc}") from None
     if engine.dialect.name == "sqlite":
@@ -86,12 +100,28 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA busy_timeout = 10000")
     cursor.close()
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A write transaction takes the write lock first, waiting its turn behind another writer; a
+    # deferred one could only fail at its first write (see the module's docstring).
+    deferred = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def is_busy(exc: OperationalError) -> bool:
+    """True when ``exc`` is SQLite's "database is locked" (another writer kept the lock)."""
+    message = str(exc.orig or exc).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
+def _busy(url: URL) -> StoreBusy:
+    return StoreBusy(
+        f"the database {show_url(url)} stayed busy with another writer for longer than the busy "
+        "timeout; nothing was changed: run the command again (a longer wait: add "
+        "?timeout=SECONDS to the SQLite URL)"
+    )
 
 
 def _cannot_open(url: URL, exc: OperationalError) -> StoreError:
@@ -128,6 +158,8 @@ def open_database(url: str | URL, *, create: bool = False) -> Engine:
         found, head = current_revision(engine), SCHEMA_REVISION
     except OperationalError as exc:
         engine.dispose()
+        if is_busy(exc):
+            raise _busy(parsed) from None
         raise _cannot_open(parsed, exc) from None
     if found != head:
         engine.dispose()
@@ -144,10 +176,20 @@ def open_database(url: str | URL, *, create: bool = False) -> Engine:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """Yield a session in a transaction: committed on success, rolled back on any exception."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        yield session
+def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """Yield a session in a transaction: committed on success, rolled back on any exception.
+
+    On SQLite a write transaction waits its turn for the write lock (up to the busy timeout,
+    then :class:`~oyren.errors.StoreBusy`); ``write=False`` reads without taking it.
+    """
+    bind = engine if write else engine.execution_options(**{READ_ONLY: True})
+    try:
+        with Session(bind, expire_on_commit=False) as session, session.begin():
+            yield session
+    except OperationalError as exc:
+        if is_busy(exc):
+            raise _busy(engine.url) from None
+        raise
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -179,6 +221,8 @@ def migrate(url: str | URL) -> tuple[str | None, str]:
         upgrade(engine)
         return before, SCHEMA_REVISION
     except OperationalError as exc:
+        if is_busy(exc):
+            raise _busy(parsed) from None
         raise _cannot_open(parsed, exc) from None
     finally:
         engine.dispose()

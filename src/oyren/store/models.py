@@ -28,6 +28,7 @@ __all__ = [
     "AwardRow",
     "Base",
     "CampaignRow",
+    "CollectorLeaseRow",
     "CrawlCheckpointRow",
     "CrawlMissRow",
     "CreatorEntryRow",
@@ -43,6 +44,7 @@ __all__ = [
     "ObservationRow",
     "QuotaRow",
     "RemovalRow",
+    "SigningKeyRow",
     "VideoRow",
 ]
 
@@ -155,6 +157,9 @@ class AwardRow(Base):
     # The jury round the most creative prize came from, and its last judgment then (jury0001).
     jury_round_id: Mapped[int | None] = mapped_column(Integer)
     last_judgment_id: Mapped[int | None] = mapped_column(Integer)
+    # The award's audit bundle: its digest, and the organizer's signature of it (trust0001).
+    bundle_digest: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[str | None] = mapped_column(Text)  # signature.json
 
 
 class RemovalRow(Base):
@@ -200,6 +205,37 @@ class CrawlCheckpointRow(Base):
     done: Mapped[bool] = mapped_column(Boolean)
     started_at: Mapped[int | None] = mapped_column(BigInteger)
     finished_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CollectorLeaseRow(Base):
+    """Which process collects a campaign now (``oyren crawl`` or ``oyren track``), until when.
+
+    Collection's working state like the checkpoints: taken, renewed and released in place (see
+    :mod:`oyren.store.leases`).
+    """
+
+    __tablename__ = "collector_leases"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))  # a fresh random token per run
+    command: Mapped[str] = mapped_column(String(16))  # crawl, track
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[int] = mapped_column(BigInteger)
+    renewed_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class SigningKeyRow(Base):
+    """A public key the organizer signs awards with, as published (never a private key)."""
+
+    __tablename__ = "signing_keys"
+
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(44))  # base64 of the 32 raw bytes
+    published_at: Mapped[int] = mapped_column(BigInteger)
+    published_by: Mapped[str] = mapped_column(Text)
+    retired_at: Mapped[int | None] = mapped_column(BigInteger)  # no new awards after this
 
 
 class QuotaRow(Base):

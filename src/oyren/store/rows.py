@@ -289,6 +289,9 @@ class AwardRecord:
     reason: str | None
     rules_digest: str
     results_digest: str
+    bundle_digest: str | None = None  # the audit bundle's digest, as fixed when awarded
+    signed_by: str | None = None  # the id of the key that signed the bundle
+    public_key: str | None = None  # that key, as published
 
 
 def award_record(row: AwardRow) -> AwardRecord:
@@ -301,7 +304,16 @@ def award_record(row: AwardRow) -> AwardRecord:
         row.reason,
         row.rules_digest,
         row.results_digest,
+        row.bundle_digest,
+        *_signer(row.signature),
     )
+
+
+def _signer(signature: str | None) -> tuple[str | None, str | None]:
+    if signature is None:
+        return None, None
+    data = orjson.loads(signature)
+    return str(data["key_id"]), str(data["public_key"])
 
 
 def current_award_row(session: Session, campaign_id: str) -> AwardRow | None:

@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oyren import __version__
-from oyren.errors import NotFound, OyrenError
+from oyren.errors import NotFound, OyrenError, StoreBusy
 from oyren.pages.snapshots import ResultsCache
 from oyren.settings import Settings
 from oyren.store.accounts import session_secret
@@ -129,6 +129,10 @@ def _install_error_pages(app: FastAPI, state: WebState) -> None:
     async def user_error(request: Request, exc: Exception) -> Response:
         # The store names what is wrong ("no campaign 'x'…"); a visitor may see that. Asking
         # for something that is not there is a 404, anything else the request's fault.
+        if isinstance(exc, StoreBusy):  # another writer kept the database: try again shortly
+            return error_response(
+                state, request, 503, detail=str(exc), headers={"Retry-After": "5"}
+            )
         status = 404 if isinstance(exc, NotFound) else 400
         return error_response(state, request, status, detail=str(exc), explained=True)
 
