@@ -118,6 +118,8 @@ def _read_file(path: Path) -> dict[str, str]:
         raise InputError(f"cannot read the configuration file ({exc})", path=name) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", path=name) from None
+    except RecursionError:  # thousands of nested arrays exhaust tomllib's recursion
+        raise InputError("not valid TOML: arrays or tables nested too deeply", path=name) from None
     known = {f.name for f in fields(Settings)}
     for key, value in data.items():
         if key not in known:
