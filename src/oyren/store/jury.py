@@ -28,7 +28,11 @@ from oyren.store.awards import standings
 from oyren.store.models import JudgmentRow, JurorRow, JuryRoundRow
 from oyren.store.rows import jury_order, stored_judgments
 
+MAX_SHORTLIST = 100_000
+"""The most entries a round's "top N" shortlist may ask for."""
+
 __all__ = [
+    "MAX_SHORTLIST",
     "JurorInfo",
     "RoundInfo",
     "build_shortlist",
@@ -143,6 +147,8 @@ def create_round(
         raise StoreError(f"the batch size must be 2 to {jury.MAX_SIZE} (--batch K)")
     if not 0.5 <= threshold < 1.0:
         raise StoreError("the threshold must be at least 0.5 and below 1 (--threshold P)")
+    if top is not None and not 1 <= top <= MAX_SHORTLIST:
+        raise StoreError(f"a shortlist takes 1 to {MAX_SHORTLIST:,} entries (--top N)")
     results = standings(session, campaign_id=campaign_id).results
     picked = build_shortlist(results.entries, top=top, topic=topic, videos=videos)
     if top is not None:

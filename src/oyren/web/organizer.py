@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, Form, HTTPException, Path
 from fastapi.responses import Response
 
 from oyren.inputs.decisions import ACTIONS
@@ -29,13 +29,12 @@ from oyren.web.context import (
     safe_next,
     staff_ctx,
 )
+from oyren.web.params import AuditBefore, CampaignId, NextPath, VideoId
 
 __all__ = ["router"]
 
 router = APIRouter()
 
-CampaignId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-VideoId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 StaffCtx = Annotated[Ctx, Depends(staff_ctx)]
 OrganizerCtx = Annotated[Ctx, Depends(organizer_ctx)]
 CSRF = [Depends(csrf_protected)]
@@ -60,7 +59,7 @@ def login(
     ctx: Annotated[Ctx, Depends(limited_ctx("login"))],
     username: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=1000)],
-    next: Annotated[str, Form(max_length=2000)] = "/organizer",
+    next: NextPath = "/organizer",
 ) -> Response:
     """Sign in; the session cookie is signed and expires after the configured hours."""
     with ctx.session() as session:
@@ -147,7 +146,7 @@ def decide(
     ctx: StaffCtx,
     action: Annotated[str, Form(pattern="^(exclude|include)$", description=" or ".join(ACTIONS))],
     reason: Annotated[str, Form(min_length=1, max_length=2000)],
-    next: Annotated[str, Form(max_length=2000)] = "",
+    next: NextPath = "",
 ) -> Response:
     """Exclude or include a video; the reason is required and goes into the audit log."""
     assert ctx.user is not None
@@ -171,9 +170,7 @@ def decide(
 def audit(
     campaign_id: CampaignId,
     ctx: StaffCtx,
-    before: Annotated[
-        int | None, Query(ge=1, description="Show entries older than this id")
-    ] = None,
+    before: AuditBefore = None,
 ) -> Response:
     """The audit log: who did what and when, newest first."""
     with ctx.session() as session:
@@ -213,7 +210,9 @@ def award_form(campaign_id: CampaignId, ctx: OrganizerCtx) -> Response:
 def award_action(
     campaign_id: CampaignId,
     ctx: OrganizerCtx,
-    confirm: Annotated[str, Form(description="The campaign's id, typed to confirm")],
+    confirm: Annotated[
+        str, Form(max_length=200, description="The campaign's id, typed to confirm")
+    ],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Freeze the prizes. Replacing an earlier award needs a reason, which is published."""
