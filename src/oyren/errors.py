@@ -9,6 +9,8 @@ that one class, print its message and exit with status 2 without a traceback:
   - :class:`InputError` — a line of an input file (observations, decisions, judgments) is bad;
     names the file, the line and the field.
   - :class:`StoreError` — the database refuses an operation (unknown campaign, frozen award, …).
+    - :class:`NotFound` — what was asked for is not stored (the web app answers 404).
+    - :class:`NotAllowed` — the account may not do this (the web app answers 403).
   - :class:`ConnectorError` — a remote API answered with an error we cannot recover from.
     - :class:`ApiUnavailable` — the API kept failing through every retry; try again later.
     - :class:`QuotaExhausted` — the API's daily quota is spent; says when it resets.
@@ -27,6 +29,8 @@ __all__ = [
     "CampaignError",
     "ConnectorError",
     "InputError",
+    "NotAllowed",
+    "NotFound",
     "OyrenError",
     "QuotaExhausted",
     "SearchExpired",
@@ -73,6 +77,14 @@ class InputError(OyrenError):
 
 class StoreError(OyrenError):
     """The store cannot do what was asked."""
+
+
+class NotFound(StoreError):
+    """What was asked for is not stored: a campaign, a video, a jury round, an award (web: 404)."""
+
+
+class NotAllowed(StoreError):
+    """The signed-in account may not do this, e.g. a juror not invited to a round (web: 403)."""
 
 
 class ConnectorError(OyrenError):

@@ -373,5 +373,7 @@ def test_cli_deeply_nested_campaign_exits_2_naming_the_file(
         args += ("--observations", jsonl(tmp_path / "o.jsonl", []))
     result = cli(command, *args)
     assert result.exit_code == 2
-    assert result.stderr == f"error: {hostile}: not valid TOML: arrays or tables nested too deeply\n"
+    assert (
+        result.stderr == f"error: {hostile}: not valid TOML: arrays or tables nested too deeply\n"
+    )
     assert "Traceback" not in result.output

@@ -195,7 +195,7 @@ def test_stats_page_draws_four_charts_with_nothing_from_elsewhere(client: httpx.
 def test_winners_before_the_award(client: httpx.Client) -> None:
     text = client.get(BASE + "/winners?lang=en").text
     assert "The prizes have not been awarded yet." in text
-    assert client.get(BASE + "/bundle.zip").status_code == 400
+    assert client.get(BASE + "/bundle.zip").status_code == 404  # no bundle yet: not there
 
 
 def test_openapi_describes_the_json_api(client: httpx.Client) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from oyren.errors import StoreError
+from oyren.errors import NotFound
 from oyren.pages.snapshots import (
     CheckedVideo,
     Prize,
@@ -176,7 +176,7 @@ def evidence(
     snap = snapshot_of(session, campaign_id, cache)
     entry = snap.by_id.get(video_id)
     if entry is None:
-        raise StoreError(f"no video '{video_id[:64]}' in campaign '{campaign_id}'")
+        raise NotFound(f"no video '{video_id[:64]}' in campaign '{campaign_id}'")
     c = snap.campaign
     meta = metas_at_deadline(session, c, [video_id])[video_id]
     series = reads.view_series(session, campaign_id, video_id)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from oyren.errors import StoreError
+from oyren.errors import NotFound, StoreError
 from oyren.inputs.links import Lookup, parse_lookup, profile_url
 from oyren.pages.snapshots import (
     CheckedVideo,
@@ -292,7 +292,7 @@ def award_bundle(
     snap = snapshot_of(session, campaign_id, cache)
     award = snap.standings.award
     if award is None:
-        raise StoreError(f"'{campaign_id}' has no award yet: there is no bundle to publish")
+        raise NotFound(f"'{campaign_id}' has no award yet: there is no bundle to publish")
     name = f"{campaign_id}-award-{award.number}"
 
     def build() -> BundleFile:

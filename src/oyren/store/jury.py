@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oyren.errors import StoreError
+from oyren.errors import NotAllowed, NotFound, StoreError
 from oyren.inputs.judgments import Judgment
 from oyren.jury import rounds as jury
 from oyren.rules.results import Entry
@@ -417,7 +417,7 @@ def remove_juror_votes(
 def _round(session: Session, round_id: int) -> JuryRoundRow:
     row = session.get(JuryRoundRow, round_id)
     if row is None:
-        raise StoreError(f"no jury round {round_id}")
+        raise NotFound(f"no jury round {round_id}")
     return row
 
 
@@ -437,7 +437,7 @@ def _juror_row(session: Session, round_id: int, juror: str) -> JurorRow | None:
 def _juror(session: Session, row: JuryRoundRow, juror: str) -> JurorRow:
     member = _juror_row(session, row.id, juror)
     if member is None or member.removed_at is not None:
-        raise StoreError(f"'{juror}' is not a juror of round {row.id}")
+        raise NotAllowed(f"'{juror}' is not a juror of round {row.id}")
     return member
 
 

@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from oyren.errors import StoreError
+from oyren.errors import NotFound
 from oyren.inputs.decisions import Decision, latest_decisions
 from oyren.inputs.judgments import Judgment, active
 from oyren.inputs.observations import Observation
@@ -63,7 +63,7 @@ def require_campaign(session: Session, campaign_id: str) -> CampaignRow:
     if row is None:
         known = session.scalars(select(CampaignRow.id).order_by(CampaignRow.id)).all()
         have = f" (stored: {', '.join(known)})" if known else " (none is stored yet)"
-        raise StoreError(
+        raise NotFound(
             f"no campaign '{campaign_id}' in the database{have}: "
             "register it with `oyren init --campaign FILE`"
         )
@@ -87,7 +87,7 @@ def require_video(session: Session, campaign_id: str, video_id: str) -> None:
         VideoRow.campaign_id == campaign_id, VideoRow.video_id == video_id
     )
     if session.scalar(query) is None:
-        raise StoreError(
+        raise NotFound(
             f"campaign '{campaign_id}' has no video '{video_id}': check the id, "
             "or ingest its observations first"
         )

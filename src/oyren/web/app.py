@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oyren import __version__
-from oyren.errors import OyrenError, StoreError
+from oyren.errors import NotAllowed, NotFound, OyrenError
 from oyren.pages.snapshots import ResultsCache
 from oyren.settings import Settings
 from oyren.store.accounts import session_secret
@@ -31,12 +31,12 @@ from oyren.store.db import Engine, open_database, transaction
 from oyren.web.context import WebState, error_response
 from oyren.web.i18n import load_catalogs
 from oyren.web.render import Pages
+from oyren.web.responses import document_refusals
 from oyren.web.security import RateLimit, RateLimiter, SecurityHeaders
 
 __all__ = ["DEFAULT_RATE_LIMITS", "WebOptions", "create_app"]
 
 log = logging.getLogger("oyren.web")
-NOT_FOUND = ("no campaign", "no video")  # how the core's "not there" errors begin
 
 # Per client address. Pages are cheap to read but not free; a submission writes to the database
 # and a login attempt is what a password guesser makes, so those are much tighter.
@@ -98,6 +98,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.web = state
+    described = app.openapi
+    app.openapi = lambda: document_refusals(described())  # type: ignore[method-assign]
     app.add_middleware(SecurityHeaders)
     app.mount(
         "/static", StaticFiles(directory=str(files("oyren.web").joinpath("static"))), "static"
@@ -121,9 +123,14 @@ def _install_error_pages(app: FastAPI, state: WebState) -> None:
 
     async def user_error(request: Request, exc: Exception) -> Response:
         # The store names what is wrong ("no campaign 'x'…"); a visitor may see that. Asking
-        # for something that is not there is a 404, anything else the request's fault.
-        missing = isinstance(exc, StoreError) and str(exc).startswith(NOT_FOUND)
-        status = 404 if missing else 400
+        # for something that is not there is a 404, for what the account may not do a 403,
+        # anything else the request's fault.
+        if isinstance(exc, NotFound):
+            status = 404
+        elif isinstance(exc, NotAllowed):
+            status = 403
+        else:
+            status = 400
         return error_response(state, request, status, detail=str(exc))
 
     async def server_error(request: Request, exc: Exception) -> Response:

@@ -374,12 +374,13 @@ def error_response(
             "The form had expired or did not come from this site. Go back, reload the page "
             "and send it again."
         )
-    elif status == 400 and isinstance(detail, str) and detail:
-        message = detail  # our own message naming what is wrong, shown as text
     elif (
-        status == 404 and isinstance(detail, str) and detail.startswith(("no campaign", "no video"))
+        status in (400, 403, 404)
+        and isinstance(detail, str)
+        and detail
+        and detail != HTTPStatus(status).phrase  # Starlette's default, not our words
     ):
-        message = detail
+        message = detail  # our own message naming what is wrong, shown as text
     else:
         message = messages.get(status, "")
     title = titles.get(status) or HTTPStatus(status).phrase

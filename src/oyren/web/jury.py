@@ -18,10 +18,11 @@ from oyren import store
 from oyren.pages import jury as ballots
 from oyren.web.context import Ctx, add_page, csrf_protected, juror_ctx, organizer_ctx
 from oyren.web.params import MAX_SHORTLIST, CampaignId, EntryIds, Places, RoundId
+from oyren.web.responses import FORM_POST, SIGNED_IN
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(responses=SIGNED_IN)
 
 JurorCtx = Annotated[Ctx, Depends(juror_ctx)]
 OrganizerCtx = Annotated[Ctx, Depends(organizer_ctx)]
@@ -51,7 +52,13 @@ def juror_round(round_id: RoundId, ctx: JurorCtx) -> Response:
     return ctx.respond("jury_round.html", data)
 
 
-@router.post("/jury/rounds/{round_id}/answer", tags=["jury"], dependencies=CSRF)
+@router.post(
+    "/jury/rounds/{round_id}/answer",
+    tags=["jury"],
+    dependencies=CSRF,
+    status_code=201,
+    responses=FORM_POST,
+)
 def answer(
     round_id: RoundId,
     ctx: JurorCtx,
@@ -88,7 +95,7 @@ def answer(
     return ctx.redirect(f"/jury/rounds/{round_id}")
 
 
-@router.post("/jury/rounds/{round_id}/undo", tags=["jury"], dependencies=CSRF)
+@router.post("/jury/rounds/{round_id}/undo", tags=["jury"], dependencies=CSRF, responses=FORM_POST)
 def undo(round_id: RoundId, ctx: JurorCtx) -> Response:
     """Take back the juror's latest answer."""
     assert ctx.user is not None
@@ -110,7 +117,13 @@ def rounds(campaign_id: CampaignId, ctx: OrganizerCtx) -> Response:
     return ctx.respond("jury_rounds.html", data, campaign=campaign, extra={"c": campaign})
 
 
-@router.post("/organizer/campaigns/{campaign_id}/jury", tags=["jury"], dependencies=CSRF)
+@router.post(
+    "/organizer/campaigns/{campaign_id}/jury",
+    tags=["jury"],
+    dependencies=CSRF,
+    status_code=201,
+    responses=FORM_POST,
+)
 def create_round(
     campaign_id: CampaignId,
     ctx: OrganizerCtx,
@@ -153,7 +166,13 @@ def create_round(
     return ctx.redirect(f"/organizer/campaigns/{campaign_id}/jury")
 
 
-@router.post("/organizer/jury/rounds/{round_id}/invite", tags=["jury"], dependencies=CSRF)
+@router.post(
+    "/organizer/jury/rounds/{round_id}/invite",
+    tags=["jury"],
+    dependencies=CSRF,
+    status_code=201,
+    responses=FORM_POST,
+)
 def invite(
     round_id: RoundId,
     ctx: OrganizerCtx,
@@ -177,7 +196,9 @@ def invite(
     return ctx.redirect(f"/organizer/campaigns/{campaign_id}/jury")
 
 
-@router.post("/organizer/jury/rounds/{round_id}/close", tags=["jury"], dependencies=CSRF)
+@router.post(
+    "/organizer/jury/rounds/{round_id}/close", tags=["jury"], dependencies=CSRF, responses=FORM_POST
+)
 def close(round_id: RoundId, ctx: OrganizerCtx) -> Response:
     """Close a round: its judgments decide the most creative prize."""
     assert ctx.user is not None

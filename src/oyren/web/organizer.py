@@ -30,10 +30,11 @@ from oyren.web.context import (
     staff_ctx,
 )
 from oyren.web.params import AuditBefore, CampaignId, NextPath, VideoId
+from oyren.web.responses import FORM_POST, RATE_LIMITED, SIGNED_IN
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(responses=SIGNED_IN)
 
 StaffCtx = Annotated[Ctx, Depends(staff_ctx)]
 OrganizerCtx = Annotated[Ctx, Depends(organizer_ctx)]
@@ -54,7 +55,9 @@ def login_form(ctx: Annotated[Ctx, Depends(page_ctx)], next: str = "/organizer")
     )
 
 
-@router.post("/login", tags=["organizer"], dependencies=CSRF)
+@router.post(
+    "/login", tags=["organizer"], dependencies=CSRF, responses={**FORM_POST, **RATE_LIMITED}
+)
 def login(
     ctx: Annotated[Ctx, Depends(limited_ctx("login"))],
     username: Annotated[str, Form(max_length=100)],
@@ -83,7 +86,7 @@ def login(
     return ctx.start_session(response, user)
 
 
-@router.post("/logout", tags=["organizer"], dependencies=CSRF)
+@router.post("/logout", tags=["organizer"], dependencies=CSRF, responses=FORM_POST)
 def logout(ctx: Annotated[Ctx, Depends(page_ctx)]) -> Response:
     """Sign out: ends every session of the account."""
     if ctx.user is not None:
@@ -139,6 +142,8 @@ def video(campaign_id: CampaignId, video_id: VideoId, ctx: StaffCtx) -> Response
     "/organizer/campaigns/{campaign_id}/videos/{video_id}/decision",
     tags=["organizer"],
     dependencies=CSRF,
+    status_code=201,
+    responses=FORM_POST,
 )
 def decide(
     campaign_id: CampaignId,
@@ -206,7 +211,13 @@ def award_form(campaign_id: CampaignId, ctx: OrganizerCtx) -> Response:
     return ctx.respond("award.html", data, campaign=data.campaign)
 
 
-@router.post("/organizer/campaigns/{campaign_id}/award", tags=["organizer"], dependencies=CSRF)
+@router.post(
+    "/organizer/campaigns/{campaign_id}/award",
+    tags=["organizer"],
+    dependencies=CSRF,
+    status_code=201,
+    responses=FORM_POST,
+)
 def award_action(
     campaign_id: CampaignId,
     ctx: OrganizerCtx,

@@ -21,10 +21,11 @@ from oyren.web.charts import stats_charts
 from oyren.web.context import Ctx, add_page, csrf_protected, limited_ctx, page_ctx, safe_next
 from oyren.web.i18n import LANGUAGES
 from oyren.web.params import CampaignId, Offset
+from oyren.web.responses import FORM_POST, PUBLIC
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(responses=PUBLIC)
 
 PageCtx = Annotated[Ctx, Depends(page_ctx)]
 CheckCtx = Annotated[Ctx, Depends(limited_ctx("check"))]
@@ -117,7 +118,11 @@ def check(
 
 
 @router.post(
-    "/campaigns/{campaign_id}/submissions", tags=["public"], dependencies=[Depends(csrf_protected)]
+    "/campaigns/{campaign_id}/submissions",
+    tags=["public"],
+    dependencies=[Depends(csrf_protected)],
+    status_code=201,
+    responses=FORM_POST,
 )
 def submit(
     campaign_id: CampaignId,
