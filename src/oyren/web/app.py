@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from oyren import __version__
 from oyren.errors import NotAllowed, NotFound, OyrenError
@@ -101,6 +102,10 @@ def create_app(
     described = app.openapi
     app.openapi = lambda: document_refusals(described())  # type: ignore[method-assign]
     app.add_middleware(SecurityHeaders)
+    if settings.proxies:
+        # Outermost, so every layer (HSTS, Secure cookies, rate limits) sees the visitor's
+        # scheme and address; forwarded headers from any other peer are left untouched.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxies)
     app.mount(
         "/static", StaticFiles(directory=str(files("oyren.web").joinpath("static"))), "static"
     )

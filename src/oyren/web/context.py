@@ -82,8 +82,8 @@ def _state(request: Request) -> WebState:
 
 
 def _client(request: Request) -> str:
-    # The direct peer. Behind a reverse proxy run uvicorn with --proxy-headers so this is the
-    # visitor's address rather than the proxy's.
+    # The direct peer, or the visitor's address a trusted proxy forwarded (the app's proxy
+    # middleware replaces the peer only for addresses in the trusted_proxies setting).
     return request.client.host if request.client else "unknown"
 
 
@@ -114,6 +114,11 @@ class Ctx:
         cookie = request.cookies.get(CSRF_COOKIE)
         self._new_csrf = not cookie
         self.csrf_cookie = cookie or new_csrf_cookie()
+
+    @property
+    def client(self) -> str:
+        """The visitor's address (as a trusted proxy forwarded it, else the peer's)."""
+        return _client(self.request)
 
     @property
     def csrf_token(self) -> str:

@@ -16,7 +16,16 @@ from fastapi.responses import Response
 
 from oyren.inputs.decisions import ACTIONS
 from oyren.pages import organizer as oversight
-from oyren.store import audit_page, award, export_standings, list_campaigns, moderate
+from oyren.store import (
+    account_wait,
+    audit_page,
+    award,
+    export_standings,
+    list_campaigns,
+    moderate,
+    record_failure,
+    record_success,
+)
 from oyren.store.accounts import authenticate, end_sessions
 from oyren.web.charts import video_chart
 from oyren.web.context import (
@@ -64,9 +73,21 @@ def login(
     password: Annotated[str, Form(max_length=1000)],
     next: NextPath = "/organizer",
 ) -> Response:
-    """Sign in; the session cookie is signed and expires after the configured hours."""
+    """Sign in; the session cookie is signed and expires after the configured hours.
+
+    Besides the per-address rate limit, each account allows a few wrong passwords, then a
+    doubling wait between tries (at most 15 minutes) that the owner's own addresses skip.
+    """
+    with ctx.session() as session:
+        wait = account_wait(session, username=username, address=ctx.client, at=ctx.now)
+    if wait > 0:
+        raise HTTPException(429, headers={"Retry-After": str(wait)})
     with ctx.session() as session:
         user = authenticate(session, username=username, password=password)
+        if user is None:
+            record_failure(session, username=username, at=ctx.now)
+        else:
+            record_success(session, username=username, address=ctx.client, at=ctx.now)
     if user is None:
         if ctx.wants_json:
             raise HTTPException(401)
