@@ -33,12 +33,12 @@ ROLES = {"anonymous": None, "organizer": "olga", "moderator": "murad", "juror": 
 def test_fuzzing_the_api_finds_no_server_error_and_no_undocumented_code(
     make_client: Callable[..., httpx.Client], role: str
 ) -> None:
-    client = make_client(rate_limits=NO_LIMITS)
-    app = client._transport._asgi.app  # type: ignore[attr-defined]
-    if ROLES[role] is not None:
-        log_in(client, ROLES[role])
-    client.get("/login")  # every visitor holds a CSRF cookie
-    cookies = dict(client.cookies.items())
+    with make_client(rate_limits=NO_LIMITS) as client:
+        app = client._transport._asgi.app  # type: ignore[attr-defined]
+        if ROLES[role] is not None:
+            log_in(client, ROLES[role])
+        client.get("/login")  # every visitor holds a CSRF cookie
+        cookies = dict(client.cookies.items())
     headers = {"x-csrf-token": csrf_token(app.state.web.secret, cookies["oyren_csrf"])}
 
     schema = schemathesis.openapi.from_asgi("/openapi.json", app).exclude(path="/logout")

@@ -380,7 +380,7 @@ class _Fields:
 
     def region(self) -> str | None:
         value = self.string("region_code", limit=2)
-        if not value:
+        if not value or not value.strip():
             return None
         if not (value.isascii() and value.isalpha() and len(value) == 2):
             raise self.fail(
