@@ -77,3 +77,10 @@ def test_settings_each_documented_in_readme() -> None:
     missing = [i.name for i in describe_settings() if i.env not in rows.get(i.name, "")]
     unknown = sorted(set(rows) - {i.name for i in describe_settings()})
     assert (missing, unknown) == ([], [])
+
+
+def test_settings_file_nested_thousands_deep_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "oyren.toml"
+    path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(InputError, match="nested too deeply"):
+        load_settings(config=path, environ={})

@@ -12,6 +12,8 @@ that one class, print its message and exit with status 2 without a traceback:
     - :class:`StoreBusy` — another writer held the database past the busy timeout; nothing was
       changed, try again.
     - :class:`CollectorBusy` — another crawl or track of the same campaign is running.
+    - :class:`NotFound` — what was asked for is not stored (the web app answers 404).
+    - :class:`NotAllowed` — the account may not do this (the web app answers 403).
   - :class:`ConnectorError` — a remote API answered with an error we cannot recover from.
     - :class:`ApiUnavailable` — the API kept failing through every retry; try again later.
     - :class:`QuotaExhausted` — the API's daily quota is spent; says when it resets.
@@ -31,6 +33,7 @@ __all__ = [
     "CollectorBusy",
     "ConnectorError",
     "InputError",
+    "NotAllowed",
     "NotFound",
     "OyrenError",
     "QuotaExhausted",
@@ -90,7 +93,7 @@ class StoreError(OyrenError):
 
 
 class NotFound(StoreError):
-    """What was asked for is not there: a campaign, a video, a round, an award."""
+    """What was asked for is not stored: a campaign, a video, a jury round, an award (web: 404)."""
 
 
 class StoreBusy(StoreError):
@@ -99,6 +102,10 @@ class StoreBusy(StoreError):
 
 class CollectorBusy(StoreError):
     """Another collector holds the campaign's lease."""
+
+
+class NotAllowed(StoreError):
+    """The signed-in account may not do this, e.g. a juror not invited to a round (web: 403)."""
 
 
 class ConnectorError(OyrenError):

@@ -10,6 +10,7 @@ them, and a test checks the README's configuration table against that list.
 from __future__ import annotations
 
 import getpass
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -89,9 +90,32 @@ class Settings:
         shown="none: awards are not signed",
     )
 
+    trusted_proxies: str = _setting(
+        "",
+        "Addresses or networks of the reverse proxies in front of `oyren serve`, separated by "
+        "commas (e.g. `127.0.0.1, 10.0.0.0/8`). Only from these are `X-Forwarded-For` and "
+        "`X-Forwarded-Proto` believed: the visitor's address (for rate limits) and HTTPS (for "
+        "`Secure` cookies and HSTS). From anyone else those headers are ignored.",
+        shown="none",
+    )
+
     def __post_init__(self) -> None:
         if not self.user:
             object.__setattr__(self, "user", _login_name())
+        for item in self.proxies:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise InputError(
+                    f"'{item}' is not an IP address or network",
+                    path="settings",
+                    field="trusted_proxies",
+                ) from None
+
+    @property
+    def proxies(self) -> list[str]:
+        """The trusted proxies' addresses and networks, as a list."""
+        return [item.strip() for item in self.trusted_proxies.split(",") if item.strip()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +167,8 @@ def _read_file(path: Path) -> dict[str, str]:
         raise InputError(f"cannot read the configuration file ({exc})", path=name) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", path=name) from None
+    except RecursionError:  # thousands of nested arrays exhaust tomllib's recursion
+        raise InputError("not valid TOML: arrays or tables nested too deeply", path=name) from None
     known = {f.name for f in fields(Settings)}
     for key, value in data.items():
         if key not in known:

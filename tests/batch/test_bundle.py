@@ -177,10 +177,13 @@ def test_bundle_same_instant_sightings_any_order_same_results(
 
 # --- Round trips of arbitrary observations through a bundle ---
 
-texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+texts = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"),
+    max_size=12,
+)  # NUL is refused in texts (usernames aside): docs/security-inputs.md
 records = st.fixed_dictionaries(
     {
-        "id": st.sampled_from(["1", "2", "10", "007", "x-1"]),
+        "id": st.sampled_from(["1", "2", "10", "007", "18446744073709551615"]),
         "username": st.sampled_from(["aysel", "Aysel", "nigar", "=cmd()"]),
         "create_time": st.integers(1_708_000_000, 1_714_000_000),
         "view_count": st.integers(0, 10**6),

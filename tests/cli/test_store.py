@@ -360,3 +360,20 @@ def test_cli_standings_equal_run_for_any_input(
         assert cli(*args).exit_code == 0
     stored = cli("standings", "--campaign", campaign_id, "--format", "json")
     assert (run.exit_code, stored.stdout) == (0, run.stdout)
+
+
+@pytest.mark.parametrize("command", ["init", "run"])
+def test_cli_deeply_nested_campaign_exits_2_naming_the_file(
+    cli: Callable[..., Any], tmp_path: Path, command: str
+) -> None:
+    hostile = tmp_path / "deep.toml"
+    hostile.write_text('id = "x"\nx = ' + "[" * 5000 + "]" * 5000 + "\n")
+    args: tuple[object, ...] = ("--campaign", hostile)
+    if command == "run":
+        args += ("--observations", jsonl(tmp_path / "o.jsonl", []))
+    result = cli(command, *args)
+    assert result.exit_code == 2
+    assert (
+        result.stderr == f"error: {hostile}: not valid TOML: arrays or tables nested too deeply\n"
+    )
+    assert "Traceback" not in result.output

@@ -12,9 +12,7 @@ from hypothesis import strategies as st
 from oyren.errors import InputError
 from oyren.inputs import fastlane as jsonl
 from oyren.inputs.fastlane import jsonl_lines, observation_from_scanned, scan_record
-from oyren.inputs.observations import (
-    observation_from_record,
-)
+from oyren.inputs.observations import observation_from_record
 from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
 from tests.conftest import record
@@ -25,16 +23,18 @@ CUTOFF = 1_713_729_599  # 2024-04-21T23:59:59+04:00
 # rejects, and must read the ones it accepts the same way.
 FIELD_VALUES: dict[str, list[Any]] = {
     "id": ["7340000000000000001", 7340000000000000001, "0042", "abc", " 7 ", "", "a b", "x" * 65,
-           -1, True, 1.5, ["1"], "1\x00"],
-    "username": ["aysel", " aysel ", "", "  ", "a\x00", 5, None],
+           -1, True, 1.5, ["1"], "1\x00", "../../etc/passwd", "١٢", "9" * 21, 2**64 - 1],
+    "username": ["aysel", " aysel ", "", "  ", "a\x00", "u" * 24, "u" * 25, "u" * 24 + "\x00", 5,
+                 None],
     "create_time": [CUTOFF - 86400, CUTOFF, float(CUTOFF - 86400), 1.5, "1713729599", True, 5,
                     10**12, None],
     "collected_at": [CUTOFF, CUTOFF - 3600, CUTOFF + 3600, float(CUTOFF), "1713729599",
                      " 1713729599 ", "2024-04-21T23:59:59+04:00", "2024-04-21T19:59:59Z",
                      "2024-04-21T23:59:59", "yesterday", "-5", 1000, True, [1], None],
     "view_count": [0, 12, 10**15, 10**15 + 1, -1, 12.0, 12.5, "12", True, None],
-    "region_code": ["AZ", "az", "", "A\x00Z", 5, ["AZ"], None],
-    "video_description": ["Elm #TikTokdanÖyrən", "", "x\x00y #elm", 7, None],
+    "region_code": ["AZ", "az", "", "A\x00Z", "AZE", "A1", "ÄZ", 5, ["AZ"], None],
+    "video_description": ["Elm #TikTokdanÖyrən", "", "x\x00y #elm", "d" * 4000, "d" * 4001, 7,
+                          None],
     "hashtag_names": [["TikTokdanÖyrən", "#elm"], [" a ", "", "#"], ["# elm", "\t##elm\n"],
                       ["a\x00b"], [], [1], "elm", {"a": 1}, None],
     "video_duration": [30, 0, 30.0, 30.5, -1, "30", True, None],

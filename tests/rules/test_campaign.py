@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from oyren.errors import CampaignError
-from oyren.rules.campaign import load_campaign, parse_campaign
+from oyren.rules.campaign import MAX_CAMPAIGN_BYTES, load_campaign, parse_campaign
 from tests.conftest import CAMPAIGN_FILE
 
 BAKU = timezone(timedelta(hours=4))
@@ -133,3 +133,20 @@ def test_load_campaign_binary_file_is_rejected(tmp_path):
 
 def test_campaign_digest_changes_with_the_text():
     assert parse_campaign(minimal()).digest != parse_campaign(minimal(min_duration_s="31")).digest
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["[" * 5000 + "]" * 5000, "{ a = " * 5000 + "1" + " }" * 5000],
+    ids=["arrays", "inline-tables"],
+)
+def test_parse_campaign_deep_nesting_is_a_campaign_error_not_a_recursion_error(value):
+    with pytest.raises(CampaignError, match=r"^c\.toml: not valid TOML: .*nested too deeply"):
+        parse_campaign(minimal(x=value), path="c.toml")
+
+
+def test_load_campaign_refuses_a_file_past_the_size_limit(tmp_path):
+    path = tmp_path / "big.toml"
+    path.write_text(minimal() + "\n#" + "x" * MAX_CAMPAIGN_BYTES)
+    with pytest.raises(CampaignError, match=r"big\.toml: larger than 1024 KiB"):
+        load_campaign(path)

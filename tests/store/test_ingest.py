@@ -111,14 +111,14 @@ def test_ingest_hostile_text_kept_exactly(
         [
             make_record(
                 id=1,
-                username="'; DROP TABLE observations; --",
-                video_description="nul\x00 byte 🎓 ə İ " + "x" * 20_000 + " #TikTokdanOyren",
+                username="nul\x00'; DROP TABLE x; --",  # NUL dropped, as the API sends them
+                video_description="🎓 ə İ " + "x" * 3_900 + " #TikTokdanOyren",  # within 4,000
                 voice_to_text="",
                 music_id=" 77 ",
             ),
             make_record(
-                id="=HYPERLINK(1)",
-                username="ǅ",
+                id="0002",
+                username="=HYPERLINK(1)",
                 hashtag_names=["# #TikTokdanÖyrən", " "],
                 region_code="az",
             ),

@@ -130,8 +130,12 @@ def test_uninvited_juror_is_refused(
 ) -> None:
     with make_client() as other:
         log_in(other, "kamal")
-        assert other.get(f"/jury/rounds/{round_id}").status_code == 400
+        refused = other.get(f"/jury/rounds/{round_id}.json")
+        missing = other.get(f"/jury/rounds/{round_id + 1}.json")
         assert other.get("/jury.json").json() == []
+    assert (refused.status_code, missing.status_code) == (403, 404)
+    assert refused.json()["error"]["message"] == f"'kamal' is not a juror of round {round_id}"
+    assert missing.json()["error"]["message"] == f"no jury round {round_id + 1}"
 
 
 def test_anonymous_and_staff_cannot_reach_jury_pages(

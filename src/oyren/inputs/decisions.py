@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from oyren.errors import InputError
-from oyren.inputs.records import json_objects
+from oyren.inputs.records import json_objects, tiktok_video_id
 from oyren.rules.decisions import ACTIONS, Decision, latest_decisions
 
 __all__ = ["ACTIONS", "Decision", "latest_decisions", "read_decisions"]
@@ -38,7 +38,9 @@ def read_decisions(path: str | Path) -> list[Decision]:
                 raise InputError("must be a non-empty string", path=name, line=number, field=key)
             return value.replace("\x00", "").strip()
 
-        video_id = text("video_id", required=True)
+        video_id = tiktok_video_id(
+            text("video_id", required=True), path=name, line=number, field="video_id"
+        )
         action = text("action", required=True)
         if action not in ACTIONS:
             raise InputError(

@@ -16,7 +16,20 @@ from operator import itemgetter
 from typing import Any
 
 from oyren.errors import InputError
-from oyren.inputs.observations import _TAG_EDGE, MAX_COUNT, MAX_TIMESTAMP, MIN_TIMESTAMP, _Fields
+from oyren.inputs.observations import (
+    _TAG_EDGE,
+    MAX_COUNT,
+    MAX_DESCRIPTION,
+    MAX_HASHTAG,
+    MAX_HASHTAGS,
+    MAX_MUSIC_ID,
+    MAX_TIMESTAMP,
+    MAX_TRANSCRIPT,
+    MAX_USERNAME,
+    MIN_TIMESTAMP,
+    _Fields,
+)
+from oyren.inputs.records import MAX_ID_DIGITS, MAX_VIDEO_ID
 from oyren.rules.hashtags import extract_hashtags
 from oyren.rules.observations import Observation
 
@@ -85,13 +98,22 @@ def scan_record(record: object) -> tuple[str, int, int] | None:
     except KeyError:
         (video_id, username, create_time, collected_at, views, region, description, tags,
          duration, likes, comments, shares) = map(get, _SCANNED)  # fmt: skip
-    if type(video_id) is not str or not video_id.isdigit() or len(video_id) > 64:
-        if type(video_id) is not int or video_id < 0:
+    if (
+        type(video_id) is not str
+        or len(video_id) > MAX_ID_DIGITS
+        or not video_id.isdigit()
+        or not video_id.isascii()
+    ):
+        if type(video_id) is not int or not 0 <= video_id <= MAX_VIDEO_ID:
             return None
         video_id = str(video_id)
-        if len(video_id) > 64:
-            return None
-    if type(username) is not str or not username or username.isspace() or "\x00" in username:
+    if (
+        type(username) is not str
+        or not username
+        or len(username) > MAX_USERNAME
+        or username.isspace()
+        or "\x00" in username
+    ):
         return None
     if type(create_time) is not int or not MIN_TIMESTAMP <= create_time < MAX_TIMESTAMP:
         return None
@@ -119,22 +141,33 @@ def scan_record(record: object) -> tuple[str, int, int] | None:
         for value in (duration, likes, comments, shares):
             if value is not None and (type(value) is not int or not 0 <= value <= MAX_COUNT):
                 return None
-    if type(region) is not str and region is not None:
+    if region is not None and (
+        type(region) is not str or len(region) != 2 or not region.isalpha() or not region.isascii()
+    ):
         return None
-    if type(description) is not str and description is not None:
+    if description is not None and (
+        type(description) is not str or len(description) > MAX_DESCRIPTION or "\x00" in description
+    ):
         return None
     if tags is not None:
-        if type(tags) is not list:
+        if type(tags) is not list or len(tags) > MAX_HASHTAGS:
             return None
         try:
-            "".join(tags)  # the cheapest check that every tag is a string
+            joined = "".join(tags)  # the cheapest check that every tag is a string
         except TypeError:
             return None
+        if "\x00" in joined or (len(joined) > MAX_HASHTAG and max(map(len, tags)) > MAX_HASHTAG):
+            return None
     music_id = get("music_id")
-    if music_id is not None and type(music_id) is not str and type(music_id) is not int:
+    if music_id is not None and (
+        type(music_id) is not int
+        and (type(music_id) is not str or len(music_id) > MAX_MUSIC_ID or "\x00" in music_id)
+    ):
         return None
     voice = get("voice_to_text")
-    if type(voice) is not str and voice is not None:
+    if voice is not None and (
+        type(voice) is not str or len(voice) > MAX_TRANSCRIPT or "\x00" in voice
+    ):
         return None
     return video_id, collected_at, views
 
@@ -166,12 +199,12 @@ def observation_from_scanned(
     the checks ``scan_record`` has made: the two must agree (a test holds them together).
     """
     get = record.get
-    description = (get("video_description") or "").replace("\x00", "")
+    description = get("video_description") or ""  # scan_record let no NUL character through
     tags = get("hashtag_names")
     if tags is None:
         hashtags = extract_hashtags(description)
     else:
-        hashtags = tuple([t for tag in tags if (t := _TAG_EDGE.sub("", tag.replace("\x00", "")))])
+        hashtags = tuple([t for tag in tags if (t := _TAG_EDGE.sub("", tag))])
     region = get("region_code")
     music_id = get("music_id")
     voice = get("voice_to_text")
@@ -182,13 +215,13 @@ def observation_from_scanned(
         record["create_time"],
         collected_at,
         record["view_count"],
-        (region or "").replace("\x00", "").upper() or None,
+        region.upper() if region else None,
         description,
         hashtags,
         get("video_duration"),
         get("like_count"),
         get("comment_count"),
         get("share_count"),
-        None if music_id is None else str(music_id).replace("\x00", "").strip() or None,
-        None if voice is None else voice.replace("\x00", ""),
+        None if music_id is None else str(music_id).strip() or None,
+        voice,
     )

@@ -198,8 +198,15 @@ def _fold_lines(
         for raw in lines:
             number += 1
             try:
-                key = scan(loads(raw))
+                record = loads(raw)
+                key = scan(record)
             except decode_error:
+                key = None
+            # A key written twice takes the general path, which names it; a few byte scans
+            # prove most lines free of that (keys_may_repeat, inlined).
+            if key is not None and (
+                raw.count(b'":') != len(record) or b" :" in raw or b"\t:" in raw or b"\r:" in raw
+            ):
                 key = None
             candidate: Candidate
             if key is not None:

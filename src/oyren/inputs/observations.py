@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from oyren.errors import InputError
+from oyren.inputs.records import check_keys_once, tiktok_video_id
 from oyren.rules.hashtags import extract_hashtags
 from oyren.rules.observations import Observation, observation_to_record
 
@@ -44,6 +45,15 @@ __all__ = [
 MIN_TIMESTAMP = 1_388_534_400  # 2014-01-01T00:00:00Z
 MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01T00:00:00Z
 MAX_COUNT = 10**15  # no video has a quadrillion views; larger is corrupt data
+# What the TikTok API can send, from TikTok's own limits where it states them; past these a line
+# is refused naming the field (docs/security-inputs.md lists them with their sources).
+MAX_USERNAME = 24  # TikTok usernames: at most 24 letters, digits, '_' and '.'
+MAX_DESCRIPTION = 4_000  # TikTok captions: 2,200 characters until 2023, 4,000 since
+MAX_TRANSCRIPT = 100_000  # voice_to_text of an hour-long video (TikTok's longest upload)
+MAX_HASHTAGS = 1_000  # no caption of 4,000 characters holds more
+MAX_HASHTAG = 200  # characters in one tag (TikTok states no limit; captions bound them)
+MAX_MUSIC_ID = 64
+_BOM = b"\xef\xbb\xbf"
 _TAG_EDGE = re.compile(r"^[\s#]+|\s+$")
 
 FIELDS = (
@@ -128,16 +138,11 @@ class ObservationFile(Iterator[Observation]):
         return next(self._observations)
 
     def _read(self) -> Iterator[Observation]:
-        if self.is_jsonl:
-            with self.open() as handle:
+        with self.open() as handle:
+            if self.is_jsonl:
                 yield from _read_jsonl(handle, self.name, self.skip)
-            return
-        try:
-            text = self.path.open("r", encoding="utf-8", newline="")
-        except OSError as exc:
-            raise InputError(f"cannot open: {exc.strerror}", path=self.name) from None
-        with text:
-            yield from _read_csv(text, self.name, self.skip)
+            else:
+                yield from _read_csv(_text_lines(handle, self.name), self.name, self.skip)
 
 
 def _read_jsonl(
@@ -165,18 +170,32 @@ def observation_from_line(raw: bytes, *, path: str, line: int) -> Observation | 
         raise InputError(f"not valid JSON ({exc})", path=path, line=line) from None
     if not isinstance(record, dict):
         raise InputError("expected a JSON object", path=path, line=line)
+    check_keys_once(raw, record, path=path, line=line)
     return observation_from_record(record, path=path, line=line)
 
 
-def _read_csv(
-    handle: io.TextIOWrapper, name: str, skip: SkipReport | None
-) -> Iterator[Observation]:
+def _text_lines(handle: io.BufferedReader, name: str) -> Iterator[str]:
+    """The lines of a CSV file as text, each decoded on its own so an error names its line."""
+    for number, raw in enumerate(handle, start=1):
+        if number == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]  # spreadsheets write a byte-order mark; not part of the header
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text ({exc.reason})", path=name, line=number) from None
+
+
+def _read_csv(handle: Iterator[str], name: str, skip: SkipReport | None) -> Iterator[Observation]:
+    reader = csv.DictReader(handle, strict=True)
     try:
-        reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         for required in ("id", "username", "create_time", "view_count", "collected_at"):
             if required not in header:
                 raise InputError("missing column in the header", path=name, line=1, field=required)
+        twice = sorted({column for column in header if header.count(column) > 1})
+        if twice:
+            raise InputError("the column appears twice in the header", path=name, line=1,
+                             field=twice[0])  # fmt: skip
         for row in reader:
             number = reader.line_num
             try:
@@ -188,10 +207,10 @@ def _read_csv(
                 if skip is None:
                     raise
                 skip.add(error)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", path=name) from None
     except csv.Error as exc:
-        raise InputError(f"not valid CSV ({exc})", path=name) from None
+        raise InputError(
+            f"not valid CSV ({exc})", path=name, line=max(reader.reader.line_num, 1)
+        ) from None
 
 
 def observation_from_record(
@@ -213,15 +232,15 @@ def observation_from_record(
             line=line,
             field="collected_at",
         )
-    description = f.string("video_description", required=False) or ""
+    description = f.string("video_description", limit=MAX_DESCRIPTION) or ""
     hashtags = f.hashtags(description)
     return Observation(
         video_id=video_id,
-        username=f.string("username", required=True) or "",
+        username=f.username(),
         create_time=create_time,
         collected_at=collected_at,
         view_count=f.count("view_count", required=True) or 0,
-        region_code=(f.string("region_code", required=False) or "").upper() or None,
+        region_code=f.region(),
         description=description,
         hashtags=hashtags,
         duration_s=f.count("video_duration", required=False),
@@ -229,7 +248,7 @@ def observation_from_record(
         comment_count=f.count("comment_count", required=False),
         share_count=f.count("share_count", required=False),
         music_id=f.optional_id("music_id"),
-        voice_to_text=f.string("voice_to_text", required=False),
+        voice_to_text=f.string("voice_to_text", limit=MAX_TRANSCRIPT),
     )
 
 
@@ -275,12 +294,7 @@ class _Fields:
             raise self.fail("id", "required field is missing")
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise self.fail("id", f"must be an integer or a string, not {_json_type(value)}")
-        text = str(value).replace("\x00", "").strip()
-        if not text or len(text) > 64 or any(ch.isspace() for ch in text):
-            raise self.fail("id", "must be a non-empty id without spaces (at most 64 characters)")
-        if isinstance(value, int) and value < 0:
-            raise self.fail("id", "must not be negative")
-        return text
+        return tiktok_video_id(value, path=self.path, line=self.line, field="id")
 
     def optional_id(self, name: str) -> str | None:
         value = self.record.get(name)
@@ -288,20 +302,49 @@ class _Fields:
             return None
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise self.fail(name, f"must be an integer or a string, not {_json_type(value)}")
-        return str(value).replace("\x00", "").strip() or None
+        text = self._bounded(name, str(value), MAX_MUSIC_ID)
+        return text.strip() or None
 
-    def string(self, name: str, *, required: bool) -> str | None:
+    def _bounded(self, name: str, value: str, limit: int) -> str:
+        if len(value) > limit:
+            raise self.fail(name, f"is {len(value):,} characters long: at most {limit:,}")
+        if "\x00" in value:
+            raise self.fail(name, "contains a NUL character")
+        return value
+
+    def string(self, name: str, *, limit: int) -> str | None:
         value = self.record.get(name)
         if value is None:
-            if required:
-                raise self.fail(name, "required field is missing")
             return None
         if not isinstance(value, str):
             raise self.fail(name, f"must be a string, not {_json_type(value)}")
+        return self._bounded(name, value, limit)
+
+    def username(self) -> str:
+        value = self.record.get("username")
+        if value is None:
+            raise self.fail("username", "required field is missing")
+        if not isinstance(value, str):
+            raise self.fail("username", f"must be a string, not {_json_type(value)}")
+        # The API has sent usernames with NUL characters in them: dropped, as TikTok shows them.
         value = value.replace("\x00", "")
-        if required and not value.strip():
-            raise self.fail(name, "must not be empty")
+        if not value.strip():
+            raise self.fail("username", "must not be empty")
+        if len(value) > MAX_USERNAME:
+            raise self.fail(
+                "username", f"is {len(value):,} characters long: TikTok allows {MAX_USERNAME}"
+            )
         return value
+
+    def region(self) -> str | None:
+        value = self.string("region_code", limit=2)
+        if not value or not value.strip():
+            return None
+        if not (value.isascii() and value.isalpha() and len(value) == 2):
+            raise self.fail(
+                "region_code", f"must be a two-letter country code, not {_quote(value)}"
+            )
+        return value.upper()
 
     def _integer(self, name: str, value: Any) -> int:
         if self.from_text and isinstance(value, str):
@@ -375,9 +418,13 @@ class _Fields:
                 value = [part for part in text.replace(",", " ").split() if part]
         if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
             raise self.fail("hashtag_names", "must be a list of strings")
+        if len(value) > MAX_HASHTAGS:
+            raise self.fail("hashtag_names", f"lists {len(value):,} tags: at most {MAX_HASHTAGS:,}")
+        for tag in value:
+            self._bounded("hashtag_names", tag, MAX_HASHTAG)
         # Strip leading '#' and spaces in any mix, so that reading a written record back gives
         # the same tags (" # #a" and "a" are one tag).
-        return tuple(t for t in (_TAG_EDGE.sub("", tag.replace("\x00", "")) for tag in value) if t)
+        return tuple(t for t in (_TAG_EDGE.sub("", tag) for tag in value) if t)
 
 
 def _check_range(fields: _Fields, name: str, seconds: int) -> None:
@@ -385,6 +432,12 @@ def _check_range(fields: _Fields, name: str, seconds: int) -> None:
         raise fields.fail(
             name, f"{seconds} is not a plausible time (Unix seconds between 2014 and 2100)"
         )
+
+
+def _quote(value: str) -> str:
+    """A value as an error shows it: quoted, at most 40 characters, controls escaped."""
+    shown = value[:40].encode("unicode_escape").decode("ascii")
+    return f"'{shown}'" + ("…" if len(value) > 40 else "")
 
 
 def _json_type(value: object) -> str:

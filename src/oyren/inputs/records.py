@@ -8,6 +8,7 @@ their own streaming readers in :mod:`oyren.inputs.observations` and :mod:`oyren.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,18 @@ import orjson
 
 from oyren.errors import InputError
 
-__all__ = ["json_objects"]
+__all__ = [
+    "MAX_ID_DIGITS",
+    "MAX_VIDEO_ID",
+    "check_keys_once",
+    "json_objects",
+    "keys_may_repeat",
+    "tiktok_video_id",
+]
+
+MAX_VIDEO_ID = 2**64 - 1
+"""TikTok's video ids are unsigned 64-bit numbers (19 digits today)."""
+MAX_ID_DIGITS = len(str(MAX_VIDEO_ID))  # 20
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -40,4 +52,77 @@ def json_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             raise InputError(f"not valid JSON ({exc})", path=name, line=number) from None
         if not isinstance(record, dict):
             raise InputError("expected a JSON object", path=name, line=number)
+        check_keys_once(raw, record, path=name, line=number)
         yield number, record
+
+
+def keys_may_repeat(raw: bytes, record: dict[str, Any]) -> bool:
+    """Tell whether the JSON text ``raw`` of ``record`` might name a key twice.
+
+    orjson keeps the last of repeated keys without a word. Each key is written ``"key":``
+    unless whitespace stands before its colon; so when no whitespace stands before any colon,
+    the text holds at least as many ``":`` as keys, and one more than ``record`` has keys only
+    if some key repeats (or a value holds ``":``, or an object is nested). Equal counts prove
+    that none repeats, at the cost of a few byte scans.
+    """
+    return raw.count(b'":') != len(record) or b" :" in raw or b"\t:" in raw or b"\r:" in raw
+
+
+class _Repeated(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Repeated(key)
+        seen[key] = value
+    return seen
+
+
+def check_keys_once(raw: bytes, record: dict[str, Any], *, path: str, line: int) -> None:
+    """Raise :class:`InputError` naming the key when an object in ``raw`` repeats one.
+
+    No API sends an object with a key twice, and which of the two values counts is up to the
+    parser: such a line is refused. The exact check runs only when :func:`keys_may_repeat`.
+    """
+    if not keys_may_repeat(raw, record):
+        return
+    try:
+        json.loads(raw, object_pairs_hook=_pairs)
+    except _Repeated as repeated:
+        raise InputError(
+            "the key appears twice in one object: which value counts is ambiguous",
+            path=path,
+            line=line,
+            field=repeated.key[:64],
+        ) from None
+    except ValueError:  # orjson read it; a parser disagreement is not ours to report
+        return
+
+
+def tiktok_video_id(value: object, *, path: str, line: int | None, field: str) -> str:
+    """``value`` as a TikTok video id (digits only), or :class:`InputError` naming the field."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= MAX_VIDEO_ID:
+            raise InputError(
+                "must be a TikTok video id: a whole number from 0 to 2^64-1",
+                path=path,
+                line=line,
+                field=field,
+            )
+        return str(value)
+    if not isinstance(value, str):
+        raise InputError("must be a TikTok video id", path=path, line=line, field=field)
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS):
+        shown = value[:40].encode("unicode_escape").decode("ascii")
+        raise InputError(
+            f"must be a TikTok video id: 1 to {MAX_ID_DIGITS} digits, not '{shown}'",
+            path=path,
+            line=line,
+            field=field,
+        )
+    return text

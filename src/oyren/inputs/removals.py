@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from oyren.errors import InputError
-from oyren.inputs.records import json_objects
+from oyren.inputs.records import json_objects, tiktok_video_id
 
 __all__ = ["Removal", "read_removals", "removal_to_record", "removed_ids"]
 
@@ -62,7 +62,9 @@ def _removal(record: dict[str, Any], name: str, number: int) -> Removal:
             raise InputError("must be a non-empty string", path=name, line=number, field=key)
         return value.replace("\x00", "").strip()
 
-    video_id = text("video_id", required=True)
+    video_id = tiktok_video_id(
+        text("video_id", required=True), path=name, line=number, field="video_id"
+    )
     reason = text("reason", required=True)
     at = _moment(record.get("at"), path=name, line=number, field="at")
     by = text("by", required=False) or "unknown"

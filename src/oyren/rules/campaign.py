@@ -21,6 +21,7 @@ from oyren.errors import CampaignError
 from oyren.rules.hashtags import fold
 
 __all__ = [
+    "MAX_CAMPAIGN_BYTES",
     "Campaign",
     "Category",
     "Partner",
@@ -32,6 +33,8 @@ __all__ = [
 
 LANGUAGES = ("az", "en")
 PRIZE_CATEGORIES = ("best_video", "discover", "most_creative")
+# The shipped campaign is 6 KiB; a file a hundred times larger is not a campaign description.
+MAX_CAMPAIGN_BYTES = 1024 * 1024
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _REGION_RE = re.compile(r"^[A-Z]{2}$")
@@ -177,8 +180,15 @@ def load_campaign(path: str | Path) -> Campaign:
     """Read and validate a campaign file, raising :class:`CampaignError` naming file and key."""
     p = Path(path)
     try:
+        with p.open("rb") as handle:
+            # One byte past the limit is enough to know a file is too big, without reading it.
+            raw = handle.read(MAX_CAMPAIGN_BYTES + 1)
+        if len(raw) > MAX_CAMPAIGN_BYTES:
+            raise CampaignError(
+                f"larger than {MAX_CAMPAIGN_BYTES // 1024} KiB: not a campaign file", path=str(p)
+            )
         # Bytes decoded as they are (no newline translation), so the digest names the file.
-        text = p.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise CampaignError("file not found", path=str(p)) from None
     except UnicodeDecodeError as exc:
@@ -190,10 +200,20 @@ def load_campaign(path: str | Path) -> Campaign:
 
 def parse_campaign(text: str, *, path: str = "<campaign>") -> Campaign:
     """Validate campaign TOML ``text``; ``path`` only names the source in errors."""
+    if len(text) > MAX_CAMPAIGN_BYTES:
+        raise CampaignError(
+            f"larger than {MAX_CAMPAIGN_BYTES // 1024} KiB: not a campaign file", path=path
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CampaignError(f"not valid TOML: {exc}", path=path) from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively; thousands of levels
+        # (``x = [[[[…]]]]``) exhaust Python's stack. No campaign nests more than a few.
+        raise CampaignError(
+            "not valid TOML: arrays or tables nested too deeply", path=path
+        ) from None
     v = _Validator(path)
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:

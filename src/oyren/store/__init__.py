@@ -52,6 +52,7 @@ from oyren.store.jury import (
 from oyren.store.moderation import QueueItem, import_decisions, moderate, moderation_queue
 from oyren.store.removals import REMOVAL_MISSES, confirm_removals, import_removals, remove_video
 from oyren.store.rows import AwardRecord, current_award
+from oyren.store.signins import account_wait, record_failure, record_success
 
 __all__ = [
     "REMOVAL_MISSES",
@@ -65,6 +66,7 @@ __all__ = [
     "Registration",
     "RoundInfo",
     "Standings",
+    "account_wait",
     "audit_page",
     "award",
     "build_shortlist",
@@ -88,7 +90,9 @@ __all__ = [
     "moderate",
     "moderation_queue",
     "next_question",
+    "record_failure",
     "record_judgment",
+    "record_success",
     "register_campaign",
     "remove_juror_votes",
     "remove_video",

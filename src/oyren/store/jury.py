@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oyren.errors import NotFound, StoreError
+from oyren.errors import NotAllowed, NotFound, StoreError
 from oyren.inputs.judgments import Judgment
 from oyren.jury import rounds as jury
 from oyren.rules.results import Entry
@@ -28,7 +28,11 @@ from oyren.store.awards import standings
 from oyren.store.models import JudgmentRow, JurorRow, JuryRoundRow
 from oyren.store.rows import jury_order, stored_judgments
 
+MAX_SHORTLIST = 100_000
+"""The most entries a round's "top N" shortlist may ask for."""
+
 __all__ = [
+    "MAX_SHORTLIST",
     "JurorInfo",
     "RoundInfo",
     "build_shortlist",
@@ -143,6 +147,8 @@ def create_round(
         raise StoreError(f"the batch size must be 2 to {jury.MAX_SIZE} (--batch K)")
     if not 0.5 <= threshold < 1.0:
         raise StoreError("the threshold must be at least 0.5 and below 1 (--threshold P)")
+    if top is not None and not 1 <= top <= MAX_SHORTLIST:
+        raise StoreError(f"a shortlist takes 1 to {MAX_SHORTLIST:,} entries (--top N)")
     results = standings(session, campaign_id=campaign_id).results
     picked = build_shortlist(results.entries, top=top, topic=topic, videos=videos)
     if top is not None:
@@ -431,7 +437,7 @@ def _juror_row(session: Session, round_id: int, juror: str) -> JurorRow | None:
 def _juror(session: Session, row: JuryRoundRow, juror: str) -> JurorRow:
     member = _juror_row(session, row.id, juror)
     if member is None or member.removed_at is not None:
-        raise StoreError(f"'{juror}' is not a juror of round {row.id}")
+        raise NotAllowed(f"'{juror}' is not a juror of round {row.id}")
     return member
 
 

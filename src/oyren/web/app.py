@@ -21,9 +21,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from oyren import __version__
-from oyren.errors import NotFound, OyrenError, StoreBusy
+from oyren.errors import NotAllowed, NotFound, OyrenError, StoreBusy
 from oyren.pages.snapshots import ResultsCache
 from oyren.settings import Settings
 from oyren.store.accounts import session_secret
@@ -31,6 +32,7 @@ from oyren.store.db import Engine, open_database, transaction
 from oyren.web.context import WebState, error_response
 from oyren.web.i18n import load_catalogs
 from oyren.web.render import Pages
+from oyren.web.responses import document_refusals
 from oyren.web.security import RateLimit, RateLimiter, SecurityHeaders
 
 __all__ = ["DEFAULT_RATE_LIMITS", "WebOptions", "create_app"]
@@ -104,7 +106,13 @@ def create_app(
     app.state.creators = (
         options.creators if options.creators is not None else creators.services_from_env(settings)
     )
+    described = app.openapi
+    app.openapi = lambda: document_refusals(described())  # type: ignore[method-assign]
     app.add_middleware(SecurityHeaders)
+    if settings.proxies:
+        # Outermost, so every layer (HSTS, Secure cookies, rate limits) sees the visitor's
+        # scheme and address; forwarded headers from any other peer are left untouched.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxies)
     app.mount(
         "/static", StaticFiles(directory=str(files("oyren.web").joinpath("static"))), "static"
     )
@@ -128,12 +136,18 @@ def _install_error_pages(app: FastAPI, state: WebState) -> None:
 
     async def user_error(request: Request, exc: Exception) -> Response:
         # The store names what is wrong ("no campaign 'x'…"); a visitor may see that. Asking
-        # for something that is not there is a 404, anything else the request's fault.
+        # for something that is not there is a 404, for what the account may not do a 403,
+        # anything else the request's fault.
         if isinstance(exc, StoreBusy):  # another writer kept the database: try again shortly
             return error_response(
                 state, request, 503, detail=str(exc), headers={"Retry-After": "5"}
             )
-        status = 404 if isinstance(exc, NotFound) else 400
+        if isinstance(exc, NotFound):
+            status = 404
+        elif isinstance(exc, NotAllowed):
+            status = 403
+        else:
+            status = 400
         return error_response(state, request, status, detail=str(exc), explained=True)
 
     async def server_error(request: Request, exc: Exception) -> Response:

@@ -82,8 +82,8 @@ def _state(request: Request) -> WebState:
 
 
 def _client(request: Request) -> str:
-    # The direct peer. Behind a reverse proxy run uvicorn with --proxy-headers so this is the
-    # visitor's address rather than the proxy's.
+    # The direct peer, or the visitor's address a trusted proxy forwarded (the app's proxy
+    # middleware replaces the peer only for addresses in the trusted_proxies setting).
     return request.client.host if request.client else "unknown"
 
 
@@ -114,6 +114,11 @@ class Ctx:
         cookie = request.cookies.get(CSRF_COOKIE)
         self._new_csrf = not cookie
         self.csrf_cookie = cookie or new_csrf_cookie()
+
+    @property
+    def client(self) -> str:
+        """The visitor's address (as a trusted proxy forwarded it, else the peer's)."""
+        return _client(self.request)
 
     @property
     def csrf_token(self) -> str:
@@ -379,10 +384,13 @@ def error_response(
             "The form had expired or did not come from this site. Go back, reload the page "
             "and send it again."
         )
-    elif status in (400, 404) and explained and isinstance(detail, str) and detail:
+    elif (
+        status in (400, 403, 404)
+        and isinstance(detail, str)
+        and detail
+        and detail != HTTPStatus(status).phrase  # Starlette's default, not our words
+    ):
         message = detail  # our own message naming what is wrong, shown as text
-    elif status == 400 and isinstance(detail, str) and detail:
-        message = detail  # what request validation found wrong
     else:
         message = messages.get(status, "")
     title = titles.get(status) or HTTPStatus(status).phrase

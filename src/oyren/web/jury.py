@@ -11,25 +11,22 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path
+from fastapi import APIRouter, Depends, Form, HTTPException
 from fastapi.responses import Response
 
 from oyren import store
 from oyren.pages import jury as ballots
 from oyren.web.context import Ctx, add_page, csrf_protected, juror_ctx, organizer_ctx
+from oyren.web.params import MAX_SHORTLIST, CampaignId, EntryIds, Places, RoundId
+from oyren.web.responses import FORM_POST, SIGNED_IN
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(responses=SIGNED_IN)
 
-CampaignId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-RoundId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 JurorCtx = Annotated[Ctx, Depends(juror_ctx)]
 OrganizerCtx = Annotated[Ctx, Depends(organizer_ctx)]
 CSRF = [Depends(csrf_protected)]
-EntryIds = Annotated[
-    list[str], Form(max_length=8, description="The question's video ids, in order")
-]
 
 page = partial(add_page, router, tags=["jury"])
 
@@ -55,13 +52,19 @@ def juror_round(round_id: RoundId, ctx: JurorCtx) -> Response:
     return ctx.respond("jury_round.html", data)
 
 
-@router.post("/jury/rounds/{round_id}/answer", tags=["jury"], dependencies=CSRF)
+@router.post(
+    "/jury/rounds/{round_id}/answer",
+    tags=["jury"],
+    dependencies=CSRF,
+    status_code=201,
+    responses=FORM_POST,
+)
 def answer(
     round_id: RoundId,
     ctx: JurorCtx,
     entry: EntryIds,
     choice: Annotated[str, Form(pattern="^(left|right|equal|order)$")] = "order",
-    place: Annotated[list[int] | None, Form(description="Each entry's place, 1 = best")] = None,
+    place: Places = None,
     skip: Annotated[str | None, Form(max_length=64, description="A video to skip")] = None,
 ) -> Response:
     """Answer the question: left or right is better, equal, an order for a batch, or a skip."""
@@ -92,7 +95,7 @@ def answer(
     return ctx.redirect(f"/jury/rounds/{round_id}")
 
 
-@router.post("/jury/rounds/{round_id}/undo", tags=["jury"], dependencies=CSRF)
+@router.post("/jury/rounds/{round_id}/undo", tags=["jury"], dependencies=CSRF, responses=FORM_POST)
 def undo(round_id: RoundId, ctx: JurorCtx) -> Response:
     """Take back the juror's latest answer."""
     assert ctx.user is not None
@@ -114,7 +117,13 @@ def rounds(campaign_id: CampaignId, ctx: OrganizerCtx) -> Response:
     return ctx.respond("jury_rounds.html", data, campaign=campaign, extra={"c": campaign})
 
 
-@router.post("/organizer/campaigns/{campaign_id}/jury", tags=["jury"], dependencies=CSRF)
+@router.post(
+    "/organizer/campaigns/{campaign_id}/jury",
+    tags=["jury"],
+    dependencies=CSRF,
+    status_code=201,
+    responses=FORM_POST,
+)
 def create_round(
     campaign_id: CampaignId,
     ctx: OrganizerCtx,
@@ -128,9 +137,13 @@ def create_round(
     assert ctx.user is not None
     top = topic = videos = None
     if rule == "top":
-        if not value.strip().isdigit():
+        digits = value.strip()
+        # Checked as text first: int() of thousands of digits is slow, then refused by Python.
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(MAX_SHORTLIST))):
             raise HTTPException(400, detail=ctx.t.gettext("Give the number of entries to take."))
-        top = int(value)
+        top = int(digits)
+        if not 1 <= top <= MAX_SHORTLIST:
+            raise HTTPException(400, detail=ctx.t.gettext("Give the number of entries to take."))
     elif rule == "topic":
         topic = value
     elif rule == "videos":
@@ -153,7 +166,13 @@ def create_round(
     return ctx.redirect(f"/organizer/campaigns/{campaign_id}/jury")
 
 
-@router.post("/organizer/jury/rounds/{round_id}/invite", tags=["jury"], dependencies=CSRF)
+@router.post(
+    "/organizer/jury/rounds/{round_id}/invite",
+    tags=["jury"],
+    dependencies=CSRF,
+    status_code=201,
+    responses=FORM_POST,
+)
 def invite(
     round_id: RoundId,
     ctx: OrganizerCtx,
@@ -177,7 +196,9 @@ def invite(
     return ctx.redirect(f"/organizer/campaigns/{campaign_id}/jury")
 
 
-@router.post("/organizer/jury/rounds/{round_id}/close", tags=["jury"], dependencies=CSRF)
+@router.post(
+    "/organizer/jury/rounds/{round_id}/close", tags=["jury"], dependencies=CSRF, responses=FORM_POST
+)
 def close(round_id: RoundId, ctx: OrganizerCtx) -> Response:
     """Close a round: its judgments decide the most creative prize."""
     assert ctx.user is not None

@@ -11,12 +11,21 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, Form, HTTPException, Path
 from fastapi.responses import Response
 
 from oyren.pages import organizer as oversight
 from oyren.rules.decisions import ACTIONS
-from oyren.store import audit_page, award, export_standings, list_campaigns, moderate
+from oyren.store import (
+    account_wait,
+    audit_page,
+    award,
+    export_standings,
+    list_campaigns,
+    moderate,
+    record_failure,
+    record_success,
+)
 from oyren.store.accounts import authenticate, end_sessions
 from oyren.web.charts import video_chart
 from oyren.web.context import (
@@ -29,13 +38,13 @@ from oyren.web.context import (
     safe_next,
     staff_ctx,
 )
+from oyren.web.params import AuditBefore, CampaignId, NextPath, VideoId
+from oyren.web.responses import FORM_POST, RATE_LIMITED, SIGNED_IN
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(responses=SIGNED_IN)
 
-CampaignId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-VideoId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 StaffCtx = Annotated[Ctx, Depends(staff_ctx)]
 OrganizerCtx = Annotated[Ctx, Depends(organizer_ctx)]
 CSRF = [Depends(csrf_protected)]
@@ -55,16 +64,30 @@ def login_form(ctx: Annotated[Ctx, Depends(page_ctx)], next: str = "/organizer")
     )
 
 
-@router.post("/login", tags=["organizer"], dependencies=CSRF)
+@router.post(
+    "/login", tags=["organizer"], dependencies=CSRF, responses={**FORM_POST, **RATE_LIMITED}
+)
 def login(
     ctx: Annotated[Ctx, Depends(limited_ctx("login"))],
     username: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=1000)],
-    next: Annotated[str, Form(max_length=2000)] = "/organizer",
+    next: NextPath = "/organizer",
 ) -> Response:
-    """Sign in; the session cookie is signed and expires after the configured hours."""
+    """Sign in; the session cookie is signed and expires after the configured hours.
+
+    Besides the per-address rate limit, each account allows a few wrong passwords, then a
+    doubling wait between tries (at most 15 minutes) that the owner's own addresses skip.
+    """
+    with ctx.session() as session:
+        wait = account_wait(session, username=username, address=ctx.client, at=ctx.now)
+    if wait > 0:
+        raise HTTPException(429, headers={"Retry-After": str(wait)})
     with ctx.session() as session:
         user = authenticate(session, username=username, password=password)
+        if user is None:
+            record_failure(session, username=username, at=ctx.now)
+        else:
+            record_success(session, username=username, address=ctx.client, at=ctx.now)
     if user is None:
         if ctx.wants_json:
             raise HTTPException(401)
@@ -84,7 +107,7 @@ def login(
     return ctx.start_session(response, user)
 
 
-@router.post("/logout", tags=["organizer"], dependencies=CSRF)
+@router.post("/logout", tags=["organizer"], dependencies=CSRF, responses=FORM_POST)
 def logout(ctx: Annotated[Ctx, Depends(page_ctx)]) -> Response:
     """Sign out: ends every session of the account."""
     if ctx.user is not None:
@@ -140,6 +163,8 @@ def video(campaign_id: CampaignId, video_id: VideoId, ctx: StaffCtx) -> Response
     "/organizer/campaigns/{campaign_id}/videos/{video_id}/decision",
     tags=["organizer"],
     dependencies=CSRF,
+    status_code=201,
+    responses=FORM_POST,
 )
 def decide(
     campaign_id: CampaignId,
@@ -147,7 +172,7 @@ def decide(
     ctx: StaffCtx,
     action: Annotated[str, Form(pattern="^(exclude|include)$", description=" or ".join(ACTIONS))],
     reason: Annotated[str, Form(min_length=1, max_length=2000)],
-    next: Annotated[str, Form(max_length=2000)] = "",
+    next: NextPath = "",
 ) -> Response:
     """Exclude or include a video; the reason is required and goes into the audit log."""
     assert ctx.user is not None
@@ -171,9 +196,7 @@ def decide(
 def audit(
     campaign_id: CampaignId,
     ctx: StaffCtx,
-    before: Annotated[
-        int | None, Query(ge=1, description="Show entries older than this id")
-    ] = None,
+    before: AuditBefore = None,
 ) -> Response:
     """The audit log: who did what and when, newest first."""
     with ctx.session() as session:
@@ -209,11 +232,19 @@ def award_form(campaign_id: CampaignId, ctx: OrganizerCtx) -> Response:
     return ctx.respond("award.html", data, campaign=data.campaign)
 
 
-@router.post("/organizer/campaigns/{campaign_id}/award", tags=["organizer"], dependencies=CSRF)
+@router.post(
+    "/organizer/campaigns/{campaign_id}/award",
+    tags=["organizer"],
+    dependencies=CSRF,
+    status_code=201,
+    responses=FORM_POST,
+)
 def award_action(
     campaign_id: CampaignId,
     ctx: OrganizerCtx,
-    confirm: Annotated[str, Form(description="The campaign's id, typed to confirm")],
+    confirm: Annotated[
+        str, Form(max_length=200, description="The campaign's id, typed to confirm")
+    ],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Freeze the prizes. Replacing an earlier award needs a reason, which is published."""

@@ -11,7 +11,7 @@ from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Path, Query
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import RedirectResponse, Response
 
 from oyren.pages import public as publishing
@@ -20,18 +20,13 @@ from oyren.store import list_campaigns
 from oyren.web.charts import stats_charts
 from oyren.web.context import Ctx, add_page, csrf_protected, limited_ctx, page_ctx, safe_next
 from oyren.web.i18n import LANGUAGES
+from oyren.web.params import CampaignId, Offset
+from oyren.web.responses import FORM_POST, PUBLIC
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(responses=PUBLIC)
 
-CampaignId = Annotated[
-    str,
-    Path(
-        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
-        description="The campaign's id, e.g. tiktokdan-oyren-2024",
-    ),
-]
 PageCtx = Annotated[Ctx, Depends(page_ctx)]
 CheckCtx = Annotated[Ctx, Depends(limited_ctx("check"))]
 SubmitCtx = Annotated[Ctx, Depends(limited_ctx("submit"))]
@@ -70,7 +65,7 @@ def campaign(campaign_id: CampaignId, ctx: PageCtx) -> Response:
 def leaderboard(
     campaign_id: CampaignId,
     ctx: PageCtx,
-    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rank to start after")] = 0,
+    offset: Offset = 0,
 ) -> Response:
     """The most-viewed eligible videos and creators: views so far, or at the deadline."""
     with ctx.session() as session:
@@ -123,7 +118,11 @@ def check(
 
 
 @router.post(
-    "/campaigns/{campaign_id}/submissions", tags=["public"], dependencies=[Depends(csrf_protected)]
+    "/campaigns/{campaign_id}/submissions",
+    tags=["public"],
+    dependencies=[Depends(csrf_protected)],
+    status_code=201,
+    responses=FORM_POST,
 )
 def submit(
     campaign_id: CampaignId,

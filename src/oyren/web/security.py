@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "CSP",
+    "HSTS",
     "RateLimit",
     "RateLimiter",
     "SecurityHeaders",
@@ -47,8 +48,13 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+"""Sent on HTTPS responses only (a browser ignores it over HTTP): stay on HTTPS for a year."""
+
+
 class SecurityHeaders:
-    """ASGI middleware adding :data:`HEADERS` to every HTTP response, errors included."""
+    """ASGI middleware adding :data:`HEADERS` to every HTTP response, errors included, and
+    :data:`HSTS` to those served over HTTPS (directly or through a trusted proxy)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -58,10 +64,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        secure = scope.get("scheme") == "https"
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in HEADERS if k not in present]
+                wanted = (*HEADERS, HSTS) if secure else HEADERS
+                extra = [(k, v) for k, v in wanted if k not in present]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 

@@ -43,8 +43,8 @@ def serve(
 ) -> None:
     """Serve the web app until interrupted (Ctrl-C)."""
     app = create_app(settings, options=options)
-    # Behind a reverse proxy, run uvicorn yourself with --proxy-headers so rate limits see
-    # visitors' addresses; here the peer is the client.
+    # Forwarded headers are read by the app itself, and only from the trusted_proxies setting;
+    # uvicorn's own reading (which trusts 127.0.0.1 by default) stays off.
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False
     )

@@ -19,6 +19,7 @@ import orjson
 
 from oyren.errors import InputError
 from oyren.inputs.observations import observation_from_record
+from oyren.inputs.records import check_keys_once
 from oyren.rules.observations import Observation
 
 __all__ = [
@@ -163,7 +164,14 @@ def json_object(response: httpx.Response) -> dict[str, Any] | None:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
         return None
-    return body if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return None
+    try:
+        # An object naming a key twice is no answer TikTok gives: which value counts is unclear.
+        check_keys_once(response.content, body, path="answer", line=1)
+    except InputError:
+        return None
+    return body
 
 
 def unreadable(response: httpx.Response) -> str:

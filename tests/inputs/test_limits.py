@@ -1,0 +1,157 @@
+"""Limits on what the importers take: what no real API sends is refused naming file, line and
+field, on the line-by-line path, the fast lane and the connector's answer reader alike."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from oyren.errors import InputError
+from oyren.inputs.decisions import read_decisions
+from oyren.inputs.observations import MAX_DESCRIPTION, MAX_USERNAME, read_observations
+from oyren.inputs.records import check_keys_once, keys_may_repeat
+from oyren.inputs.removals import read_removals
+from oyren.rules.videos import collect_videos
+
+HOSTILE: list[tuple[str, Any, str]] = [
+    ("video_description", "x" * (10 * 1024 * 1024), "10,485,760 characters long: at most 4,000"),
+    ("video_description", "y" * (MAX_DESCRIPTION + 1), "4,001 characters long: at most 4,000"),
+    ("username", "u" * (1024 * 1024), "1,048,576 characters long: TikTok allows 24"),
+    ("username", "u" * (MAX_USERNAME + 1), "25 characters long: TikTok allows 24"),
+    ("region_code", "A" * 1000, "1,000 characters long: at most 2"),
+    ("region_code", "A1", "must be a two-letter country code"),
+    ("id", "../../etc/passwd", "must be a TikTok video id: 1 to 20 digits, not '../../etc/passwd'"),
+    ("id", "١٢٣", "must be a TikTok video id"),  # digits, but not ASCII ones
+    ("id", "9" * 21, "must be a TikTok video id"),
+    ("id", -1, "a whole number from 0 to 2^64-1"),
+    ("video_description", "a\x00b", "contains a NUL character"),
+    ("hashtag_names", ["ok", "t" * 201], "201 characters long: at most 200"),
+    ("hashtag_names", ["t"] * 1001, "lists 1,001 tags: at most 1,000"),
+    ("voice_to_text", "v" * 100_001, "100,001 characters long: at most 100,000"),
+    ("music_id", "m" * 65, "65 characters long: at most 64"),
+]
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record) + b"\n"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), HOSTILE, ids=lambda v: str(v)[:20])
+def test_hostile_field_is_refused_on_both_paths_naming_file_line_and_field(
+    tmp_path: Path,
+    make_record: Callable[..., dict[str, Any]],
+    field: str,
+    value: Any,
+    message: str,
+) -> None:
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(_line(make_record()) + _line(make_record(**{field: value})))
+    expected = f"{path}, line 2, field '{field}': "
+    with pytest.raises(InputError) as slow:
+        list(read_observations(path))
+    with pytest.raises(InputError) as fast:
+        collect_videos(read_observations(path), cutoff=2_000_000_000)
+    assert str(slow.value).startswith(expected)
+    assert message in str(slow.value)
+    assert str(fast.value) == str(slow.value)
+
+
+def test_duplicate_json_keys_are_refused_naming_the_key(
+    tmp_path: Path, make_record: Callable[..., dict[str, Any]]
+) -> None:
+    good = _line(make_record())
+    twice = good.replace(b'"view_count":1000', b'"view_count":1000,"view_count":99999999')
+    spaced = good.replace(b'"view_count":1000', b'"view_count" :1,"view_count":5')
+    for n, line in enumerate([twice, spaced]):
+        path = tmp_path / f"twice{n}.jsonl"
+        path.write_bytes(good + line)
+        for read in (list, lambda obs: collect_videos(obs, cutoff=2_000_000_000)):
+            with pytest.raises(InputError, match=r"line 2, field 'view_count': the key appears"):
+                read(read_observations(path))
+
+
+def test_a_value_holding_quote_colon_is_not_taken_for_a_repeated_key(
+    tmp_path: Path, make_record: Callable[..., dict[str, Any]]
+) -> None:
+    line = _line(make_record(video_description='he said "x": y #TikTokdanÖyrən'))
+    path = tmp_path / "ok.jsonl"
+    path.write_bytes(line)
+    assert keys_may_repeat(line, orjson.loads(line))  # the exact check runs, and finds nothing
+    check_keys_once(line, orjson.loads(line), path="ok", line=1)
+    (video,) = collect_videos(read_observations(path), cutoff=2_000_000_000).values()
+    assert video.meta.description.startswith('he said "x"')
+
+
+def test_nested_repeated_key_is_found() -> None:
+    raw = b'{"a": {"b": 1, "b": 2}}'
+    with pytest.raises(InputError, match="field 'b'"):
+        check_keys_once(raw, orjson.loads(raw), path="f", line=3)
+
+
+def test_csv_with_a_byte_order_mark_is_read(
+    tmp_path: Path, make_record: Callable[..., dict[str, Any]]
+) -> None:
+    path = tmp_path / "excel.csv"
+    rec = make_record()
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rec))
+        writer.writeheader()
+        writer.writerow(rec)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    (obs,) = read_observations(path)
+    assert obs.video_id == str(rec["id"])
+
+
+HEADER = b"id,username,create_time,view_count,collected_at\n"
+ROW = b"1,a,1700000000,1,1700000001\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"id,username\n1,a\n", "line 1, field 'create_time': missing column"),
+        (b"id," + HEADER, "line 1, field 'id': the column appears twice"),
+        (
+            HEADER + ROW + b'2,"b\n',
+            "line 3: not valid",
+        ),
+        (
+            HEADER + ROW + b"\xff\xfe,x\n",
+            "line 3: not",
+        ),
+        (b"id,username,create_time,view_count,collected_at\n1,a,x,1,1,9\n", "line 2: more values"),
+    ],
+    ids=["missing", "twice", "quote", "utf8", "extra"],
+)
+def test_every_csv_error_names_its_line(tmp_path: Path, body: bytes, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(body)
+    with pytest.raises(InputError, match=message):
+        list(read_observations(path))
+
+
+def test_decisions_and_removals_refuse_repeated_keys(tmp_path: Path) -> None:
+    decisions = tmp_path / "d.jsonl"
+    decisions.write_text(
+        '{"video_id": "1", "action": "exclude", "reason": "r", "action": "include"}\n'
+    )
+    removals = tmp_path / "r.jsonl"
+    removals.write_text('{"video_id": "1", "reason": "deleted", "video_id": "2"}\n')
+    with pytest.raises(InputError, match="line 1, field 'action': the key appears twice"):
+        list(read_decisions(decisions))
+    with pytest.raises(InputError, match="line 1, field 'video_id': the key appears twice"):
+        list(read_removals(removals))
+
+
+def test_connector_answer_with_a_repeated_key_is_unreadable() -> None:
+    from oyren.collect.connectors.answers import json_object
+
+    twice = httpx.Response(200, content=b'{"data": {}, "data": {"videos": []}}')
+    once = httpx.Response(200, content=b'{"data": {"videos": []}}')
+    assert (json_object(twice), json_object(once)) == (None, {"data": {"videos": []}})
