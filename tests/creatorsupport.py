@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -24,11 +24,12 @@ from oyren.collect.connectors.login import (
 )
 from oyren.rules.campaign import Campaign
 from oyren.sandbox.api import SandboxAPI, SandboxConfig
-from oyren.sandbox.login import SANDBOX_LOGIN_KEY, SANDBOX_LOGIN_SECRET
+from oyren.sandbox.login import SANDBOX_LOGIN_KEY, SANDBOX_LOGIN_SECRET, creator_videos
 from oyren.sandbox.simulate import SimVideo
 from oyren.store import register_campaign
 from oyren.store.creators import join_campaign, register_entries, save_creator
 from oyren.store.db import Engine, create_db_engine, transaction
+from oyren.store.models import CreatorTokenRow
 from oyren.store.tokens import TokenCipher
 
 REDIRECT = "http://127.0.0.1:8000/creators/callback"
@@ -84,6 +85,21 @@ def sandbox(
             LoginClient(http, LOGIN, clock=clock, backoff=FAST),
             DisplayClient(http, LOGIN.api_base, clock=clock, backoff=FAST),
         )
+
+
+def sandbox_box(
+    campaign: Campaign, config: SandboxConfig | None = None
+) -> AbstractContextManager[Sandbox]:
+    """The sandbox's hand-made creators' videos, twenty days into ``campaign``."""
+    return sandbox(creator_videos(campaign), campaign.window_start_ts + 20 * 86400, config)
+
+
+def stored_refresh(engine: Engine, key: TokenCipher, creator: int) -> tuple[str, int]:
+    """The creator's stored refresh token, decrypted with ``key``, and its access token's end."""
+    with transaction(engine) as session:
+        row = session.get(CreatorTokenRow, creator)
+        assert row is not None
+        return key.decrypt(row.refresh_token), row.expires_at
 
 
 def authorize(box: Sandbox, username: str) -> tuple[str, str, str]:
