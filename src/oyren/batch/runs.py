@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oyren.inputs.decisions import latest_decisions, read_decisions
-from oyren.inputs.judgments import active, read_judgments
+from oyren.inputs.judgments import active, read_judgments, tiebreak
 from oyren.inputs.observations import SkipReport, read_observations
 from oyren.inputs.removals import read_removals, removed_ids
 from oyren.jury.model import jury_picks
@@ -48,8 +48,12 @@ def run_files(
     )
     jury = []
     if inputs.judgments is not None:
-        judgments = active(read_judgments(inputs.judgments, videos.keys()))
+        read = read_judgments(inputs.judgments, videos.keys())
+        judgments = active(read)
         judged = {entry for j in judgments for entry in j.entries}
+        decided = tiebreak(read)
+        if decided is not None:
+            judgments.append(decided)  # the organizer's tie-break orders, the model ignores it
         if judged:
             # P(best) is over the entries that can win: a first pass, without screening, says
             # which judged entries are eligible.

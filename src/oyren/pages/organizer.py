@@ -26,7 +26,14 @@ from oyren.pages.snapshots import (
 )
 from oyren.rules.campaign import Campaign
 from oyren.rules.explain import entry_status
-from oyren.store import AwardRecord, current_award, get_campaign, moderation_queue
+from oyren.store import (
+    AwardRecord,
+    JuryCertainty,
+    current_award,
+    get_campaign,
+    jury_certainty,
+    moderation_queue,
+)
 from oyren.store.models import CrawlMissRow, DecisionRow, ObservationRow, VideoRow
 from oyren.store.rows import live_results
 from oyren.store.submissions import open_submissions
@@ -229,6 +236,7 @@ class AwardPreview:
     prizes: tuple[Prize, ...]
     entries: int
     pending: int
+    jury: JuryCertainty | None = None  # its ``below``: the award page warns
 
 
 def award_preview(
@@ -247,6 +255,7 @@ def award_preview(
         prizes=prizes_of(session, snap, live),
         entries=len(live.eligible),
         pending=len(moderation_queue(session, campaign_id=campaign_id)),
+        jury=jury_certainty(session, campaign_id=campaign_id),
     )
 
 

@@ -35,12 +35,13 @@ from oyren.pages.snapshots import (
 )
 from oyren.rules.campaign import Campaign, Partner
 from oyren.rules.results import Entry
-from oyren.store import AwardRecord, export_bundle, get_campaign
+from oyren.store import AwardRecord, JuryCertainty, export_bundle, get_campaign, jury_certainty
 from oyren.store.models import ObservationRow, VideoRow
 from oyren.store.submissions import Submission, find_submission, record_submission
 
 __all__ = [
     "BundleFile",
+    "JuryNote",
     "Leaderboard",
     "Overview",
     "PartnerCard",
@@ -48,6 +49,7 @@ __all__ = [
     "Showcase",
     "WinnersPage",
     "award_bundle",
+    "jury_note",
     "leaderboard",
     "overview",
     "partner_showcase",
@@ -266,6 +268,40 @@ class WinnersPage:
     award: AwardRecord | None
     prizes: tuple[Prize, ...]
     bundle_digest: str | None
+    jury: JuryNote | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JuryNote:
+    """How sure the jury was of the most creative prize when it was awarded.
+
+    ``sure`` is the probability to publish as "the jury is N % sure": only when the winner is
+    the jury's leader and the stop rule's evidence was there (every entry covered, the leader
+    and the runner-up seen side by side by enough jurors), where the benchmark shows the
+    number calibrated; otherwise None, and the page gives no number.
+    """
+
+    sure: float | None
+    below: bool  # awarded although the leader was below the round's threshold
+    threshold: float
+    jurors: int
+    answers: int
+    tiebreak_reason: str | None  # the winner came from the organizer's tie-break
+
+
+def jury_note(certainty: JuryCertainty, winner: str | None) -> JuryNote:
+    """What the winners page says about the jury's certainty in ``winner``."""
+    p = certainty.progress
+    by_tiebreak = p.tiebreak is not None and p.tiebreak[0] == winner
+    sure = p.leader_p_best if p.settled and p.leader == winner and not by_tiebreak else None
+    return JuryNote(
+        sure=sure,
+        below=certainty.below and not by_tiebreak,
+        threshold=certainty.threshold,
+        jurors=p.jurors,
+        answers=p.answers,
+        tiebreak_reason=p.tiebreak[2] if by_tiebreak and p.tiebreak is not None else None,
+    )
 
 
 def winners(
@@ -276,10 +312,15 @@ def winners(
     award = snap.standings.award
     digest = None
     prizes: tuple[Prize, ...] = ()
+    note = None
     if award is not None:
         prizes = prizes_of(session, snap, snap.results)
         digest = award_bundle(session, campaign_id=campaign_id, cache=cache).digest
-    return WinnersPage(snap.campaign, phase(snap.campaign, now, award), award, prizes, digest)
+        creative = snap.results.winners.most_creative
+        certainty = jury_certainty(session, campaign_id=campaign_id, award=True)
+        if certainty is not None and creative is not None:
+            note = jury_note(certainty, creative.video_id)
+    return WinnersPage(snap.campaign, phase(snap.campaign, now, award), award, prizes, digest, note)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from oyren.batch.bundle import BundleContents, write_bundle
 from oyren.batch.exports import export_results
 from oyren.errors import StoreError
 from oyren.inputs.decisions import latest_decisions
-from oyren.inputs.judgments import Judgment, active
+from oyren.inputs.judgments import Judgment, active, tiebreak
 from oyren.inputs.removals import removed_ids
 from oyren.rules.engine import evaluate_observations
 from oyren.rules.results import Entry, Results, results_from_dict, results_json
@@ -34,6 +34,7 @@ from oyren.store.rows import (
     current_award_row,
     current_marks,
     iso,
+    jury_certainty,
     jury_order,
     jury_round_row,
     live_results,
@@ -192,6 +193,10 @@ def export_bundle(
             "reason": award_row.reason,
             "results_digest": award_row.results_digest,
         }
+        certainty = jury_certainty(session, campaign_id=campaign_id, award=True)
+        if certainty is not None:
+            # How sure the jury was when the prize was frozen (below its threshold: it says so).
+            award_info["jury"] = certainty.summary()
         judgments = (
             []
             if award_row.jury_round_id is None
@@ -236,12 +241,15 @@ def export_bundle(
 def judgments_jsonl(judgments: list[Judgment]) -> bytes:
     """The active judgments as the JSONL ``oyren run --judgments`` reads, one a line."""
     lines = []
-    for j in active(judgments):
+    decided = tiebreak(judgments)  # the organizer's tie-break in force travels with them
+    for j in [*active(judgments), *([decided] if decided is not None else [])]:
         record: dict[str, Any] = {"judge": j.judge}
         if j.kind == "pair":
             record |= {"winner": j.entries[0], "loser": j.entries[1]}
         else:
             record[j.kind] = list(j.entries)
+        if j.kind == "tiebreak":
+            record["reason"] = j.note
         if j.at is not None:
             record["at"] = j.at
         lines.append(orjson.dumps(record) + b"\n")
