@@ -536,8 +536,8 @@ def summarise(
 CLOSE_MARGINS = (0.0, 0.15, 0.3, 0.6)  # planted best over the natural maximum (0: a genuine tie)
 CLOSE_THRESHOLDS = (0.9, 0.95)
 CLOSE_JURORS = {100: 5, 1000: 10, 5000: 20}
-CLOSE_CAP = {2: 30.0, 6: 6.0}  # judgments per entry after which a round that never stops ends
-CLOSE_GRID = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 30)
+CLOSE_CAP = {2: 16.0, 6: 4.0}  # judgments per entry after which a round that never stops ends
+CLOSE_GRID = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16)
 STOP_BINS = (0.9, 0.95, 0.99, 1.0001)
 DECILES = tuple(i / 10 for i in range(11))
 
@@ -558,13 +558,13 @@ class CloseRun:
 
 class CloseOyren(Oyren):
     """Öyrən as a live round runs it: the model refitted after every turn of the jurors (every
-    twentieth more answers later on), the stop rule checked after every refit."""
+    tenth more answers later on), the stop rule checked after every refit."""
 
     taste = TASTE_SD
 
     def _fit(self) -> Fit:
         count = len(self.judgments)
-        if self.model is None or count - self.fitted_at >= max(self.jurors, count // 20):
+        if self.model is None or count - self.fitted_at >= max(self.jurors, count // 10):
             self.model = fit(self.judgments, self.ids, start=self.model, taste=self.taste)
             self.fitted_at = count
         return self.model
