@@ -1,6 +1,7 @@
 """Simulated juries: how many judgments each method needs to find the most creative entry.
 
 Usage: python benchmarks/jury.py [--quick] [--jobs N]
+       python benchmarks/jury.py --close [--quick] [--runs R] [--large] [--jobs N]
 
 A world has N entries with a latent creativity θ ~ N(0, 1) and ten planted standouts above the
 natural maximum (#1 leads #2 by 0.6, #2…#10 are 0.1 apart). J jurors each see θ_i + τ·u_ij
@@ -19,6 +20,17 @@ Methods: Öyrən (this project: coverage, then top-two Thompson sampling; batche
 pairs); Gavel (Crowd-BT, chained pairs, ε = 0.25, two minimum views); random pairs fitted by
 maximum likelihood (Bradley–Terry); repeated Quicksort fitted the same way (Maystre &
 Grossglauser, ICML 2017); rubric scores on three weighted criteria with per-juror z-scores.
+
+``--close``: close races, to check that the certainty Öyrən reports is honest. Rounds of 100
+entries (a few of 1,000, and with ``--large`` of 5,000) whose best entry is planted 0 (a genuine
+tie), 0.15, 0.3 or 0.6 above the natural maximum; five jurors (ten for 1,000, twenty for 5,000)
+with taste sd 0.3 per entry, noise sd U(0.5, 1.2) and 3 % misclicks; pairs and batches of six.
+Each round runs until its stop rule is met at 0.9 and 0.95 (checked after every refit, as an
+organizer watching `oyren jury progress` would) or a budget runs out. Per world it prints the
+share of stops on a wrong entry with a Wilson 95 % interval, the cost at the stop, the claimed
+P(best) at the stop against the share truly best, and a calibration curve (claimed vs observed
+by decile) over checkpoints at fixed budgets. ``--taste 0 --min-jurors 0`` runs the model as it
+was before juror taste and the jurors-on-the-top-two rule, for comparison.
 """
 
 from __future__ import annotations
