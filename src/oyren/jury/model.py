@@ -92,6 +92,7 @@ class Fit:
     block: Ints
     block_factor: Floats
     judgments: int
+    taste_share: Floats | None = None  # per entry, the share of its variance due to taste
 
     def index(self) -> dict[str, int]:
         """Map each entry id to its position in ``entries``, ``scores`` and ``sd``."""
@@ -169,9 +170,15 @@ def fit(
     beta = np.exp(rho)
     nu = 0.0 if eta is None else float(np.exp(eta))
     sd, block, factor = _laplace(objective.precision(scores, beta, nu, taste), scores)
-    for array in (scores, sd, beta, block, factor):
+    share = np.zeros(n)
+    if taste > 0.0 and n:
+        # How much of each entry's uncertainty is the jurors' taste rather than their noise:
+        # that part's size is estimated from the few jurors there are (see p_best).
+        plain, _, _ = _laplace(objective.precision(scores, beta, nu), scores)
+        share = np.clip(1.0 - (plain / np.maximum(sd, 1e-12)) ** 2, 0.0, 1.0)
+    for array in (scores, sd, beta, block, factor, share):
         array.flags.writeable = False
-    return Fit(entries, scores, sd, data.judges, beta, nu, block, factor, data.count)
+    return Fit(entries, scores, sd, data.judges, beta, nu, block, factor, data.count, share)
 
 
 _SOLVER = {"maxiter": 10_000, "maxcor": 20, "ftol": 1e-13, "gtol": 1e-8}
@@ -213,8 +220,19 @@ def _fit_temperatures(
     return np.asarray(result.x, dtype=np.float64)
 
 
-def p_best(model: Fit, *, samples: int = SAMPLES, seed: int = 0) -> Floats:
-    """Return, per entry of ``model``, the posterior probability that it is the best."""
+def p_best(
+    model: Fit, *, samples: int = SAMPLES, seed: int = 0, dof: float | None = None
+) -> Floats:
+    """Return, per entry of ``model``, the posterior probability that it is the best.
+
+    The part of each draw's spread that comes from the jurors' taste is scaled, draw by draw,
+    by one common factor √(ν/χ²_ν), ν = ``dof`` (by default one fewer than the jurors who
+    answered): how far tastes spread is itself known only from those few jurors, and a
+    posterior that treats it as known claims too much in close races, where taste is most of
+    the uncertainty (an unknown variance estimated from J jurors turns a normal into a
+    Student t with J − 1 degrees of freedom; Gosset 1908). Where the jurors' noise dominates
+    (few answers), the draws stay nearly normal.
+    """
     n = len(model.entries)
     out = np.zeros(n)
     if n == 0:
@@ -237,6 +255,12 @@ def p_best(model: Fit, *, samples: int = SAMPLES, seed: int = 0) -> Floats:
         draws[:, : len(model.block)] = model.scores[model.block] + z @ model.block_factor.T
     z = rng.standard_normal((samples, len(loose)))
     draws[:, len(model.block) :] = model.scores[loose] + model.sd[loose] * z
+    nu = max(1.0, len(model.judges) - 1.0) if dof is None else dof
+    if model.taste_share is not None and np.isfinite(nu):
+        inverse = nu / rng.chisquare(nu, samples)  # the taste variance's factor, per draw
+        share = model.taste_share[columns]
+        scale = np.sqrt(1.0 - share + share * inverse[:, None])
+        draws = model.scores[columns] + (draws - model.scores[columns]) * scale
     wins = np.bincount(np.argmax(draws, axis=1), minlength=len(columns))
     out[columns] = wins / samples
     return out

@@ -19,9 +19,11 @@ question is a pair or a small batch to order, chosen in two phases:
 
 Conflicts of interest and skips keep entries away from a juror for good. The round can stop
 when every entry is covered, the leader's probability of being the best reaches the
-organizer's threshold, and the leader and the runner-up have met side by side before
-MIN_JURORS different jurors (or every juror, in a smaller jury): one juror's taste cannot
-decide the prize however many times they are asked.
+organizer's threshold t, the leader and the runner-up have met side by side before
+MIN_JURORS different jurors (or every juror, in a smaller jury) — one juror's taste cannot
+decide the prize however many times they are asked — and the evidence that the leader is
+ahead of the runner-up, as a Bayes factor against a dead heat, reaches t/(1 − t): a threshold
+that stays honest however often the organizer looks.
 
 When two entries stay close (together nearly all the chance of being best, neither at the
 threshold) the progress says so, and the organizer can ask for more questions on those two
@@ -35,14 +37,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from math import ceil
+from math import ceil, exp, log
 from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import NDArray
 
 from oyren.inputs.judgments import Judgment, tiebreak
-from oyren.jury.model import Fit, fit, p_best
+from oyren.jury.model import PRIOR_SD, Fit, fit, p_best
 from oyren.rules.results import id_sort_key
 
 __all__ = [
@@ -116,6 +118,7 @@ class Progress:
     jurors_needed: int = MIN_JURORS  # of those, how many the stop rule asks for
     close: bool = False  # the leader and the runner-up stay close: the organizer should act
     tiebreak: tuple[str, str, str, str] | None = None  # first, second, reason, by
+    evidence: float = 0.0  # Bayes factor: leader ahead of the runner-up, against a dead heat
 
     def met(self, threshold: float) -> bool:
         """Whether the stop rule holds at ``threshold`` (the round's own is ``self.threshold``)."""
@@ -124,6 +127,7 @@ class Progress:
             and self.covered == self.entries
             and self.leader_p_best >= threshold
             and self.jurors_on_top >= self.jurors_needed
+            and self.evidence >= threshold / (1.0 - threshold)
         )
 
     @property
@@ -414,7 +418,16 @@ def progress(
     needed = min(min_jurors, max(jurors, 1))
     runner = float(chances[second]) if second is not None else 0.0
     covered_all = covered == len(entries)
-    done = leader is not None and covered_all and top >= threshold and on_top >= needed
+    evidence = (
+        _evidence(model, leader, second) if leader is not None and second is not None else 0.0
+    )
+    done = (
+        leader is not None
+        and covered_all
+        and top >= threshold
+        and on_top >= needed
+        and evidence >= threshold / (1.0 - threshold)
+    )
     close = covered_all and not done and top + runner >= CLOSE_SHARE and runner >= 0.1
     to_cover = ceil(int(np.maximum(counts.needed - counts.views, 0).sum()) / size)
     to_decide = 0 if top >= threshold else _to_decide(model, chances, threshold, size)
@@ -436,10 +449,35 @@ def progress(
         jurors_on_top=on_top,
         jurors_needed=needed,
         close=close,
+        evidence=evidence,
         tiebreak=None
         if decided is None
         else (decided.entries[0], decided.entries[1], decided.note or "", decided.judge),
     )
+
+
+def _evidence(model: Fit, leader: int, second: int) -> float:
+    """The Bayes factor for "the leader is ahead of the runner-up" against a dead heat.
+
+    With d̂ the leader's lead and v its posterior variance (juror taste included), the
+    statistic S = d̂/v has information I = 1/v; against a N(0, 2·PRIOR_SD²) alternative the
+    Bayes factor is √(ρ/(I + ρ)) · exp(S² / 2(I + ρ)), ρ = 1/(2·PRIOR_SD²). It is a
+    nonnegative martingale under a dead heat, so a round that watches it after every answer
+    reaches 1/α with probability at most α however often it looks (Ville's inequality; the
+    normal-mixture boundary of Robbins 1970, Howard et al., *Ann. Statist.* 49, 2021). P(best)
+    alone, checked again and again in a close race, crosses the threshold by chance.
+    """
+    var = float(model.sd[leader] ** 2 + model.sd[second] ** 2)
+    block = {int(b): k for k, b in enumerate(model.block)}
+    if leader in block and second in block:
+        rows = model.block_factor[[block[leader], block[second]]]
+        var -= 2.0 * float(rows[0] @ rows[1])
+    var = max(var, 1e-12)
+    lead = float(model.scores[leader] - model.scores[second])
+    info = 1.0 / var
+    rho = 1.0 / (2.0 * PRIOR_SD**2)
+    log_bf = 0.5 * log(rho / (info + rho)) + (lead * info) ** 2 / (2.0 * (info + rho))
+    return float(exp(min(log_bf, 700.0))) if lead > 0 else 0.0
 
 
 def _to_decide(model: Fit, chances: Floats, threshold: float, size: int) -> int | None:
