@@ -293,7 +293,8 @@ def jury_note(certainty: JuryCertainty, winner: str | None) -> JuryNote:
     """What the winners page says about the jury's certainty in ``winner``."""
     p = certainty.progress
     by_tiebreak = p.tiebreak is not None and p.tiebreak[0] == winner
-    sure = p.leader_p_best if p.settled and p.leader == winner and not by_tiebreak else None
+    calibrated = p.settled and p.leader == winner and not by_tiebreak and not certainty.below
+    sure = p.leader_p_best if calibrated else None
     return JuryNote(
         sure=sure,
         below=certainty.below and not by_tiebreak,
