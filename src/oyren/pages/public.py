@@ -276,9 +276,9 @@ class JuryNote:
     """How sure the jury was of the most creative prize when it was awarded.
 
     ``sure`` is the probability to publish as "the jury is N % sure": only when the winner is
-    the jury's leader and the stop rule's evidence was there (every entry covered, the leader
-    and the runner-up seen side by side by enough jurors), where the benchmark shows the
-    number calibrated; otherwise None, and the page gives no number.
+    the jury's leader and the round's stop rule held (every entry covered, the leader and the
+    runner-up seen side by side by enough jurors, the evidence against a dead heat), where the
+    benchmark finds the claims honest; otherwise None, and the page gives no number.
     """
 
     sure: float | None
@@ -293,7 +293,7 @@ def jury_note(certainty: JuryCertainty, winner: str | None) -> JuryNote:
     """What the winners page says about the jury's certainty in ``winner``."""
     p = certainty.progress
     by_tiebreak = p.tiebreak is not None and p.tiebreak[0] == winner
-    calibrated = p.settled and p.leader == winner and not by_tiebreak and not certainty.below
+    calibrated = p.met(certainty.threshold) and p.leader == winner and not by_tiebreak
     sure = p.leader_p_best if calibrated else None
     return JuryNote(
         sure=sure,
