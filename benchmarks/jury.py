@@ -1,6 +1,7 @@
 """Simulated juries: how many judgments each method needs to find the most creative entry.
 
 Usage: python benchmarks/jury.py [--quick] [--jobs N]
+       python benchmarks/jury.py --close [--quick] [--runs R] [--large] [--jobs N]
 
 A world has N entries with a latent creativity θ ~ N(0, 1) and ten planted standouts above the
 natural maximum (#1 leads #2 by 0.6, #2…#10 are 0.1 apart). J jurors each see θ_i + τ·u_ij
@@ -19,11 +20,23 @@ Methods: Öyrən (this project: coverage, then top-two Thompson sampling; batche
 pairs); Gavel (Crowd-BT, chained pairs, ε = 0.25, two minimum views); random pairs fitted by
 maximum likelihood (Bradley–Terry); repeated Quicksort fitted the same way (Maystre &
 Grossglauser, ICML 2017); rubric scores on three weighted criteria with per-juror z-scores.
+
+``--close``: close races, to check that the certainty Öyrən reports is honest. Rounds of 100
+entries (a few of 1,000, and with ``--large`` of 5,000) whose best entry is planted 0 (a genuine
+tie), 0.15, 0.3 or 0.6 above the natural maximum; five jurors (ten for 1,000, twenty for 5,000)
+with taste sd 0.3 per entry, noise sd U(0.5, 1.2) and 3 % misclicks; pairs and batches of six.
+Each round runs until its stop rule is met at 0.9 and 0.95 (checked after every refit, as an
+organizer watching `oyren jury progress` would) or a budget runs out. Per world it prints the
+share of stops on a wrong entry with a Wilson 95 % interval, the cost at the stop, the claimed
+P(best) at the stop against the share truly best, and a calibration curve (claimed vs observed
+by decile) over checkpoints at fixed budgets. ``--taste 0 --min-jurors 0`` runs the model as it
+was before juror taste and the jurors-on-the-top-two rule, for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -43,8 +56,8 @@ from gavel_crowd_bt import Gavel, self_check  # noqa: E402
 from rubric import Criterion, Score, rank_rubric  # noqa: E402
 
 from oyren.inputs.judgments import Judgment  # noqa: E402
-from oyren.jury.model import Fit, fit, p_best  # noqa: E402
-from oyren.jury.rounds import Tally, choose_entries  # noqa: E402
+from oyren.jury.model import TASTE_SD, Fit, fit, p_best  # noqa: E402
+from oyren.jury.rounds import MIN_JURORS, Tally, choose_entries, progress  # noqa: E402
 
 GRID = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)  # budgets per entry
 PLANTED = (1.6, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)  # above the natural maximum
@@ -67,17 +80,26 @@ class World:
     rng: np.random.Generator
 
     @classmethod
-    def make(cls, n: int, jurors: int, seed: int) -> World:
+    def make(
+        cls,
+        n: int,
+        jurors: int,
+        seed: int,
+        *,
+        planted: tuple[float, ...] = PLANTED,
+        noise: tuple[float, float] = (0.5, 1.5),
+        misclick: tuple[float, float] = (0.0, 0.05),
+    ) -> World:
         rng = np.random.default_rng(seed)
         theta = rng.standard_normal(n)
-        top = rng.choice(n, len(PLANTED), replace=False)
+        top = rng.choice(n, len(planted), replace=False)
         others = np.setdiff1d(np.arange(n), top)
-        theta[top] = theta[others].max() + np.array(PLANTED)
+        theta[top] = theta[others].max() + np.array(planted)
         return cls(
             theta=theta,
-            sigma=rng.uniform(0.5, 1.5, jurors),
+            sigma=rng.uniform(*noise, jurors),
             taste=TASTE * rng.standard_normal((jurors, n)),
-            misclick=rng.uniform(0.0, 0.05, jurors),
+            misclick=rng.uniform(*misclick, jurors),
             lenient=rng.uniform(-1.0, 1.0, jurors),
             stretch=rng.uniform(0.8, 1.6, jurors),
             rng=np.random.default_rng(seed + 1),
@@ -106,6 +128,10 @@ class World:
     @property
     def best(self) -> int:
         return int(np.argmax(self.theta))
+
+    def is_best(self, entry: int) -> bool:
+        """Whether ``entry`` is a true best (in a genuine tie, either of the tied entries)."""
+        return bool(self.theta[entry] >= self.theta.max())
 
     @property
     def top10(self) -> set[int]:
@@ -285,7 +311,7 @@ class Pairs(Method):
         # A wide prior (sd 5) only keeps scores finite for entries that never lost or won.
         self.model = fit(
             self.judgments, self.ids, juror_scales=False, misclick=0.0, prior_sd=5.0,
-            start=self.model,
+            taste=0.0, start=self.model,
         )  # fmt: skip
         return _model_estimate(self.model)
 
@@ -517,13 +543,218 @@ def summarise(
     return "\n".join(out)
 
 
+# --- Close races: is the stop rule's certainty honest? ------------------------------------------
+
+CLOSE_MARGINS = (0.0, 0.15, 0.3, 0.6)  # planted best over the natural maximum (0: a genuine tie)
+CLOSE_THRESHOLDS = (0.9, 0.95)
+CLOSE_JURORS = {100: 5, 1000: 10, 5000: 20}
+CLOSE_CAP = {2: 16.0, 6: 4.0}  # judgments per entry after which a round that never stops ends
+CLOSE_GRID = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16)
+STOP_BINS = (0.9, 0.95, 0.99, 1.0001)
+DECILES = tuple(i / 10 for i in range(11))
+
+
+@dataclass
+class CloseRun:
+    """One round in a close world, run until it stops at every threshold or reaches the cap."""
+
+    n: int
+    size: int
+    margin: float
+    rep: int
+    # threshold → (claimed P(best) at the stop, right, judgments/N, videos/N)
+    stops: dict[float, tuple[float, bool, float, float]] = field(default_factory=dict)
+    checkpoints: list[tuple[float, bool]] = field(default_factory=list)  # claimed, right
+    seconds: float = 0.0
+
+
+class CloseOyren(Oyren):
+    """Öyrən as a live round runs it: the model refitted after every turn of the jurors (every
+    tenth more answers later on), the stop rule checked after every refit."""
+
+    taste = TASTE_SD
+
+    def _fit(self) -> Fit:
+        count = len(self.judgments)
+        if self.model is None or count - self.fitted_at >= max(self.jurors, count // 10):
+            self.model = fit(self.judgments, self.ids, start=self.model, taste=self.taste)
+            self.fitted_at = count
+        return self.model
+
+
+def run_close(task: tuple[int, int, float, int, float, int]) -> CloseRun:
+    """Simulate one round of a close world and record every stop and checkpoint."""
+    n, size, margin, rep, taste, min_jurors = task
+    start = time.process_time()
+    jurors = CLOSE_JURORS[n]
+    seed = 7_000_000 + 100_000 * round(margin * 100) + 1000 * size + rep + n
+    world = World.make(n, jurors, seed, planted=(margin,), noise=(0.5, 1.2), misclick=(0.03, 0.03))
+    method = CloseOyren(world, n, jurors, seed + 13, size)
+    method.taste = taste
+    result = CloseRun(n, size, margin, rep)
+    cap = CLOSE_CAP[size] * n
+    grid = list(CLOSE_GRID)
+    judgments = views = turn = 0
+    previous: list[set[int]] = [set() for _ in range(jurors)]
+    checked = -1
+    while judgments < cap and len(result.stops) < len(CLOSE_THRESHOLDS):
+        juror = turn % jurors
+        turn += 1
+        items = method.ask(juror)
+        model = method.model
+        if model is not None and method.fitted_at != checked:
+            checked = method.fitted_at
+            # The organizer's view, as `oyren jury progress` computes it.
+            status = progress(shortlist=method.ids, judgments=method.judgments, model=model,
+                              size=size, min_jurors=min_jurors)  # fmt: skip
+            claim = status.leader_p_best
+            right = world.is_best(int(status.leader or 0))
+            while grid and method.fitted_at >= grid[0] * n:
+                result.checkpoints.append((claim, right))
+                grid.pop(0)
+            for t in CLOSE_THRESHOLDS:
+                if t not in result.stops and status.met(t):
+                    result.stops[t] = (claim, right, judgments / n, views / n)
+        if not items:
+            continue
+        views += len(items) - (1 if previous[juror] & set(items) else 0)
+        previous[juror] = set(items)
+        method.answer(juror, items)
+        judgments += 1
+    result.seconds = time.process_time() - start
+    return result
+
+
+def wilson(k: int, m: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for k successes in m trials (Wilson, JASA 22, 1927)."""
+    if m == 0:
+        return 0.0, 1.0
+    p = k / m
+    centre = (p + z * z / (2 * m)) / (1 + z * z / m)
+    half = z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / (1 + z * z / m)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def summarise_close(runs: list[CloseRun]) -> str:
+    """Per world: the stop rule's wrong-stop rate (Wilson 95 % interval), cost, calibration."""
+    out: list[str] = []
+    worlds: dict[tuple[int, int, float], list[CloseRun]] = {}
+    for r in runs:
+        worlds.setdefault((r.n, r.size, r.margin), []).append(r)
+    out.append("\nClose races: the stop rule at each threshold, per world")
+    out.append(" (wrong = stopped on an entry that is not the true best; a genuine tie counts")
+    out.append("  either tied entry as best; CI = Wilson 95 %; J/N, V/N = judgments and videos")
+    out.append("  per entry at the stop; 'ok' when the wrong share's interval allows ≤ 1 − t)")
+    out.append(f"{'N':>5} {'ask':<6}{'margin':>7}{'runs':>6}{'t':>6}{'stopped':>9}{'wrong':>7}"
+               f"{'rate':>7}{'95% CI':>15}{'claimed':>9}{'J/N':>7}{'V/N':>7}  ok")  # fmt: skip
+    verdicts = []
+    for (n, size, margin), rs in sorted(worlds.items()):
+        for t in CLOSE_THRESHOLDS:
+            stops = [r.stops[t] for r in rs if t in r.stops]
+            wrong = sum(1 for s in stops if not s[1])
+            lo, hi = wilson(wrong, len(stops))
+            rate = wrong / len(stops) if stops else 0.0
+            ok = lo <= 1 - t
+            verdicts.append(ok)
+            claimed = np.mean([s[0] for s in stops]) if stops else float("nan")
+            cost_j = np.mean([s[2] for s in stops]) if stops else float("nan")
+            cost_v = np.mean([s[3] for s in stops]) if stops else float("nan")
+            ask = "pairs" if size == 2 else f"k={size}"
+            out.append(f"{n:>5} {ask:<6}{margin:>7.2f}{len(rs):>6}{t:>6.2f}{len(stops):>9}"
+                       f"{wrong:>7}{rate:>7.2f}   [{lo:.2f}, {hi:.2f}]{claimed:>9.3f}"
+                       f"{cost_j:>7.2f}{cost_v:>7.2f}  {'yes' if ok else 'NO'}")  # fmt: skip
+    out.append("\nCalibration at the stop: claimed P(best) of the winner vs the share truly best")
+    out.append(f"{'N':>5} {'ask':<6}{'margin':>7}" + "".join(
+        f"{f'[{a:.2f},{min(b, 1):.2f})':>20}" for a, b in itertools.pairwise(STOP_BINS)
+    ))  # fmt: skip
+    for (n, size, margin), rs in sorted(worlds.items()):
+        stops = [r.stops[t] for r in rs for t in CLOSE_THRESHOLDS[:1] if t in r.stops]
+        cells = []
+        for a, b in itertools.pairwise(STOP_BINS):
+            inside = [s for s in stops if a <= s[0] < b]
+            if inside:
+                said = np.mean([s[0] for s in inside])
+                seen = np.mean([s[1] for s in inside])
+                cells.append(f"{said:.3f}→{seen:.2f} ({len(inside):>3})")
+            else:
+                cells.append("—")
+        ask = "pairs" if size == 2 else f"k={size}"
+        out.append(f"{n:>5} {ask:<6}{margin:>7.2f}" + "".join(f"{c:>20}" for c in cells))
+    out.append(
+        "\nCalibration curve over every checkpoint (budgets "
+        + ", ".join(f"{g:g}" for g in CLOSE_GRID)
+        + " per entry): by decile of the"
+    )
+    out.append("leader's claimed P(best), the mean claim, the share truly best, and the count")
+    by_margin: dict[float, list[tuple[float, bool]]] = {}
+    for r in runs:
+        by_margin.setdefault(r.margin, []).extend(r.checkpoints)
+    by_margin[-1.0] = [c for r in runs for c in r.checkpoints]
+    out.append(f"{'margin':>7}" + "".join(f"{f'{a:.1f}–{b:.1f}':>16}"
+                                         for a, b in itertools.pairwise(DECILES)))  # fmt: skip
+    for margin, points in sorted(by_margin.items()):
+        cells = []
+        for a, b in itertools.pairwise(DECILES):
+            inside = [c for c in points if a <= c[0] < b or (b == 1.0 and c[0] == 1.0)]
+            if inside:
+                cells.append(f"{np.mean([c[0] for c in inside]):.2f}/"
+                             f"{np.mean([c[1] for c in inside]):.2f} ({len(inside)})")  # fmt: skip
+            else:
+                cells.append("—")
+        label = "all" if margin < 0 else f"{margin:.2f}"
+        out.append(f"{label:>7}" + "".join(f"{c:>16}" for c in cells))
+    held = sum(verdicts)
+    out.append(f"\nworld × threshold rows meeting the rule: {held} of {len(verdicts)}")
+    out.append(f"cpu s: {sum(r.seconds for r in runs):.0f}")
+    return "\n".join(out)
+
+
+def main_close(args: argparse.Namespace) -> None:
+    if args.quick:
+        plan = {100: args.runs or 10}
+    else:
+        plan = {100: args.runs or 40, 1000: max(2, (args.runs or 40) // 8)}
+        if args.large:
+            plan[5000] = max(1, (args.runs or 40) // 20)
+    sizes = [int(k) for k in args.sizes.split(",")]
+    margins = [float(m) for m in args.margins.split(",")]
+    tasks = [(n, size, margin, rep, args.taste, args.min_jurors) for n, reps in plan.items()
+             for size in sizes for margin in margins for rep in range(reps)]  # fmt: skip
+    tasks.sort(key=lambda t: (-t[0], t[1], t[2]))  # biggest and slowest first
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        runs = list(pool.map(run_close, tasks, chunksize=1))
+    print(summarise_close(runs))
+    print(f"\nwall time {time.perf_counter() - start:.0f} s on {args.jobs} processes")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: about a minute")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--worlds", type=float, default=1.0, help="multiply the worlds per N")
+    parser.add_argument("--close", action="store_true", help="close races: honest certainty")
+    parser.add_argument("--runs", type=int, default=0, help="close races: rounds per world")
+    parser.add_argument("--sizes", default="6,2", help="close races: question sizes")
+    parser.add_argument("--large", action="store_true", help="close races: also 5,000 entries")
+    parser.add_argument("--margins", default=",".join(map(str, CLOSE_MARGINS)))
+    parser.add_argument(
+        "--taste",
+        type=float,
+        default=TASTE_SD,
+        help="close races: the model's juror taste sd (0: the old model)",
+    )
+    parser.add_argument(
+        "--min-jurors",
+        type=int,
+        default=MIN_JURORS,
+        help="close races: jurors on the top two before stopping (0: off)",
+    )
     args = parser.parse_args()
+    if args.close:
+        main_close(args)
+        return
     self_check()
     print("Crowd-BT re-implementation matches the published reference values.")
     if args.quick:

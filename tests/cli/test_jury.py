@@ -79,3 +79,60 @@ def test_jury_invite_unknown_juror(
     round_id = made.stdout.split("jury round ")[1].split()[0]
     missing = cli("jury", "invite", "--round", round_id, "--juror", "nobody")
     assert missing.exit_code == 2 and "no active juror account 'nobody'" in missing.stderr
+
+
+def test_close_race_is_said_and_an_unsettled_award_is_refused(
+    cli: Callable[..., Any],
+    stored_db: Engine,
+    make_record: Callable[..., Any],
+    write_jsonl: Callable[..., Path],
+) -> None:
+    stock(stored_db, make_record, write_jsonl)
+    with transaction(stored_db) as s:
+        for name in ("bela", "cem"):
+            create_user(s, username=name, password="correct horse battery", role="juror", by="o")
+    made = cli("jury", "round", "create", "--campaign", CID, "--name", "Final", "--top", 3)
+    assert made.exit_code == 0, made.stderr
+    r = int(made.stdout.split("jury round ")[1].split()[0])
+    for name in ("ali", "bela", "cem"):
+        cli("jury", "invite", "--round", r, "--juror", name)
+    # 1 and 2 split evenly, 3 always last: a close race between 1 and 2.
+    flip = 0
+    for _ in range(4):
+        for name in ("ali", "bela", "cem"):
+            with transaction(stored_db) as s:
+                question = next_question(s, round_id=r, juror=name)
+                if question is None:
+                    continue
+                order = sorted(question.entries, key=lambda e: (e == "3", e != str(1 + flip % 2)))
+                flip += 1
+                record_judgment(s, round_id=r, juror=name, kind="pair", entries=order)
+    progress = cli("jury", "progress", "--round", r)
+    assert progress.exit_code == 0, progress.stderr
+    assert "close race:" in progress.stdout and "cannot yet say which is better" in progress.stdout
+    assert f"oyren jury focus --round {r}" in progress.stdout
+    assert "runner-up:" in progress.stdout
+    refused = cli("award", "--campaign", CID)
+    assert refused.exit_code != 0
+    assert "has not settled the most creative prize" in refused.stderr
+    assert "--despite-jury" in refused.stderr
+    focused = cli("jury", "focus", "--round", r, "1", "2", "--faceoff")
+    assert focused.stdout == f"round {r}: every juror is asked 1 against 2\n"
+    assert (
+        "a final face-off by every juror on 1 and 2" in cli("jury", "progress", "--round", r).stdout
+    )
+    bad = cli("jury", "focus", "--round", r, "1")
+    assert bad.exit_code == 2 and "two entries" in bad.stderr
+    assert cli("jury", "focus", "--round", r, "--off").stdout == f"round {r}: questions as usual\n"
+    no_reason = cli("jury", "tiebreak", "--round", r, "--first", "2", "--second", "1",
+                    "--reason", " ")  # fmt: skip
+    assert no_reason.exit_code == 2 and "reason" in no_reason.stderr
+    broken = cli("jury", "tiebreak", "--round", r, "--first", "2", "--second", "1",
+                 "--reason", "the clearer lesson")  # fmt: skip
+    assert broken.stdout == f"round {r}: tie-break recorded, 2 ahead of 1\n"
+    assert (
+        "tie-break by tester: 2 ahead of 1 (the clearer lesson)"
+        in cli("jury", "progress", "--round", r).stdout
+    )
+    awarded = cli("award", "--campaign", CID)
+    assert awarded.exit_code == 0, awarded.stderr

@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oyren.errors import InputError
-from oyren.inputs.judgments import MAX_RANKING, Judgment, active, read_judgments, without_judges
+from oyren.inputs.judgments import (
+    MAX_RANKING,
+    Judgment,
+    active,
+    read_judgments,
+    tiebreak,
+    without_judges,
+)
 
 ENTRIES = frozenset({"101", "102", "103", "104", "105"})
 
@@ -101,6 +108,13 @@ def test_read_judgments_unknown_id_names_line_and_field(write) -> None:  # type:
         ({"judge": "a", "winner": "101", "loser": "102", "at": "yesterday"}, "at", "ISO 8601"),
         ({"judge": "a", "winner": "101", "loser": "102", "at": 1.5}, "at", "not a number"),
         ({"judge": "a", "winner": "101", "loser": "102", "at": -5}, "at", "not a plausible"),
+        ({"judge": "a", "tiebreak": ["101", "102"]}, "reason", "needs a reason"),
+        ({"judge": "a", "tiebreak": ["101", "102"], "reason": " \x00"}, "reason", "needs a reason"),
+        ({"judge": "a", "tiebreak": ["101", "102"], "reason": 5}, "reason", "needs a reason"),
+        ({"judge": "a", "tiebreak": ["101", "102"], "reason": "x" * 2001}, "reason", "longer"),
+        ({"judge": "a", "tiebreak": ["101"], "reason": "x"}, "tiebreak", "exactly 2 ids"),
+        ({"judge": "a", "tiebreak": ["101", "101"], "reason": "x"}, "tiebreak", "appears twice"),
+        ({"judge": "a", "tiebreak": ["101", "999"], "reason": "x"}, "tiebreak", "not an entry"),
     ],
 )
 def test_read_judgments_bad_field_names_it(write, record, field, reason) -> None:  # type: ignore[no-untyped-def]
@@ -205,3 +219,17 @@ def test_without_judges_drops_every_answer_of_those_judges() -> None:
     mine = Judgment.tie("aysel", "101", "102")
     judgments = [mine, Judgment.pair("murad", "101", "102"), Judgment.skip("murad", ["103"])]
     assert without_judges(judgments, {"murad"}) == [mine]
+
+
+def test_read_judgments_tiebreak_is_kept_but_never_counts(write) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        {"judge": "a", "winner": "101", "loser": "102"},
+        {"judge": "ali", "tiebreak": ["102", "101"], "reason": "  bolder idea "},
+    )
+    read = read_judgments(path, ENTRIES)
+    assert read[1] == Judgment("ali", "tiebreak", ("102", "101"), None, False, "bolder idea")
+    assert active(read) == read[:1]
+    assert tiebreak(read) == read[1]
+    assert tiebreak(read[:1]) is None
+    with pytest.raises(ValueError, match="reason"):
+        Judgment("ali", "tiebreak", ("102", "101"))

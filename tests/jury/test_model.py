@@ -49,8 +49,39 @@ def test_fit_dominant_entry_wins() -> None:
             judgments += beats(juror, "101", other, 2)
     picks = jury_picks(judgments, IDS)
     assert picks[0].video_id == "101"
-    assert picks[0].probability > 0.95
+    # Three jurors, each with a private taste that two answers per entry cannot average out:
+    # sure, but not above 0.95.
+    assert 0.9 < picks[0].probability < 0.97
     assert round(sum(p.probability for p in picks), 6) == 1.0
+
+
+def test_one_jurors_taste_cannot_settle_the_prize_however_often_asked() -> None:
+    # Juror taste is shared by all their answers about an entry: one juror's 30 to 20 says
+    # less than five jurors' 6 to 4 each, and much less than 50 independent answers would.
+    ids = ["101", "102"]
+    one = beats("aysel", "101", "102", 30) + beats("aysel", "102", "101", 20)
+    five = [
+        j
+        for name in ("a", "b", "c", "d", "e")
+        for j in beats(name, "101", "102", 6) + beats(name, "102", "101", 4)
+    ]
+    alone = p_best(fit(one, ids, juror_scales=False))[0]
+    jury = p_best(fit(five, ids, juror_scales=False))[0]
+    naive = p_best(fit(one, ids, juror_scales=False, taste=0.0))[0]
+    assert 0.5 < alone < jury - 0.05
+    assert jury < naive - 0.03
+
+
+def test_taste_is_integrated_out_exactly_for_small_jurors() -> None:
+    # One juror who judged one pair W times: the difference's precision is 2W/(1 + 2Wτ²)·½·…
+    # checked against the closed form L (I + τ² L)⁻¹ for a two-entry Laplacian.
+    from oyren.jury.model import _with_taste
+
+    r, c, v = np.array([0]), np.array([1]), np.array([3.0])
+    info = _with_taste(r, c, v, 2, 0.5).toarray()
+    lap = np.array([[3.0, -3.0], [-3.0, 3.0]])
+    assert np.allclose(info, lap @ np.linalg.inv(np.eye(2) + 0.25 * lap))
+    assert np.allclose(info.sum(axis=1), 0.0)  # still a Laplacian: no information on the level
 
 
 def test_fit_transitive_chain_orders_scores() -> None:
@@ -157,9 +188,13 @@ def test_p_best_of_two_entries_matches_the_normal_formula() -> None:
     cov = model.block_factor @ model.block_factor.T
     var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
     exact = NormalDist().cdf((model.scores[0] - model.scores[1]) / var**0.5)
-    estimate = p_best(model, samples=40_000, seed=1)
+    # With the jurors' taste spread taken as known (infinite degrees of freedom): the normal.
+    estimate = p_best(model, samples=40_000, seed=1, dof=float("inf"))
     assert abs(estimate[0] - exact) < 0.01
     assert estimate[0] + estimate[1] == 1.0
+    # Estimated from two jurors, the taste part gets heavy tails: less sure, never more.
+    cautious = p_best(model, samples=40_000, seed=1)
+    assert 0.5 < cautious[0] < estimate[0]
 
 
 def test_p_best_of_one_or_no_entries() -> None:

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from oyren.inputs.judgments import Judgment
-from oyren.jury.model import Fit, fit
+from oyren.jury.model import Fit, fit, jury_picks
 from oyren.jury.rounds import (
+    Focus,
     Progress,
     Tally,
     avoided_entries,
@@ -162,7 +163,9 @@ def test_progress_before_any_answer() -> None:
     assert status == Progress(
         answers=0, by_juror=(), entries=12, covered=0, leader=status.leader,
         leader_p_best=status.leader_p_best, threshold=0.9, done=False, to_cover=12,
-        to_decide=status.to_decide,
+        to_decide=status.to_decide, runner_up=status.runner_up,
+        runner_up_p_best=status.runner_up_p_best, jurors=0, jurors_on_top=0, jurors_needed=1,
+        close=False, tiebreak=None,
     )  # fmt: skip
     assert status.leader_p_best < 0.2
 
@@ -276,3 +279,99 @@ def test_choose_entries_no_second_meeting_once_met() -> None:
             meetings=lambda leaders: np.arange(len(SHORTLIST)) == 8,
         )  # fmt: skip
         assert 8 not in picked
+
+
+# --- Close races: the stop rule's jurors, the close flag, focus, face-off, tie-break ---------
+
+
+def _split(a: str, b: str, jurors: list[str], wins: int, losses: int) -> list[Judgment]:
+    out = []
+    for juror in jurors:
+        out += [Judgment.pair(juror, a, b)] * wins + [Judgment.pair(juror, b, a)] * losses
+    return out
+
+
+def _covered(shortlist: list[str]) -> list[Judgment]:
+    """Every entry judged by three jurors, 201 and 202 well above the rest."""
+    out = []
+    for juror in JURORS:
+        for low in shortlist[2:]:
+            out += [Judgment.pair(juror, "201", low), Judgment.pair(juror, "202", low)]
+    return out
+
+
+def test_progress_needs_several_jurors_on_the_top_two() -> None:
+    # One juror alone compared 201 and 202 many times: however sure the model, the stop rule
+    # waits until MIN_JURORS different jurors have seen the two side by side.
+    shortlist = SHORTLIST[:6]
+    judgments = _covered(shortlist) + _split("201", "202", ["aysel"], 40, 0)
+    status = progress(shortlist=shortlist, judgments=judgments, threshold=0.9)
+    assert status.leader == "201" and status.runner_up == "202"
+    assert status.jurors_on_top == 1 and status.jurors_needed == 3
+    assert not status.done and not status.met(0.5) and not status.settled
+    more = judgments + _split("201", "202", ["murad", "leyla"], 40, 0)
+    status = progress(shortlist=shortlist, judgments=more, threshold=0.9)
+    assert status.jurors_on_top == 3
+    assert status.done and status.settled
+
+
+def test_progress_says_when_two_entries_stay_close() -> None:
+    shortlist = SHORTLIST[:6]
+    judgments = _covered(shortlist) + _split("201", "202", JURORS, 3, 3)
+    status = progress(shortlist=shortlist, judgments=judgments, threshold=0.9)
+    assert {status.leader, status.runner_up} == {"201", "202"}
+    assert status.close and not status.done
+    assert status.leader_p_best + status.runner_up_p_best >= 0.8
+    clear = _covered(shortlist) + _split("201", "202", JURORS, 8, 0)
+    assert not progress(shortlist=shortlist, judgments=clear, threshold=0.9).close
+
+
+def test_focus_more_puts_both_entries_in_every_question_after_coverage() -> None:
+    focus = Focus(("205", "209"), "more", 0)
+    judgments = play(36, size=4)
+    for juror in JURORS:
+        question = next_question(shortlist=SHORTLIST, judgments=judgments, juror=juror,
+                                 size=4, focus=focus)  # fmt: skip
+        assert question is not None
+        assert {"205", "209"} <= set(question.entries) and len(question.entries) == 4
+        assert question.phase == "focus"
+    # Not before coverage: coverage comes first.
+    early = next_question(shortlist=SHORTLIST, judgments=[], juror="aysel", size=4, focus=focus)
+    assert early is not None and early.phase == "coverage"
+
+
+def test_faceoff_asks_every_juror_the_pair_once() -> None:
+    focus = Focus(("205", "209"), "faceoff", 1000)
+    judgments = play(6, size=4)  # coverage not even done: a face-off goes first
+    question = next_question(shortlist=SHORTLIST, judgments=judgments, juror="murad", size=4,
+                             focus=focus)  # fmt: skip
+    assert question is not None and set(question.entries) == {"205", "209"}
+    assert question.phase == "faceoff"
+    judgments.append(Judgment.pair("murad", "209", "205", at=1001))
+    after = next_question(shortlist=SHORTLIST, judgments=judgments, juror="murad", size=4,
+                          focus=focus)  # fmt: skip
+    assert after is not None and after.phase != "faceoff"
+    # An answer on the pair from before the face-off does not count as the face-off.
+    old = [Judgment.pair("leyla", "205", "209", at=999)]
+    again = next_question(shortlist=SHORTLIST, judgments=old, juror="leyla", size=4, focus=focus)
+    assert again is not None and again.phase == "faceoff"
+    # A juror kept away from one of the two is not asked.
+    kept = next_question(shortlist=SHORTLIST, judgments=[], juror="aysel", size=4, focus=focus,
+                         avoid={"205"})  # fmt: skip
+    assert kept is not None and kept.phase == "coverage" and "205" not in kept.entries
+
+
+def test_tiebreak_orders_the_two_and_leaves_the_model_alone() -> None:
+    shortlist = SHORTLIST[:6]
+    judgments = _covered(shortlist) + _split("201", "202", JURORS, 3, 3)
+    before = jury_picks(judgments, shortlist)
+    first, second = before[0].video_id, before[1].video_id
+    decided = [*judgments, Judgment.tiebreak("organizer", second, first, "a sharper idea")]
+    after = jury_picks(decided, shortlist)
+    assert [p.video_id for p in after[:2]] == [second, first]
+    assert {p.video_id: p.probability for p in after} == {p.video_id: p.probability for p in before}
+    status = progress(shortlist=shortlist, judgments=decided)
+    assert status.tiebreak == (second, first, "a sharper idea", "organizer")
+    # Undone, it no longer counts; the latest in force wins.
+    undone = Judgment("organizer", "tiebreak", (second, first), None, True, "oops")
+    assert [p.video_id for p in jury_picks([*judgments, undone], shortlist)[:2]] == [first, second]

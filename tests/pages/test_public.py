@@ -11,8 +11,10 @@ from sqlalchemy import Engine
 
 from oyren.batch.bundle import verify_bundle
 from oyren.errors import StoreError
+from oyren.jury.rounds import Progress
 from oyren.pages.public import (
     award_bundle,
+    jury_note,
     leaderboard,
     overview,
     partner_showcase,
@@ -22,7 +24,7 @@ from oyren.pages.public import (
 )
 from oyren.pages.snapshots import ResultsCache
 from oyren.rules.campaign import Campaign
-from oyren.store import award
+from oyren.store import JuryCertainty, award
 from oyren.store.db import transaction
 from tests.conftest import (
     HOSTILE_TEXT,
@@ -166,3 +168,35 @@ def test_winners_after_the_award_with_a_bundle_that_verifies(
 def test_award_bundle_without_an_award_is_refused(sandbox_db: Engine) -> None:
     with transaction(sandbox_db) as session, pytest.raises(StoreError, match="no award yet"):
         award_bundle(session, campaign_id=ID)
+
+
+# --- The winners page's words about the jury ----------------------------------------------------
+
+
+def _certainty(**kw: object) -> JuryCertainty:
+    base: dict[str, object] = dict(
+        answers=40, by_juror=(("a", 20), ("b", 20)), entries=10, covered=10, leader="1",
+        leader_p_best=0.93, threshold=0.9, done=True, to_cover=0, to_decide=0, runner_up="2",
+        runner_up_p_best=0.05, jurors=5, jurors_on_top=3, jurors_needed=3, close=False,
+        tiebreak=None, evidence=50.0,
+    )  # fmt: skip
+    base.update(kw)
+    return JuryCertainty(1, 0.9, Progress(**base))  # type: ignore[arg-type]
+
+
+def test_jury_note_gives_a_number_only_when_it_is_calibrated() -> None:
+    settled = jury_note(_certainty(), "1")
+    assert (settled.sure, settled.below, settled.jurors, settled.answers) == (0.93, False, 5, 40)
+    # Not the leader (a prize limit passed it on), uncovered entries, too few jurors on the
+    # top two: no number.
+    assert jury_note(_certainty(), "2").sure is None
+    assert jury_note(_certainty(covered=9, done=False), "1").sure is None
+    assert jury_note(_certainty(jurors_on_top=2, done=False), "1").sure is None
+    # Below the threshold: said so, no number.
+    below = jury_note(_certainty(leader_p_best=0.7, done=False, evidence=2.0), "1")
+    assert below.below and below.sure is None
+    # Decided by the organizer's tie-break: the reason, not a number, and not "below".
+    tied = _certainty(leader_p_best=0.55, runner_up_p_best=0.4, done=False, close=True,
+                      tiebreak=("2", "1", "a bolder idea", "olga"))  # fmt: skip
+    note = jury_note(tied, "2")
+    assert (note.tiebreak_reason, note.sure, note.below) == ("a bolder idea", None, False)

@@ -18,13 +18,16 @@ from oyren.jury.model import jury_picks
 from oyren.store import (
     audit_page,
     award,
+    break_tie,
     build_shortlist,
     close_round,
     create_round,
     export_bundle,
+    focus_round,
     get_campaign,
     ingest_observations,
     invite_juror,
+    jury_certainty,
     jury_order,
     next_question,
     record_judgment,
@@ -199,10 +202,13 @@ def test_round_progress_stop_rule(session: Session) -> None:
         progress = round_progress(session, round_id=round_id)
         if progress.done:
             break
-    assert progress.done
     assert progress.leader == TASTE[0]
     assert progress.leader_p_best >= 0.8
     assert progress.covered == 6
+    assert progress.jurors_on_top == 3
+    # Three jurors, however unanimous, leave room for their private tastes: the evidence
+    # against a dead heat is what decides whether the round may stop.
+    assert progress.done == (progress.evidence >= 0.8 / 0.2)
 
 
 def test_close_round_refuses_more_answers(session: Session) -> None:
@@ -244,6 +250,93 @@ def test_jury_changes_are_audited(session: Session) -> None:
     logged = [e.action for e in audit_page(session, campaign_id=CID).entries]
     assert logged[:5] == ["jury.close", "jury.undo", "jury.judgment", "jury.invite", "jury.invite"]
     assert "jury.round" in logged
+
+
+# --- Close races: focus, face-off, tie-break, and the award's honesty about them ------------
+
+
+def test_focus_and_faceoff_are_stored_audited_and_asked(session: Session) -> None:
+    round_id = open_round(session, size=3)
+    info = focus_round(session, round_id=round_id, entries=["2", "5"], mode="faceoff",
+                       by="organizer", at=1_000)  # fmt: skip
+    assert info.focus is not None and info.focus.entries == ("2", "5")
+    question = next_question(session, round_id=round_id, juror="ali")
+    assert question is not None and set(question.entries) == {"2", "5"}
+    assert question.phase == "faceoff"
+    record_judgment(session, round_id=round_id, juror="ali", kind="pair", entries=["5", "2"],
+                    at=1_001)  # fmt: skip
+    after = next_question(session, round_id=round_id, juror="ali")
+    assert after is not None and after.phase != "faceoff"
+    assert focus_round(session, round_id=round_id, entries=None, by="organizer").focus is None
+    for bad, message in (
+        (["2", "2"], "two different"),
+        (["2", "99"], "not on round"),
+        (["2"], "two different"),
+    ):
+        with pytest.raises(StoreError, match=message):
+            focus_round(session, round_id=round_id, entries=bad, by="organizer")
+    with pytest.raises(StoreError, match="unknown focus"):
+        focus_round(session, round_id=round_id, entries=["2", "5"], mode="loud", by="organizer")
+    logged = [e.action for e in audit_page(session, campaign_id=CID).entries]
+    assert logged.count("jury.focus") == 2
+
+
+def test_tiebreak_is_stored_audited_in_the_bundle_and_verifiable(
+    session: Session, tmp_path: Path
+) -> None:
+    round_id = open_round(session, size=3)
+    for _ in range(8):
+        answer(session, round_id, "ali", times=1)
+        answer(session, round_id, "bela", times=1)
+    leader = jury_order(session, CID)[0].video_id
+    second = jury_order(session, CID)[1].video_id
+    for bad in ("", "   ", "\x00"):
+        with pytest.raises(StoreError, match="reason"):
+            break_tie(session, round_id=round_id, first=second, second=leader, reason=bad,
+                      by="organizer")  # fmt: skip
+    with pytest.raises(StoreError, match="not on round"):
+        break_tie(session, round_id=round_id, first="99", second=leader, reason="x",
+                  by="organizer")  # fmt: skip
+    break_tie(session, round_id=round_id, first=second, second=leader, reason="bolder idea",
+              by="organizer")  # fmt: skip
+    assert [p.video_id for p in jury_order(session, CID)[:2]] == [second, leader]
+    assert round_progress(session, round_id=round_id).tiebreak == (
+        second, leader, "bolder idea", "organizer"
+    )  # fmt: skip
+    entry = audit_page(session, campaign_id=CID).entries[0]
+    assert entry.action == "jury.tiebreak"
+    close_round(session, round_id=round_id, by="organizer")
+    campaign = get_campaign(session, CID)
+    frozen = award(session, campaign_id=CID, by="organizer", at=campaign.cutoff_ts + 86400)
+    # u2 holds the discover prize (one prize per creator), so "4" still wins; the jury's order
+    # behind it is the tie-break's, in the store and in the bundle's recomputation alike.
+    assert frozen.results.winners.most_creative is not None
+    out = tmp_path / "bundle"
+    manifest = export_bundle(session, campaign_id=CID, out=out)
+    lines = [orjson.loads(line) for line in (out / "judgments.jsonl").read_bytes().splitlines()]
+    assert lines[-1]["tiebreak"] == [second, leader] and lines[-1]["reason"] == "bolder idea"
+    assert manifest["award"]["jury"]["tiebreak"]["reason"] == "bolder idea"
+    assert verify_bundle(out).problems == ()
+
+
+def test_certainty_below_threshold_is_reported_and_kept_with_the_award(
+    session: Session, tmp_path: Path
+) -> None:
+    round_id = open_round(session, size=3, threshold=0.99)
+    answer(session, round_id, "ali", times=2)
+    certainty = jury_certainty(session, campaign_id=CID)
+    assert certainty is not None and certainty.round_id == round_id
+    assert certainty.below and certainty.progress.leader_p_best < 0.99
+    campaign = get_campaign(session, CID)
+    award(session, campaign_id=CID, by="organizer", at=campaign.cutoff_ts + 86400)
+    # Later answers do not change what the award was made on.
+    answer(session, round_id, "bela", times=3)
+    kept = jury_certainty(session, campaign_id=CID, award=True)
+    assert kept is not None and kept.progress.answers == 2 and kept.below
+    manifest = export_bundle(session, campaign_id=CID, out=tmp_path / "b")
+    jury = manifest["award"]["jury"]
+    assert jury["below_threshold"] is True and jury["answers"] == 2
+    assert jury["threshold"] == 0.99 and jury["stop_rule_met"] is False
 
 
 def test_award_after_the_jurys_favourite_is_excluded_verifies(

@@ -203,3 +203,58 @@ def test_juror_lands_on_the_jury_page(make_client: Callable[..., httpx.Client]) 
         )
         assert (response.status_code, response.headers["location"]) == (303, "/jury")
         assert "/jury" in c.get("/jury").text
+
+
+# --- Close races: focus, face-off, tie-break; the award's warning; the winners page -------------
+
+
+def test_organizer_focuses_a_round_and_breaks_a_tie(
+    organizer: httpx.Client, round_id: int, sandbox_db: Engine
+) -> None:
+    token = csrf_of(organizer, ORG)
+    shortlist = organizer.get(ORG + ".json").json()[0]["round"]["shortlist"]
+    a, b = shortlist[0], shortlist[1]
+    url = f"/organizer/jury/rounds/{round_id}"
+    more = organizer.post(url + "/focus", data={"mode": "faceoff", "entry": [a, b],
+                                                "csrf_token": token})  # fmt: skip
+    assert (more.status_code, more.headers["location"]) == (303, ORG)
+    shown = organizer.get(ORG + ".json").json()[0]["round"]["focus"]
+    assert (shown["entries"], shown["mode"]) == ([a, b], "faceoff")
+    assert (
+        "Final face-off" in organizer.get(ORG).text
+        or "Final qarşılaşması" in organizer.get(ORG).text
+    )
+    off = organizer.post(url + "/focus", data={"mode": "off", "csrf_token": token})
+    assert off.status_code == 303
+    assert organizer.get(ORG + ".json").json()[0]["round"]["focus"] is None
+    # Bad input: one entry, an entry off the shortlist, an unknown mode, no reason, a stranger.
+    bad = [
+        ("/focus", {"mode": "more", "entry": [a]}, 400),
+        ("/focus", {"mode": "more", "entry": [a, "99"]}, 400),
+        ("/focus", {"mode": "loud", "entry": [a, b]}, 400),
+        ("/tiebreak", {"first": a, "pair": [a, b], "reason": " "}, 400),
+        ("/tiebreak", {"first": "99", "pair": [a, b], "reason": "x"}, 400),
+        ("/tiebreak", {"first": a, "pair": [a, b, "7"], "reason": "x"}, 400),
+    ]
+    for path, data, code in bad:
+        assert organizer.post(url + path, data={**data, "csrf_token": token}).status_code == code
+    decided = organizer.post(url + "/tiebreak", data={"first": b, "pair": [a, b],
+                                                      "reason": HOSTILE_TEXT,
+                                                      "csrf_token": token})  # fmt: skip
+    assert decided.status_code == 303
+    assert answers(sandbox_db, round_id)[-1] == ("tiebreak", (b, a), False)
+    assert HOSTILE_TEXT not in organizer.get(ORG).text  # escaped, never raw
+    assert organizer.get(ORG + ".json").json()[0]["progress"]["tiebreak"][:2] == [b, a]
+
+
+def test_round_admin_posts_need_an_organizer_and_csrf(
+    juror: httpx.Client, organizer: httpx.Client, round_id: int
+) -> None:
+    url = f"/organizer/jury/rounds/{round_id}"
+    token = csrf_of(juror)
+    for path, data in (
+        ("/focus", {"mode": "off"}),
+        ("/tiebreak", {"first": "1", "pair": ["1", "2"]}),
+    ):
+        assert juror.post(url + path, data={**data, "csrf_token": token}).status_code == 403
+        assert organizer.post(url + path, data=data).status_code in (400, 403)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from oyren.inputs.judgments import Judgment, active
+from oyren.inputs.judgments import Judgment, active, tiebreak
 from oyren.inputs.removals import Removal, removed_ids
 from oyren.jury.model import jury_picks
 from oyren.rules import engine
@@ -72,12 +72,16 @@ def jury_order(
     P(best) is over the entries that can win, so a first pass without screening says which judged
     entries are eligible; an entry a moderator excluded takes no share of the jury's certainty.
     """
-    counted = active(judgments)
+    given = list(judgments)
+    counted = active(given)
     judged = {entry for j in counted for entry in j.entries}
     if not judged:
         return []
     first = engine.evaluate(campaign, videos.values(), decisions=decisions, removed=removed)
     contenders = [e.video_id for e in first.eligible if e.video_id in judged]
+    decided = tiebreak(given)
+    if decided is not None:
+        counted.append(decided)  # the organizer's tie-break orders, the model ignores it
     return jury_picks(counted, contenders) if contenders else []
 
 

@@ -423,6 +423,11 @@ def remove(
 @click.option("--supersede", is_flag=True, help="Replace the award in force.")
 @click.option("--reason", default="", help="Why the award is superseded (required with it).")
 @click.option(
+    "--despite-jury",
+    is_flag=True,
+    help="Award although the jury's leader is below its round's threshold (published).",
+)
+@click.option(
     "--out",
     "out",
     type=click.Path(path_type=Path),
@@ -437,6 +442,7 @@ def award(
     reason: str,
     out: Path | None,
     by: str | None,
+    despite_jury: bool,
 ) -> None:
     """Award the prizes: freeze the results as they stand now (and write the audit bundle)."""
     from oyren import store
@@ -445,6 +451,22 @@ def award(
     key_file = _settings(ctx).signing_key
     signer = load_signer(key_file) if key_file else None
     with _store(ctx) as session:
+        certainty = store.jury_certainty(session, campaign_id=campaign_id)
+        if certainty is not None and certainty.below:
+            p = certainty.progress
+            warning = (
+                f"warning: the jury has not settled the most creative prize: its leader "
+                f"{p.leader} is {p.leader_p_best:.0%} likely to be the best, under round "
+                f"{certainty.round_id}'s threshold of {certainty.threshold:.0%} "
+                f"({p.jurors} jurors, {p.answers} answers)"
+            )
+            if not despite_jury:
+                raise click.ClickException(
+                    f"{warning}. Ask more questions, break the tie (oyren jury tiebreak), or "
+                    "award anyway with --despite-jury: the winners page and the audit bundle "
+                    "will say so."
+                )
+            click.echo(f"{warning}; awarded anyway, as the winners page and bundle say", err=True)
         frozen = store.award(
             session,
             campaign_id=campaign_id,
@@ -1056,11 +1078,97 @@ def jury_progress(ctx: click.Context, round_id: int) -> None:
             f"leader: {p.leader} ({info.creators.get(p.leader, '?')}), "
             f"P(best) {p.leader_p_best:.2f} of {p.threshold:.2f} needed"
         )
+    if p.runner_up is not None and p.answers:
+        click.echo(
+            f"runner-up: {p.runner_up} ({info.creators.get(p.runner_up, '?')}), "
+            f"P(best) {p.runner_up_p_best:.2f}; seen side by side with the leader by "
+            f"{p.jurors_on_top} juror(s), {p.jurors_needed} needed"
+        )
     if p.done:
         click.echo("the stop rule is met: the round can be closed")
     else:
         more = "unknown (too close)" if p.to_decide is None else f"about {p.to_decide}"
         click.echo(f"questions still needed: {p.to_cover} to cover every entry, {more} to decide")
+    if info.focus is not None:
+        a, b = info.focus.entries
+        what = "a final face-off by every juror" if info.focus.mode == "faceoff" else (
+            "more questions")  # fmt: skip
+        click.echo(f"focus: {what} on {a} and {b} (end it with: oyren jury focus --round "
+                   f"{round_id} --off)")  # fmt: skip
+    if p.tiebreak is not None:
+        first, second, reason, who = p.tiebreak
+        click.echo(f"tie-break by {who}: {first} ahead of {second} ({reason})")
+    elif p.close and p.leader is not None and p.runner_up is not None:
+        a, b = p.leader, p.runner_up
+        both = p.leader_p_best + p.runner_up_p_best
+        click.echo(
+            f"close race: {a} and {b} stay close (together {both:.0%}"
+            f" of the chance of being best, neither at {p.threshold:.0%}). The jury cannot "
+            "yet say which is better. Options:\n"
+            f"  more questions on the two:   oyren jury focus --round {round_id} {a} {b}\n"
+            f"  a final face-off by every juror:   oyren jury focus --round {round_id} {a} {b} "
+            "--faceoff\n"
+            f"  your tie-break, with its reason:   oyren jury tiebreak --round {round_id} "
+            f"--first {a} --second {b} --reason TEXT"
+        )
+
+
+@jury.command("focus")
+@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
+@click.argument("entries", nargs=-1)
+@click.option(
+    "--faceoff", is_flag=True, help="Ask every juror the pair once more (a final face-off)."
+)
+@click.option("--off", is_flag=True, help="End the focus: questions as usual.")
+@BY
+@click.pass_context
+def jury_focus(
+    ctx: click.Context,
+    round_id: int,
+    entries: tuple[str, ...],
+    faceoff: bool,
+    off: bool,
+    by: str | None,
+) -> None:
+    """In a close race, ask more about two entries (or hold a final face-off)."""
+    from oyren import store
+
+    if off == bool(entries) or (entries and len(entries) != 2):
+        raise click.UsageError("name the two entries (or --off to end the focus)")
+    with _store(ctx) as session:
+        store.focus_round(
+            session,
+            round_id=round_id,
+            entries=None if off else list(entries),
+            mode="faceoff" if faceoff else "more",
+            by=_by(ctx, by),
+        )
+    if off:
+        click.echo(f"round {round_id}: questions as usual")
+    elif faceoff:
+        click.echo(f"round {round_id}: every juror is asked {entries[0]} against {entries[1]}")
+    else:
+        click.echo(f"round {round_id}: every question now holds {entries[0]} and {entries[1]}")
+
+
+@jury.command("tiebreak")
+@click.option("--round", "round_id", required=True, type=int, help="The round's number.")
+@click.option("--first", required=True, help="The entry you put ahead.")
+@click.option("--second", required=True, help="The entry it goes ahead of.")
+@click.option("--reason", required=True, help="Why (published with the award).")
+@BY
+@click.pass_context
+def jury_tiebreak(
+    ctx: click.Context, round_id: int, first: str, second: str, reason: str, by: str | None
+) -> None:
+    """Break a tie the jury could not: FIRST goes ahead of SECOND, for REASON."""
+    from oyren import store
+
+    with _store(ctx) as session:
+        store.break_tie(
+            session, round_id=round_id, first=first, second=second, reason=reason, by=_by(ctx, by)
+        )
+    click.echo(f"round {round_id}: tie-break recorded, {first} ahead of {second}")
 
 
 @jury.command("close")

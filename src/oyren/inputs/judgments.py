@@ -7,10 +7,15 @@ A juror answers a question in one of four ways, one JSON object a line::
     {"judge": "aysel", "ranking": ["7340000000000000003", "7340000000000000001", "…"]}
     {"judge": "aysel", "skip": ["7340000000000000004"]}
 
+    {"judge": "ali", "tiebreak": ["7340000000000000001", "7340000000000000002"], "reason": "…"}
+
 A ranking lists a small batch best first. A skip says the juror cannot judge those entries (a
 video that will not play, a creator they know); they are not shown to that juror again. Optional
 fields: ``at`` (ISO 8601 with an offset, or Unix seconds) and ``undone`` (``true`` when the juror
-took the answer back: the line stays for the audit trail but no longer counts). Other keys are
+took the answer back: the line stays for the audit trail but no longer counts). A tie-break is
+not a juror's answer but the organizer's decision between two entries the jury could not
+separate, first over second, with its ``reason`` (required); the model never sees it, and the
+latest one in force puts its first entry ahead of its second in the jury's order. Other keys are
 ignored. :func:`read_judgments` raises :class:`~oyren.errors.InputError` naming the file, line
 and field of the first bad line.
 """
@@ -32,11 +37,13 @@ __all__ = [
     "Judgment",
     "active",
     "read_judgments",
+    "tiebreak",
     "without_judges",
 ]
 
-Kind = Literal["pair", "tie", "ranking", "skip"]
-KINDS: tuple[Kind, ...] = ("pair", "tie", "ranking", "skip")
+Kind = Literal["pair", "tie", "ranking", "skip", "tiebreak"]
+KINDS: tuple[Kind, ...] = ("pair", "tie", "ranking", "skip", "tiebreak")
+MAX_REASON = 2000
 # A juror cannot meaningfully order more videos than fit on one screen; longer lists are
 # imports of a different kind of data (or hostile input that would blow up the model's arrays).
 MAX_RANKING = 20
@@ -53,6 +60,7 @@ class Judgment:
     entries: tuple[str, ...]
     at: int | None = None
     undone: bool = False
+    note: str | None = None  # a tie-break's reason
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -61,12 +69,14 @@ class Judgment:
             raise ValueError("a judgment needs a judge")
         if len(set(self.entries)) != len(self.entries):
             raise ValueError("an entry appears twice in one judgment")
-        if self.kind in ("pair", "tie") and len(self.entries) != 2:
+        if self.kind in ("pair", "tie", "tiebreak") and len(self.entries) != 2:
             raise ValueError(f"a {self.kind} names exactly two entries")
         if self.kind == "ranking" and not 2 <= len(self.entries) <= MAX_RANKING:
             raise ValueError(f"a ranking names 2 to {MAX_RANKING} entries")
         if self.kind == "skip" and not self.entries:
             raise ValueError("a skip names at least one entry")
+        if self.kind == "tiebreak" and not (self.note or "").strip():
+            raise ValueError("a tie-break needs a reason")
 
     @classmethod
     def pair(cls, judge: str, winner: str, loser: str, *, at: int | None = None) -> Judgment:
@@ -89,15 +99,31 @@ class Judgment:
         """``judge`` declined to judge ``entries``."""
         return cls(judge, "skip", tuple(entries), at)
 
+    @classmethod
+    def tiebreak(
+        cls, organizer: str, first: str, second: str, reason: str, *, at: int | None = None
+    ) -> Judgment:
+        """The organizer put ``first`` ahead of ``second``, for ``reason``."""
+        return cls(organizer, "tiebreak", (first, second), at, note=reason)
+
     @property
     def counts(self) -> bool:
         """Whether the answer carries a preference the ranking model uses."""
-        return not self.undone and self.kind != "skip"
+        return not self.undone and self.kind not in ("skip", "tiebreak")
 
 
 def active(judgments: Iterable[Judgment]) -> list[Judgment]:
-    """Return the judgments the model uses: not undone, not skips."""
+    """Return the judgments the model uses: not undone, not skips, not tie-breaks."""
     return [j for j in judgments if j.counts]
+
+
+def tiebreak(judgments: Iterable[Judgment]) -> Judgment | None:
+    """The organizer's tie-break in force: the latest one not undone, if any."""
+    found = None
+    for judgment in judgments:
+        if judgment.kind == "tiebreak" and not judgment.undone:
+            found = judgment
+    return found
 
 
 def without_judges(judgments: Iterable[Judgment], judges: Collection[str]) -> list[Judgment]:
@@ -114,7 +140,8 @@ def read_judgments(path: str | Path, entry_ids: Collection[str]) -> list[Judgmen
     ]
 
 
-_FORMS = {"winner": "pair", "loser": "pair", "tie": "tie", "ranking": "ranking", "skip": "skip"}
+_FORMS = {"winner": "pair", "loser": "pair", "tie": "tie", "ranking": "ranking", "skip": "skip",
+          "tiebreak": "tiebreak"}  # fmt: skip
 
 
 def _judgment_from_record(
@@ -125,7 +152,7 @@ def _judgment_from_record(
 
     forms = sorted({_FORMS[key] for key in record if key in _FORMS})
     if not forms:
-        raise fail(None, 'needs "winner" and "loser", "tie", "ranking" or "skip"')
+        raise fail(None, 'needs "winner" and "loser", "tie", "ranking", "skip" or "tiebreak"')
     if len(forms) > 1:
         raise fail(None, f"mixes {' and '.join(forms)}: write one answer per line")
     kind = forms[0]
@@ -172,15 +199,25 @@ def _judgment_from_record(
         ids = entries("tie", 2, 2)
     elif kind == "ranking":
         ids = entries("ranking", 2, MAX_RANKING)
+    elif kind == "tiebreak":
+        ids = entries("tiebreak", 2, 2)
     else:
         ids = entries("skip", 1, MAX_RANKING)
+    note = None
+    if kind == "tiebreak":
+        reason = record.get("reason")
+        if not isinstance(reason, str) or not reason.replace("\x00", "").strip():
+            raise fail("reason", "a tie-break needs a reason (non-empty text)")
+        note = reason.replace("\x00", "").strip()
+        if len(note) > MAX_REASON:
+            raise fail("reason", f"is longer than {MAX_REASON} characters")
     undone = record.get("undone", False)
     if not isinstance(undone, bool):
         raise fail("undone", f"must be true or false, not {_json_type(undone)}")
     at = _moment(record.get("at"), fail)
     if kind == "ranking" and len(ids) == 2:
         kind = "pair"
-    return Judgment(judge, kind, ids, at, undone)  # type: ignore[arg-type]
+    return Judgment(judge, kind, ids, at, undone, note)  # type: ignore[arg-type]
 
 
 def _moment(value: Any, fail: Callable[[str | None, str], InputError]) -> int | None:

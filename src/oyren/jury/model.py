@@ -47,7 +47,7 @@ import scipy.optimize  # type: ignore[import-untyped]
 import scipy.sparse  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 
-from oyren.inputs.judgments import Judgment
+from oyren.inputs.judgments import Judgment, tiebreak
 from oyren.rules.awards import JuryPick
 from oyren.rules.results import id_sort_key
 
@@ -57,6 +57,7 @@ __all__ = [
     "MISCLICK",
     "PRIOR_SD",
     "SAMPLES",
+    "TASTE_SD",
     "Fit",
     "Standing",
     "fit",
@@ -67,6 +68,7 @@ __all__ = [
 
 PRIOR_SD = 1.5  # spread of creativity scores, in logits: a 1.5-sd entry beats the median 90 %
 JUROR_SD = 0.5  # jurors' temperatures mostly within ×e^{±1} of one another
+TASTE_SD = 0.5  # a juror's lasting private taste per entry, in score units (a third of PRIOR_SD)
 MISCLICK = 0.03  # share of answers taken to be random clicks (bounds one answer's influence)
 TIE_PRIOR = (log(0.5), 1.5)  # ν = 0.5: two equal entries are called "equal" one time in five
 EXACT = 1500  # up to this many entries the posterior covariance is inverted exactly
@@ -90,6 +92,7 @@ class Fit:
     block: Ints
     block_factor: Floats
     judgments: int
+    taste_share: Floats | None = None  # per entry, the share of its variance due to taste
 
     def index(self) -> dict[str, int]:
         """Map each entry id to its position in ``entries``, ``scores`` and ``sd``."""
@@ -136,6 +139,7 @@ def fit(
     juror_scales: bool = True,
     misclick: float = MISCLICK,
     prior_sd: float = PRIOR_SD,
+    taste: float = TASTE_SD,
     start: Fit | None = None,
 ) -> Fit:
     """Fit the model to the answers that count (undone answers and skips are left out).
@@ -165,10 +169,16 @@ def fit(
         scores, eta = _fit_scores(objective, scores, rho, eta)
     beta = np.exp(rho)
     nu = 0.0 if eta is None else float(np.exp(eta))
-    sd, block, factor = _laplace(objective.precision(scores, beta, nu), scores)
-    for array in (scores, sd, beta, block, factor):
+    sd, block, factor = _laplace(objective.precision(scores, beta, nu, taste), scores)
+    share = np.zeros(n)
+    if taste > 0.0 and n:
+        # How much of each entry's uncertainty is the jurors' taste rather than their noise:
+        # that part's size is estimated from the few jurors there are (see p_best).
+        plain, _, _ = _laplace(objective.precision(scores, beta, nu), scores)
+        share = np.clip(1.0 - (plain / np.maximum(sd, 1e-12)) ** 2, 0.0, 1.0)
+    for array in (scores, sd, beta, block, factor, share):
         array.flags.writeable = False
-    return Fit(entries, scores, sd, data.judges, beta, nu, block, factor, data.count)
+    return Fit(entries, scores, sd, data.judges, beta, nu, block, factor, data.count, share)
 
 
 _SOLVER = {"maxiter": 10_000, "maxcor": 20, "ftol": 1e-13, "gtol": 1e-8}
@@ -210,8 +220,19 @@ def _fit_temperatures(
     return np.asarray(result.x, dtype=np.float64)
 
 
-def p_best(model: Fit, *, samples: int = SAMPLES, seed: int = 0) -> Floats:
-    """Return, per entry of ``model``, the posterior probability that it is the best."""
+def p_best(
+    model: Fit, *, samples: int = SAMPLES, seed: int = 0, dof: float | None = None
+) -> Floats:
+    """Return, per entry of ``model``, the posterior probability that it is the best.
+
+    The part of each draw's spread that comes from the jurors' taste is scaled, draw by draw,
+    by one common factor √(ν/χ²_ν), ν = ``dof`` (by default one fewer than the jurors who
+    answered): how far tastes spread is itself known only from those few jurors, and a
+    posterior that treats it as known claims too much in close races, where taste is most of
+    the uncertainty (an unknown variance estimated from J jurors turns a normal into a
+    Student t with J − 1 degrees of freedom; Gosset 1908). Where the jurors' noise dominates
+    (few answers), the draws stay nearly normal.
+    """
     n = len(model.entries)
     out = np.zeros(n)
     if n == 0:
@@ -234,6 +255,12 @@ def p_best(model: Fit, *, samples: int = SAMPLES, seed: int = 0) -> Floats:
         draws[:, : len(model.block)] = model.scores[model.block] + z @ model.block_factor.T
     z = rng.standard_normal((samples, len(loose)))
     draws[:, len(model.block) :] = model.scores[loose] + model.sd[loose] * z
+    nu = max(1.0, len(model.judges) - 1.0) if dof is None else dof
+    if model.taste_share is not None and np.isfinite(nu):
+        inverse = nu / rng.chisquare(nu, samples)  # the taste variance's factor, per draw
+        share = model.taste_share[columns]
+        scale = np.sqrt(1.0 - share + share * inverse[:, None])
+        draws = model.scores[columns] + (draws - model.scores[columns]) * scale
     wins = np.bincount(np.argmax(draws, axis=1), minlength=len(columns))
     out[columns] = wins / samples
     return out
@@ -255,8 +282,21 @@ def standings(model: Fit, *, samples: int = SAMPLES, seed: int = 0) -> tuple[Sta
 def jury_picks(
     judgments: Sequence[Judgment], entry_ids: Collection[str], *, seed: int = 0
 ) -> list[JuryPick]:
-    """Fit the judgments and return ``entry_ids`` in the jury's order for :func:`awards.settle`."""
-    return [JuryPick(s.entry, s.p_best) for s in standings(fit(judgments, entry_ids), seed=seed)]
+    """Fit the judgments and return ``entry_ids`` in the jury's order for :func:`awards.settle`.
+
+    An organizer's tie-break in ``judgments`` (see :func:`oyren.inputs.judgments.tiebreak`)
+    puts its first entry directly ahead of its second when the model had them the other way;
+    each keeps the probability the model gives it.
+    """
+    picks = [JuryPick(s.entry, s.p_best) for s in standings(fit(judgments, entry_ids), seed=seed)]
+    decided = tiebreak(judgments)
+    if decided is not None:
+        place = {p.video_id: k for k, p in enumerate(picks)}
+        first, second = decided.entries
+        if first in place and second in place and place[first] > place[second]:
+            moved = picks.pop(place[first])
+            picks.insert(place[second], moved)
+    return picks
 
 
 def _carry(
@@ -417,12 +457,22 @@ class _Objective:
         g_eta = np.where(d.tie, 1.0 - share, -share)
         return loglik, g_d, g_eta, diff
 
-    def precision(self, s: Floats, beta: Floats, nu: float) -> scipy.sparse.csr_array:
-        """Posterior precision of the scores: prior plus the answers' Fisher information."""
+    def precision(
+        self, s: Floats, beta: Floats, nu: float, taste: float = 0.0
+    ) -> scipy.sparse.csr_array:
+        """Posterior precision of the scores: prior plus the answers' Fisher information.
+
+        With ``taste`` > 0 each juror sees entry i as s_i + t_ri, t_ri ~ N(0, taste²) their own
+        lasting taste, shared by all their answers about i. Integrating t out turns juror r's
+        information L_r (a graph Laplacian over the entries they judged) into
+        L_r (I + taste² L_r)⁻¹: however often one juror is asked about two entries, their
+        answers cannot settle the difference beyond their own taste.
+        """
         d, n = self.data, self.n
         rows: list[Ints] = []
         cols: list[Ints] = []
         weights: list[Floats] = []
+        who: list[Ints] = []
         if len(d.order):
             ll, _, _ = self._rankings(s, beta)
             _, w = self._mix(ll, self.random_rank)
@@ -442,6 +492,7 @@ class _Objective:
                     rows.append(d.order[ok, a])
                     cols.append(d.order[ok, b])
                     weights.append((scale * pair_weight[:, a, b])[ok])
+                    who.append(d.order_judge[ok])
         if len(d.first):
             ll, _, _, diff = self._duels(s, beta, nu)
             _, w = self._mix(ll, self.random_pair)
@@ -451,17 +502,53 @@ class _Objective:
             rows.append(d.first)
             cols.append(d.second)
             weights.append(w * beta[d.pair_judge] ** 2 * curvature)
+            who.append(d.pair_judge)
         r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
         v = np.concatenate(weights) if weights else np.zeros(0)
-        diagonal = np.full(n, 1.0 / self.prior_sd**2)
-        diagonal += np.bincount(r, v, minlength=n) + np.bincount(c, v, minlength=n)
-        idx = np.arange(n)
-        return scipy.sparse.coo_array(
-            (np.concatenate([-v, -v, diagonal]),
-             (np.concatenate([r, c, idx]), np.concatenate([c, r, idx]))),
-            shape=(n, n),
-        ).tocsr()  # fmt: skip
+        g = np.concatenate(who) if who else np.zeros(0, dtype=np.int64)
+        prior = scipy.sparse.diags_array(np.full(n, 1.0 / self.prior_sd**2))
+        if taste <= 0.0 or not len(v):
+            return (prior + _laplacian(r, c, v, n)).tocsr()
+        parts = [prior]
+        for juror in np.unique(g).tolist():
+            mine = g == juror
+            parts.append(_with_taste(r[mine], c[mine], v[mine], n, taste))
+        return scipy.sparse.csr_array(sum(parts[1:], parts[0]))
+
+
+def _laplacian(r: Ints, c: Ints, v: Floats, n: int) -> scipy.sparse.coo_array:
+    """The weighted graph Laplacian of edges (r, c) with weights v over n nodes."""
+    degree = np.bincount(r, v, minlength=n) + np.bincount(c, v, minlength=n)
+    idx = np.arange(n)
+    return scipy.sparse.coo_array(
+        (np.concatenate([-v, -v, degree]),
+         (np.concatenate([r, c, idx]), np.concatenate([c, r, idx]))),
+        shape=(n, n),
+    )  # fmt: skip
+
+
+TASTE_EXACT = 1000  # up to this many entries per juror their taste is integrated out exactly
+
+
+def _with_taste(r: Ints, c: Ints, v: Floats, n: int, taste: float) -> scipy.sparse.coo_array:
+    """One juror's information about the scores once their own taste is integrated out."""
+    nodes, local = np.unique(np.concatenate([r, c]), return_inverse=True)
+    m = len(nodes)
+    lr, lc = local[: len(r)], local[len(r) :]
+    if m <= TASTE_EXACT:
+        lap = _laplacian(lr, lc, v, m).toarray()
+        # L (I + τ² L)⁻¹, symmetric because the two factors commute.
+        info = np.linalg.solve(np.eye(m) + taste**2 * lap, lap)
+        info = 0.5 * (info + info.T)
+        rr, cc = np.nonzero(np.abs(info) > 1e-12 * max(1.0, float(np.abs(info).max())))
+        return scipy.sparse.coo_array((info[rr, cc], (nodes[rr], nodes[cc])), shape=(n, n))
+    # Many entries: shrink each comparison by its two entries' information from this juror,
+    # which keeps the Laplacian sparse and is exact for a juror who judged only one pair
+    # (and more cautious than exact when a juror's comparisons overlap).
+    degree = np.bincount(lr, v, minlength=m) + np.bincount(lc, v, minlength=m)
+    shrunk = v / (1.0 + taste**2 * (degree[lr] + degree[lc]))
+    return _laplacian(nodes[lr], nodes[lc], shrunk, n)
 
 
 def _laplace(precision: scipy.sparse.csr_array, scores: Floats) -> tuple[Floats, Ints, Floats]:

@@ -18,8 +18,18 @@ question is a pair or a small batch to order, chosen in two phases:
   a question they have already answered while another is possible.
 
 Conflicts of interest and skips keep entries away from a juror for good. The round can stop
-when every entry is covered and the leader's probability of being the best reaches the
-organizer's threshold.
+when every entry is covered, the leader's probability of being the best reaches the
+organizer's threshold t, the leader and the runner-up have met side by side before
+MIN_JURORS different jurors (or every juror, in a smaller jury) — one juror's taste cannot
+decide the prize however many times they are asked — and the evidence that the leader is
+ahead of the runner-up, as a Bayes factor against a dead heat, reaches t/(1 − t): a threshold
+that stays honest however often the organizer looks.
+
+When two entries stay close (together nearly all the chance of being best, neither at the
+threshold) the progress says so, and the organizer can ask for more questions on those two
+(``Focus`` mode "more": every leaders' question holds both), a final face-off (mode "faceoff":
+every juror is asked the pair once more), or break the tie with a reason (a ``tiebreak``
+judgment, which orders the two without touching the model).
 """
 
 from __future__ import annotations
@@ -27,19 +37,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from math import ceil
+from math import ceil, exp, log
 from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import NDArray
 
-from oyren.inputs.judgments import Judgment
-from oyren.jury.model import Fit, fit, p_best
+from oyren.inputs.judgments import Judgment, tiebreak
+from oyren.jury.model import PRIOR_SD, Fit, fit, p_best
 from oyren.rules.results import id_sort_key
 
 __all__ = [
+    "CLOSE_SHARE",
     "MAX_SIZE",
+    "MIN_JURORS",
     "MIN_VIEWS",
+    "Focus",
     "Progress",
     "Question",
     "Tally",
@@ -52,6 +65,8 @@ __all__ = [
 ]
 
 MIN_VIEWS = 2  # different jurors who must judge an entry before it can be passed over
+MIN_JURORS = 3  # different jurors who must see the leader and the runner-up side by side
+CLOSE_SHARE = 0.8  # the two leaders hold this much of P(best) together, neither decided: close
 MAX_SIZE = 8  # longest batch a juror is asked to order (TrueSkill's 8-player games)
 DRAWS_PER_PLACE = 4  # posterior draws tried per place in a batch before filling from one draw
 
@@ -66,7 +81,20 @@ class Question:
 
     juror: str
     entries: tuple[str, ...]
-    phase: str  # "coverage" or "leaders"
+    phase: str  # "coverage", "leaders", "focus" or "faceoff"
+
+
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """The organizer's answer to a close race: ask more about two entries, or a face-off.
+
+    "more": every question after coverage holds both entries; "faceoff": every juror is asked
+    the pair once (answers given at or after ``since``, a Unix time, count), then as usual.
+    """
+
+    entries: tuple[str, str]
+    mode: str
+    since: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +111,30 @@ class Progress:
     done: bool
     to_cover: int  # questions still needed, at least, until every entry is covered
     to_decide: int | None  # rough estimate of questions to separate the leader; None: too close
+    runner_up: str | None = None
+    runner_up_p_best: float = 0.0
+    jurors: int = 0  # different jurors whose answers count
+    jurors_on_top: int = 0  # different jurors who saw the leader and the runner-up together
+    jurors_needed: int = MIN_JURORS  # of those, how many the stop rule asks for
+    close: bool = False  # the leader and the runner-up stay close: the organizer should act
+    tiebreak: tuple[str, str, str, str] | None = None  # first, second, reason, by
+    evidence: float = 0.0  # Bayes factor: leader ahead of the runner-up, against a dead heat
+
+    def met(self, threshold: float) -> bool:
+        """Whether the stop rule holds at ``threshold`` (the round's own is ``self.threshold``)."""
+        return (
+            self.leader is not None
+            and self.covered == self.entries
+            and self.leader_p_best >= threshold
+            and self.jurors_on_top >= self.jurors_needed
+            and self.evidence >= threshold / (1.0 - threshold)
+        )
+
+    @property
+    def settled(self) -> bool:
+        """Whether P(best) can be published as the jury's certainty: the stop rule's evidence
+        is there (coverage, jurors on the top two); the number is then calibrated."""
+        return self.covered == self.entries and self.jurors_on_top >= self.jurors_needed
 
 
 def avoided_entries(
@@ -110,11 +162,13 @@ def next_question(
     min_views: int = MIN_VIEWS,
     model: Fit | None = None,
     seed: int = 0,
+    focus: Focus | None = None,
 ) -> Question | None:
     """Choose the next question for ``juror``; None when nothing is left they may judge.
 
     ``model`` is a fit of the same shortlist (a caller may cache it between questions); it
-    is computed here when the leaders phase needs it and none is given.
+    is computed here when the leaders phase needs it and none is given. ``focus``: the
+    organizer's choice in a close race (see :class:`Focus`).
     """
     if not 2 <= size <= MAX_SIZE:
         raise ValueError(f"size must be 2 to {MAX_SIZE}")
@@ -126,8 +180,9 @@ def next_question(
     blocked = np.zeros(n, dtype=np.bool_)
     seen = np.zeros(n, dtype=np.bool_)
     asked: set[frozenset[int]] = set()
+    faced = False
     for judgment in judgments:
-        if judgment.judge != juror:
+        if judgment.judge != juror or judgment.kind == "tiebreak":
             continue
         ids = [index[e] for e in judgment.entries if e in index]
         if judgment.kind == "skip":
@@ -135,11 +190,23 @@ def next_question(
         elif not judgment.undone:
             seen[ids] = True
             asked.add(frozenset(ids))
+            if focus is not None and set(judgment.entries) == set(focus.entries):
+                faced = faced or (judgment.at or 0) >= focus.since
     for entry in avoid:
         if entry in index:
             blocked[index[entry]] = True
     pool = np.flatnonzero(~blocked).astype(np.int64)
     rng = np.random.default_rng(_seed(seed, juror, len(judgments)))
+    pinned: list[int] = []
+    if focus is not None and all(e in index for e in focus.entries):
+        pinned = [index[e] for e in focus.entries]
+        if blocked[pinned].any():
+            pinned = []
+        elif focus.mode == "faceoff" and not faced:
+            order = rng.permutation(2)
+            return Question(juror, tuple(entries[pinned[i]] for i in order), "faceoff")
+        elif focus.mode != "more":
+            pinned = []
 
     def posterior() -> Fit:
         return model if model is not None else fit(judgments, entries)
@@ -147,7 +214,7 @@ def next_question(
     picked, phase = choose_entries(
         pool=pool, tallied=tally(judgments, entries, min_views=min_views), seen=seen,
         asked=asked, size=size, model=posterior, rng=rng,
-        meetings=lambda leaders: met(judgments, entries, leaders),
+        meetings=lambda leaders: met(judgments, entries, leaders), pinned=pinned,
     )  # fmt: skip
     if not picked:
         return None
@@ -222,13 +289,15 @@ def choose_entries(
     model: Fit | Callable[[], Fit] | None,
     meetings: Callable[[Ints], Bools],
     rng: np.random.Generator,
+    pinned: Sequence[int] = (),
 ) -> tuple[list[int], str]:
     """Pick positions for one question from ``pool``, in display order, and the phase.
 
     ``tallied`` counts each entry's jurors (see :func:`tally`), ``seen`` marks the entries this
     juror judged, ``asked`` the sets they were already asked. ``model``, or a function giving
     it when first needed, indexes entries the same way; ``meetings`` gives the entries that
-    met any of the given leaders (see :func:`met`).
+    met any of the given leaders (see :func:`met`). ``pinned`` entries (the two of a close
+    race the organizer wants more answers on) are in every question once coverage is done.
     """
     size = min(size, len(pool))
     if size < 2:
@@ -241,6 +310,8 @@ def choose_entries(
         key = views[fresh] + rng.random(len(fresh))
         picked = [int(i) for i in fresh[_smallest(key, size)]]
     phase = "coverage" if picked else "leaders"
+    if not picked and len(pinned) and len(pinned) <= size:
+        picked, phase = [int(i) for i in pinned], "focus"
     if len(picked) < size:
         available = np.zeros(len(views), dtype=np.bool_)
         available[pool] = True
@@ -318,6 +389,7 @@ def progress(
     size: int = 2,
     model: Fit | None = None,
     seed: int = 0,
+    min_jurors: int = MIN_JURORS,
 ) -> Progress:
     """Summarise a round: answers per juror, coverage, the leader, and whether it can stop."""
     if not 0.0 < threshold < 1.0:
@@ -333,9 +405,33 @@ def progress(
     chances = p_best(model, seed=seed)
     leader = int(np.argmax(chances)) if len(chances) else None
     top = float(chances[leader]) if leader is not None else 0.0
-    done = leader is not None and covered == len(entries) and top >= threshold
+    second: int | None = None
+    if leader is not None and len(chances) > 1:
+        rest = chances.copy()
+        rest[leader] = -1.0
+        second = int(np.argmax(rest))
+    jurors = len(per_juror)
+    on_top = 0
+    if leader is not None and second is not None:
+        pair = {model.entries[leader], model.entries[second]}
+        on_top = len({j.judge for j in counted if pair <= set(j.entries)})
+    needed = min(min_jurors, max(jurors, 1))
+    runner = float(chances[second]) if second is not None else 0.0
+    covered_all = covered == len(entries)
+    evidence = (
+        _evidence(model, leader, second) if leader is not None and second is not None else 0.0
+    )
+    done = (
+        leader is not None
+        and covered_all
+        and top >= threshold
+        and on_top >= needed
+        and evidence >= threshold / (1.0 - threshold)
+    )
+    close = covered_all and not done and top + runner >= CLOSE_SHARE and runner >= 0.1
     to_cover = ceil(int(np.maximum(counts.needed - counts.views, 0).sum()) / size)
     to_decide = 0 if top >= threshold else _to_decide(model, chances, threshold, size)
+    decided = tiebreak(judgments)
     return Progress(
         answers=len(counted),
         by_juror=tuple(sorted(per_juror.items())),
@@ -347,7 +443,41 @@ def progress(
         done=done,
         to_cover=to_cover,
         to_decide=to_decide,
+        runner_up=model.entries[second] if second is not None else None,
+        runner_up_p_best=runner,
+        jurors=jurors,
+        jurors_on_top=on_top,
+        jurors_needed=needed,
+        close=close,
+        evidence=evidence,
+        tiebreak=None
+        if decided is None
+        else (decided.entries[0], decided.entries[1], decided.note or "", decided.judge),
     )
+
+
+def _evidence(model: Fit, leader: int, second: int) -> float:
+    """The Bayes factor for "the leader is ahead of the runner-up" against a dead heat.
+
+    With d̂ the leader's lead and v its posterior variance (juror taste included), the
+    statistic S = d̂/v has information I = 1/v; against a N(0, 2·PRIOR_SD²) alternative the
+    Bayes factor is √(ρ/(I + ρ)) · exp(S² / 2(I + ρ)), ρ = 1/(2·PRIOR_SD²). It is a
+    nonnegative martingale under a dead heat, so a round that watches it after every answer
+    reaches 1/α with probability at most α however often it looks (Ville's inequality; the
+    normal-mixture boundary of Robbins 1970, Howard et al., *Ann. Statist.* 49, 2021). P(best)
+    alone, checked again and again in a close race, crosses the threshold by chance.
+    """
+    var = float(model.sd[leader] ** 2 + model.sd[second] ** 2)
+    block = {int(b): k for k, b in enumerate(model.block)}
+    if leader in block and second in block:
+        rows = model.block_factor[[block[leader], block[second]]]
+        var -= 2.0 * float(rows[0] @ rows[1])
+    var = max(var, 1e-12)
+    lead = float(model.scores[leader] - model.scores[second])
+    info = 1.0 / var
+    rho = 1.0 / (2.0 * PRIOR_SD**2)
+    log_bf = 0.5 * log(rho / (info + rho)) + (lead * info) ** 2 / (2.0 * (info + rho))
+    return float(exp(min(log_bf, 700.0))) if lead > 0 else 0.0
 
 
 def _to_decide(model: Fit, chances: Floats, threshold: float, size: int) -> int | None:

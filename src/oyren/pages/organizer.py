@@ -23,7 +23,15 @@ from oyren.pages.snapshots import (
 )
 from oyren.rules.campaign import Campaign
 from oyren.rules.explain import entry_status
-from oyren.store import AwardRecord, current_award, get_campaign, moderation_queue, reads
+from oyren.store import (
+    AwardRecord,
+    JuryCertainty,
+    current_award,
+    get_campaign,
+    jury_certainty,
+    moderation_queue,
+    reads,
+)
 from oyren.store.db import Session
 from oyren.store.rows import live_results
 from oyren.store.submissions import open_submissions
@@ -205,6 +213,7 @@ class AwardPreview:
     prizes: tuple[Prize, ...]
     entries: int
     pending: int
+    jury: JuryCertainty | None = None  # its ``below``: the award page warns
 
 
 def award_preview(
@@ -223,6 +232,7 @@ def award_preview(
         prizes=prizes_of(session, snap, live),
         entries=len(live.eligible),
         pending=len(moderation_queue(session, campaign_id=campaign_id)),
+        jury=jury_certainty(session, campaign_id=campaign_id),
     )
 
 

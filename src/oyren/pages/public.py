@@ -32,13 +32,21 @@ from oyren.pages.snapshots import (
 )
 from oyren.rules.campaign import Campaign, Partner
 from oyren.rules.results import Entry
-from oyren.store import AwardRecord, export_bundle, get_campaign, reads
+from oyren.store import (
+    AwardRecord,
+    JuryCertainty,
+    export_bundle,
+    get_campaign,
+    jury_certainty,
+    reads,
+)
 from oyren.store.db import Session
 from oyren.store.keys import SigningKey, list_keys
 from oyren.store.submissions import Submission, find_submission, record_submission
 
 __all__ = [
     "BundleFile",
+    "JuryNote",
     "Leaderboard",
     "Overview",
     "PartnerCard",
@@ -46,6 +54,7 @@ __all__ = [
     "Showcase",
     "WinnersPage",
     "award_bundle",
+    "jury_note",
     "leaderboard",
     "overview",
     "partner_showcase",
@@ -261,6 +270,41 @@ class WinnersPage:
     prizes: tuple[Prize, ...]
     bundle_digest: str | None  # what `oyren verify DIR --expect` should be given
     signing_keys: tuple[SigningKey, ...] = ()  # the organizer's published keys, retired too
+    jury: JuryNote | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JuryNote:
+    """How sure the jury was of the most creative prize when it was awarded.
+
+    ``sure`` is the probability to publish as "the jury is N % sure": only when the winner is
+    the jury's leader and the round's stop rule held (every entry covered, the leader and the
+    runner-up seen side by side by enough jurors, the evidence against a dead heat), where the
+    benchmark finds the claims honest; otherwise None, and the page gives no number.
+    """
+
+    sure: float | None
+    below: bool  # awarded although the leader was below the round's threshold
+    threshold: float
+    jurors: int
+    answers: int
+    tiebreak_reason: str | None  # the winner came from the organizer's tie-break
+
+
+def jury_note(certainty: JuryCertainty, winner: str | None) -> JuryNote:
+    """What the winners page says about the jury's certainty in ``winner``."""
+    p = certainty.progress
+    by_tiebreak = p.tiebreak is not None and p.tiebreak[0] == winner
+    calibrated = p.met(certainty.threshold) and p.leader == winner and not by_tiebreak
+    sure = p.leader_p_best if calibrated else None
+    return JuryNote(
+        sure=sure,
+        below=certainty.below and not by_tiebreak,
+        threshold=certainty.threshold,
+        jurors=p.jurors,
+        answers=p.answers,
+        tiebreak_reason=p.tiebreak[2] if by_tiebreak and p.tiebreak is not None else None,
+    )
 
 
 def winners(
@@ -272,6 +316,7 @@ def winners(
     digest = None
     prizes: tuple[Prize, ...] = ()
     keys: tuple[SigningKey, ...] = ()
+    note = None
     if award is not None:
         prizes = prizes_of(session, snap, snap.results)
         # The digest fixed (and signed) when the prizes were awarded; the bundle downloaded
@@ -279,8 +324,12 @@ def winners(
         digest = award.bundle_digest or award_bundle(session, campaign_id=campaign_id,
                                                      cache=cache).digest  # fmt: skip
         keys = tuple(list_keys(session))
+        creative = snap.results.winners.most_creative
+        certainty = jury_certainty(session, campaign_id=campaign_id, award=True)
+        if certainty is not None and creative is not None:
+            note = jury_note(certainty, creative.video_id)
     current = phase(snap.campaign, now, award)
-    return WinnersPage(snap.campaign, current, award, prizes, digest, keys)
+    return WinnersPage(snap.campaign, current, award, prizes, digest, keys, note)
 
 
 @dataclass(frozen=True, slots=True)

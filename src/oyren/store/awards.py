@@ -22,7 +22,7 @@ from oyren.batch.evaluate import decide
 from oyren.batch.exports import export_results
 from oyren.batch.signing import Signer
 from oyren.errors import StoreError
-from oyren.inputs.judgments import Judgment, active
+from oyren.inputs.judgments import Judgment, active, tiebreak
 from oyren.rules.results import Entry, Results, results_from_dict, results_json
 from oyren.rules.videos import collect_videos
 from oyren.store.audit import now, record_event
@@ -35,6 +35,7 @@ from oyren.store.rows import (
     current_award_row,
     current_marks,
     iso,
+    jury_certainty,
     jury_round_row,
     live_results,
     parse_stored,
@@ -218,6 +219,10 @@ def _bundle_contents(
             "reason": award_row.reason,
             "results_digest": award_row.results_digest,
         }
+        certainty = jury_certainty(session, campaign_id=campaign_id, award=True)
+        if certainty is not None:
+            # How sure the jury was when the prize was frozen (below its threshold: it says so).
+            award_info["jury"] = certainty.summary()
         judgments = (
             []
             if award_row.jury_round_id is None
@@ -261,12 +266,15 @@ def _bundle_contents(
 def judgments_jsonl(judgments: list[Judgment]) -> bytes:
     """The active judgments as the JSONL ``oyren run --judgments`` reads, one a line."""
     lines = []
-    for j in active(judgments):
+    decided = tiebreak(judgments)  # the organizer's tie-break in force travels with them
+    for j in [*active(judgments), *([decided] if decided is not None else [])]:
         record: dict[str, Any] = {"judge": j.judge}
         if j.kind == "pair":
             record |= {"winner": j.entries[0], "loser": j.entries[1]}
         else:
             record[j.kind] = list(j.entries)
+        if j.kind == "tiebreak":
+            record["reason"] = j.note
         if j.at is not None:
             record["at"] = j.at
         lines.append(orjson.dumps(record) + b"\n")

@@ -19,14 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oyren.errors import NotAllowed, NotFound, StoreError
-from oyren.inputs.judgments import Judgment
+from oyren.inputs.judgments import MAX_REASON, Judgment
 from oyren.jury import rounds as jury
 from oyren.rules.results import Entry
 from oyren.store.accounts import UserRow
 from oyren.store.audit import now, record_event
 from oyren.store.awards import standings
 from oyren.store.models import JudgmentRow, JurorRow, JuryRoundRow
-from oyren.store.rows import jury_order, stored_judgments
+from oyren.store.rows import JuryCertainty, jury_certainty, jury_order, stored_judgments
 
 MAX_SHORTLIST = 100_000
 """The most entries a round's "top N" shortlist may ask for."""
@@ -34,13 +34,17 @@ MAX_SHORTLIST = 100_000
 __all__ = [
     "MAX_SHORTLIST",
     "JurorInfo",
+    "JuryCertainty",
     "RoundInfo",
+    "break_tie",
     "build_shortlist",
     "close_round",
     "create_round",
+    "focus_round",
     "get_round",
     "invite_juror",
     "juror_rounds",
+    "jury_certainty",
     "jury_order",
     "list_rounds",
     "next_question",
@@ -85,6 +89,7 @@ class RoundInfo:
     closed_by: str | None
     closed_at: int | None
     jurors: tuple[JurorInfo, ...]
+    focus: jury.Focus | None = None
 
 
 def build_shortlist(
@@ -364,6 +369,91 @@ def round_progress(session: Session, *, round_id: int) -> jury.Progress:
     )
 
 
+FOCUS_MODES = ("more", "faceoff")
+
+
+def focus_round(
+    session: Session,
+    *,
+    round_id: int,
+    entries: Sequence[str] | None,
+    mode: str = "more",
+    by: str,
+    at: int | None = None,
+) -> RoundInfo:
+    """In a close race, ask more about two entries ("more": every question after coverage holds
+    both) or hold a final face-off ("faceoff": every juror is asked the pair once more);
+    ``entries`` None ends the focus."""
+    row = _open_round(session, round_id)
+    at = now() if at is None else at
+    if entries is None:
+        row.focus = None
+        details: dict[str, Any] = {"round": round_id, "focus": None}
+    else:
+        pair = [str(e).strip() for e in entries]
+        if mode not in FOCUS_MODES:
+            raise StoreError(f"unknown focus '{mode}': {' or '.join(FOCUS_MODES)}")
+        _check_pair(row, pair)
+        row.focus = orjson.dumps({"entries": pair, "mode": mode, "by": by, "at": at}).decode()
+        details = {"round": round_id, "focus": pair, "mode": mode}
+    record_event(
+        session, campaign_id=row.campaign_id, action="jury.focus", by=by, at=at, details=details
+    )
+    return _info(session, row)
+
+
+def break_tie(
+    session: Session,
+    *,
+    round_id: int,
+    first: str,
+    second: str,
+    reason: str,
+    by: str,
+    at: int | None = None,
+) -> Judgment:
+    """Record the organizer's tie-break: ``first`` ahead of ``second``, for ``reason``.
+
+    It is kept with the round's judgments (the audit bundle carries it) and orders the two in
+    the jury's order; the model's probabilities are left as they are. A later tie-break
+    replaces an earlier one.
+    """
+    row = _round(session, round_id)
+    pair = [first.strip(), second.strip()]
+    _check_pair(row, pair)
+    reason = reason.replace("\x00", "").strip()
+    if not reason:
+        raise StoreError("a tie-break needs a reason (--reason TEXT); it is published")
+    if len(reason) > MAX_REASON:
+        raise StoreError(f"the reason is longer than {MAX_REASON} characters")
+    at = now() if at is None else at
+    stored = JudgmentRow(
+        round_id=round_id,
+        juror=by[:40],
+        kind="tiebreak",
+        entries=orjson.dumps(pair).decode(),
+        at=at,
+        note=reason,
+    )
+    session.add(stored)
+    session.flush()
+    details = {"round": round_id, "judgment": stored.id, "first": pair[0], "second": pair[1],
+               "reason": reason}  # fmt: skip
+    record_event(
+        session, campaign_id=row.campaign_id, action="jury.tiebreak", by=by, at=at, details=details
+    )
+    return Judgment.tiebreak(by[:40], pair[0], pair[1], reason, at=at)
+
+
+def _check_pair(row: JuryRoundRow, pair: list[str]) -> None:
+    shortlist = _creators(row)
+    if len(pair) != 2 or pair[0] == pair[1]:
+        raise StoreError("name two different entries of the round")
+    for entry in pair:
+        if entry not in shortlist:
+            raise StoreError(f"'{entry[:40]}' is not on round {row.id}'s shortlist: check the id")
+
+
 def close_round(session: Session, *, round_id: int, by: str, at: int | None = None) -> RoundInfo:
     """Close a round: no more answers; its judgments now decide the most creative prize."""
     row = _open_round(session, round_id)
@@ -463,7 +553,15 @@ def _question(session: Session, row: JuryRoundRow, member: JurorRow) -> jury.Que
         juror=member.username,
         size=row.size,
         avoid=avoid,
+        focus=_focus(row),
     )
+
+
+def _focus(row: JuryRoundRow) -> jury.Focus | None:
+    if not row.focus:
+        return None
+    data = orjson.loads(row.focus)
+    return jury.Focus((data["entries"][0], data["entries"][1]), data["mode"], data["at"])
 
 
 def _info(session: Session, row: JuryRoundRow) -> RoundInfo:
@@ -495,4 +593,5 @@ def _info(session: Session, row: JuryRoundRow) -> RoundInfo:
         closed_by=row.closed_by,
         closed_at=row.closed_at,
         jurors=jurors,
+        focus=_focus(row),
     )

@@ -281,6 +281,8 @@ class JuryRoundRow(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     closed_by: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[int | None] = mapped_column(BigInteger)
+    # Close race: a JSON {"entries": [a, b], "mode": "more" or "faceoff", "by", "at"}, or null.
+    focus: Mapped[str | None] = mapped_column(Text)
 
 
 class JurorRow(Base):
@@ -308,11 +310,12 @@ class JudgmentRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("jury_rounds.id"))
     juror: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[str] = mapped_column(String(16))  # pair, tie, ranking, skip or score
+    kind: Mapped[str] = mapped_column(String(16))  # pair, tie, ranking, skip, tiebreak, score
     entries: Mapped[str] = mapped_column(Text)  # a JSON list of video ids, best first
     scores: Mapped[str | None] = mapped_column(Text)  # rubric: a JSON {criterion: score}
     at: Mapped[int] = mapped_column(BigInteger)
     undone_at: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)  # a tie-break's reason
 
 
 class CreatorRow(Base):

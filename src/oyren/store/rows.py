@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from oyren.batch.evaluate import jury_order as order_of_jury
 from oyren.errors import NotFound
 from oyren.inputs.judgments import Judgment, active
 from oyren.inputs.removals import Removal, removed_ids
+from oyren.jury import rounds as jury
 from oyren.rules.awards import JuryPick
 from oyren.rules.campaign import Campaign, parse_campaign
 from oyren.rules.decisions import Decision, latest_decisions
@@ -37,6 +39,7 @@ from oyren.store.models import (
 
 __all__ = [
     "AwardRecord",
+    "JuryCertainty",
     "Marks",
     "award_record",
     "current_award",
@@ -44,6 +47,7 @@ __all__ = [
     "current_marks",
     "file_digest",
     "iso",
+    "jury_certainty",
     "jury_order",
     "jury_round_row",
     "live_results",
@@ -246,6 +250,7 @@ def stored_judgments(
             tuple(orjson.loads(r.entries)),
             r.at,
             gone(r.undone_at) or gone(removed.get(r.juror)),
+            r.note,
         )
         for r in session.scalars(query.order_by(JudgmentRow.id))
     ]
@@ -266,7 +271,7 @@ def jury_order(
     return order_of_jury(
         campaign,
         videos,
-        counted,
+        judgments,
         decisions=latest_decisions(stored_decisions(session, campaign_id)),
         removed=removed_ids(stored_removals(session, campaign_id)),
     )
@@ -276,6 +281,70 @@ def round_judgments_of(session: Session, campaign_id: str) -> list[Judgment]:
     """The judgments of the round the most creative prize comes from (none without a round)."""
     row = jury_round_row(session, campaign_id)
     return [] if row is None else stored_judgments(session, row.id)
+
+
+@dataclass(frozen=True, slots=True)
+class JuryCertainty:
+    """How sure the jury was of the most creative prize, for the award and the winners page."""
+
+    round_id: int
+    threshold: float
+    progress: jury.Progress
+
+    @property
+    def below(self) -> bool:
+        """The leader had not reached the round's threshold and no tie-break decided it."""
+        return not self.progress.met(self.threshold) and self.progress.tiebreak is None
+
+    def summary(self) -> dict[str, Any]:
+        """The figures the audit bundle records."""
+        p = self.progress
+        return {
+            "round": self.round_id,
+            "threshold": self.threshold,
+            "leader": p.leader,
+            "leader_p_best": round(p.leader_p_best, 4),
+            "runner_up": p.runner_up,
+            "runner_up_p_best": round(p.runner_up_p_best, 4),
+            "jurors": p.jurors,
+            "answers": p.answers,
+            "jurors_on_top": p.jurors_on_top,
+            "stop_rule_met": p.met(self.threshold),
+            "below_threshold": self.below,
+            "tiebreak": None
+            if p.tiebreak is None
+            else {"first": p.tiebreak[0], "second": p.tiebreak[1], "reason": p.tiebreak[2],
+                  "by": p.tiebreak[3]},
+        }  # fmt: skip
+
+
+def jury_certainty(
+    session: Session, *, campaign_id: str, award: bool = False
+) -> JuryCertainty | None:
+    """The jury's certainty now (``award``: as of the award in force); None without a jury."""
+    if award:
+        record = current_award_row(session, campaign_id)
+        if record is None or record.jury_round_id is None:
+            return None
+        row = session.get(JuryRoundRow, record.jury_round_id)
+        if row is None:
+            return None
+        judgments = stored_judgments(
+            session, row.id, upto=record.last_judgment_id or 0, as_of=record.awarded_at
+        )
+    else:
+        found = jury_round_row(session, campaign_id)
+        if found is None:
+            return None
+        row = found
+        judgments = stored_judgments(session, row.id)
+    if not active(judgments):
+        return None
+    status = jury.progress(
+        shortlist=list(orjson.loads(row.shortlist)), judgments=judgments, threshold=row.threshold,
+        size=row.size,
+    )  # fmt: skip
+    return JuryCertainty(row.id, row.threshold, status)
 
 
 @dataclass(frozen=True, slots=True)

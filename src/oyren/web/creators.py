@@ -60,10 +60,11 @@ from oyren.web.context import (
     organizer_ctx,
     page_ctx,
 )
+from oyren.web.responses import FORM_POST, SIGNED_IN
 
 __all__ = ["CREATOR_COOKIE", "CreatorServices", "router", "services_from_env"]
 
-router = APIRouter()
+router = APIRouter(responses=SIGNED_IN)
 page = partial(add_page, router, tags=["creators"])
 
 CREATOR_COOKIE = "oyren_creator"
@@ -188,7 +189,10 @@ def take_part(campaign_id: CampaignId, ctx: PageCtx) -> Response:
 
 
 @router.post(
-    "/campaigns/{campaign_id}/take-part", tags=["creators"], dependencies=[Depends(csrf_protected)]
+    "/campaigns/{campaign_id}/take-part",
+    responses=FORM_POST,
+    tags=["creators"],
+    dependencies=[Depends(csrf_protected)],
 )
 def consent(
     campaign_id: CampaignId,
@@ -255,7 +259,11 @@ def consent(
 # 2. Back from TikTok ----------------------------------------------------------------------------
 
 
-@router.get("/creators/callback", tags=["creators"])
+@router.get(
+    "/creators/callback",
+    tags=["creators"],
+    responses={303: {"description": "On to the creator's videos, or back to the start"}},
+)
 def callback(
     ctx: SignInCtx,
     request: Request,
@@ -394,7 +402,10 @@ def my_videos(campaign_id: CampaignId, ctx: PageCtx) -> Response:
 
 
 @router.post(
-    "/campaigns/{campaign_id}/me/entries", tags=["creators"], dependencies=[Depends(csrf_protected)]
+    "/campaigns/{campaign_id}/me/entries",
+    responses=FORM_POST,
+    tags=["creators"],
+    dependencies=[Depends(csrf_protected)],
 )
 def register(
     campaign_id: CampaignId,
@@ -498,6 +509,7 @@ def my_page(campaign_id: CampaignId, ctx: PageCtx) -> Response:
 
 @router.post(
     "/campaigns/{campaign_id}/me/entries/{video_id}/withdraw",
+    responses=FORM_POST,
     tags=["creators"],
     dependencies=[Depends(csrf_protected)],
 )
@@ -518,7 +530,12 @@ def withdraw(
     return ctx.redirect(f"/campaigns/{campaign_id}/me")
 
 
-@router.post("/creators/me/delete", tags=["creators"], dependencies=[Depends(csrf_protected)])
+@router.post(
+    "/creators/me/delete",
+    tags=["creators"],
+    dependencies=[Depends(csrf_protected)],
+    responses=FORM_POST,
+)
 def delete_me(
     ctx: SignInCtx,
     confirm: Annotated[str, Form(max_length=10)] = "",
@@ -552,7 +569,10 @@ def delete_me(
 
 
 @router.post(
-    "/campaigns/{campaign_id}/link", tags=["creators"], dependencies=[Depends(csrf_protected)]
+    "/campaigns/{campaign_id}/link",
+    responses=FORM_POST,
+    tags=["creators"],
+    dependencies=[Depends(csrf_protected)],
 )
 def link(
     campaign_id: CampaignId,

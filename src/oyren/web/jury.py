@@ -197,6 +197,67 @@ def invite(
 
 
 @router.post(
+    "/organizer/jury/rounds/{round_id}/focus", tags=["jury"], dependencies=CSRF, responses=FORM_POST
+)
+def focus(
+    round_id: RoundId,
+    ctx: OrganizerCtx,
+    mode: Annotated[str, Form(pattern="^(more|faceoff|off)$")],
+    entry: Annotated[list[str] | None, Form(max_length=2, description="The two entries")] = None,
+) -> Response:
+    """A close race: more questions on two entries, a final face-off, or back to usual."""
+    assert ctx.user is not None
+    if mode != "off" and (entry is None or len(entry) != 2):
+        raise HTTPException(400, detail=ctx.t.gettext("Name the two entries."))
+    with ctx.session() as session:
+        info = store.focus_round(
+            session,
+            round_id=round_id,
+            entries=None if mode == "off" else entry,
+            mode="more" if mode == "off" else mode,
+            by=ctx.user.username,
+            at=ctx.now,
+        )
+    if ctx.wants_json:
+        return ctx.json(info)
+    return ctx.redirect(f"/organizer/campaigns/{info.campaign_id}/jury")
+
+
+@router.post(
+    "/organizer/jury/rounds/{round_id}/tiebreak",
+    tags=["jury"],
+    dependencies=CSRF,
+    responses=FORM_POST,
+)
+def tiebreak(
+    round_id: RoundId,
+    ctx: OrganizerCtx,
+    first: Annotated[str, Form(min_length=1, max_length=64)],
+    pair: Annotated[list[str], Form(max_length=2, description="The two close entries")],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """The organizer's tie-break between two close entries, with its reason (published)."""
+    assert ctx.user is not None
+    if len(pair) != 2 or first not in pair or pair[0] == pair[1]:
+        raise HTTPException(400, detail=ctx.t.gettext("Name the two entries."))
+    second = pair[1] if first == pair[0] else pair[0]
+    with ctx.session() as session:
+        decided = store.break_tie(
+            session,
+            round_id=round_id,
+            first=first,
+            second=second,
+            reason=reason,
+            by=ctx.user.username,
+            at=ctx.now,
+        )
+        campaign_id = store.get_round(session, round_id=round_id).campaign_id
+    if ctx.wants_json:
+        return ctx.json(decided, status=201)
+    return ctx.redirect(f"/organizer/campaigns/{campaign_id}/jury")
+
+
+@router.post(
     "/organizer/jury/rounds/{round_id}/close", tags=["jury"], dependencies=CSRF, responses=FORM_POST
 )
 def close(round_id: RoundId, ctx: OrganizerCtx) -> Response:

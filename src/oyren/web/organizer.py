@@ -21,6 +21,7 @@ from oyren.store import (
     audit_page,
     award,
     export_standings,
+    jury_certainty,
     list_campaigns,
     moderate,
     record_failure,
@@ -246,6 +247,7 @@ def award_action(
         str, Form(max_length=200, description="The campaign's id, typed to confirm")
     ],
     reason: Annotated[str, Form(max_length=2000)] = "",
+    despite_jury: Annotated[bool, Form(description="Award although the jury is unsettled")] = False,
 ) -> Response:
     """Freeze the prizes. Replacing an earlier award needs a reason, which is published."""
     assert ctx.user is not None
@@ -254,6 +256,15 @@ def award_action(
             400, detail=ctx.t.gettext("To confirm, type the campaign's id exactly as shown.")
         )
     with ctx.session() as session:
+        certainty = jury_certainty(session, campaign_id=campaign_id)
+        if certainty is not None and certainty.below and not despite_jury:
+            raise HTTPException(
+                409,
+                detail=ctx.t.gettext(
+                    "The jury's leader is below its round's threshold. Ask more questions or "
+                    "break the tie, or tick the box to award anyway (the winners page will say so)."
+                ),
+            )
         supersede = oversight.campaign_award(session, campaign_id=campaign_id) is not None
         record = award(
             session,
