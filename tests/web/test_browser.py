@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from oyren.rules.campaign import Campaign
 from oyren.settings import Settings
 from oyren.web.app import WebOptions, create_app
-from tests.conftest import PASSWORD, SECOND_ID, SHORT_ID, TOP_ID
+from tests.conftest import PASSWORD, PENDING_ID, SECOND_ID, SHORT_ID, TOP_ID
 from tests.web.conftest import Clock
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -68,9 +68,9 @@ class Live:
     def go(self, path: str) -> None:
         self.page.goto(self.url + path)  # type: ignore[attr-defined]
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, *, full_page: bool = True) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)  # type: ignore[attr-defined]
 
 
 def _free_port() -> int:
@@ -244,3 +244,135 @@ def test_organizer_opens_and_watches_a_round(live: Live) -> None:
     text = page.inner_text("main")  # type: ignore[attr-defined]
     assert "jale" in text and "hostile_creator" in text
     live.shot("jury-rounds")
+
+
+# --- Every page at a phone's width and a laptop's, in Azerbaijani --------------------------------
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 900}
+
+
+def _english_only_phrases() -> list[str]:
+    """Phrases of the English catalog that an Azerbaijani page must never show.
+
+    Each message is cut at its placeholders; a piece of at least three words whose Azerbaijani
+    translation differs from it is a phrase only English speaks (names and codes are left out).
+    """
+    from oyren.web.i18n import read_catalog
+
+    az = {m.id if isinstance(m.id, str) else m.id[0]: m for m in read_catalog("az") if m.id}
+    phrases: set[str] = set()
+    for message in read_catalog("en"):
+        if not message.id:
+            continue
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        key = ids[0]
+        translated = az.get(key)
+        az_text = (
+            " ".join(
+                [translated.string] if isinstance(translated.string, str) else translated.string
+            )
+            if translated is not None
+            else ""
+        )
+        for text in ids:
+            for piece in re.split(r"%\([a-z_]+\)[sd]|%[sd]|\n", text):
+                piece = piece.strip(" .,:;()“”\"'—-·")
+                if len(piece.split()) >= 3 and piece not in az_text:
+                    phrases.add(piece)
+    return sorted(phrases)
+
+
+def _check_page(live: Live, path: str, name: str, english: list[str]) -> list[str]:
+    """Load ``path`` at both widths; return what is wrong with it."""
+    problems: list[str] = []
+    page = live.page
+    for label, size in (("390", PHONE), ("1280", LAPTOP)):
+        page.set_viewport_size(size)  # type: ignore[attr-defined]
+        live.go(path)
+        live.shot(f"{name}-{label}")
+        if label == "390":
+            live.shot(f"{name}-{label}-screen", full_page=False)
+            scroll, client = page.evaluate(  # type: ignore[attr-defined]
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            if scroll > client:
+                problems.append(f"{path}: {scroll} px wide at 390 px")
+    if page.get_attribute("html", "lang") == "az":  # type: ignore[attr-defined]
+        # Text marked as English (the OpenAPI reference, the language switch) is left out.
+        body = page.evaluate(  # type: ignore[attr-defined]
+            """() => { const copy = document.body.cloneNode(true);
+                copy.querySelectorAll('[lang=en]').forEach(e => e.remove());
+                return copy.innerText; }"""
+        )
+        text = " ".join(body.split())
+        problems += [f"{path}: English “{p}”" for p in english if p in text]
+    return problems
+
+
+def _public_pages() -> list[tuple[str, str]]:
+    return [
+        ("/campaigns", "campaigns"),
+        (BASE, "campaign"),
+        (BASE + "/leaderboard", "leaderboard"),
+        (BASE + "/winners", "winners"),
+        (BASE + f"/check?q={SHORT_ID}", "check"),
+        (BASE + "/check?q=@nobody_here", "check-unknown"),
+        (BASE + "/partners", "partners"),
+        (BASE + "/stats", "stats"),
+        ("/login", "login"),
+        ("/api", "api"),
+    ]
+
+
+def _organizer_pages() -> list[tuple[str, str]]:
+    return [
+        ("/organizer", "organizer-home"),
+        (ORG, "dashboard"),
+        (ORG + "/queue", "queue"),
+        (ORG + f"/videos/{TOP_ID}", "video-evidence"),
+        (ORG + f"/videos/{PENDING_ID}", "video-pending"),
+        (ORG + "/audit", "audit"),
+        (ORG + "/jury", "jury-rounds"),
+        (ORG + "/award", "award"),
+    ]
+
+
+def test_every_page_fits_a_phone_and_speaks_azerbaijani(live: Live, sandbox_db: Engine) -> None:
+    from oyren.store import create_round, invite_juror
+    from oyren.store.db import transaction
+
+    with transaction(sandbox_db) as session:
+        made = create_round(session, campaign_id="sandbox-2024", name="Final", by="olga", top=6)
+        invite_juror(session, round_id=made.id, juror="jale", by="olga")
+        six = create_round(session, campaign_id="sandbox-2024", name="Six", by="olga", top=6,
+                           size=6)  # fmt: skip
+        invite_juror(session, round_id=six.id, juror="jale", by="olga")
+    english = _english_only_phrases()
+    assert len(english) > 100  # the check has something to look for
+    problems: list[str] = []
+    for path, name in _public_pages():
+        problems += _check_page(live, path, "az-" + name, english)
+    _log_in(live, "olga")
+    for path, name in _organizer_pages():
+        problems += _check_page(live, path, "az-" + name, english)
+    # The award, then the public pages that change with it.
+    live.page.set_viewport_size(LAPTOP)  # type: ignore[attr-defined]
+    live.go(ORG + "/award")
+    live.page.fill("#confirm", "sandbox-2024")  # type: ignore[attr-defined]
+    live.page.click("form[action$='/award'] button")  # type: ignore[attr-defined]
+    live.page.wait_for_url(re.compile(r".*/winners$"))  # type: ignore[attr-defined]
+    for path, name in [(BASE + "/winners", "winners-awarded"), (BASE, "campaign-awarded"),
+                       (BASE + "/leaderboard", "leaderboard-awarded"),
+                       (ORG, "dashboard-awarded")]:  # fmt: skip
+        problems += _check_page(live, path, "az-" + name, english)
+    live.page.click("header form[action='/logout'] button")  # type: ignore[attr-defined]
+    live.go("/login?next=/jury")
+    live.page.fill("#username", "jale")  # type: ignore[attr-defined]
+    live.page.fill("#password", PASSWORD)  # type: ignore[attr-defined]
+    live.page.click("form[action='/login'] button[type=submit]")  # type: ignore[attr-defined]
+    live.page.wait_for_url(re.compile(r".*/jury$"))  # type: ignore[attr-defined]
+    for path, name in [("/jury", "jury-home"), (f"/jury/rounds/{made.id}", "jury-pair"),
+                       (f"/jury/rounds/{six.id}", "jury-six")]:  # fmt: skip
+        problems += _check_page(live, path, "az-" + name, english)
+    assert problems == [], "\n".join(problems)

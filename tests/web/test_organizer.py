@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -195,8 +196,25 @@ def test_queue_lists_the_video_waiting_for_a_check(moderator: httpx.Client) -> N
     assert PENDING_ID in [row["video"]["video_id"] for row in data["rows"]]
     row = next(r for r in data["rows"] if r["video"]["video_id"] == PENDING_ID)
     assert row["detail"].startswith("an inclusion would let it count: ")
+    assert row["facts"] == [["reasons", ["region_unknown"]]]
     page = moderator.get(ORG + "/queue").text
-    assert row["detail"] in page
+    assert "Daxil etmək onu nəzərə alınan edər: ölkə hələ məlum deyil." in page
+    english = moderator.get(ORG + "/queue?lang=en").text
+    assert "An inclusion would let it count: country not known yet." in english
+
+
+def test_flags_and_stakes_speak_the_readers_language(moderator: httpx.Client) -> None:
+    """Every flag and what a decision would change is said from its evidence as data, in the
+    reader's language and number format; the English of the command line never shows."""
+    data = moderator.get(ORG + "/queue.json").json()
+    assert data["rows"] and all(row["facts"] for row in data["rows"])
+    page = moderator.get(ORG + "/queue").text
+    for row in data["rows"]:
+        for flag in row["flag_evidence"]:
+            assert flag["evidence"], flag["code"]
+            assert flag["explanation"] not in page
+        assert row["detail"] not in page
+    assert re.search(r"\d[.,]?\de[+-]\d", page) is None  # no scientific notation
 
 
 def test_award_before_the_deadline_is_refused(
@@ -288,3 +306,22 @@ def test_evidence_of_an_unknown_video_is_a_404_page(moderator: httpx.Client) -> 
     response = moderator.get(ORG + "/videos/1234567")
     assert response.status_code == 404
     assert "no video &#39;1234567&#39;" in response.text
+
+
+def test_dashboard_and_queue_count_the_same_videos_waiting(organizer: httpx.Client) -> None:
+    dashboard = organizer.get(ORG + ".json").json()
+    queue = organizer.get(ORG + "/queue.json").json()
+    award = organizer.get(ORG + "/award.json").json()
+    assert dashboard["waiting"] == queue["total"] == award["pending"] > 0
+
+
+def test_winners_without_a_jury_round_say_the_jury_has_not_chosen(organizer: httpx.Client) -> None:
+    token = csrf_of(organizer, ORG + "/award")
+    response = organizer.post(ORG + "/award", data={"confirm": "sandbox-2024", "csrf_token": token})
+    assert response.status_code == 303
+    page = organizer.get(BASE + "/winners?lang=en").text
+    assert "The jury has not chosen yet." in page
+    assert "Next: open a jury round" in page
+    assert "pip install" not in page and "manifest.json" in page
+    public = organizer.get(BASE + "/winners.json").json()
+    assert [p["vacant"] for p in public["prizes"] if p["username"] is None] == ["jury_not_chosen"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from oyren.errors import StoreError
 from oyren.pages.snapshots import (
@@ -23,6 +24,7 @@ from oyren.pages.snapshots import (
 )
 from oyren.rules.campaign import Campaign
 from oyren.rules.explain import entry_status
+from oyren.rules.results import Flag
 from oyren.store import AwardRecord, current_award, get_campaign, moderation_queue, reads
 from oyren.store.db import Session
 from oyren.store.rows import live_results
@@ -61,6 +63,10 @@ class Health:
     crawl_misses: int
     open_submissions: int
     award: AwardRecord | None
+    # Videos waiting for a person: the moderation queue's length, the one definition the queue,
+    # the award page and the command line share (pending checks, flags, doubtful topics, with no
+    # decision yet).
+    waiting: int = 0
 
 
 def health(
@@ -85,6 +91,7 @@ def health(
         crawl_misses=seen.crawl_misses,
         open_submissions=len(open_submissions(session, campaign_id=campaign_id)),
         award=snap.standings.award,
+        waiting=len(moderation_queue(session, campaign_id=campaign_id)),
     )
 
 
@@ -96,6 +103,8 @@ class QueueRow:
     why: str  # "pending_check" (reasons a person can clear), "flagged" or "topic"
     flags: tuple[tuple[str, float, str], ...]
     detail: str = ""  # what is at stake: the prize a decision could change, a doubtful theme
+    facts: tuple[tuple[str, Any], ...] = ()  # the detail as data, for the reader's language
+    flag_evidence: tuple[Flag, ...] = ()  # the flags with their evidence as data
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +140,8 @@ def moderation_rows(
             why="pending_check" if item.why == "soft_reasons" else item.why,
             flags=tuple((f.code, f.score, f.explanation) for f in item.entry.flags),
             detail=item.detail,
+            facts=item.facts,
+            flag_evidence=item.entry.flags,
         )
         for item in shown
     )
@@ -161,6 +172,7 @@ class Evidence:
     series: tuple[tuple[datetime, int], ...]  # every observation's (collected_at, views)
     decisions: tuple[DecisionView, ...]
     flags: tuple[tuple[str, float, str], ...]
+    flag_evidence: tuple[Flag, ...] = ()  # the flags with their evidence as data
 
 
 def evidence(
@@ -192,6 +204,7 @@ def evidence(
         series=tuple((c.local(at), views) for at, views in series),
         decisions=tuple(DecisionView(a, r, by, c.local(at)) for a, r, by, at in decisions),
         flags=tuple((f.code, f.score, f.explanation) for f in entry.flags),
+        flag_evidence=entry.flags,
     )
 
 
