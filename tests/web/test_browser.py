@@ -62,6 +62,8 @@ class Live:
 
     url: str
     page: object
+    player: str = ""  # the origin of the player stand-in the sandbox serves
+    player_requests: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
 
@@ -80,12 +82,24 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live(browser: object, sandbox_db: Engine, clock: Clock) -> Iterator[Live]:
-    """The app served on loopback, and a fresh browser page that may talk only to it."""
+def player() -> Iterator[str]:
+    """The sandbox's stand-in for the platform's embeddable player, on a loopback port."""
+    from oyren.clock import VirtualClock
+    from oyren.sandbox.api import SandboxAPI
+    from oyren.sandbox.server import serve
+
+    with serve(SandboxAPI([], VirtualClock(0))) as url:
+        yield url
+
+
+@pytest.fixture
+def live(browser: object, sandbox_db: Engine, clock: Clock, player: str) -> Iterator[Live]:
+    """The app served on loopback, and a fresh browser page that may talk only to it (and to
+    the player stand-in, whose requests are recorded)."""
     app = create_app(
         Settings(database_url="sqlite://"),
         engine=sandbox_db,
-        options=WebOptions(clock=clock, secure_cookies=False),
+        options=WebOptions(clock=clock, secure_cookies=False, player_origin=player),
     )
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -97,11 +111,14 @@ def live(browser: object, sandbox_db: Engine, clock: Clock) -> Iterator[Live]:
     url = f"http://127.0.0.1:{port}"
     context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
-    result = Live(url, page)
+    result = Live(url, page, player)
 
     def guard(route: object) -> None:
         request_url = route.request.url  # type: ignore[attr-defined]
         if request_url.startswith(url + "/"):
+            route.continue_()  # type: ignore[attr-defined]
+        elif request_url.startswith(player + "/"):
+            result.player_requests.append(request_url)
             route.continue_()  # type: ignore[attr-defined]
         else:
             result.foreign.append(request_url)
@@ -376,3 +393,46 @@ def test_every_page_fits_a_phone_and_speaks_azerbaijani(live: Live, sandbox_db: 
                        (f"/jury/rounds/{six.id}", "jury-six")]:  # fmt: skip
         problems += _check_page(live, path, "az-" + name, english)
     assert problems == [], "\n".join(problems)
+
+
+def test_juror_plays_a_video_and_orders_a_batch_by_dragging(live: Live, sandbox_db: Engine) -> None:
+    from oyren.store import create_round, invite_juror, round_judgments
+    from oyren.store.db import transaction
+
+    with transaction(sandbox_db) as session:
+        made = create_round(session, campaign_id="sandbox-2024", name="Six", by="olga", top=6,
+                            size=4)  # fmt: skip
+        invite_juror(session, round_id=made.id, juror="jale", by="olga")
+    page = live.page
+    live.go(f"/login?next=/jury/rounds/{made.id}")
+    page.fill("#username", "jale")  # type: ignore[attr-defined]
+    page.fill("#password", PASSWORD)  # type: ignore[attr-defined]
+    page.click("form[action='/login'] button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(rf".*/jury/rounds/{made.id}$"))  # type: ignore[attr-defined]
+    assert re.search(r"Sual 1 / təxminən \d+", page.inner_text("main"))  # type: ignore[attr-defined]
+    cards = page.locator("ol.order > li")  # type: ignore[attr-defined]
+    assert cards.count() == 4
+    before = [cards.nth(i).get_attribute("data-video") for i in range(4)]
+    # Nothing is asked of the player before the juror clicks play.
+    assert live.player_requests == []
+    cards.nth(0).locator("button.play").click()
+    frame = page.frame_locator("iframe.player-frame")  # type: ignore[attr-defined]
+    assert frame.locator("#player").get_attribute("data-video") == before[0]
+    assert live.player_requests == [f"{live.player}/embed/v2/{before[0]}"]
+    live.shot("jury-playing")
+    # Drag the last video to the top, then move the new second one down with the keyboard.
+    cards.nth(3).locator("h2").drag_to(cards.nth(0).locator("h2"))
+    after_drag = [cards.nth(i).get_attribute("data-video") for i in range(4)]
+    assert after_drag == [before[3], before[0], before[1], before[2]]
+    cards.nth(1).focus()
+    page.keyboard.press("ArrowDown")  # type: ignore[attr-defined]
+    order = [cards.nth(i).get_attribute("data-video") for i in range(4)]
+    assert order == [before[3], before[1], before[0], before[2]]
+    places = [cards.nth(i).locator("select").input_value() for i in range(4)]
+    assert places == ["1", "2", "3", "4"]
+    live.shot("jury-ordered")
+    page.click("button[value=order]")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(rf".*/jury/rounds/{made.id}$"))  # type: ignore[attr-defined]
+    with transaction(sandbox_db) as session:
+        saved = [j.entries for j in round_judgments(session, round_id=made.id)]
+    assert saved == [tuple(order)]

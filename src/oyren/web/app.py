@@ -31,7 +31,7 @@ from oyren.store.db import Engine, open_database, transaction
 from oyren.web.context import WebState, error_response
 from oyren.web.i18n import load_catalogs
 from oyren.web.render import Pages
-from oyren.web.security import RateLimit, RateLimiter, SecurityHeaders
+from oyren.web.security import PLAYER_ORIGIN, RateLimit, RateLimiter, SecurityHeaders
 
 __all__ = ["DEFAULT_RATE_LIMITS", "WebOptions", "create_app"]
 
@@ -61,6 +61,8 @@ class WebOptions:
     secure_cookies: bool | None = None
     session_max_age_s: int = 12 * 3600
     page_size: int = 50
+    # Where the platform's embeddable player lives (the sandbox's stand-in in tests and demos).
+    player_origin: str = PLAYER_ORIGIN
 
 
 def create_app(
@@ -84,6 +86,7 @@ def create_app(
         secure_cookies=options.secure_cookies,
         session_max_age_s=options.session_max_age_s,
         page_size=options.page_size,
+        player_origin=options.player_origin,
     )
     app = FastAPI(
         title="Öyrən",
@@ -98,7 +101,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.web = state
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, player_origin=options.player_origin)
     app.mount(
         "/static", StaticFiles(directory=str(files("oyren.web").joinpath("static"))), "static"
     )
