@@ -205,3 +205,22 @@ def test_juror_lands_on_the_jury_page(make_client: Callable[..., httpx.Client]) 
         )
         assert (response.status_code, response.headers["location"]) == (303, "/jury")
         assert "/jury" in c.get("/jury").text
+
+
+@pytest.mark.parametrize(
+    ("typed", "status", "kept"),
+    [("0,85", 303, 0.85), ("0.85", 303, 0.85), (" 0,9 ", 303, 0.9), ("0,3", 400, None),
+     ("1", 400, None), ("abc", 400, None), ("0,9e1", 400, None), ("1.0.0", 400, None)],
+)  # fmt: skip
+def test_round_form_reads_the_readers_decimal_separator(
+    organizer: httpx.Client, typed: str, status: int, kept: float | None
+) -> None:
+    token = csrf_of(organizer, ORG)
+    form = {"name": "R", "rule": "top", "value": "4", "threshold": typed, "csrf_token": token}
+    made = organizer.post(ORG, data=form)
+    assert made.status_code == status
+    rounds = organizer.get(ORG + ".json").json()
+    assert [r["progress"]["threshold"] for r in rounds] == ([kept] if kept else [])
+    if status == 400:
+        assert "0,5" in made.text and "0,99" in made.text
+    assert 'value="0,9"' in organizer.get(ORG).text

@@ -440,6 +440,16 @@ def award(
     from oyren import store
 
     with _store(ctx) as session:
+        # The same count as the organizer's pages: videos with no decision yet that a person
+        # should look at (checks only a person can make, integrity flags, doubtful topics).
+        waiting = len(store.moderation_queue(session, campaign_id=campaign_id))
+    if waiting:
+        these = "1 video still waits" if waiting == 1 else f"{waiting:,} videos still wait"
+        _note(
+            f"warning: {these} for a person (see: oyren queue --campaign {campaign_id}); "
+            "awarding now freezes them as they stand"
+        )
+    with _store(ctx) as session:
         frozen = store.award(
             session, campaign_id=campaign_id, by=_by(ctx, by), supersede=supersede, reason=reason
         )

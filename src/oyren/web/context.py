@@ -180,6 +180,8 @@ class Ctx:
             "current": None,
             "now": self.now,
             "player_url": self.player_url,
+            # Absolute addresses for pages shared elsewhere (Open Graph wants them).
+            "site_url": str(self.request.base_url).rstrip("/"),
         }
         context.update(extra)
         return context

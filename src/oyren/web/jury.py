@@ -114,6 +114,27 @@ def rounds(campaign_id: CampaignId, ctx: OrganizerCtx) -> Response:
     return ctx.respond("jury_rounds.html", data, campaign=campaign, extra={"c": campaign})
 
 
+def _probability(ctx: Ctx, text: str) -> float:
+    """Read a probability typed with the reader's decimal separator, or a point."""
+    from babel.numbers import NumberFormatError, parse_decimal
+
+    cleaned = text.strip().replace(" ", "")
+    value = None
+    for locale in (ctx.t.locale, "en"):
+        try:
+            value = float(parse_decimal(cleaned, locale=locale, strict=True))
+            break
+        except NumberFormatError:
+            continue
+    if value is None or not 0.5 <= value < 1.0:
+        raise HTTPException(
+            400,
+            detail=ctx.t.gettext("Give the stop probability as a number from %(low)s to %(high)s.")
+            % {"low": ctx.t.number(0.5), "high": ctx.t.number(0.99)},
+        )
+    return value
+
+
 @router.post("/organizer/campaigns/{campaign_id}/jury", tags=["jury"], dependencies=CSRF)
 def create_round(
     campaign_id: CampaignId,
@@ -122,10 +143,15 @@ def create_round(
     rule: Annotated[str, Form(pattern="^(top|topic|videos|all)$")],
     value: Annotated[str, Form(max_length=20000)] = "",
     batch: Annotated[int, Form(ge=2, le=8)] = 2,
-    threshold: Annotated[float, Form(ge=0.5, lt=1.0)] = 0.9,
+    threshold: Annotated[str, Form(max_length=20)] = "0.9",
 ) -> Response:
-    """Open a round on a shortlist: the top N by views, one topic, listed ids, or all."""
+    """Open a round on a shortlist: the top N by views, one topic, listed ids, or all.
+
+    ``threshold`` is a probability between 0.5 and 0.99, written with the reader's decimal
+    separator (0,9 in Azerbaijani) or a point.
+    """
     assert ctx.user is not None
+    chance = _probability(ctx, threshold)
     top = topic = videos = None
     if rule == "top":
         if not value.strip().isdigit():
@@ -145,7 +171,7 @@ def create_round(
             topic=topic,
             videos=videos,
             size=batch,
-            threshold=threshold,
+            threshold=chance,
             at=ctx.now,
         )
     if ctx.wants_json:
