@@ -325,3 +325,55 @@ def test_winners_without_a_jury_round_say_the_jury_has_not_chosen(organizer: htt
     assert "pip install" not in page and "manifest.json" in page
     public = organizer.get(BASE + "/winners.json").json()
     assert [p["vacant"] for p in public["prizes"] if p["username"] is None] == ["jury_not_chosen"]
+
+
+def test_queue_pages_filters_and_sorts(
+    make_client: Callable[..., httpx.Client],
+) -> None:
+    with make_client(page_size=2) as client:
+        moderator = log_in(client, "murad")
+        everything = moderator.get(ORG + "/queue.json").json()
+        total = everything["total"]
+        assert total > 2 and everything["matching"] == total and len(everything["rows"]) == 2
+        seen = []
+        for offset in range(0, total, 2):
+            page = moderator.get(ORG + f"/queue.json?offset={offset}").json()
+            seen += [r["video"]["video_id"] for r in page["rows"]]
+        assert len(seen) == len(set(seen)) == total
+        assert "Növbəti səhifə →" in moderator.get(ORG + "/queue").text
+        pending = moderator.get(ORG + "/queue.json?why=pending_check&sort=views").json()
+        counts = dict(everything["whys"])
+        assert pending["matching"] == counts["pending_check"]
+        assert all(r["why"] == "pending_check" for r in pending["rows"])
+        views = [r["video"]["views"] for r in pending["rows"]]
+        assert views == sorted(views, reverse=True)
+        assert moderator.get(ORG + "/queue?why=<script>").status_code == 400
+        assert moderator.get(ORG + "/queue?sort=random").status_code == 400
+        assert moderator.get(ORG + "/queue?offset=-1").status_code == 400
+
+
+def test_several_videos_are_decided_at_once_with_one_reason(moderator: httpx.Client) -> None:
+    rows = moderator.get(ORG + "/queue.json").json()["rows"]
+    ids = [r["video"]["video_id"] for r in rows[:2]]
+    token = csrf_of(moderator, ORG + "/queue")
+    done = moderator.post(
+        ORG + "/decisions",
+        data={"video": ids, "action": "include", "reason": "checked by hand", "csrf_token": token},
+    )
+    assert done.status_code == 303
+    left = [r["video"]["video_id"] for r in moderator.get(ORG + "/queue.json").json()["rows"]]
+    assert not set(ids) & set(left)
+    audit = moderator.get(ORG + "/audit.json").json()["entries"][:2]
+    assert sorted(e["details"]["video_id"] for e in audit) == sorted(ids)
+    assert {e["details"]["reason"] for e in audit} == {"checked by hand"}
+    # One unknown video: nothing is recorded.
+    before = moderator.get(ORG + "/queue.json").json()["total"]
+    bad = moderator.post(
+        ORG + "/decisions",
+        data={"video": [left[0], "404"], "action": "exclude", "reason": "x", "csrf_token": token},
+    )
+    assert bad.status_code in (400, 404)
+    assert moderator.get(ORG + "/queue.json").json()["total"] == before
+    empty = moderator.post(ORG + "/decisions", data={"action": "exclude", "reason": "x",
+                                                     "csrf_token": token})  # fmt: skip
+    assert empty.status_code == 400
