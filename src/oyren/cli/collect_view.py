@@ -16,6 +16,7 @@ from rich.progress import Progress as Bars
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from oyren.cli.report import whole_column
 from oyren.collect.discover import CrawlReport, Progress, ProgressFn
 from oyren.collect.plan import Coverage, CoverageRow
 from oyren.collect.track import TrackReport
@@ -102,7 +103,7 @@ def render_coverage(coverage: Coverage, console: Console) -> None:
             ("Gap", "right"),
         )
         for name, justify in columns:
-            table.add_column(name, justify=justify)
+            table.add_column(name, justify=justify, **whole_column(name))
         for row in rows:
             table.add_row(*_cells(row, what))
         console.print(table)
