@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -224,3 +226,32 @@ def test_round_form_reads_the_readers_decimal_separator(
     if status == 400:
         assert "0,5" in made.text and "0,99" in made.text
     assert 'value="0,9"' in organizer.get(ORG).text
+
+
+def test_organizer_creates_a_juror_account_and_invites_it(
+    organizer: httpx.Client, make_client: Any, sandbox_db: Engine
+) -> None:
+    token = csrf_of(organizer, ORG)
+    made = organizer.post(
+        f"/organizer/campaigns/{CID}/jurors", data={"username": "rashad", "csrf_token": token}
+    )
+    assert made.status_code == 200
+    password = re.search(r'<p class="digest">([A-Za-z0-9_-]{16})</p>', made.text)
+    assert password is not None and "rashad" in made.text
+    assert '<option value="rashad">' in organizer.get(ORG).text
+    assert password.group(1) not in organizer.get(ORG).text  # shown once
+    with make_client() as fresh:
+        login = csrf_of(fresh)
+        signed = fresh.post("/login", data={"username": "rashad", "password": password.group(1),
+                                            "csrf_token": login})  # fmt: skip
+        assert signed.status_code == 303
+    again = organizer.post(
+        f"/organizer/campaigns/{CID}/jurors", data={"username": "rashad", "csrf_token": token}
+    )
+    assert again.status_code == 400 and "already an account" in again.text
+    hostile = organizer.post(
+        f"/organizer/campaigns/{CID}/jurors", data={"username": "<b>x</b>", "csrf_token": token}
+    )
+    assert hostile.status_code == 400 and "<b>x</b>" not in hostile.text
+    no_csrf = organizer.post(f"/organizer/campaigns/{CID}/jurors", data={"username": "zaur"})
+    assert no_csrf.status_code == 403

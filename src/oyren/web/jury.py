@@ -8,6 +8,7 @@ which checks the answer is to the question asked.
 
 from __future__ import annotations
 
+import secrets
 from functools import partial
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from fastapi.responses import Response
 
 from oyren import store
 from oyren.pages import jury as ballots
+from oyren.store.accounts import create_user, list_users
 from oyren.web.context import Ctx, add_page, csrf_protected, juror_ctx, organizer_ctx
 
 __all__ = ["router"]
@@ -109,9 +111,36 @@ def undo(round_id: RoundId, ctx: JurorCtx) -> Response:
 @page("/organizer/campaigns/{campaign_id}/jury")
 def rounds(campaign_id: CampaignId, ctx: OrganizerCtx) -> Response:
     """The campaign's jury rounds: progress, leader and P(best), jurors; forms to run them."""
+    return _rounds_page(ctx, campaign_id)
+
+
+def _rounds_page(ctx: Ctx, campaign_id: str, *, added: tuple[str, str] | None = None) -> Response:
     with ctx.session() as session:
         campaign, data = ballots.campaign_rounds(session, campaign_id=campaign_id)
-    return ctx.respond("jury_rounds.html", data, campaign=campaign, extra={"c": campaign})
+        jurors = [u.username for u in list_users(session) if u.role == "juror" and u.active]
+    extra = {"c": campaign, "jurors": jurors, "added": added}
+    return ctx.respond("jury_rounds.html", data, campaign=campaign, extra=extra)
+
+
+@router.post("/organizer/campaigns/{campaign_id}/jurors", tags=["jury"], dependencies=CSRF)
+def add_juror(
+    campaign_id: CampaignId,
+    ctx: OrganizerCtx,
+    username: Annotated[str, Form(min_length=2, max_length=40)],
+) -> Response:
+    """Create a juror's account with a password made here and shown once, to hand to the juror
+    (it is stored only as a hash); the juror can then be invited to rounds."""
+    assert ctx.user is not None
+    password = secrets.token_urlsafe(12)
+    with ctx.session() as session:
+        ballots.campaign_rounds(session, campaign_id=campaign_id)  # the campaign must exist
+        made = create_user(
+            session, username=username, password=password, role="juror", by=ctx.user.username,
+            at=ctx.now,
+        )  # fmt: skip
+    if ctx.wants_json:
+        return ctx.json({"username": made.username, "password": password}, status=201)
+    return _rounds_page(ctx, campaign_id, added=(made.username, password))
 
 
 def _probability(ctx: Ctx, text: str) -> float:
