@@ -255,3 +255,13 @@ def test_organizer_creates_a_juror_account_and_invites_it(
     assert hostile.status_code == 400 and "<b>x</b>" not in hostile.text
     no_csrf = organizer.post(f"/organizer/campaigns/{CID}/jurors", data={"username": "zaur"})
     assert no_csrf.status_code == 403
+
+
+def test_each_place_box_starts_at_its_own_place(juror: httpx.Client, sandbox_db: Engine) -> None:
+    """Without script, saving the order as shown must work: box n says n."""
+    with transaction(sandbox_db) as session:
+        made = create_round(session, campaign_id=CID, name="Four", by="olga", top=4, size=4)
+        invite_juror(session, round_id=made.id, juror="jale", by="olga")
+    page = juror.get(f"/jury/rounds/{made.id}").text
+    chosen = re.findall(r'<option value="(\d)" selected>', page)
+    assert chosen == ["1", "2", "3", "4"]
