@@ -83,7 +83,7 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
         ("Basis", "left"),
         ("Flags", "left"),
     ):
-        videos.add_column(name, justify=justify, **whole_column(name))  # type: ignore[arg-type]
+        videos.add_column(name, justify=justify)  # type: ignore[arg-type]
     for rank, entry in enumerate(results.eligible[:top], start=1):
         posted = datetime.fromtimestamp(entry.create_time, tz=tz).strftime("%Y-%m-%d %H:%M")
         videos.add_row(
@@ -167,7 +167,7 @@ def render_ingest(summary: IngestSummary, console: Console) -> None:
 
 # Columns whose cells must stay whole however narrow the terminal or file: a video id broken over
 # two lines cannot be copied into a command; the other columns wrap instead.
-WHOLE = {"#", "Video", "Views", "Posted (local)", "Views at deadline", "Videos"}
+WHOLE = {"#", "Video", "Views", "Views at deadline", "Videos"}
 
 
 def whole_column(name: str) -> dict[str, Any]:
