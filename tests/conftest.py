@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,7 @@ class PostgresServer:
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterable[PostgresServer]:
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterable[PostgresServer]:
     """The server named by OYREN_TEST_POSTGRES_URL (tests fail when it cannot be reached)."""
     import os
 
@@ -161,13 +162,74 @@ def postgres() -> Iterable[PostgresServer]:
 
     url = os.environ.get(POSTGRES_URL_ENV)
     if not url:
-        pytest.skip(f"{POSTGRES_URL_ENV} is not set (e.g. postgresql://postgres@127.0.0.1/test)")
+        # No server named: start a throwaway one when PostgreSQL's programs are installed, so
+        # that `make test` runs the whole suite on a newcomer's machine.
+        with throwaway_postgres(tmp_path_factory) as url:
+            server = PostgresServer(url)
+            yield server
+            server.close()
+        return
     try:
         server = PostgresServer(url)
     except OperationalError as exc:
         pytest.fail(f"{POSTGRES_URL_ENV}={url}: cannot reach PostgreSQL: {exc.orig}")
     yield server
     server.close()
+
+
+def _pg_ctl() -> str | None:
+    """PostgreSQL's pg_ctl: on the PATH, else where Debian and Ubuntu install the newest."""
+    import glob
+    import shutil
+
+    found = shutil.which("pg_ctl")
+    if found:
+        return found
+
+    def major(path: str) -> int:
+        version = Path(path).parents[1].name
+        return int(version) if version.isdigit() else 0
+
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=major)
+    return versions[-1] if versions else None
+
+
+@contextlib.contextmanager
+def throwaway_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server of this test session in a temporary folder (pytest-postgresql starts
+    it on a free port and removes it afterwards); skips when it cannot be started here."""
+    import os
+
+    pg_ctl = _pg_ctl()
+    if pg_ctl is None:
+        pytest.skip(
+            f"{POSTGRES_URL_ENV} is not set and PostgreSQL is not installed (pg_ctl not found)"
+        )
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        pytest.skip(
+            f"{POSTGRES_URL_ENV} is not set, and a throwaway PostgreSQL cannot be started as "
+            "root (initdb refuses to run as root)"
+        )
+    from port_for import get_port
+    from pytest_postgresql.executors import PostgreSQLExecutor
+
+    folder = tmp_path_factory.mktemp("postgresql")
+    port = get_port(None)
+    assert port is not None
+    executor = PostgreSQLExecutor(
+        executable=pg_ctl,
+        host="127.0.0.1",
+        port=port,
+        datadir=str(folder / "data"),
+        unixsocketdir=str(folder),
+        logfile=str(folder / "server.log"),
+        startparams="-w",
+        dbname="test",
+        user="postgres",
+    )
+    with executor:
+        executor.wait_for_postgres()
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
 
 def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool) -> Iterable[Any]:
@@ -265,7 +327,6 @@ def cli(db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..
 # the web app: 300 simulated videos plus hand-made ones that show one case each, some carrying
 # hostile text, and three accounts. Built once per session; each test gets its own copy.
 import shutil  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
 from datetime import datetime  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
@@ -391,3 +452,43 @@ def sandbox_db(sandbox_db_file: Path, tmp_path: Path) -> Iterator[Engine]:
     engine = create_db_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
+
+
+# --- At the end of a run: which groups were skipped, and the one command that runs them. --------
+
+_GROUPS = {
+    "postgres": (
+        "PostgreSQL",
+        "OYREN_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test make test",
+        "(or install PostgreSQL's server programs and run `make test` as a user other than root: "
+        "it then starts a throwaway server itself)",
+    ),
+    "browser": (
+        "browser (Chromium)",
+        "sudo apt-get install chromium && make test",
+        "",
+    ),
+}
+_skipped: dict[str, list[str]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not report.skipped:
+        return
+    for group in _GROUPS:
+        if group in report.keywords:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+            _skipped.setdefault(group, []).append(str(reason).removeprefix("Skipped: "))
+            break
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # After the summary line, so that it is the last thing a newcomer reads.
+    terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
+    if not _skipped or terminalreporter is None:
+        return
+    terminalreporter.section("skipped groups")
+    for group, reasons in _skipped.items():
+        name, command, note = _GROUPS[group]
+        terminalreporter.write_line(f"{len(reasons)} {name} tests were skipped: {reasons[0]}")
+        terminalreporter.write_line(f"  to run them: {command} {note}".rstrip())

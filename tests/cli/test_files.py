@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -171,6 +172,23 @@ def test_demo_builds_a_store_and_prints_winners(cli, tmp_path):
     assert "best_video" in result.stdout and "discover" in result.stdout
     assert (tmp_path / "demo" / "oyren.db").is_file()
     assert "organizer sign-in: demo / " in result.stderr
+    assert "Standings now (not awarded yet):" in result.stdout
+    assert re.search(r"the sandbox invented 300 videos; the crawl found \d+ of them", result.stderr)
+    assert "nothing is awarded yet: sign in on the site as the organizer" in result.stderr
+
+
+def test_demo_says_the_port_is_taken_before_doing_any_work(cli, tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("demo", "--videos", 10, "--folder", tmp_path / "demo", "--port", port)
+    assert result.exit_code == 2
+    assert f"port {port} on 127.0.0.1 is taken" in result.stderr
+    assert f"--port {port + 1}, or --port 0" in result.stderr
+    assert not (tmp_path / "demo").exists()
 
 
 def test_python_m_oyren_runs_the_cli():

@@ -377,3 +377,23 @@ def test_cli_deeply_nested_campaign_exits_2_naming_the_file(
         result.stderr == f"error: {hostile}: not valid TOML: arrays or tables nested too deeply\n"
     )
     assert "Traceback" not in result.output
+
+
+def test_cli_award_warns_when_videos_still_wait_for_a_person(
+    cli: Callable[..., Any],
+    loaded: None,
+    tmp_path: Path,
+    make_record: Callable[..., dict[str, Any]],
+) -> None:
+    quiet = cli("award", "--campaign", CID, "--by", "director")
+    assert (quiet.exit_code, "for a person" in quiet.stderr) == (0, False)
+    unknown = jsonl(tmp_path / "more.jsonl", [make_record(id=4, username="rauf",
+                                                          region_code=None)])  # fmt: skip
+    assert cli("ingest", "--campaign", CID, "--observations", unknown).exit_code == 0
+    assert "Waiting for a moderator: 1" in cli("queue", "--campaign", CID).stdout
+    again = cli("award", "--campaign", CID, "--supersede", "--reason", "a late video")
+    assert again.exit_code == 0
+    assert again.stderr.startswith(
+        f"warning: 1 video still waits for a person (see: oyren queue --campaign {CID}); "
+        "awarding now freezes them as they stand"
+    )

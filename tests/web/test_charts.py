@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
+import httpx
 import pytest
 
 from oyren.web.charts import Series, bar_chart, column_chart, line_chart, nice_ticks
@@ -69,3 +71,25 @@ def test_column_chart_draws_one_column_per_bin() -> None:
     )
     assert svg.count("<rect ") == 2
     assert "http://" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_axis_labels_keep_one_unit() -> None:
+    from oyren.web.charts import Unit
+    from oyren.web.i18n import load_catalogs
+
+    catalogs = load_catalogs()
+    en, az = Unit(catalogs.translator("en")), Unit(catalogs.translator("az"))
+    assert [en.labels(1_500_000)(v) for v in (0, 500_000, 1_000_000, 1_500_000)] == [
+        "0", "0.5M", "1M", "1.5M"]  # fmt: skip
+    assert [az.labels(1_500_000)(v) for v in (500_000, 1_500_000)] == ["0,5\xa0mln", "1,5\xa0mln"]
+    assert [en.labels(100_000)(v) for v in (0, 25_000, 100_000)] == ["0", "25K", "100K"]
+    assert en.range(100_000, 1_000_000) == "0.1–1M"
+    assert en.range(1_000_000, None) == "1M+"
+    assert en.range(0, 100) == "0–100"
+
+
+def test_chart_captions_are_computed_from_the_data(client: httpx.Client) -> None:
+    page = client.get("/campaigns/sandbox-2024/stats?lang=en").text
+    assert re.search(r"[\d,]+ videos take part; the most were posted on \d+ \w+ \([\d,]+\)\.", page)
+    assert re.search(r"[\d,]+ views in all at the end of \d+ \w+\.", page)
+    assert re.search(r"Half of the videos have at most [\d.,]+[KM]? views", page)

@@ -7,6 +7,7 @@ them as text: no script or event handler of theirs in the markup, and the payloa
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import httpx
@@ -16,6 +17,7 @@ from markupsafe import escape
 from tests.conftest import HOSTILE, HOSTILE_TEXT, HOSTILE_USER, PENDING_ID, TOP_ID
 from tests.web.conftest import csrf_of
 
+OWN_SCRIPTS = {"/static/countdown.js", "/static/player.js", "/static/ballot.js"}
 BASE = "/campaigns/sandbox-2024"
 ORG = "/organizer/campaigns/sandbox-2024"
 
@@ -31,8 +33,12 @@ class Page(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        if tag == "script" and values.get("src") != "/static/countdown.js":
+        if tag == "script" and values.get("src") not in OWN_SCRIPTS:
             self.problems.append(f"<script {attrs}>")
+        # The player is framed on click from this address alone: the platform's, with an id.
+        embed = values.get("data-embed")
+        if embed is not None and not re.fullmatch(r"https://www\.tiktok\.com/embed/v2/\d+", embed):
+            self.problems.append(f"{tag} data-embed={embed}")
         if tag in ("img", "iframe", "object", "embed"):
             self.problems.append(f"<{tag}>")
         self.problems += [f"{tag} {name}" for name, _ in attrs if name.startswith("on")]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -98,7 +100,13 @@ def test_juror_page_escapes_descriptions(juror: httpx.Client, sandbox_db: Engine
     assert f"@{TOP_USER}" in page
     assert f"https://www.tiktok.com/@{TOP_USER}/video/{TOP_ID}" in page
     assert HOSTILE_TEXT not in page and "<i>Final</i>" not in page
-    assert "<script" not in page.split("</head>")[1]
+    body = page.split("</head>")[1]
+    own = ('<script src="/static/player.js" defer></script>',
+           '<script src="/static/ballot.js" defer></script>')  # fmt: skip
+    assert all(tag in body for tag in own)
+    for tag in own:
+        body = body.replace(tag, "")
+    assert "<script" not in body
 
 
 def test_answer_without_csrf_is_refused(
@@ -258,3 +266,61 @@ def test_round_admin_posts_need_an_organizer_and_csrf(
     ):
         assert juror.post(url + path, data={**data, "csrf_token": token}).status_code == 403
         assert organizer.post(url + path, data=data).status_code in (400, 403)
+
+
+@pytest.mark.parametrize(
+    ("typed", "status", "kept"),
+    [("0,85", 303, 0.85), ("0.85", 303, 0.85), (" 0,9 ", 303, 0.9), ("0,3", 400, None),
+     ("1", 400, None), ("abc", 400, None), ("0,9e1", 400, None), ("1.0.0", 400, None)],
+)  # fmt: skip
+def test_round_form_reads_the_readers_decimal_separator(
+    organizer: httpx.Client, typed: str, status: int, kept: float | None
+) -> None:
+    token = csrf_of(organizer, ORG)
+    form = {"name": "R", "rule": "top", "value": "4", "threshold": typed, "csrf_token": token}
+    made = organizer.post(ORG, data=form)
+    assert made.status_code == status
+    rounds = organizer.get(ORG + ".json").json()
+    assert [r["progress"]["threshold"] for r in rounds] == ([kept] if kept else [])
+    if status == 400:
+        assert "0,5" in made.text and "0,99" in made.text
+    assert 'value="0,9"' in organizer.get(ORG).text
+
+
+def test_organizer_creates_a_juror_account_and_invites_it(
+    organizer: httpx.Client, make_client: Any, sandbox_db: Engine
+) -> None:
+    token = csrf_of(organizer, ORG)
+    made = organizer.post(
+        f"/organizer/campaigns/{CID}/jurors", data={"username": "rashad", "csrf_token": token}
+    )
+    assert made.status_code == 200
+    password = re.search(r'<p class="digest">([A-Za-z0-9_-]{16})</p>', made.text)
+    assert password is not None and "rashad" in made.text
+    assert '<option value="rashad">' in organizer.get(ORG).text
+    assert password.group(1) not in organizer.get(ORG).text  # shown once
+    with make_client() as fresh:
+        login = csrf_of(fresh)
+        signed = fresh.post("/login", data={"username": "rashad", "password": password.group(1),
+                                            "csrf_token": login})  # fmt: skip
+        assert signed.status_code == 303
+    again = organizer.post(
+        f"/organizer/campaigns/{CID}/jurors", data={"username": "rashad", "csrf_token": token}
+    )
+    assert again.status_code == 400 and "already an account" in again.text
+    hostile = organizer.post(
+        f"/organizer/campaigns/{CID}/jurors", data={"username": "<b>x</b>", "csrf_token": token}
+    )
+    assert hostile.status_code == 400 and "<b>x</b>" not in hostile.text
+    no_csrf = organizer.post(f"/organizer/campaigns/{CID}/jurors", data={"username": "zaur"})
+    assert no_csrf.status_code == 403
+
+
+def test_each_place_box_starts_at_its_own_place(juror: httpx.Client, sandbox_db: Engine) -> None:
+    """Without script, saving the order as shown must work: box n says n."""
+    with transaction(sandbox_db) as session:
+        made = create_round(session, campaign_id=CID, name="Four", by="olga", top=4, size=4)
+        invite_juror(session, round_id=made.id, juror="jale", by="olga")
+    page = juror.get(f"/jury/rounds/{made.id}").text
+    chosen = re.findall(r'<option value="(\d)" selected>', page)
+    assert chosen == ["1", "2", "3", "4"]

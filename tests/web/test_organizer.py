@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -195,8 +196,25 @@ def test_queue_lists_the_video_waiting_for_a_check(moderator: httpx.Client) -> N
     assert PENDING_ID in [row["video"]["video_id"] for row in data["rows"]]
     row = next(r for r in data["rows"] if r["video"]["video_id"] == PENDING_ID)
     assert row["detail"].startswith("an inclusion would let it count: ")
+    assert row["facts"] == [["reasons", ["region_unknown"]]]
     page = moderator.get(ORG + "/queue").text
-    assert row["detail"] in page
+    assert "Daxil etmək onu nəzərə alınan edər: ölkə hələ məlum deyil." in page
+    english = moderator.get(ORG + "/queue?lang=en").text
+    assert "An inclusion would let it count: country not known yet." in english
+
+
+def test_flags_and_stakes_speak_the_readers_language(moderator: httpx.Client) -> None:
+    """Every flag and what a decision would change is said from its evidence as data, in the
+    reader's language and number format; the English of the command line never shows."""
+    data = moderator.get(ORG + "/queue.json").json()
+    assert data["rows"] and all(row["facts"] for row in data["rows"])
+    page = moderator.get(ORG + "/queue").text
+    for row in data["rows"]:
+        for flag in row["flag_evidence"]:
+            assert flag["evidence"], flag["code"]
+            assert flag["explanation"] not in page
+        assert row["detail"] not in page
+    assert re.search(r"\d[.,]?\de[+-]\d", page) is None  # no scientific notation
 
 
 def test_award_before_the_deadline_is_refused(
@@ -312,3 +330,74 @@ def test_closing_an_unknown_round_is_a_404(organizer: httpx.Client) -> None:
     )
     assert response.status_code == 404
     assert "no jury round 999" in response.json()["error"]["message"]
+
+
+def test_dashboard_and_queue_count_the_same_videos_waiting(organizer: httpx.Client) -> None:
+    dashboard = organizer.get(ORG + ".json").json()
+    queue = organizer.get(ORG + "/queue.json").json()
+    award = organizer.get(ORG + "/award.json").json()
+    assert dashboard["waiting"] == queue["total"] == award["pending"] > 0
+
+
+def test_winners_without_a_jury_round_say_the_jury_has_not_chosen(organizer: httpx.Client) -> None:
+    token = csrf_of(organizer, ORG + "/award")
+    response = organizer.post(ORG + "/award", data={"confirm": "sandbox-2024", "csrf_token": token})
+    assert response.status_code == 303
+    page = organizer.get(BASE + "/winners?lang=en").text
+    assert "The jury has not chosen yet." in page
+    assert "Next: open a jury round" in page
+    assert "pip install" not in page and "manifest.json" in page
+    public = organizer.get(BASE + "/winners.json").json()
+    assert [p["vacant"] for p in public["prizes"] if p["username"] is None] == ["jury_not_chosen"]
+
+
+def test_queue_pages_filters_and_sorts(
+    make_client: Callable[..., httpx.Client],
+) -> None:
+    with make_client(page_size=2) as client:
+        moderator = log_in(client, "murad")
+        everything = moderator.get(ORG + "/queue.json").json()
+        total = everything["total"]
+        assert total > 2 and everything["matching"] == total and len(everything["rows"]) == 2
+        seen = []
+        for offset in range(0, total, 2):
+            page = moderator.get(ORG + f"/queue.json?offset={offset}").json()
+            seen += [r["video"]["video_id"] for r in page["rows"]]
+        assert len(seen) == len(set(seen)) == total
+        assert "Növbəti səhifə →" in moderator.get(ORG + "/queue").text
+        pending = moderator.get(ORG + "/queue.json?why=pending_check&sort=views").json()
+        counts = dict(everything["whys"])
+        assert pending["matching"] == counts["pending_check"]
+        assert all(r["why"] == "pending_check" for r in pending["rows"])
+        views = [r["video"]["views"] for r in pending["rows"]]
+        assert views == sorted(views, reverse=True)
+        assert moderator.get(ORG + "/queue?why=<script>").status_code == 400
+        assert moderator.get(ORG + "/queue?sort=random").status_code == 400
+        assert moderator.get(ORG + "/queue?offset=-1").status_code == 400
+
+
+def test_several_videos_are_decided_at_once_with_one_reason(moderator: httpx.Client) -> None:
+    rows = moderator.get(ORG + "/queue.json").json()["rows"]
+    ids = [r["video"]["video_id"] for r in rows[:2]]
+    token = csrf_of(moderator, ORG + "/queue")
+    done = moderator.post(
+        ORG + "/decisions",
+        data={"video": ids, "action": "include", "reason": "checked by hand", "csrf_token": token},
+    )
+    assert done.status_code == 303
+    left = [r["video"]["video_id"] for r in moderator.get(ORG + "/queue.json").json()["rows"]]
+    assert not set(ids) & set(left)
+    audit = moderator.get(ORG + "/audit.json").json()["entries"][:2]
+    assert sorted(e["details"]["video_id"] for e in audit) == sorted(ids)
+    assert {e["details"]["reason"] for e in audit} == {"checked by hand"}
+    # One unknown video: nothing is recorded.
+    before = moderator.get(ORG + "/queue.json").json()["total"]
+    bad = moderator.post(
+        ORG + "/decisions",
+        data={"video": [left[0], "404"], "action": "exclude", "reason": "x", "csrf_token": token},
+    )
+    assert bad.status_code in (400, 404)
+    assert moderator.get(ORG + "/queue.json").json()["total"] == before
+    empty = moderator.post(ORG + "/decisions", data={"action": "exclude", "reason": "x",
+                                                     "csrf_token": token})  # fmt: skip
+    assert empty.status_code == 400

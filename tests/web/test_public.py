@@ -241,3 +241,26 @@ def test_pages_work_on_every_database(
     assert (decided.status_code, awarded.status_code) == (303, 303)
     best = next(p for p in winners["prizes"] if p["category"] == "best_video")
     assert best["username"] == "aysel_teaches"
+
+
+def test_campaign_page_has_a_favicon_and_a_share_card(client: httpx.Client) -> None:
+    page = client.get(BASE).text
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    assert '<meta property="og:image" content="http://testserver/static/share.png">' in page
+    assert '<meta property="og:title" content="' in page
+    image = client.get("/static/share.png")
+    assert (image.status_code, image.content[:8]) == (200, b"\x89PNG\r\n\x1a\n")
+    assert client.get("/static/favicon.svg").headers["content-type"].startswith("image/svg")
+
+
+def test_leaderboard_says_why_the_first_creator_is_not_the_discover_winner(
+    client: httpx.Client,
+) -> None:
+    data = client.get(BASE + "/leaderboard.json").json()
+    first = data["creators"][0]["username"]
+    assert data["passed_over"] == [first] and data["discover_winner"] != first
+    page = client.get(BASE + "/leaderboard?lang=en").text
+    assert (
+        f"@{first} has the most views but already holds 1 prize, the most one creator may win; "
+        f"the discover prize goes to @{data['discover_winner']}."
+    ) in page

@@ -6,7 +6,14 @@ from collections.abc import Callable
 
 import httpx
 
-from oyren.web.security import CSP, RateLimit, RateLimiter, csrf_token, csrf_valid
+from oyren.web.security import (
+    CSP,
+    RateLimit,
+    RateLimiter,
+    content_security_policy,
+    csrf_token,
+    csrf_valid,
+)
 
 BASE = "/campaigns/sandbox-2024"
 
@@ -14,14 +21,19 @@ BASE = "/campaigns/sandbox-2024"
 def test_every_response_carries_the_security_headers(client: httpx.Client) -> None:
     for path in (BASE, BASE + ".json", "/static/style.css", "/no/such/page", "/login"):
         headers = client.get(path).headers
-        assert (headers["content-security-policy"], headers["x-frame-options"]) == (CSP, "DENY")
+        policy = content_security_policy()
+        assert (headers["content-security-policy"], headers["x-frame-options"]) == (policy, "DENY")
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "same-origin"
 
 
-def test_csp_allows_nothing_from_elsewhere() -> None:
+def test_csp_allows_nothing_from_elsewhere_but_the_players_frames() -> None:
     sources = [part.split()[1:] for part in CSP.split("; ")]
     assert {s for group in sources for s in group} == {"'none'", "'self'", "data:"}
+    policy = dict(part.split(" ", 1) for part in content_security_policy().split("; "))
+    assert policy["frame-src"] == "https://www.tiktok.com"
+    assert policy["script-src"] == "'self'" and policy["img-src"] == "'self' data:"
+    assert content_security_policy("http://127.0.0.1:9").endswith("frame-src http://127.0.0.1:9")
 
 
 def test_csrf_token_is_bound_to_the_cookie() -> None:

@@ -451,22 +451,32 @@ def award(
     key_file = _settings(ctx).signing_key
     signer = load_signer(key_file) if key_file else None
     with _store(ctx) as session:
+        # The same count as the organizer's pages: videos with no decision yet that a person
+        # should look at (checks only a person can make, integrity flags, doubtful topics).
+        waiting = len(store.moderation_queue(session, campaign_id=campaign_id))
         certainty = store.jury_certainty(session, campaign_id=campaign_id)
-        if certainty is not None and certainty.below:
-            p = certainty.progress
-            warning = (
-                f"warning: the jury has not settled the most creative prize: its leader "
-                f"{p.leader} is {p.leader_p_best:.0%} likely to be the best, under round "
-                f"{certainty.round_id}'s threshold of {certainty.threshold:.0%} "
-                f"({p.jurors} jurors, {p.answers} answers)"
+    if waiting:
+        these = "1 video still waits" if waiting == 1 else f"{waiting:,} videos still wait"
+        _note(
+            f"warning: {these} for a person (see: oyren queue --campaign {campaign_id}); "
+            "awarding now freezes them as they stand"
+        )
+    if certainty is not None and certainty.below:
+        p = certainty.progress
+        warning = (
+            f"warning: the jury has not settled the most creative prize: its leader "
+            f"{p.leader} is {p.leader_p_best:.0%} likely to be the best, under round "
+            f"{certainty.round_id}'s threshold of {certainty.threshold:.0%} "
+            f"({p.jurors} jurors, {p.answers} answers)"
+        )
+        if not despite_jury:
+            raise click.ClickException(
+                f"{warning}. Ask more questions, break the tie (oyren jury tiebreak), or "
+                "award anyway with --despite-jury: the winners page and the audit bundle "
+                "will say so."
             )
-            if not despite_jury:
-                raise click.ClickException(
-                    f"{warning}. Ask more questions, break the tie (oyren jury tiebreak), or "
-                    "award anyway with --despite-jury: the winners page and the audit bundle "
-                    "will say so."
-                )
-            click.echo(f"{warning}; awarded anyway, as the winners page and bundle say", err=True)
+        click.echo(f"{warning}; awarded anyway, as the winners page and bundle say", err=True)
+    with _store(ctx) as session:
         frozen = store.award(
             session,
             campaign_id=campaign_id,
@@ -720,9 +730,14 @@ def simulate(
 @click.option("--port", default=8000, show_default=True, type=int, help="Port (0: any free one).")
 @click.option("--serve/--no-serve", default=True, show_default=True, help="Open the web app.")
 def demo(videos: int, seed: int, folder: Path, host: str, port: int, serve: bool) -> None:
-    """Build the sandbox campaign's store, print standings and winners, and serve the web app."""
+    """Build the sandbox campaign's store, print the standings, and serve the web app."""
     from oyren.sandbox.demo import build_demo
 
+    if serve and port and not _port_free(host, port):
+        raise click.UsageError(
+            f"port {port} on {host} is taken (another Öyrən demo or server?); pick another "
+            f"with --port {port + 1}, or --port 0 for any free one"
+        )
     with _progress() as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -732,10 +747,28 @@ def demo(videos: int, seed: int, folder: Path, host: str, port: int, serve: bool
             bar.update(tasks[stage], completed=done, total=total)
 
         built = build_demo(folder, videos=videos, seed=seed, progress=show)
+    found, invented = len(built.results.entries), len(built.simulation.videos)
+    _note(
+        f"the sandbox invented {invented:,} videos; the crawl found {found:,} of them: it asks "
+        "the sandbox API, as it would TikTok's, for the contest's hashtags in the contest's "
+        "countries on the contest's dates"
+        + (
+            f", and the other {invented - found:,} (other hashtags, countries or dates) are not "
+            "part of the contest"
+            if invented > found
+            else ""
+        )
+    )
+    click.echo("Standings now (not awarded yet):")
     render_results(built.results, Console(), top=10)
     _note(
         f"demo store: {built.settings.database_url} ({built.observations:,} observations); "
         f"organizer sign-in: {built.organizer} / {built.password}"
+    )
+    _note(
+        "nothing is awarded yet: sign in on the site as the organizer and open Award (or run "
+        f"OYREN_DATABASE_URL={built.settings.database_url} oyren award --campaign "
+        f"{built.campaign.id}); the winners page shows the prizes once they are frozen"
     )
     if serve:
         from oyren.web import serve as serve_web
@@ -789,6 +822,19 @@ def _creators_demo(settings: Settings, host: str, port: int) -> Iterator[Any]:
         # A key for this run only: the demo's creators' tokens are not meant to outlive it.
         cipher = TokenCipher([Fernet.generate_key().decode()])
         yield WebOptions(creators=CreatorServices(login, cipher, http))
+
+
+def _port_free(host: str, port: int) -> bool:
+    """Tell whether ``host:port`` can be listened on now."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _progress() -> Progress:

@@ -17,6 +17,7 @@ from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from oyren.cli.report import whole_column
 from oyren.collect.discover import CrawlReport, Progress, ProgressFn
 from oyren.collect.plan import Coverage, CoverageRow
 from oyren.collect.track import TrackReport
@@ -108,7 +109,7 @@ def render_coverage(coverage: Coverage, console: Console) -> None:
             ("Gap", "right"),
         )
         for name, justify in columns:
-            table.add_column(name, justify=justify)
+            table.add_column(name, justify=justify, **whole_column(name))
         for row in rows:
             _row(table, *_cells(row, what))
         console.print(table)

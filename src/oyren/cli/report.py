@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from rich.console import Console, Group, RenderableType
@@ -31,6 +31,7 @@ __all__ = [
     "render_results",
     "render_verification",
     "render_winners",
+    "whole_column",
 ]
 
 
@@ -174,11 +175,22 @@ def render_ingest(summary: IngestSummary, console: Console) -> None:
     console.print(table)
 
 
+# Columns whose cells must stay whole however narrow the terminal or file: a video id broken over
+# two lines cannot be copied into a command; the other columns wrap instead.
+WHOLE = {"#", "Video", "Views", "Views at deadline", "Videos"}
+
+
+def whole_column(name: str) -> dict[str, Any]:
+    if name not in WHOLE:
+        return {}
+    return {"no_wrap": True, "min_width": 19 if name == "Video" else None}
+
+
 def render_queue(items: Sequence[QueueItem], console: Console) -> None:
     """Print the videos waiting for a moderator."""
     table = Table(title=f"Waiting for a moderator: {len(items):,}", title_justify="left")
     for name in ("Video", "Creator", "Views", "Why"):
-        table.add_column(name, justify="right" if name == "Views" else "left")
+        table.add_column(name, justify="right" if name == "Views" else "left", **whole_column(name))
     for item in items:
         e = item.entry
         if item.why == "soft_reasons":

@@ -63,6 +63,10 @@ class Ballot:
     can_undo: bool
     covered: int
     entries: int
+    # The round as a whole (every juror): questions answered, and about how many it needs in all
+    # (answered plus the questions still needed to cover every entry or decide the leader).
+    round_answers: int = 0
+    about_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,8 @@ def ballot(session: Session, *, round_id: int, juror: str) -> Ballot:
         can_undo=any(not j.undone for j in mine),
         covered=progress.covered,
         entries=progress.entries,
+        round_answers=progress.answers,
+        about_total=progress.answers + max(progress.to_cover, progress.to_decide or 0),
     )
 
 

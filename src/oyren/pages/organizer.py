@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from oyren.errors import NotFound
 from oyren.pages.snapshots import (
@@ -23,6 +24,7 @@ from oyren.pages.snapshots import (
 )
 from oyren.rules.campaign import Campaign
 from oyren.rules.explain import entry_status
+from oyren.rules.results import Flag
 from oyren.store import (
     AwardRecord,
     JuryCertainty,
@@ -33,15 +35,18 @@ from oyren.store import (
     reads,
 )
 from oyren.store.db import Session
+from oyren.store.moderation import QueueItem
 from oyren.store.rows import live_results
 from oyren.store.submissions import open_submissions
 
 __all__ = [
+    "QUEUE_SORTS",
     "AwardPreview",
     "DecisionView",
     "Evidence",
     "Health",
     "Queue",
+    "QueueFilter",
     "QueueRow",
     "award_preview",
     "campaign_award",
@@ -69,6 +74,10 @@ class Health:
     crawl_misses: int
     open_submissions: int
     award: AwardRecord | None
+    # Videos waiting for a person: the moderation queue's length, the one definition the queue,
+    # the award page and the command line share (pending checks, flags, doubtful topics, with no
+    # decision yet).
+    waiting: int = 0
 
 
 def health(
@@ -93,6 +102,7 @@ def health(
         crawl_misses=seen.crawl_misses,
         open_submissions=len(open_submissions(session, campaign_id=campaign_id)),
         award=snap.standings.award,
+        waiting=len(moderation_queue(session, campaign_id=campaign_id)),
     )
 
 
@@ -104,15 +114,50 @@ class QueueRow:
     why: str  # "pending_check" (reasons a person can clear), "flagged" or "topic"
     flags: tuple[tuple[str, float, str], ...]
     detail: str = ""  # what is at stake: the prize a decision could change, a doubtful theme
+    facts: tuple[tuple[str, Any], ...] = ()  # the detail as data, for the reader's language
+    flag_evidence: tuple[Flag, ...] = ()  # the flags with their evidence as data
+
+
+QUEUE_SORTS = ("priority", "views", "posted")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which videos of the queue to show: by why they wait, a flag's code, a theme; in which
+    order ("priority": what a decision could change first; "views"; "posted": oldest first)."""
+
+    why: str = ""  # "pending_check", "flagged", "topic" or "" for all
+    flag: str = ""  # a flag's code, or "" for all
+    theme: str = ""  # a theme's id, "none" for unclassified, or "" for all
+    sort: str = "priority"
 
 
 @dataclass(frozen=True, slots=True)
 class Queue:
-    """The moderation queue, most viewed first."""
+    """The moderation queue: one page of the videos waiting for a person, filtered and sorted."""
 
     campaign: Campaign
     rows: tuple[QueueRow, ...]
-    total: int
+    total: int  # every video waiting for a person (the dashboard's count)
+    matching: int = 0  # those the filter keeps
+    offset: int = 0
+    limit: int = 50
+    filter: QueueFilter = QueueFilter()
+    # What the filters can choose from, with how many videos each would keep.
+    whys: tuple[tuple[str, int], ...] = ()
+    flags: tuple[tuple[str, int], ...] = ()
+    themes: tuple[tuple[str, int], ...] = ()
+
+
+def _why(item: QueueItem) -> str:
+    return "pending_check" if item.why == "soft_reasons" else item.why
+
+
+def _counts(values: list[str]) -> tuple[tuple[str, int], ...]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return tuple(sorted(counts.items()))
 
 
 def moderation_rows(
@@ -120,29 +165,57 @@ def moderation_rows(
     *,
     campaign_id: str,
     now: int,
-    limit: int = 100,
+    limit: int = 50,
+    offset: int = 0,
+    filter: QueueFilter | None = None,
     cache: ResultsCache | None = None,
 ) -> Queue:
-    """Return the videos a person should look at: reasons only a person can clear, or flags.
+    """Return one page of the videos a person should look at: reasons only a person can
+    clear, flags, doubtful topics.
 
     Only videos with no decision yet; the queue is built from the live verdicts (not a frozen
     award) since decisions made now count for any later award.
     """
-
+    chosen = filter or QueueFilter()
     snap = snapshot_of(session, campaign_id, cache)
     items = moderation_queue(session, campaign_id=campaign_id)
-    shown = items[: max(1, limit)]
+    kept = [
+        i
+        for i in items
+        if (not chosen.why or _why(i) == chosen.why)
+        and (not chosen.flag or any(f.code == chosen.flag for f in i.entry.flags))
+        and (not chosen.theme or (i.entry.topic or "none") == chosen.theme)
+    ]
+    if chosen.sort == "views":
+        kept.sort(key=lambda i: -i.entry.views_at_cutoff)
+    elif chosen.sort == "posted":
+        kept.sort(key=lambda i: i.entry.create_time)
+    offset, limit = max(0, offset), max(1, min(limit, 200))
+    shown = kept[offset : offset + limit]
     checked = {c.video_id: c for c in checked_videos(session, snap, [i.entry for i in shown], now)}
     rows = tuple(
         QueueRow(
             video=checked[item.entry.video_id],
-            why="pending_check" if item.why == "soft_reasons" else item.why,
+            why=_why(item),
             flags=tuple((f.code, f.score, f.explanation) for f in item.entry.flags),
             detail=item.detail,
+            facts=item.facts,
+            flag_evidence=item.entry.flags,
         )
         for item in shown
     )
-    return Queue(campaign=snap.campaign, rows=rows, total=len(items))
+    return Queue(
+        campaign=snap.campaign,
+        rows=rows,
+        total=len(items),
+        matching=len(kept),
+        offset=offset,
+        limit=limit,
+        filter=chosen,
+        whys=_counts([_why(i) for i in items]),
+        flags=_counts([f.code for i in items for f in i.entry.flags]),
+        themes=_counts([i.entry.topic or "none" for i in items]),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +242,7 @@ class Evidence:
     series: tuple[tuple[datetime, int], ...]  # every observation's (collected_at, views)
     decisions: tuple[DecisionView, ...]
     flags: tuple[tuple[str, float, str], ...]
+    flag_evidence: tuple[Flag, ...] = ()  # the flags with their evidence as data
 
 
 def evidence(
@@ -200,6 +274,7 @@ def evidence(
         series=tuple((c.local(at), views) for at, views in series),
         decisions=tuple(DecisionView(a, r, by, c.local(at)) for a, r, by, at in decisions),
         flags=tuple((f.code, f.score, f.explanation) for f in entry.flags),
+        flag_evidence=entry.flags,
     )
 
 

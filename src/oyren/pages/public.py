@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from oyren.errors import NotFound, StoreError
 from oyren.inputs.links import Lookup, parse_lookup, profile_url
@@ -31,7 +32,7 @@ from oyren.pages.snapshots import (
     video_rows,
 )
 from oyren.rules.campaign import Campaign, Partner
-from oyren.rules.results import Entry
+from oyren.rules.results import Entry, Results
 from oyren.store import (
     AwardRecord,
     JuryCertainty,
@@ -114,6 +115,10 @@ class Leaderboard:
     offset: int
     limit: int
     last_observation: datetime | None
+    # The discover prize as the one-prize rule settles it: its winner, and the creators ranked
+    # above them who are passed over because they already hold as many prizes as one may win.
+    discover_winner: str | None = None
+    passed_over: tuple[str, ...] = ()
 
 
 def leaderboard(
@@ -154,7 +159,20 @@ def leaderboard(
         offset=offset,
         limit=limit,
         last_observation=None if last is None else c.local(last),
+        **_discover_note(results),
     )
+
+
+def _discover_note(results: Results) -> dict[str, Any]:
+    winner = results.winners.discover
+    if winner is None:
+        return {}
+    above = []
+    for username, _, _ in results.creators:
+        if username.casefold() == winner.username.casefold():
+            break
+        above.append(username)
+    return {"discover_winner": winner.username, "passed_over": tuple(above)}
 
 
 @dataclass(frozen=True, slots=True)

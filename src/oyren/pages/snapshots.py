@@ -280,6 +280,17 @@ class Prize:
     views: int | None
     url: str | None
     description: str
+    # Why nobody holds it: "jury_not_chosen" (no jury round decided it), "no_eligible" (no
+    # entry takes part), "all_hold_prizes" (every eligible creator already holds their prizes).
+    vacant: str = ""
+
+
+def _vacant(category_id: str, results: Results) -> str:
+    if category_id == "most_creative":
+        return "jury_not_chosen"
+    if not results.eligible:
+        return "no_eligible"
+    return "all_hold_prizes"
 
 
 def prizes_of(session: Session, snap: Snapshot, results: Results) -> tuple[Prize, ...]:
@@ -318,5 +329,6 @@ def prizes_of(session: Session, snap: Snapshot, results: Results) -> tuple[Prize
                 )
             )
         else:
-            prizes.append(Prize(category.id, None, None, None, None, ""))
+            vacant = _vacant(category.id, results)
+            prizes.append(Prize(category.id, None, None, None, None, "", vacant))
     return tuple(prizes)

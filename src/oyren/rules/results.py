@@ -37,7 +37,14 @@ class Flag:
 
     code: str
     score: float
-    explanation: str
+    explanation: str  # in English, for the command line and files
+    # The same evidence as data (names and numbers, nested tuples), so that a page can put it into
+    # the reader's language with the reader's number format. Empty in results written before it.
+    evidence: tuple[tuple[str, Any], ...] = ()
+
+    def facts(self) -> dict[str, Any]:
+        """The evidence as a mapping."""
+        return dict(self.evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +147,12 @@ def results_to_dict(results: Results) -> dict[str, Any]:
                 "observations": e.observations,
                 "gap_s": e.gap_s,
                 "flags": [
-                    {"code": f.code, "score": f.score, "explanation": f.explanation}
+                    {
+                        "code": f.code,
+                        "score": f.score,
+                        "explanation": f.explanation,
+                        "evidence": {k: _listed(v) for k, v in f.evidence},
+                    }
                     for f in e.flags
                 ],
                 "topic": e.topic,
@@ -177,6 +189,20 @@ def results_to_dict(results: Results) -> dict[str, Any]:
     }
 
 
+def _listed(value: Any) -> Any:
+    """Evidence for JSON: tuples become lists."""
+    if isinstance(value, tuple | list):
+        return [_listed(v) for v in value]
+    return value
+
+
+def _tupled(value: Any) -> Any:
+    """Evidence from JSON: lists become tuples again, so flags stay hashable."""
+    if isinstance(value, list | tuple):
+        return tuple(_tupled(v) for v in value)
+    return value
+
+
 def results_json(results: Results) -> bytes:
     """Return the JSON bytes of ``results`` (indented, ending in a newline), as published."""
     return orjson.dumps(results_to_dict(results), option=orjson.OPT_INDENT_2) + b"\n"
@@ -203,7 +229,15 @@ def results_from_dict(data: dict[str, Any], *, tz: tzinfo) -> Results:
                 views_basis=e["views_basis"],
                 observations=e["observations"],
                 gap_s=e["gap_s"],
-                flags=tuple(Flag(f["code"], f["score"], f["explanation"]) for f in e["flags"]),
+                flags=tuple(
+                    Flag(
+                        f["code"],
+                        f["score"],
+                        f["explanation"],
+                        tuple((k, _tupled(v)) for k, v in f.get("evidence", {}).items()),
+                    )
+                    for f in e["flags"]
+                ),
                 topic=e["topic"],
                 topic_confidence=e["topic_confidence"],
             )

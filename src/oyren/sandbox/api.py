@@ -54,6 +54,7 @@ __all__ = ["Faults", "SandboxAPI", "SandboxConfig"]
 
 TOKEN_PATH = "/v2/oauth/token/"
 QUERY_PATH = "/v2/research/video/query/"
+PLAYER_PATH = "/embed/v2/"  # the platform's embeddable player, as the web app frames it
 KNOWN_FIELDS = frozenset(
     {*VIDEO_FIELDS, "effect_ids", "playlist_id", "is_stem_verified", "favorites_count"}
 )
@@ -144,6 +145,20 @@ class SandboxResponse:
     body: bytes
 
 
+def player_page(video_id: str) -> SandboxResponse:
+    """A stand-in for the platform's embeddable player: a page that says which video it plays,
+    so that tests and demos never reach the internet."""
+    if not video_id.isdigit() or len(video_id) > 32:
+        return SandboxResponse(404, (("content-type", "text/plain; charset=utf-8"),), b"no video")
+    body = (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Player stand-in</title>"
+        '<body style="margin:0;background:#111;color:#eee;font:16px system-ui,sans-serif">'
+        f'<main id="player" data-video="{video_id}" style="padding:1rem">'
+        f"<p>Sandbox player</p><p>Playing video {video_id}</p></main></body></html>"
+    )
+    return SandboxResponse(200, (("content-type", "text/html; charset=utf-8"),), body.encode())
+
+
 @dataclass(slots=True)
 class _Search:
     key: bytes
@@ -199,6 +214,8 @@ class SandboxAPI:
         with self._lock:
             self._serial += 1
             now = self.clock.now()
+            if method == "GET" and path.startswith(PLAYER_PATH):
+                return player_page(path.removeprefix(PLAYER_PATH))
             answer = self.login.handle(method, path, query, headers, body, now)
             if answer is not None:
                 return SandboxResponse(*answer)

@@ -102,6 +102,7 @@ def _engagement_flags(videos: Sequence[Video]) -> list[tuple[int, Flag]]:
     worst = np.max(np.abs(np.where(np.isnan(stacked), 0.0, stacked)), axis=0)
     for i in np.flatnonzero(worst >= ENGAGEMENT_Z):
         parts = []
+        facts = []
         for metric in z:
             zi = float(z[metric][i])
             if not math.isnan(zi) and abs(zi) >= ENGAGEMENT_Z:
@@ -110,9 +111,13 @@ def _engagement_flags(videos: Sequence[Video]) -> list[tuple[int, Flag]]:
                 median = math.exp(centre)
                 low, high = math.exp(centre - 2 * spread), math.exp(centre + 2 * spread)
                 if rate >= median:
-                    how = f"{rate / median:.1f} times above"
+                    times, side = round(rate / median, 1), "above"
                 else:
-                    how = f"{median / max(rate, 1e-9):.1f} times below"
+                    times, side = round(median / max(rate, 1e-9), 1), "below"
+                how = f"{times:,.1f} times {side}"
+                facts.append((metric, _per_1000_value(rate), times, side,
+                              _per_1000_value(median), _per_1000_value(low),
+                              _per_1000_value(high)))  # fmt: skip
                 parts.append(
                     f"{_per_1000(rate)} {metric} per 1,000 views, {how} the campaign median of "
                     f"{_per_1000(median)} (most videos: {_per_1000(low)}–{_per_1000(high)})"
@@ -122,9 +127,9 @@ def _engagement_flags(videos: Sequence[Video]) -> list[tuple[int, Flag]]:
             + "; ".join(parts)
             + "; bought views come without likes, bought likes without an audience"
         )
-        out.append(
-            (int(i), Flag("engagement_outlier", threshold_score(worst[i], ENGAGEMENT_Z), text))
-        )
+        evidence = (("views", int(views[i])), ("metrics", tuple(facts)))
+        score = threshold_score(worst[i], ENGAGEMENT_Z)
+        out.append((int(i), Flag("engagement_outlier", score, text, evidence)))
     return out
 
 
@@ -133,6 +138,11 @@ def _counts(values: Iterable[int | None]) -> FloatArray:
     return np.fromiter((-1 if c is None else c for c in values), np.float64)
 
 
-def _per_1000(rate: float) -> str:
+def _per_1000_value(rate: float) -> float:
     value = 1000 * rate
-    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+    return float(round(value)) if value >= 10 else round(value, 1)
+
+
+def _per_1000(rate: float) -> str:
+    value = _per_1000_value(rate)
+    return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"

@@ -23,7 +23,14 @@ import numpy.typing as npt
 
 from oyren.rules.results import Flag
 from oyren.rules.videos import Video
-from oyren.screening.wording import about, duration, moment, threshold_score
+from oyren.screening.wording import (
+    about,
+    duration,
+    figure,
+    moment,
+    significant,
+    threshold_score,
+)
 
 __all__ = [
     "Intervals",
@@ -169,22 +176,39 @@ def spike_flags(s: Intervals, g: Yardstick) -> list[tuple[int, Flag]]:
         typical = g.reference[k] * int(s.v0[k]) * span / HOUR
         if g.reference[k] > MIN_REFERENCE_RATE:
             percent = 100 * g.reference[k]
-            usual = f"at most {percent:.2g} % of their views per hour (99th percentile)"
+            usual = f"at most {figure(percent)} % of their views per hour (99th percentile)"
         else:
-            usual = f"under {100 * MIN_REFERENCE_RATE:.2g} % of their views per hour"
+            percent = None
+            usual = f"under {figure(100 * MIN_REFERENCE_RATE)} % of their views per hour"
         text = (
             f"gained {gained:,} views in {duration(span)} at age {duration(int(s.age0[k]))} "
             f"(from {int(s.v0[k]):,} to {int(s.v1[k]):,}, {moment(int(s.t0[k]))}); videos of "
             f"that age and size in this campaign gain {usual}, about {about(typical):,} in "
             "that time"
         )
-        if first_after(s, k, end) is None:
+        fell_back = first_after(s, k, end) is not None
+        if not fell_back:
             text += "; no later observation shows whether growth fell back"
         else:
             text += "; growth fell back afterwards, as after a delivered block"
         if len(blocks) > 1:
             text += f"; {len(blocks) - 1} more interval{'s' if len(blocks) > 2 else ''} like this"
-        out.append((video, Flag("view_spike", threshold_score(g.ratio[k], SPIKE_FACTOR), text)))
+        evidence = (
+            ("gained", gained),
+            ("span_s", span),
+            ("age_s", int(s.age0[k])),
+            ("from", int(s.v0[k])),
+            ("to", int(s.v1[k])),
+            ("at", int(s.t0[k])),
+            ("usual_percent", None if percent is None else significant(percent)),
+            ("floor_percent", significant(100 * MIN_REFERENCE_RATE)),
+            ("typical", about(typical)),
+            ("fell_back", fell_back),
+            ("more", len(blocks) - 1),
+        )
+        out.append(
+            (video, Flag("view_spike", threshold_score(g.ratio[k], SPIKE_FACTOR), text, evidence))
+        )
     return out
 
 
@@ -221,5 +245,14 @@ def decrease_flags(s: Intervals) -> list[tuple[int, Flag]]:
             f"({moment(int(times[k]))}), {drop:,} fewer ({100 * drop / top:.0f} % of the peak); "
             "platforms take back views they judge fake, so the count may have been inflated"
         )
-        out.append((int(video), Flag("views_decreased", threshold_score(drop, threshold), text)))
+        evidence = (
+            ("peak", top),
+            ("peak_at", peak_at),
+            ("low", int(points[k])),
+            ("low_at", int(times[k])),
+            ("drop", drop),
+            ("share_percent", round(100 * drop / top)),
+        )
+        flag = Flag("views_decreased", threshold_score(drop, threshold), text, evidence)
+        out.append((int(video), flag))
     return out

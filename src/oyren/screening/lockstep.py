@@ -23,7 +23,7 @@ import numpy as np
 from oyren.rules.results import Flag
 from oyren.rules.videos import Video
 from oyren.screening.growth import Intervals, Yardstick, falls_back
-from oyren.screening.wording import moment, threshold_score
+from oyren.screening.wording import figure, moment, significant, threshold_score
 
 __all__ = ["LOCKSTEP_ALPHA", "lockstep_flags"]
 
@@ -84,11 +84,19 @@ def lockstep_flags(videos: Sequence[Video], s: Intervals, g: Yardstick) -> list[
             "group) "
             f"on {len(moments)} occasions: "
             + ", ".join(moment(t) for t in moments[:5])
-            + f"; by chance about {expected:.1g} shared bursts would be expected with the "
+            + f"; by chance about {figure(expected, 1)} shared bursts would be expected with the "
             "closest of them; different creators growing in lockstep suggests coordinated "
             "boosting"
         )
-        flag = Flag("coordinated_accounts", threshold_score(len(together), MIN_SHARED_BURSTS), text)
+        evidence = (
+            ("accounts", tuple(occasions[p][0].username for p in sorted(partners))),
+            ("group", group),
+            ("moments", tuple(moments[:5])),
+            ("occasions", len(moments)),
+            ("expected", significant(expected, 1)),
+        )
+        score = threshold_score(len(together), MIN_SHARED_BURSTS)
+        flag = Flag("coordinated_accounts", score, text, evidence)
         flagged = sorted({v for o in together for v in occasions[account][o].videos})
         out.extend((v, flag) for v in flagged)
     return out

@@ -93,7 +93,8 @@ def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
         return min(shared.get((kind, key), 0) for key in keys)
 
     # Per later upload: (rank, original, what matched); most fingerprints, then earliest original.
-    best: dict[int, tuple[tuple[int, int, tuple[int, int, str]], int, list[str]]] = {}
+    best: dict[int, tuple[tuple[int, int, tuple[int, int, str]], int, list[tuple[str, int, int]]]]
+    best = {}
     for i, j in candidates:
         a, b = metas[i], metas[j]
         assert a.duration_s is not None and b.duration_s is not None
@@ -101,25 +102,23 @@ def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
             continue
         pa, pb = prints[i], prints[j]
         # (words, how many videos share the fingerprint) for each fingerprint that matches.
-        found: list[tuple[str, int]] = []
+        # (what, share of words in common, how many videos share the fingerprint) per match.
+        found: list[tuple[str, int, int]] = []
         if pa.music and pa.music == pb.music:
-            found.append(("the same sound", used_by("music", pa.music)))
+            found.append(("sound", 100, used_by("music", pa.music)))
         description = _similar(pa.description, pb.description, MIN_DESCRIPTION_WORDS)
         if description >= MIN_SIMILARITY:
             uses = used_by("description", pa.description_key, pb.description_key)
-            found.append((_text_match("description", description), uses))
+            found.append(("description", round(100 * description), uses))
         speech = _similar(pa.speech, pb.speech, MIN_SPEECH_WORDS)
         if speech >= MIN_SIMILARITY:
             uses = used_by("speech", pa.speech_key, pb.speech_key)
-            found.append((_text_match("speech", speech), uses))
+            found.append(("speech", round(100 * speech), uses))
         # Two fingerprints, one of them distinctive: a trending sound with a stock caption is not
         # evidence, but either of them next to a rare one is.
-        if len(found) < 2 or min(uses for _, uses in found) > MAX_SHARED:
+        if len(found) < 2 or min(uses for _, _, uses in found) > MAX_SHARED:
             continue
-        matched = [
-            words if uses <= MAX_SHARED else f"{words} (common: {uses} videos)"
-            for words, uses in found
-        ]
+        matched = [(what, share, uses if uses > MAX_SHARED else 0) for what, share, uses in found]
         original, later = (i, j) if _posted(a) <= _posted(b) else (j, i)
         rank = (-len(matched), *_posted(metas[original]))
         if later not in best or rank < best[later][0]:
@@ -131,11 +130,19 @@ def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
         who = "the same account" if same else f"@{a.username}"
         gap = b.create_time - a.create_time
         assert b.duration_s is not None
+        words = [_match_words(*m) for m in matched]
         text = (
-            f"same length ({b.duration_s} s), {_join(matched)} as video {a.video_id} by {who}, "
+            f"same length ({b.duration_s} s), {_join(words)} as video {a.video_id} by {who}, "
             f"posted {duration(gap)} earlier; a re-upload of the same content"
         )
-        out[later] = Flag("duplicate_upload", round(len(matched) / 3, 3), text)
+        evidence = (
+            ("duration_s", b.duration_s),
+            ("matched", tuple(matched)),
+            ("original", a.video_id),
+            ("original_username", "" if same else a.username),
+            ("gap_s", gap),
+        )
+        out[later] = Flag("duplicate_upload", round(len(matched) / 3, 3), text, evidence)
     return out
 
 
@@ -143,10 +150,13 @@ def _posted(obs: Observation) -> tuple[int, tuple[int, int, str]]:
     return (obs.create_time, id_sort_key(obs.video_id))
 
 
-def _text_match(what: str, similarity: float) -> str:
-    if similarity >= 1.0:
-        return f"the same {what}"
-    return f"nearly the same {what} ({100 * similarity:.0f} % of words shared)"
+def _match_words(what: str, share: int, common: int) -> str:
+    words = (
+        f"the same {what}"
+        if share >= 100
+        else f"nearly the same {what} ({share} % of words shared)"
+    )
+    return f"{words} (common: {common} videos)" if common else words
 
 
 def _join(parts: list[str]) -> str:

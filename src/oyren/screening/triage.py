@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from oyren.rules.awards import creator_totals, settle
 from oyren.rules.eligibility import SOFT_REASONS
@@ -34,7 +35,10 @@ class QueueItem:
     codes: tuple[str, ...]
     score: float  # the strongest flag's score
     impact: str  # one of IMPACTS
-    why: str  # what excluding it would change, in plain words
+    why: str  # what excluding it would change, in plain (English) words
+    # The same as data, for pages that say it in the reader's language: ("impact", impact) and
+    # "reasons", "changes", "moves" or "rank" and "of" (see _impact).
+    facts: tuple[tuple[str, Any], ...] = ()
 
 
 def queue_priority(
@@ -50,7 +54,7 @@ def queue_priority(
     for entry in results.entries:
         if not entry.flags:
             continue
-        impact, why = _impact(
+        impact, why, facts = _impact(
             entry,
             results,
             rank.get(entry.video_id),
@@ -71,6 +75,7 @@ def queue_priority(
                 score=max(f.score for f in entry.flags),
                 impact=impact,
                 why=why,
+                facts=(("impact", impact), *facts),
             )
         )
     level = {impact: n for n, impact in enumerate(IMPACTS)}
@@ -87,53 +92,81 @@ def _impact(
     outside: int,
     top: int,
     max_prizes: int,
-) -> tuple[str, str]:
+) -> tuple[str, str, tuple[tuple[str, Any], ...]]:
     if not entry.eligible:
         return (
             "not_eligible",
             f"not counted ({', '.join(entry.reasons)}); excluding it changes nothing",
+            (("reasons", tuple(entry.reasons)),),
         )
     assert rank is not None and creator_rank is not None
     w = results.winners
-    changes = []
+    changes: list[tuple[str, tuple[Any, ...]]] = []
     if w.most_creative is not None and w.most_creative.video_id == entry.video_id:
-        changes.append("the most-creative prize would pass to the jury's next choice")
+        changes.append(
+            ("the most-creative prize would pass to the jury's next choice", ("most_creative",))
+        )
     holds = (w.best_video is not None and w.best_video.video_id == entry.video_id) or (
         w.discover is not None and w.discover.username.casefold() == entry.username.casefold()
     )
     if holds:
         changes.extend(_prize_changes(results.eligible, entry, w, max_prizes))
     if changes:
-        return "changes_winner", "excluding it: " + "; ".join(changes)
-    moves = []
+        return (
+            "changes_winner",
+            "excluding it: " + "; ".join(words for words, _ in changes),
+            (("changes", tuple(fact for _, fact in changes)),),
+        )
+    moves: list[tuple[str, tuple[Any, ...]]] = []
     if rank <= top:
-        moves.append(f"it is #{rank} of the best-video ranking, so the top {top} would change")
-    total = creators[creator_rank - 1][1]
-    if creator_rank <= top and total - entry.views_at_cutoff < outside:
         moves.append(
-            f"@{entry.username} would fall from #{creator_rank} out of the top {top} creators "
-            f"({total - entry.views_at_cutoff:,} views, against {outside:,} for #{top + 1})"
+            (
+                f"it is #{rank} of the best-video ranking, so the top {top} would change",
+                ("best_top", rank, top),
+            )
+        )
+    total = creators[creator_rank - 1][1]
+    left = total - entry.views_at_cutoff
+    if creator_rank <= top and left < outside:
+        moves.append(
+            (
+                f"@{entry.username} would fall from #{creator_rank} out of the top {top} creators "
+                f"({left:,} views, against {outside:,} for #{top + 1})",
+                ("creator_out", entry.username, creator_rank, top, left, outside),
+            )
         )
     if moves:
-        return "changes_top", "excluding it: " + "; ".join(moves)
-    return "eligible", f"#{rank} of {len(results.eligible)}; excluding it changes no prize"
+        return (
+            "changes_top",
+            "excluding it: " + "; ".join(words for words, _ in moves),
+            (("moves", tuple(fact for _, fact in moves)),),
+        )
+    of = len(results.eligible)
+    return (
+        "eligible",
+        f"#{rank} of {of}; excluding it changes no prize",
+        (("rank", rank), ("of", of)),
+    )
 
 
 def _prize_changes(
     eligible: Sequence[Entry], entry: Entry, before: Winners, max_prizes: int
-) -> list[str]:
+) -> list[tuple[str, tuple[Any, ...]]]:
     """Settle the view prizes again without ``entry`` and say what changed."""
     ranked = [e for e in eligible if e.video_id != entry.video_id]
     after = settle(ranked, creator_totals(ranked), max_prizes_per_creator=max_prizes)
-    out = []
+    out: list[tuple[str, tuple[Any, ...]]] = []
     old, new = before.best_video, after.best_video
     if (old and old.video_id) != (new and new.video_id):
         to = f"video {new.video_id} by @{new.username}" if new else "nobody"
-        out.append(f"the best-video prize would go to {to}")
+        fact = ("best_video", new.video_id, new.username) if new else ("best_video", "", "")
+        out.append((f"the best-video prize would go to {to}", fact))
     old_d, new_d = before.discover, after.discover
     if (old_d and old_d.username.casefold()) != (new_d and new_d.username.casefold()):
         to = f"@{new_d.username}" if new_d else "nobody"
-        out.append(f"the discover prize would go to {to}")
+        out.append(
+            (f"the discover prize would go to {to}", ("discover", new_d.username if new_d else ""))
+        )
     return out
 
 
@@ -146,7 +179,10 @@ class Review:
 
     entry: Entry
     why: str
-    detail: str
+    detail: str  # in plain (English) words
+    # The detail as data: ("impact", …) with the flag's facts, "reasons", or "topic" and
+    # "confidence".
+    facts: tuple[tuple[str, Any], ...] = ()
 
 
 def review_queue(
@@ -172,16 +208,18 @@ def review_queue(
         item = flagged.get(entry.video_id)
         if item is not None and item.impact in ("changes_winner", "changes_top"):
             ranked.append((0 if item.impact == "changes_winner" else 1, n,
-                           Review(entry, "flagged", item.why)))  # fmt: skip
+                           Review(entry, "flagged", item.why, item.facts)))  # fmt: skip
         elif not entry.eligible and set(entry.reasons) <= SOFT_REASONS:
             detail = "an inclusion would let it count: " + ", ".join(entry.reasons)
-            ranked.append((2, n, Review(entry, "soft_reasons", detail)))
+            facts: tuple[tuple[str, Any], ...] = (("reasons", tuple(entry.reasons)),)
+            ranked.append((2, n, Review(entry, "soft_reasons", detail, facts)))
         elif item is not None and item.impact == "eligible":
-            ranked.append((3, n, Review(entry, "flagged", item.why)))
+            ranked.append((3, n, Review(entry, "flagged", item.why, item.facts)))
         elif entry.eligible and _doubtful_topic(entry):
-            ranked.append((4, n, Review(entry, "topic", _topic_detail(entry))))
+            facts = (("topic", entry.topic or ""), ("confidence", entry.topic_confidence or 0.0))
+            ranked.append((4, n, Review(entry, "topic", _topic_detail(entry), facts)))
         elif item is not None:
-            ranked.append((5, n, Review(entry, "flagged", item.why)))
+            ranked.append((5, n, Review(entry, "flagged", item.why, item.facts)))
     # Results list entries in rank order already, so the index keeps most-viewed first.
     ranked.sort(key=lambda r: (r[0], r[1]))
     return [review for _, _, review in ranked]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-__all__ = ["about", "duration", "moment", "threshold_score"]
+__all__ = ["about", "duration", "figure", "moment", "significant", "threshold_score"]
 
 HOUR = 3600
 DAY = 86400
@@ -36,6 +36,20 @@ def about(x: float) -> int:
         return round(x)
     digits = math.floor(math.log10(x)) - 1
     return int(round(x, -digits))
+
+
+def significant(x: float, digits: int = 2) -> float:
+    """``x`` rounded to ``digits`` significant figures (0 stays 0)."""
+    if x == 0 or not math.isfinite(x):
+        return 0.0
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+def figure(x: float, digits: int = 2) -> str:
+    """Say a number to ``digits`` significant figures, never in scientific notation: 460, 0.046."""
+    value = significant(x, digits)
+    places = max(0, digits - 1 - math.floor(math.log10(abs(value)))) if value else 0
+    return f"{value:,.{places}f}"
 
 
 def threshold_score(statistic: float, threshold: float) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,7 @@ class QueueItem:
     entry: Entry
     why: str  # "soft_reasons" (an inclusion would let it count), "flagged" or "topic"
     detail: str = ""  # what is at stake, in plain words
+    facts: tuple[tuple[str, Any], ...] = ()  # the same as data (oyren.screening.triage.Review)
 
 
 def _add(session: Session, campaign_id: str, d: Decision) -> None:
@@ -118,4 +120,4 @@ def moderation_queue(session: Session, *, campaign_id: str) -> list[QueueItem]:
         decided=decided,
         max_prizes_per_creator=campaign.max_prizes_per_creator,
     )
-    return [QueueItem(r.entry, r.why, r.detail) for r in reviews]
+    return [QueueItem(r.entry, r.why, r.detail, r.facts) for r in reviews]

@@ -33,7 +33,7 @@ from oyren.web.context import WebState, error_response
 from oyren.web.i18n import load_catalogs
 from oyren.web.render import Pages
 from oyren.web.responses import document_refusals
-from oyren.web.security import RateLimit, RateLimiter, SecurityHeaders
+from oyren.web.security import PLAYER_ORIGIN, RateLimit, RateLimiter, SecurityHeaders
 
 __all__ = ["DEFAULT_RATE_LIMITS", "WebOptions", "create_app"]
 
@@ -66,6 +66,8 @@ class WebOptions:
     page_size: int = 50
     # Creators' sign-in (oyren.web.creators.CreatorServices); None: from the environment.
     creators: Any = None
+    # Where the platform's embeddable player lives (the sandbox's stand-in in tests and demos).
+    player_origin: str = PLAYER_ORIGIN
 
 
 def create_app(
@@ -89,6 +91,7 @@ def create_app(
         secure_cookies=options.secure_cookies,
         session_max_age_s=options.session_max_age_s,
         page_size=options.page_size,
+        player_origin=options.player_origin,
     )
     app = FastAPI(
         title="Öyrən",
@@ -108,7 +111,7 @@ def create_app(
     )
     described = app.openapi
     app.openapi = lambda: document_refusals(described())  # type: ignore[method-assign]
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, player_origin=options.player_origin)
     if settings.proxies:
         # Outermost, so every layer (HSTS, Secure cookies, rate limits) sees the visitor's
         # scheme and address; forwarded headers from any other peer are left untouched.

@@ -21,10 +21,12 @@ from oyren.web.i18n import Translator
 
 __all__ = [
     "Series",
+    "Unit",
     "bar_chart",
     "column_chart",
     "line_chart",
     "nice_ticks",
+    "stats_captions",
     "stats_charts",
     "video_chart",
 ]
@@ -39,6 +41,45 @@ class Series:
 
     name: str
     points: Sequence[tuple[float, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """Short numbers in one unit chosen for a whole axis or label (thousands, millions…),
+    with the reader's decimal separator and the locale's own abbreviation."""
+
+    t: Translator
+
+    def labels(self, top: float) -> Callable[[float], str]:
+        """Label values up to ``top`` all in the unit that suits ``top``."""
+        for size in (1e9, 1e6, 1e3):
+            if top >= size:
+                suffix = self.t.compact(size).removeprefix("1")
+                break
+        else:
+            return lambda v: self.t.number(round(v))
+        digits = 0 if top >= 10 * size else 1
+
+        def label(value: float) -> str:
+            if value == 0:
+                return "0"
+            amount = round(value / size, digits)
+            return self.t.number(int(amount) if amount == int(amount) else amount) + suffix
+
+        return label
+
+    def range(self, low: float, high: float | None) -> str:
+        """A range of values in one unit: 100–500, 0,5–1 mln, 1 mln+."""
+        if high is None:
+            return f"{self.labels(low)(low)}+"
+        label = self.labels(high)
+        return f"{label(low).removesuffix(self._suffix(high))}–{label(high)}"
+
+    def _suffix(self, top: float) -> str:
+        for size in (1e9, 1e6, 1e3):
+            if top >= size:
+                return self.t.compact(size).removeprefix("1")
+        return ""
 
 
 def nice_ticks(top: float, count: int = 4) -> list[float]:
@@ -85,7 +126,7 @@ def line_chart(
     title: str,
     description: str,
     x_ticks: Sequence[tuple[float, str]],
-    y_label: Callable[[float], str],
+    y_label: Callable[[float], str] | Unit,
     marker: tuple[float, str] | None = None,
     dots: Sequence[tuple[float, float]] = (),
 ) -> Markup:
@@ -105,7 +146,9 @@ def line_chart(
     def sy(y: float) -> float:
         return TOP + plot_h - y / ticks[-1] * plot_h
 
-    body = _y_axis(ticks, sy, y_label)
+    # One unit for the whole axis: 0, 500K, 1M, 1.5M would mix two; 0, 0.5M, 1M, 1.5M does not.
+    label_of = y_label.labels(ticks[-1]) if isinstance(y_label, Unit) else y_label
+    body = _y_axis(ticks, sy, label_of)
     for i, (x, label) in enumerate(x_ticks):
         # The first and last labels hang inwards so the chart's edges do not cut them.
         anchor = "start" if i == 0 else "end" if i == len(x_ticks) - 1 else "middle"
@@ -222,14 +265,14 @@ def stats_charts(t: Translator, stats: Stats) -> dict[str, Markup]:
         title=t.gettext("Entries over time"),
         description=t.gettext("Videos taking part, by the day they were posted (cumulative)."),
         x_ticks=_date_ticks(t, days),
-        y_label=t.compact,
+        y_label=Unit(t),
     )
     views = line_chart(
         [Series(t.gettext("Views"), [(p.day.timestamp(), p.value) for p in stats.views_by_day])],
         title=t.gettext("Views over time"),
         description=t.gettext("Total views of the videos taking part at the end of each day."),
         x_ticks=_date_ticks(t, days),
-        y_label=t.compact,
+        y_label=Unit(t),
     )
     names = {theme.id: theme.name.get(t.lang) for theme in c.themes}
     topics = bar_chart(
@@ -244,9 +287,7 @@ def stats_charts(t: Translator, stats: Stats) -> dict[str, Markup]:
     distribution = column_chart(
         [
             (
-                f"{t.compact(b.low)}+"
-                if b.high is None
-                else f"{t.compact(b.low)}–{t.compact(b.high)}",
+                Unit(t).range(b.low, b.high),
                 b.count,
             )
             for b in stats.distribution
@@ -273,7 +314,68 @@ def video_chart(t: Translator, evidence: Evidence) -> Markup:
         title=t.gettext("Views over time"),
         description=t.gettext("Every view count we saw, and the deadline."),
         x_ticks=ticks,
-        y_label=t.compact,
+        y_label=Unit(t),
         marker=(cutoff, t.gettext("deadline")),
         dots=seen,
     )
+
+
+def stats_captions(t: Translator, stats: Stats) -> dict[str, str]:
+    """What each chart of the charts page shows, said from its own data."""
+    out: dict[str, str] = {}
+    entries = stats.entries_by_day
+    if entries and entries[-1].value:
+        daily = [
+            (p.day, p.value - (entries[i - 1].value if i else 0)) for i, p in enumerate(entries)
+        ]
+        busiest = max(daily, key=lambda d: d[1])
+        out["entries"] = t.gettext(
+            "%(num)s videos take part; the most were posted on %(day)s (%(count)s)."
+        ) % {
+            "num": t.number(entries[-1].value),
+            "day": t.day_month(busiest[0]),
+            "count": t.number(busiest[1]),
+        }
+    else:
+        out["entries"] = t.gettext("No video takes part yet.")
+    views = stats.views_by_day
+    if views and views[-1].value:
+        out["views"] = t.gettext("%(views)s views in all at the end of %(day)s.") % {
+            "views": t.number(views[-1].value),
+            "day": t.day_month(views[-1].day),
+        }
+    else:
+        out["views"] = t.gettext("No views counted yet.")
+    names = {theme.id: theme.name.get(t.lang) for theme in stats.campaign.themes}
+    classified = [(topic, n) for topic, n in stats.topics if topic in names]
+    if classified:
+        topic, count = max(classified, key=lambda tc: tc[1])
+        total = sum(n for _, n in stats.topics)
+        out["topics"] = t.gettext(
+            "The most common topic is “%(topic)s”: %(num)s of %(total)s videos."
+        ) % {"topic": names[topic], "num": t.number(count), "total": t.number(total)}
+    else:
+        out["topics"] = t.gettext("No video has a topic yet.")
+    bins = [b for b in stats.distribution if b.count]
+    counted = sum(b.count for b in bins)
+    if counted:
+        half, seen = counted / 2, 0
+        middle = bins[-1]
+        for b in bins:
+            seen += b.count
+            if seen >= half:
+                middle = b
+                break
+        top = bins[-1]
+        out["distribution"] = t.gettext(
+            "Half of the videos have at most %(middle)s views; %(num)s reached %(top)s."
+        ) % {
+            "middle": Unit(t).range(middle.low, middle.high).split("–")[-1]
+            if middle.high is not None
+            else Unit(t).range(middle.low, None),
+            "num": t.number(top.count),
+            "top": Unit(t).range(top.low, top.high),
+        }
+    else:
+        out["distribution"] = t.gettext("No views counted yet.")
+    return out

@@ -69,6 +69,7 @@ class WebState:
     secure_cookies: bool | None
     session_max_age_s: int
     page_size: int
+    player_origin: str = "https://www.tiktok.com"
 
     @property
     def sessions(self) -> URLSafeTimedSerializer:
@@ -159,6 +160,12 @@ class Ctx:
         query["lang"] = lang
         return f"{self.request.url.path}?{urlencode(query)}"
 
+    def player_url(self, video_id: str) -> str | None:
+        """The address of the platform's embeddable player for a video (None for a bad id)."""
+        if not video_id.isdigit() or len(video_id) > 32:
+            return None
+        return f"{self.state.player_origin}/embed/v2/{video_id}"
+
     def template_context(self, extra: Mapping[str, Any]) -> dict[str, Any]:
         """The names every template can use, plus ``extra``."""
         query = {k: v for k, v in self.request.query_params.items() if k != "lang"}
@@ -177,6 +184,9 @@ class Ctx:
             "nav_campaign": None,
             "current": None,
             "now": self.now,
+            "player_url": self.player_url,
+            # Absolute addresses for pages shared elsewhere (Open Graph wants them).
+            "site_url": str(self.request.base_url).rstrip("/"),
         }
         context.update(extra)
         return context

@@ -8,6 +8,7 @@ which checks the answer is to the question asked.
 
 from __future__ import annotations
 
+import secrets
 from functools import partial
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from fastapi.responses import Response
 
 from oyren import store
 from oyren.pages import jury as ballots
+from oyren.store.accounts import create_user, list_users
 from oyren.web.context import Ctx, add_page, csrf_protected, juror_ctx, organizer_ctx
 from oyren.web.params import MAX_SHORTLIST, CampaignId, EntryIds, Places, RoundId
 from oyren.web.responses import FORM_POST, SIGNED_IN
@@ -112,9 +114,57 @@ def undo(round_id: RoundId, ctx: JurorCtx) -> Response:
 @page("/organizer/campaigns/{campaign_id}/jury")
 def rounds(campaign_id: CampaignId, ctx: OrganizerCtx) -> Response:
     """The campaign's jury rounds: progress, leader and P(best), jurors; forms to run them."""
+    return _rounds_page(ctx, campaign_id)
+
+
+def _rounds_page(ctx: Ctx, campaign_id: str, *, added: tuple[str, str] | None = None) -> Response:
     with ctx.session() as session:
         campaign, data = ballots.campaign_rounds(session, campaign_id=campaign_id)
-    return ctx.respond("jury_rounds.html", data, campaign=campaign, extra={"c": campaign})
+        jurors = [u.username for u in list_users(session) if u.role == "juror" and u.active]
+    extra = {"c": campaign, "jurors": jurors, "added": added}
+    return ctx.respond("jury_rounds.html", data, campaign=campaign, extra=extra)
+
+
+@router.post("/organizer/campaigns/{campaign_id}/jurors", tags=["jury"], dependencies=CSRF)
+def add_juror(
+    campaign_id: CampaignId,
+    ctx: OrganizerCtx,
+    username: Annotated[str, Form(min_length=2, max_length=40)],
+) -> Response:
+    """Create a juror's account with a password made here and shown once, to hand to the juror
+    (it is stored only as a hash); the juror can then be invited to rounds."""
+    assert ctx.user is not None
+    password = secrets.token_urlsafe(12)
+    with ctx.session() as session:
+        ballots.campaign_rounds(session, campaign_id=campaign_id)  # the campaign must exist
+        made = create_user(
+            session, username=username, password=password, role="juror", by=ctx.user.username,
+            at=ctx.now,
+        )  # fmt: skip
+    if ctx.wants_json:
+        return ctx.json({"username": made.username, "password": password}, status=201)
+    return _rounds_page(ctx, campaign_id, added=(made.username, password))
+
+
+def _probability(ctx: Ctx, text: str) -> float:
+    """Read a probability typed with the reader's decimal separator, or a point."""
+    from babel.numbers import NumberFormatError, parse_decimal
+
+    cleaned = text.strip().replace(" ", "")
+    value = None
+    for locale in (ctx.t.locale, "en"):
+        try:
+            value = float(parse_decimal(cleaned, locale=locale, strict=True))
+            break
+        except NumberFormatError:
+            continue
+    if value is None or not 0.5 <= value < 1.0:
+        raise HTTPException(
+            400,
+            detail=ctx.t.gettext("Give the stop probability as a number from %(low)s to %(high)s.")
+            % {"low": ctx.t.number(0.5), "high": ctx.t.number(0.99)},
+        )
+    return value
 
 
 @router.post(
@@ -131,10 +181,15 @@ def create_round(
     rule: Annotated[str, Form(pattern="^(top|topic|videos|all)$")],
     value: Annotated[str, Form(max_length=20000)] = "",
     batch: Annotated[int, Form(ge=2, le=8)] = 2,
-    threshold: Annotated[float, Form(ge=0.5, lt=1.0)] = 0.9,
+    threshold: Annotated[str, Form(max_length=20)] = "0.9",
 ) -> Response:
-    """Open a round on a shortlist: the top N by views, one topic, listed ids, or all."""
+    """Open a round on a shortlist: the top N by views, one topic, listed ids, or all.
+
+    ``threshold`` is a probability between 0.5 and 0.99, written with the reader's decimal
+    separator (0,9 in Azerbaijani) or a point.
+    """
     assert ctx.user is not None
+    chance = _probability(ctx, threshold)
     top = topic = videos = None
     if rule == "top":
         digits = value.strip()
@@ -158,7 +213,7 @@ def create_round(
             topic=topic,
             videos=videos,
             size=batch,
-            threshold=threshold,
+            threshold=chance,
             at=ctx.now,
         )
     if ctx.wants_json:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from oyren.pages import organizer as oversight
@@ -139,13 +139,72 @@ def dashboard(campaign_id: CampaignId, ctx: StaffCtx) -> Response:
 
 
 @page("/organizer/campaigns/{campaign_id}/queue")
-def queue(campaign_id: CampaignId, ctx: StaffCtx) -> Response:
-    """Videos waiting for a person's decision, with their reasons and flags."""
+def queue(
+    campaign_id: CampaignId,
+    ctx: StaffCtx,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="First row to show")] = 0,
+    why: Annotated[
+        str, Query(pattern="^(|pending_check|flagged|topic)$", description="Why it waits")
+    ] = "",
+    flag: Annotated[
+        str, Query(max_length=40, pattern="^[a-z_]*$", description="A flag's code")
+    ] = "",
+    theme: Annotated[
+        str, Query(max_length=80, pattern="^[A-Za-z0-9_-]*$", description="A theme's id")
+    ] = "",
+    sort: Annotated[str, Query(pattern="^(priority|views|posted)$")] = "priority",
+) -> Response:
+    """Videos waiting for a person's decision, with their reasons and flags: one page of them,
+    filtered by why they wait, a flag or a theme, in the order asked for."""
+    chosen = oversight.QueueFilter(why=why, flag=flag, theme=theme, sort=sort)
     with ctx.session() as session:
         data = oversight.moderation_rows(
-            session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache
+            session,
+            campaign_id=campaign_id,
+            now=ctx.now,
+            offset=offset,
+            limit=ctx.state.page_size,
+            filter=chosen,
+            cache=ctx.cache,
         )
     return ctx.respond("queue.html", data, campaign=data.campaign)
+
+
+@router.post(
+    "/organizer/campaigns/{campaign_id}/decisions",
+    tags=["organizer"],
+    dependencies=CSRF,
+)
+def decide_many(
+    campaign_id: CampaignId,
+    ctx: StaffCtx,
+    action: Annotated[str, Form(pattern="^(exclude|include)$", description=" or ".join(ACTIONS))],
+    reason: Annotated[str, Form(min_length=1, max_length=2000)],
+    video: Annotated[list[str], Form(min_length=1, max_length=500)],
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Exclude or include several videos at once with one reason (each decision is stored and
+    logged on its own); all or none are recorded."""
+    assert ctx.user is not None
+    ids = list(dict.fromkeys(v.strip() for v in video if v.strip()))
+    if not ids or any(len(v) > 64 for v in ids):
+        raise HTTPException(400, detail=ctx.t.gettext("Choose the videos to decide on."))
+    with ctx.session() as session:
+        made = [
+            moderate(
+                session,
+                campaign_id=campaign_id,
+                video_id=video_id,
+                action=action,
+                reason=reason,
+                by=ctx.user.username,
+                at=ctx.now,
+            )
+            for video_id in ids
+        ]
+    if ctx.wants_json:
+        return ctx.json(made, status=201)
+    return ctx.redirect(safe_next(next, f"/organizer/campaigns/{campaign_id}/queue"))
 
 
 @page("/organizer/campaigns/{campaign_id}/videos/{video_id}")

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from oyren.pages import public as publishing
 from oyren.pages import trends
 from oyren.store import list_campaigns
-from oyren.web.charts import stats_charts
+from oyren.web.charts import stats_captions, stats_charts
 from oyren.web.context import Ctx, add_page, csrf_protected, limited_ctx, page_ctx, safe_next
 from oyren.web.i18n import LANGUAGES
 from oyren.web.params import CampaignId, Offset
@@ -155,7 +155,7 @@ def stats(campaign_id: CampaignId, ctx: PageCtx) -> Response:
         data,
         campaign=data.campaign,
         current="stats",
-        extra={"charts": stats_charts(ctx.t, data)},
+        extra={"charts": stats_charts(ctx.t, data), "captions": stats_captions(ctx.t, data)},
     )
 
 

@@ -25,9 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = [
     "CSP",
     "HSTS",
+    "PLAYER_ORIGIN",
     "RateLimit",
     "RateLimiter",
     "SecurityHeaders",
+    "content_security_policy",
     "csrf_token",
     "csrf_valid",
     "new_csrf_cookie",
@@ -38,8 +40,17 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )
+# The platform's embeddable player: the one other origin a page may frame, and only once the
+# reader clicks "play" (the frame is created by static/player.js then, not before).
+PLAYER_ORIGIN = "https://www.tiktok.com"
+
+
+def content_security_policy(player_origin: str = PLAYER_ORIGIN) -> str:
+    """The policy: :data:`CSP`, plus frames from exactly the player's origin."""
+    return f"{CSP}; frame-src {player_origin}"
+
+
 HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
@@ -56,8 +67,10 @@ class SecurityHeaders:
     """ASGI middleware adding :data:`HEADERS` to every HTTP response, errors included, and
     :data:`HSTS` to those served over HTTPS (directly or through a trusted proxy)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, player_origin: str = PLAYER_ORIGIN) -> None:
         self.app = app
+        policy = content_security_policy(player_origin).encode()
+        self.headers = ((b"content-security-policy", policy), *HEADERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,7 +82,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                wanted = (*HEADERS, HSTS) if secure else HEADERS
+                wanted = (*self.headers, HSTS) if secure else self.headers
                 extra = [(k, v) for k, v in wanted if k not in present]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
