@@ -59,7 +59,7 @@ def test_results_to_dict_names_times_in_the_campaigns_zone_and_keeps_flags(campa
     [entry] = results_to_dict(flagged)["entries"]
     assert entry["posted_at"].endswith("+04:00")
     assert entry["flags"] == [
-        {"code": "view_spike", "score": 0.75, "explanation": "gained <b>9000</b>"}
+        {"code": "view_spike", "score": 0.75, "explanation": "gained <b>9000</b>", "evidence": {}}
     ]
     assert isinstance(results.entries[0], Entry)
 

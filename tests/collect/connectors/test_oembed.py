@@ -118,10 +118,6 @@ def test_the_sandbox_answers_for_public_vanished_and_foreign_links(sandbox: Camp
             client.lookup("https://evil.example/@samir.explains/video/7399000000000000005")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the module says only links parse_lookup reads are fetched; lookup does not check yet",
-)
 def test_a_link_that_is_not_a_tiktok_video_is_never_fetched(
     client_for: Callable[[Handler], OEmbedClient],
 ) -> None:

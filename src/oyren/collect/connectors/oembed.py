@@ -17,6 +17,7 @@ from oyren.clock import Clock, SystemClock
 from oyren.collect.connectors.answers import json_object
 from oyren.collect.connectors.login import Backoff, send
 from oyren.errors import ApiUnavailable, ConnectorError
+from oyren.inputs.links import parse_lookup
 
 __all__ = ["DEFAULT_OEMBED_URL", "OEmbedClient", "OEmbedVideo", "VideoUnavailable"]
 
@@ -57,6 +58,9 @@ class OEmbedClient:
 
     def lookup(self, video_url: str) -> OEmbedVideo:
         """Check that ``video_url`` is a public TikTok video and return its author and caption."""
+        if "://" not in video_url or parse_lookup(video_url).kind != "video":
+            # Only a link read as one TikTok video is ever sent on (never another host's).
+            raise VideoUnavailable("this is not a link to a TikTok video")
         response = send(
             self.http, self.clock, self.backoff, "GET", self.url, params={"url": video_url}
         )
