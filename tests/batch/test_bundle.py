@@ -180,7 +180,7 @@ def test_bundle_same_instant_sightings_any_order_same_results(
 texts = st.text(
     st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"),
     max_size=12,
-)  # NUL is refused in texts (usernames aside): docs/security-inputs.md
+)  # NUL is refused in texts (usernames aside): docs/security.md
 records = st.fixed_dictionaries(
     {
         "id": st.sampled_from(["1", "2", "10", "007", "18446744073709551615"]),

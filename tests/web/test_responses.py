@@ -4,7 +4,7 @@ code an operation answers is one its description lists.
 The app is called in this process (no server, no network), on a copy of the sandbox database,
 with rate limits off so the fuzzer reaches the handlers. Valid and invalid requests are drawn
 across all operations, a bounded number per role, so the whole file stays near a minute; the
-counts are printed (``-s``) for docs/security-inputs.md. Signing out is left out (it would end
+counts are printed (``-s``) for docs/security.md. Signing out is left out (it would end
 the role's session mid-run) and tested on its own.
 """
 

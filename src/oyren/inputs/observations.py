@@ -46,7 +46,7 @@ MIN_TIMESTAMP = 1_388_534_400  # 2014-01-01T00:00:00Z
 MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01T00:00:00Z
 MAX_COUNT = 10**15  # no video has a quadrillion views; larger is corrupt data
 # What the TikTok API can send, from TikTok's own limits where it states them; past these a line
-# is refused naming the field (docs/security-inputs.md lists them with their sources).
+# is refused naming the field (docs/security.md lists them with their sources).
 MAX_USERNAME = 24  # TikTok usernames: at most 24 letters, digits, '_' and '.'
 MAX_DESCRIPTION = 4_000  # TikTok captions: 2,200 characters until 2023, 4,000 since
 MAX_TRANSCRIPT = 100_000  # voice_to_text of an hour-long video (TikTok's longest upload)
