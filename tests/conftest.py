@@ -492,3 +492,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         name, command, note = _GROUPS[group]
         terminalreporter.write_line(f"{len(reasons)} {name} tests were skipped: {reasons[0]}")
         terminalreporter.write_line(f"  to run them: {command} {note}".rstrip())
+
+
+@pytest.fixture
+def creators_db(sqlite_template: Path, tmp_path: Path, sandbox: Any) -> Iterable[Any]:
+    """The sandbox campaign registered in an SQLite store, for the creators' tests."""
+    from tests.creatorsupport import campaign_db
+
+    engine = campaign_db(sqlite_template, tmp_path, sandbox)
+    yield engine
+    engine.dispose()

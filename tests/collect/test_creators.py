@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -33,7 +32,6 @@ from oyren.store.rows import stored_observations
 from oyren.store.tokens import TokenCipher
 from tests.creatorsupport import (
     authorize,
-    campaign_db,
     cipher,
     sandbox_box,
     sign_up,
@@ -44,25 +42,18 @@ from tests.creatorsupport import sandbox as serve_sandbox
 DAY = 86400
 
 
-@pytest.fixture
-def engine(sqlite_template: Path, tmp_path: Path, sandbox: Campaign):  # type: ignore[no-untyped-def]
-    engine = campaign_db(sqlite_template, tmp_path, sandbox)
-    yield engine
-    engine.dispose()
-
-
 # Token lifecycle -------------------------------------------------------------------------------
 
 
 def test_a_refused_refresh_or_a_revoked_grant_is_noticed_and_keeps_what_was_observed(
-    engine, sandbox: Campaign
-) -> None:  # type: ignore[no-untyped-def]
+    creators_db, sandbox: Campaign
+) -> None:
     key = cipher()
     with sandbox_box(sandbox) as box:
-        lala = sign_up(box, engine, key, sandbox, "lala.learns", region="AZ")
-        samir = sign_up(box, engine, key, sandbox, "samir.explains", region="AZ")
-        store = DbCreatorStore(engine, key)
-        with transaction(engine) as session:
+        lala = sign_up(box, creators_db, key, sandbox, "lala.learns", region="AZ")
+        samir = sign_up(box, creators_db, key, sandbox, "samir.explains", region="AZ")
+        store = DbCreatorStore(creators_db, key)
+        with transaction(creators_db) as session:
             before = session.scalar(select(func.count()).select_from(ObservationRow))
         box.api.login.expire_refresh_tokens(open_id_of("lala.learns"))
         box.api.login.revoke_all(open_id_of("samir.explains"))
@@ -71,14 +62,14 @@ def test_a_refused_refresh_or_a_revoked_grant_is_noticed_and_keeps_what_was_obse
         assert report.access_lost == {lala: "refresh_refused", samir: "refresh_refused"}
         creators = {c.creator_id: c.token_status for c in store.creators(sandbox.id)}
         assert creators == {lala: "lost", samir: "lost"}
-        with transaction(engine) as session:
+        with transaction(creators_db) as session:
             assert session.scalar(select(func.count()).select_from(ObservationRow)) == before
         # A lost creator is no longer planned; nothing is guessed for them.
         assert plan_display(store.creators(sandbox.id), {}, now=int(box.clock.now()),
                             cutoff=sandbox.cutoff_ts).due == {}  # fmt: skip
 
 
-def test_a_token_revoked_while_valid_is_refused_and_noticed(engine, sandbox: Campaign) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_revoked_while_valid_is_refused_and_noticed(creators_db, sandbox: Campaign) -> None:
     key = cipher()
     with sandbox_box(sandbox) as box:
         code, _, verifier = authorize(box, "samir.explains")
@@ -89,21 +80,21 @@ def test_a_token_revoked_while_valid_is_refused_and_noticed(engine, sandbox: Cam
         with pytest.raises(GrantInvalid):
             box.login.refresh(tokens.refresh_token)
         box.login.revoke(tokens.access_token)  # revoking twice is fine
-        samir = sign_up(box, engine, key, sandbox, "samir.explains", region="AZ")
+        samir = sign_up(box, creators_db, key, sandbox, "samir.explains", region="AZ")
         box.api.login.revoke_all(open_id_of("samir.explains"))
         box.clock.sleep(DAY)
-        report = refresh_creators(DbCreatorStore(engine, key), box.login, box.display, sandbox,
+        report = refresh_creators(DbCreatorStore(creators_db, key), box.login, box.display, sandbox,
                                   clock=box.clock)  # fmt: skip
         assert report.access_lost == {samir: "refresh_refused"}
 
 
 def test_a_429_storm_is_waited_out_then_reported_and_the_next_cycle_goes_on(
-    engine, sandbox: Campaign
-) -> None:  # type: ignore[no-untyped-def]
+    creators_db, sandbox: Campaign
+) -> None:
     key = cipher()
     with sandbox_box(sandbox) as box:
-        creator = sign_up(box, engine, key, sandbox, "lala.learns", region="AZ")
-        store = DbCreatorStore(engine, key)
+        creator = sign_up(box, creators_db, key, sandbox, "lala.learns", region="AZ")
+        store = DbCreatorStore(creators_db, key)
         box.api.config = SandboxConfig(faults=Faults(throttle=1.0))
         box.clock.sleep(DAY)
         start = box.clock.now()
@@ -130,39 +121,39 @@ def test_the_per_minute_limit_spaces_requests_on_the_clock(sandbox: Campaign) ->
 
 
 def test_the_server_dying_mid_refresh_loses_nothing_and_the_next_run_refreshes(
-    engine, sandbox: Campaign
-) -> None:  # type: ignore[no-untyped-def]
+    creators_db, sandbox: Campaign
+) -> None:
     key = cipher()
     with sandbox_box(sandbox) as box:
-        creator = sign_up(box, engine, key, sandbox, "lala.learns", region="AZ")
-        store = DbCreatorStore(engine, key)
-        stored, expires = stored_refresh(engine, key, creator)
+        creator = sign_up(box, creators_db, key, sandbox, "lala.learns", region="AZ")
+        store = DbCreatorStore(creators_db, key)
+        stored, expires = stored_refresh(creators_db, key, creator)
         box.api.login.config = LoginConfig(die_mid_refresh=1.0)
         box.clock.set(expires + DAY)  # the access token has ended and the entries are due
         with pytest.raises(ApiUnavailable):
             store.access_token(creator, now=int(box.clock.now()), refresh=box.login.refresh)
-        assert stored_refresh(engine, key, creator)[0] == stored  # rolled back, not lost
+        assert stored_refresh(creators_db, key, creator)[0] == stored  # rolled back, not lost
         report = refresh_creators(store, box.login, box.display, sandbox, clock=box.clock)
         assert report.unavailable and not report.access_lost
         box.api.login.config = LoginConfig()
         report = refresh_creators(store, box.login, box.display, sandbox, clock=box.clock)
         assert report.refreshed_tokens == 1 and report.observations == 3
-        assert stored_refresh(engine, key, creator)[0] != stored
+        assert stored_refresh(creators_db, key, creator)[0] != stored
 
 
 def test_a_video_that_disappears_is_noticed_and_removed_after_repeated_misses(
-    engine, sandbox: Campaign
-) -> None:  # type: ignore[no-untyped-def]
+    creators_db, sandbox: Campaign
+) -> None:
     key = cipher()
     with sandbox_box(sandbox) as box:
-        sign_up(box, engine, key, sandbox, "samir.explains", region="AZ")
-        store = DbCreatorStore(engine, key)
+        sign_up(box, creators_db, key, sandbox, "samir.explains", region="AZ")
+        store = DbCreatorStore(creators_db, key)
         box.api.login.vanish("7399000000000000005", box.clock.now() + 1)
         for _ in range(3):
             box.clock.sleep(DAY)
             report = refresh_creators(store, box.login, box.display, sandbox, clock=box.clock)
             assert report.gone == ["7399000000000000005"]
-        with transaction(engine) as session:
+        with transaction(creators_db) as session:
             from oyren.store.creators import entries_of
             from oyren.store.models import RemovalRow
 
@@ -193,7 +184,7 @@ def test_the_plan_sweeps_every_entry_just_before_and_just_after_the_deadline() -
 # Whole campaigns -------------------------------------------------------------------------------
 
 
-def _campaign_run(engine, sandbox: Campaign, *, research: bool) -> None:  # type: ignore[no-untyped-def]
+def _campaign_run(creators_db, sandbox: Campaign, *, research: bool) -> None:
     sim = simulate(sandbox, videos=80, seed=3)
     key = cipher()
     signup_at = sandbox.cutoff_ts - DAY
@@ -204,20 +195,20 @@ def _campaign_run(engine, sandbox: Campaign, *, research: bool) -> None:  # type
             if not mine:
                 continue
             region = mine[0].region_code
-            sign_up(box, engine, key, sandbox, name, region=region)
+            sign_up(box, creators_db, key, sandbox, name, region=region)
             registered.update({v.video_id: (v, region) for v in mine})
-        store = DbCreatorStore(engine, key)
+        store = DbCreatorStore(creators_db, key)
         if research:
             # A partner's Research API crawl saw the same videos at the same instants as the
             # Display API (as happens when both run in the same cycle): stored once.
-            crawl = DbCrawlStore(engine)
+            crawl = DbCrawlStore(creators_db)
             crawl.add_page(sandbox.id, [v.observe(signup_at) for v, _ in registered.values()], None)
             later = signup_at + 3 * 3600  # and again between two Display API cycles
             crawl.add_page(sandbox.id, [v.observe(later) for v, _ in registered.values()], None)
         reports = follow_creators(store, box.login, box.display, sandbox, clock=box.clock,
                                   until=sandbox.cutoff_ts + DAY)  # fmt: skip
         assert not any(r.access_lost or r.rate_limited for r in reports)
-    with transaction(engine) as session:
+    with transaction(creators_db) as session:
         stored = list(stored_observations(session, sandbox.id))
         sources = dict(
             session.execute(
@@ -249,38 +240,42 @@ def _as_display(o: Observation, region: str) -> Observation:
 
 
 @pytest.mark.slow
-def test_a_campaign_fed_by_creators_only_reaches_the_true_prizes(engine, sandbox: Campaign) -> None:  # type: ignore[no-untyped-def]
-    _campaign_run(engine, sandbox, research=False)
+def test_a_campaign_fed_by_creators_only_reaches_the_true_prizes(
+    creators_db, sandbox: Campaign
+) -> None:
+    _campaign_run(creators_db, sandbox, research=False)
 
 
 @pytest.mark.slow
 def test_a_campaign_fed_by_both_sources_counts_each_observation_once(
-    engine, sandbox: Campaign
-) -> None:  # type: ignore[no-untyped-def]
-    _campaign_run(engine, sandbox, research=True)
+    creators_db, sandbox: Campaign
+) -> None:
+    _campaign_run(creators_db, sandbox, research=True)
 
 
-def test_the_cli_rotates_the_token_key(engine, sandbox: Campaign, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_rotates_the_token_key(creators_db, sandbox: Campaign, monkeypatch) -> None:
     from click.testing import CliRunner
 
     from oyren.cli import cli
 
     old = Fernet.generate_key().decode()
     with sandbox_box(sandbox) as box:
-        creator = sign_up(box, engine, TokenCipher([old]), sandbox, "lala.learns", region="AZ")
-    token, _ = stored_refresh(engine, TokenCipher([old]), creator)
+        creator = sign_up(box, creators_db, TokenCipher([old]), sandbox, "lala.learns", region="AZ")
+    token, _ = stored_refresh(creators_db, TokenCipher([old]), creator)
     new = Fernet.generate_key().decode()
-    monkeypatch.setenv("OYREN_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("OYREN_DATABASE_URL", str(creators_db.url))
     monkeypatch.setenv("TIKTOK_TOKEN_KEYS", f"{new},{old}")
     result = CliRunner().invoke(cli, ["creators", "rotate-keys"])
     assert result.exit_code == 0, result.output
-    assert stored_refresh(engine, TokenCipher([new]), creator)[0] == token
+    assert stored_refresh(creators_db, TokenCipher([new]), creator)[0] == token
     monkeypatch.setenv("TIKTOK_TOKEN_KEYS", "")
     result = CliRunner().invoke(cli, ["creators", "rotate-keys"])
     assert result.exit_code != 0 and "TIKTOK_TOKEN_KEYS" in result.output
 
 
-def test_the_cli_runs_a_refresh_cycle_over_http(engine, sandbox: Campaign, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_runs_a_refresh_cycle_over_http(
+    creators_db, sandbox: Campaign, monkeypatch
+) -> None:
     from click.testing import CliRunner
 
     from oyren.cli import cli
@@ -289,13 +284,13 @@ def test_the_cli_runs_a_refresh_cycle_over_http(engine, sandbox: Campaign, monke
 
     key = Fernet.generate_key().decode()
     with sandbox_box(sandbox) as box:
-        sign_up(box, engine, TokenCipher([key]), sandbox, "samir.explains", region="AZ")
+        sign_up(box, creators_db, TokenCipher([key]), sandbox, "samir.explains", region="AZ")
         box.clock.sleep(DAY)
-        with transaction(engine) as session:
+        with transaction(creators_db) as session:
             before = session.scalar(select(func.count()).select_from(ObservationRow))
         with serve(box.api) as url:
             for name, value in {
-                "OYREN_DATABASE_URL": str(engine.url),
+                "OYREN_DATABASE_URL": str(creators_db.url),
                 "OYREN_TIKTOK_API_BASE": url,
                 "TIKTOK_LOGIN_CLIENT_KEY": SANDBOX_LOGIN_KEY,
                 "TIKTOK_LOGIN_CLIENT_SECRET": SANDBOX_LOGIN_SECRET,
@@ -305,5 +300,5 @@ def test_the_cli_runs_a_refresh_cycle_over_http(engine, sandbox: Campaign, monke
             result = CliRunner().invoke(cli, ["creators", "refresh", "--campaign", sandbox.id])
     assert result.exit_code == 0, result.output
     assert "1 creators, 1 requests, 2 new observations" in result.output
-    with transaction(engine) as session:
+    with transaction(creators_db) as session:
         assert session.scalar(select(func.count()).select_from(ObservationRow)) == before + 2

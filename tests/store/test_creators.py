@@ -3,8 +3,6 @@ and erased, the observations the Display API brings stored once."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
@@ -19,27 +17,20 @@ from oyren.store.db import transaction
 from oyren.store.ingest import ObservationWriter
 from oyren.store.models import CreatorTokenRow, ObservationRow
 from oyren.store.tokens import TokenCipher
-from tests.creatorsupport import campaign_db, cipher, sandbox_box, sign_up, stored_refresh
-
-
-@pytest.fixture
-def engine(sqlite_template: Path, tmp_path: Path, sandbox: Campaign):  # type: ignore[no-untyped-def]
-    engine = campaign_db(sqlite_template, tmp_path, sandbox)
-    yield engine
-    engine.dispose()
+from tests.creatorsupport import cipher, sandbox_box, sign_up, stored_refresh
 
 
 def test_tokens_are_refreshed_before_expiry_and_the_rotated_refresh_token_is_stored(
-    engine, sandbox: Campaign
-) -> None:  # type: ignore[no-untyped-def]
+    creators_db, sandbox: Campaign
+) -> None:
     key = cipher()
     with sandbox_box(sandbox) as box:
-        creator = sign_up(box, engine, key, sandbox, "lala.learns", region="AZ")
-        store = DbCreatorStore(engine, key)
-        first, expires = stored_refresh(engine, key, creator)
+        creator = sign_up(box, creators_db, key, sandbox, "lala.learns", region="AZ")
+        store = DbCreatorStore(creators_db, key)
+        first, expires = stored_refresh(creators_db, key, creator)
         calls: list[str] = []
 
-        def refresh(token: str):  # type: ignore[no-untyped-def]
+        def refresh(token: str):
             calls.append(token)
             return box.login.refresh(token)
 
@@ -48,46 +39,48 @@ def test_tokens_are_refreshed_before_expiry_and_the_rotated_refresh_token_is_sto
         box.clock.set(expires - 300)  # five minutes before the end
         store.access_token(creator, now=int(box.clock.now()), refresh=refresh)
         assert calls == [first]
-        second, later = stored_refresh(engine, key, creator)
+        second, later = stored_refresh(creators_db, key, creator)
         assert second != first and later > expires
         with pytest.raises(GrantInvalid):  # the old refresh token stopped working
             box.login.refresh(first)
         # Nothing in the table is readable without the key.
-        with transaction(engine) as session:
+        with transaction(creators_db) as session:
             row = session.get(CreatorTokenRow, creator)
             assert row is not None and second not in row.refresh_token
 
 
-def test_rotating_the_encryption_key_keeps_every_token_readable(engine, sandbox: Campaign) -> None:  # type: ignore[no-untyped-def]
+def test_rotating_the_encryption_key_keeps_every_token_readable(
+    creators_db, sandbox: Campaign
+) -> None:
     old = Fernet.generate_key().decode()
     key = TokenCipher([old])
     with sandbox_box(sandbox) as box:
-        creator = sign_up(box, engine, key, sandbox, "lala.learns", region="AZ")
-    token, _ = stored_refresh(engine, key, creator)
+        creator = sign_up(box, creators_db, key, sandbox, "lala.learns", region="AZ")
+    token, _ = stored_refresh(creators_db, key, creator)
     new = Fernet.generate_key().decode()
-    with transaction(engine) as session:
+    with transaction(creators_db) as session:
         assert rotate_keys(session, TokenCipher([new, old])) == 1
-    assert stored_refresh(engine, TokenCipher([new]), creator)[0] == token
+    assert stored_refresh(creators_db, TokenCipher([new]), creator)[0] == token
     with pytest.raises(StoreError, match="cannot be decrypted"):
-        stored_refresh(engine, TokenCipher([old]), creator)
+        stored_refresh(creators_db, TokenCipher([old]), creator)
     with pytest.raises(StoreError, match="Fernet"):
         TokenCipher(["not a key"])
     with pytest.raises(StoreError, match="TIKTOK_TOKEN_KEYS"):
         TokenCipher.from_env({})
 
 
-def test_the_same_instant_from_two_sources_is_stored_once(engine, sandbox: Campaign) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_instant_from_two_sources_is_stored_once(creators_db, sandbox: Campaign) -> None:
     video = creator_videos(sandbox)[0]
     obs = video.observe(sandbox.cutoff_ts)
-    with transaction(engine) as session:
+    with transaction(creators_db) as session:
         ObservationWriter(session, sandbox.id, source="research_api").insert([obs])
         assert add_observations(session, sandbox.id, [obs], source="display_api") == 0
         assert session.scalar(select(func.count()).select_from(ObservationRow)) == 1
 
 
 def test_withdrawing_and_erasing_keep_only_what_the_audit_log_needs(
-    engine, sandbox: Campaign
-) -> None:  # type: ignore[no-untyped-def]
+    creators_db, sandbox: Campaign
+) -> None:
     from oyren.store.creators import (
         entries_of,
         erase_creator,
@@ -99,22 +92,22 @@ def test_withdrawing_and_erasing_keep_only_what_the_audit_log_needs(
 
     key = cipher()
     with sandbox_box(sandbox) as box:
-        lala = sign_up(box, engine, key, sandbox, "lala.learns", region="AZ")
+        lala = sign_up(box, creators_db, key, sandbox, "lala.learns", region="AZ")
         now = int(box.clock.now())
-        with transaction(engine) as session:
+        with transaction(creators_db) as session:
             observed = session.scalar(select(func.count()).select_from(ObservationRow))
             withdraw_entry(session, campaign_id=sandbox.id, creator_id=lala,
                            video_id="7399000000000000003", now=now)  # fmt: skip
             with pytest.raises(StoreError, match="no video"):
                 withdraw_entry(session, campaign_id=sandbox.id, creator_id=lala,
                                video_id="7399000000000000004", now=now)  # fmt: skip
-        with transaction(engine) as session:
+        with transaction(creators_db) as session:
             token = erase_creator(session, key, creator_id=lala, now=now + 1)
         assert token is not None
         box.login.revoke(token)
         with pytest.raises(TokenRejected):
             box.display.user_info(token)
-    with transaction(engine) as session:
+    with transaction(creators_db) as session:
         creator = get_creator(session, lala)
         assert creator is not None and creator.erased and creator.username == ""
         assert creator.token_status is None and session.get(CreatorTokenRow, lala) is None

@@ -95,10 +95,6 @@ class Snapshot:
             return cast(T, self.derived.setdefault(key, value))
 
 
-def _watermark(session: Session, campaign_id: str) -> tuple[object, ...]:
-    return reads.watermark(session, campaign_id)
-
-
 class ResultsCache:
     """Standings per campaign, recomputed only when the store's inputs have changed."""
 
@@ -110,7 +106,7 @@ class ResultsCache:
 
     def snapshot(self, session: Session, campaign_id: str) -> Snapshot:
         """The campaign's current :class:`Snapshot`."""
-        key = (campaign_id, _watermark(session, campaign_id))
+        key = (campaign_id, reads.watermark(session, campaign_id))
         found = self._get(key)
         if found is not None:
             return found
@@ -229,17 +225,12 @@ class CheckedVideo:
     explanations: tuple[Explanation, ...]
 
 
-def _notes(session: Session, campaign_id: str, video_ids: Sequence[str]) -> dict[str, str]:
-    # The written reason of the latest exclusion of each video (later rows win).
-    return reads.exclusion_notes(session, campaign_id, video_ids)
-
-
 def checked_videos(
     session: Session, snap: Snapshot, entries: Sequence[Entry], now: int
 ) -> tuple[CheckedVideo, ...]:
     ids = [e.video_id for e in entries]
     metas = metas_at_deadline(session, snap.campaign, ids)
-    notes = _notes(session, snap.campaign.id, ids)
+    notes = reads.exclusion_notes(session, snap.campaign.id, ids)
     out = []
     for e in sorted(entries, key=lambda e: (-e.create_time, e.video_id)):
         meta = metas.get(e.video_id)
