@@ -11,6 +11,7 @@ from the store and one recomputed from its audit bundle agree by construction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from oyren.inputs.judgments import Judgment, active, tiebreak
 from oyren.inputs.removals import Removal, removed_ids
@@ -24,7 +25,15 @@ from oyren.rules.results import Results
 from oyren.rules.videos import Video
 from oyren.screening.screener import CampaignScreener
 
-__all__ = ["decide", "evaluate", "evaluate_observations", "jury_order"]
+__all__ = [
+    "Engine",
+    "PureEngine",
+    "decide",
+    "decide_with",
+    "evaluate",
+    "evaluate_observations",
+    "jury_order",
+]
 
 
 def evaluate(
@@ -59,6 +68,62 @@ def evaluate_observations(
     )  # fmt: skip
 
 
+class Engine(Protocol):
+    """An engine deciding a campaign from inputs :func:`decide_with` assembled.
+
+    Two engines take the same assembled inputs: the pure rules over videos in memory
+    (:class:`PureEngine`) and the query plan over a columnar file (:mod:`oyren.batch.plan`).
+    """
+
+    def eligible_ids(
+        self, decisions: Mapping[str, Decision], removed: frozenset[str]
+    ) -> Sequence[str]:
+        """The eligible videos' ids in rank order (no jury, no screening): the jury's contenders."""
+        ...
+
+    def results(
+        self,
+        decisions: Mapping[str, Decision],
+        removed: frozenset[str],
+        jury: Sequence[JuryPick],
+        *,
+        screen: bool,
+    ) -> Results:
+        """Decide every video and settle the prizes."""
+        ...
+
+
+class PureEngine:
+    """The pure rules engine over a campaign's videos held in memory."""
+
+    def __init__(self, campaign: Campaign, videos: Mapping[str, Video]) -> None:
+        self.campaign = campaign
+        self.videos = videos
+
+    def eligible_ids(
+        self, decisions: Mapping[str, Decision], removed: frozenset[str]
+    ) -> Sequence[str]:
+        """The eligible videos' ids in rank order."""
+        first = engine.evaluate(
+            self.campaign, self.videos.values(), decisions=decisions, removed=removed
+        )
+        return [e.video_id for e in first.eligible]
+
+    def results(
+        self,
+        decisions: Mapping[str, Decision],
+        removed: frozenset[str],
+        jury: Sequence[JuryPick],
+        *,
+        screen: bool,
+    ) -> Results:
+        """Decide every video and settle the prizes."""
+        return evaluate(
+            self.campaign, self.videos.values(), decisions=decisions, removed=removed, jury=jury,
+            screen=screen,
+        )  # fmt: skip
+
+
 def jury_order(
     campaign: Campaign,
     videos: Mapping[str, Video],
@@ -72,13 +137,25 @@ def jury_order(
     P(best) is over the entries that can win, so a first pass without screening says which judged
     entries are eligible; an entry a moderator excluded takes no share of the jury's certainty.
     """
+    return _jury_order(
+        PureEngine(campaign, videos), judgments, decisions=decisions or {}, removed=removed
+    )
+
+
+def _jury_order(
+    engine_: Engine,
+    judgments: Iterable[Judgment],
+    *,
+    decisions: Mapping[str, Decision],
+    removed: frozenset[str],
+) -> list[JuryPick]:
     given = list(judgments)
     counted = active(given)
     judged = {entry for j in counted for entry in j.entries}
     if not judged:
         return []
-    first = engine.evaluate(campaign, videos.values(), decisions=decisions, removed=removed)
-    contenders = [e.video_id for e in first.eligible if e.video_id in judged]
+    eligible = engine_.eligible_ids(decisions, removed)
+    contenders = [video_id for video_id in eligible if video_id in judged]
     decided = tiebreak(given)
     if decided is not None:
         counted.append(decided)  # the organizer's tie-break orders, the model ignores it
@@ -95,9 +172,22 @@ def decide(
     screen: bool = True,
 ) -> Results:
     """Decide a campaign from everything it has: the one assembly of the engine's inputs."""
+    return decide_with(
+        PureEngine(campaign, videos), decisions=decisions, removals=removals,
+        judgments=judgments, screen=screen,
+    )  # fmt: skip
+
+
+def decide_with(
+    engine_: Engine,
+    *,
+    decisions: Iterable[Decision] = (),
+    removals: Iterable[Removal] = (),
+    judgments: Iterable[Judgment] = (),
+    screen: bool = True,
+) -> Results:
+    """:func:`decide` on any engine: the same decisions in force, removals and jury order."""
     latest = latest_decisions(decisions)
     removed = removed_ids(removals)
-    jury = jury_order(campaign, videos, judgments, decisions=latest, removed=removed)
-    return evaluate(
-        campaign, videos.values(), decisions=latest, removed=removed, jury=jury, screen=screen
-    )
+    jury = _jury_order(engine_, judgments, decisions=latest, removed=removed)
+    return engine_.results(latest, removed, jury, screen=screen)

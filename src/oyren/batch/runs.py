@@ -7,19 +7,26 @@ read after the observations because every id they name must be a video of the ca
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from oyren.batch.evaluate import decide
+from oyren.batch.plan import run_files_plan
+from oyren.inputs.columnar import is_parquet, read_parquet_observations
 from oyren.inputs.decisions import read_decisions
 from oyren.inputs.grouping import read_videos
 from oyren.inputs.judgments import read_judgments
 from oyren.inputs.observations import SkipReport, read_observations
 from oyren.inputs.removals import read_removals
 from oyren.rules.campaign import Campaign
+from oyren.rules.observations import Observation
 from oyren.rules.results import Results
 
-__all__ = ["RunInputs", "run_files"]
+__all__ = ["ENGINES", "RunInputs", "run_files"]
+
+# The engines a run can decide with: the query plan on DuckDB, or the pure rules in Python.
+ENGINES = ("duckdb", "python")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +45,31 @@ def run_files(
     *,
     skip: SkipReport | None = None,
     screen: bool = True,
+    engine: str = "python",
+    progress: Callable[[int], None] | None = None,
 ) -> Results:
-    """Read the inputs (raising InputError naming file, line and field) and decide the campaign."""
+    """Read the inputs (raising InputError naming file, line and field) and decide the campaign.
+
+    ``engine`` "duckdb" decides with the query plan (:mod:`oyren.batch.plan`), reading JSONL, CSV
+    or Parquet and calling ``progress`` with the bytes (Parquet: rows) read; "python" with the
+    pure rules in memory. Both give the same results.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}")
+    if engine == "duckdb":
+        return run_files_plan(
+            campaign, inputs.observations, decisions=inputs.decisions, removed=inputs.removed,
+            judgments=inputs.judgments, skip=skip, screen=screen, progress=progress,
+        )  # fmt: skip
     decisions = read_decisions(inputs.decisions) if inputs.decisions else []
     removals = read_removals(inputs.removed) if inputs.removed else []
-    videos = read_videos(
-        read_observations(inputs.observations, skip=skip), cutoff=campaign.cutoff_ts
-    )
+    if is_parquet(inputs.observations):
+        observations: Iterable[Observation] = read_parquet_observations(
+            inputs.observations, skip=skip
+        )
+    else:
+        observations = read_observations(inputs.observations, skip=skip)
+    videos = read_videos(observations, cutoff=campaign.cutoff_ts)
     judgments = read_judgments(inputs.judgments, videos.keys()) if inputs.judgments else []
     return decide(
         campaign, videos, decisions=decisions, removals=removals, judgments=judgments, screen=screen

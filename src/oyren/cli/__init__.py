@@ -93,6 +93,33 @@ def _print_results(results: Results, fmt: str) -> None:
         render_results(results, Console())
 
 
+# Inputs past this size show how far reading has got, on a terminal.
+_PROGRESS_MIN_BYTES = 64 << 20
+
+
+@contextmanager
+def _reading_progress(path: Path) -> Iterator[Any]:
+    """A progress bar over reading ``path`` when it is big and stderr is a terminal."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if size < _PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    parquet = path.suffix.lower() == ".parquet"
+    total = size
+    if parquet:
+        from oyren.inputs.columnar import parquet_rows
+
+        total = parquet_rows(path)
+    columns = (TextColumn("reading {task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=_err(), transient=True) as bar:
+        task = bar.add_task(path.name, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
 def _report_skips(skip: SkipReport) -> None:
     if skip.count:
         console = _err()
@@ -114,7 +141,7 @@ def _report_skips(skip: SkipReport) -> None:
     "observations_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="Observations as JSONL or CSV in the TikTok Research API's field names.",
+    help="Observations as JSONL, CSV or Parquet in the TikTok Research API's field names.",
 )
 @click.option(
     "--decisions",
@@ -142,6 +169,13 @@ def _report_skips(skip: SkipReport) -> None:
     show_default=True,
     help="Integrity flags and topics for moderators (they never change the prizes).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "python"]),
+    default="duckdb",
+    show_default=True,
+    help="The query plan on DuckDB (any size), or the pure rules in memory (same results).",
+)
 def run(
     campaign_path: Path,
     observations_path: Path,
@@ -151,6 +185,7 @@ def run(
     fmt: str,
     skip_invalid: bool,
     screen: bool,
+    engine: str,
 ) -> None:
     """Decide every video and the prizes from a file of observations (no database)."""
     from oyren.batch.runs import RunInputs, run_files
@@ -158,7 +193,10 @@ def run(
     campaign = load_campaign(campaign_path)
     skip = SkipReport() if skip_invalid else None
     inputs = RunInputs(observations_path, decisions_path, removed_path, judgments_path)
-    results = run_files(campaign, inputs, skip=skip, screen=screen)
+    with _reading_progress(observations_path) as progress:
+        results = run_files(
+            campaign, inputs, skip=skip, screen=screen, engine=engine, progress=progress
+        )
     if skip is not None:
         _report_skips(skip)
     _print_results(results, fmt)

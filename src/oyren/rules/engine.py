@@ -20,7 +20,7 @@ from oyren.rules.results import Entry, Flag, Results
 from oyren.rules.videos import Video, collect_videos
 from oyren.rules.views import views_at
 
-__all__ = ["Screener", "evaluate", "evaluate_observations"]
+__all__ = ["Screener", "evaluate", "evaluate_observations", "settle_entries"]
 
 
 class Screener(Protocol):
@@ -85,6 +85,17 @@ def _evaluate(
                       verdict.reasons, at.views, at.basis, len(video.times), at.gap_s,
                       flags.get(video_id, ()), topic, confidence)  # fmt: skip
         entries.append(entry)
+    return settle_entries(campaign, entries, jury=jury)
+
+
+def settle_entries(
+    campaign: Campaign, entries: list[Entry], *, jury: Sequence[JuryPick] = ()
+) -> Results:
+    """Rank decided entries (given in order of first appearance) and settle the prizes.
+
+    Every engine ends here: this pure one and the query plan (:mod:`oyren.batch.plan`) hand over
+    the same entries, so ranks, tie-breaks and prizes are the same code.
+    """
     # Eligible entries first in rank order, then the rest in the same order. A flat key tuple
     # sorts about twice as fast as one holding the sort key as a tuple.
     entries.sort(key=lambda e: (not e.eligible, *e.sort_key))

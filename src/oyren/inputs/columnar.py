@@ -1,0 +1,270 @@
+"""Observations in Parquet: the columnar form the query plan and engines at scale read.
+
+A Parquet file of observations has the API's field names as columns (``hashtag_names`` a list of
+strings) plus two columns folded when the observation entered, so that no engine needs Unicode
+folding: ``hashtags_folded`` (each tag through :func:`oyren.rules.hashtags.fold`) and
+``username_folded`` (the username casefolded, as creators and partners are compared).
+
+:func:`to_parquet` is the entry for files: every line of JSONL or CSV (or row of a Parquet file
+from elsewhere) is validated as :func:`~oyren.inputs.observations.read_observations` does, with
+errors naming the file, line (row) and field, and written in chunks with its folded columns.
+:func:`read_parquet_observations` reads a Parquet file back as validated observations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from oyren.errors import InputError
+from oyren.inputs.fastlane import jsonl_lines, observation_from_scanned, scan_record
+from oyren.inputs.observations import (
+    ObservationFile,
+    SkipReport,
+    observation_from_line,
+    observation_from_record,
+    read_observations,
+)
+from oyren.rules.hashtags import fold
+from oyren.rules.observations import Observation
+
+__all__ = [
+    "FOLDED_MARK",
+    "SCHEMA",
+    "ParquetSink",
+    "folded_tags",
+    "is_parquet",
+    "parquet_rows",
+    "read_parquet_observations",
+    "to_parquet",
+    "write_observations_parquet",
+]
+
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("username", pa.string()),
+        ("create_time", pa.int64()),
+        ("collected_at", pa.int64()),
+        ("view_count", pa.int64()),
+        ("region_code", pa.string()),
+        ("video_description", pa.string()),
+        ("hashtag_names", pa.list_(pa.string())),
+        ("video_duration", pa.int64()),
+        ("like_count", pa.int64()),
+        ("comment_count", pa.int64()),
+        ("share_count", pa.int64()),
+        ("music_id", pa.string()),
+        ("voice_to_text", pa.string()),
+        ("hashtags_folded", pa.list_(pa.string())),
+        ("username_folded", pa.string()),
+    ],
+    # Marks files whose rows were validated and folded when written by Öyrən.
+    metadata={b"oyren.observations": b"1"},
+)
+FOLDED_MARK = b"oyren.observations"
+# Rows per row group: big enough for fast scans, small enough to keep a writer's memory low.
+_CHUNK_ROWS = 200_000
+_PARQUET_MAGIC = b"PAR1"
+
+
+def is_parquet(path: Path) -> bool:
+    """True when ``path`` names a Parquet file (by its suffix)."""
+    return path.suffix.lower() == ".parquet"
+
+
+def folded_tags(tags: Iterable[str]) -> list[str]:
+    """The distinct folded forms of ``tags``, in order of first appearance."""
+    return list(dict.fromkeys(fold(tag) for tag in tags))
+
+
+class ParquetSink:
+    """Observations written to a Parquet file in chunks, with their folded columns."""
+
+    def __init__(self, path: Path, *, chunk_rows: int = _CHUNK_ROWS) -> None:
+        self.path = path
+        self.chunk_rows = chunk_rows
+        self.count = 0
+        self._writer = pq.ParquetWriter(str(path), SCHEMA, compression="zstd")
+        self._columns: list[list[Any]] = [[] for _ in SCHEMA.names]
+
+    def add(self, obs: Observation) -> None:
+        """Add one observation."""
+        c = self._columns
+        c[0].append(obs.video_id)
+        c[1].append(obs.username)
+        c[2].append(obs.create_time)
+        c[3].append(obs.collected_at)
+        c[4].append(obs.view_count)
+        c[5].append(obs.region_code)
+        c[6].append(obs.description)
+        c[7].append(list(obs.hashtags))
+        c[8].append(obs.duration_s)
+        c[9].append(obs.like_count)
+        c[10].append(obs.comment_count)
+        c[11].append(obs.share_count)
+        c[12].append(obs.music_id)
+        c[13].append(obs.voice_to_text)
+        c[14].append(folded_tags(obs.hashtags))
+        c[15].append(obs.username.casefold())
+        if len(c[0]) >= self.chunk_rows:
+            self.flush()
+
+    def write_table(self, table: pa.Table) -> None:
+        """Write a table already in :data:`SCHEMA` (the simulator builds its chunks so)."""
+        self.flush()
+        self._writer.write_table(table, row_group_size=self.chunk_rows)
+        self.count += table.num_rows
+
+    def flush(self) -> None:
+        """Write the observations held so far as a row group."""
+        if not self._columns[0]:
+            return
+        arrays = [pa.array(col, type=f.type) for col, f in zip(self._columns, SCHEMA, strict=True)]
+        self._writer.write_table(pa.Table.from_arrays(arrays, schema=SCHEMA))
+        self.count += len(self._columns[0])
+        self._columns = [[] for _ in SCHEMA.names]
+
+    def close(self) -> None:
+        """Write what is held and close the file."""
+        self.flush()
+        self._writer.close()
+
+
+def write_observations_parquet(observations: Iterable[Observation], path: Path) -> int:
+    """Write observations to a Parquet file at ``path``; return how many were written."""
+    sink = ParquetSink(path)
+    try:
+        for obs in observations:
+            sink.add(obs)
+    finally:
+        sink.close()
+    return sink.count
+
+
+def to_parquet(
+    source: Path,
+    dest: Path,
+    *,
+    skip: SkipReport | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Validate the observations of ``source`` (JSONL, CSV or Parquet) into Parquet at ``dest``.
+
+    The first bad line raises :class:`InputError` naming file, line and field (or is counted in
+    ``skip``). ``progress`` is called with the bytes (rows, for Parquet) read so far.
+    """
+    sink = ParquetSink(dest)
+    try:
+        if is_parquet(source):
+            observations: Iterable[Observation] = read_parquet_observations(
+                source, skip=skip, progress=progress
+            )
+        elif source.suffix.lower() == ".csv":
+            observations = read_observations(source, skip=skip)
+        else:
+            observations = _jsonl_observations(ObservationFile(source, skip), progress)
+        for obs in observations:
+            sink.add(obs)
+    finally:
+        sink.close()
+    return sink.count
+
+
+def _jsonl_observations(
+    source: ObservationFile, progress: Callable[[int], None] | None
+) -> Iterator[Observation]:
+    """The fast lane over a JSONL file (as :mod:`oyren.inputs.grouping` reads it): cheap exact
+    checks, and the general path, which names the error, for anything unusual."""
+    loads, scan, decode_error = orjson.loads, scan_record, orjson.JSONDecodeError
+    number = 0
+    done = 0
+    with source.open() as handle:
+        for lines, ended in jsonl_lines(handle):
+            for raw in lines:
+                number += 1
+                try:
+                    record = loads(raw)
+                    key = scan(record)
+                except decode_error:
+                    key = None
+                # A key written twice takes the general path, which names it.
+                if key is not None and not (
+                    raw.count(b'":') != len(record) or b" :" in raw or b"\t:" in raw
+                    or b"\r:" in raw
+                ):  # fmt: skip
+                    yield observation_from_scanned(record, key[0], key[1])
+                    continue
+                try:
+                    obs = observation_from_line(
+                        raw + b"\n" if ended else raw, path=source.name, line=number
+                    )
+                except InputError as error:
+                    if source.skip is None:
+                        raise
+                    source.skip.add(error)
+                    continue
+                if obs is not None:
+                    yield obs
+            if progress is not None:
+                done += sum(map(len, lines)) + len(lines)
+                progress(done)
+
+
+def read_parquet_observations(
+    path: Path,
+    *,
+    skip: SkipReport | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[Observation]:
+    """Stream validated observations from a Parquet file; errors name the row as its line."""
+    name = str(path)
+    parquet = _open_parquet(path)
+    number = 0
+    try:
+        batches = parquet.iter_batches(batch_size=65_536)
+        for batch in batches:
+            for record in batch.to_pylist():
+                number += 1
+                try:
+                    values = {k: v for k, v in record.items() if v is not None}
+                    yield observation_from_record(values, path=name, line=number)
+                except InputError as error:
+                    if skip is None:
+                        raise
+                    skip.add(error)
+            if progress is not None:
+                progress(number)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(
+            f"not a readable Parquet file ({exc})", path=name, line=number + 1
+        ) from None
+
+
+def _open_parquet(path: Path) -> pq.ParquetFile:
+    name = str(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror}", path=name) from None
+    if head != _PARQUET_MAGIC:
+        raise InputError("not a Parquet file (it does not start with PAR1)", path=name)
+    try:
+        parquet = pq.ParquetFile(name)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"not a readable Parquet file ({exc})", path=name) from None
+    for required in ("id", "username", "create_time", "view_count", "collected_at"):
+        if required not in parquet.schema_arrow.names:
+            raise InputError("missing column", path=name, field=required)
+    return parquet
+
+
+def parquet_rows(path: Path) -> int:
+    """How many rows a Parquet file holds (from its footer)."""
+    return int(_open_parquet(path).metadata.num_rows)
