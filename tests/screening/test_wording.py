@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oyren.screening.wording import about, duration, moment, threshold_score
+from oyren.screening.wording import about, duration, moment, significant, threshold_score
 
 MIN, HOUR, DAY = 60, 3600, 86400
 
@@ -59,3 +59,12 @@ def test_threshold_score_is_half_at_the_threshold_and_rises_towards_one():
     scores = [threshold_score(s, 3) for s in (3, 4, 6, 30, 3000)]
     assert scores == sorted(scores)
     assert all(0.5 <= s <= 1.0 for s in scores)
+
+
+def test_significant_gives_a_python_float_for_a_numpy_scalar():
+    import numpy as np
+    import orjson
+
+    value = significant(np.float64(889.6))
+    assert type(value) is float and value == 890.0
+    assert orjson.dumps(value) == b"890.0"

@@ -42,7 +42,8 @@ def significant(x: float, digits: int = 2) -> float:
     """``x`` rounded to ``digits`` significant figures (0 stays 0)."""
     if x == 0 or not math.isfinite(x):
         return 0.0
-    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+    # A float of Python's own: round() keeps a numpy scalar numpy, which JSON cannot write.
+    return round(float(x), digits - 1 - math.floor(math.log10(abs(x))))
 
 
 def figure(x: float, digits: int = 2) -> str:
