@@ -394,3 +394,32 @@ def test_run_files_plan_with_screening_matches_python(tmp_path):
 def test_run_files_refuses_an_unknown_engine(write_jsonl, make_record):
     with pytest.raises(ValueError, match="engine"):
         run_files(SANDBOX, RunInputs(write_jsonl([make_record()])), engine="oracle")
+
+
+def test_a_forged_row_in_a_marked_parquet_file_is_named(tmp_path, make_record):
+    import pyarrow as pa
+
+    from oyren.inputs.columnar import SCHEMA
+
+    path = tmp_path / "o.parquet"
+    records = [make_record(id=1), make_record(id=2)]
+    write_observations_parquet([observation_from_record(r) for r in records], path)
+    table = pq.read_table(path)
+    views = pa.array([1000, -5], type=pa.int64())
+    forged = table.set_column(SCHEMA.get_field_index("view_count"), "view_count", views)
+    pq.write_table(forged.replace_schema_metadata(SCHEMA.metadata), path)
+    with pytest.raises(InputError, match=r"line 2.*view_count"):
+        run_files_plan(SANDBOX, path)
+
+
+def test_a_marked_parquet_file_in_another_schema_is_read_by_the_validating_reader(
+    tmp_path, make_record
+):
+    from oyren.inputs.columnar import SCHEMA
+
+    path = tmp_path / "o.parquet"
+    write_observations_parquet([observation_from_record(make_record(id=1))], path)
+    table = pq.read_table(path).drop_columns(["hashtags_folded"])
+    pq.write_table(table.replace_schema_metadata(SCHEMA.metadata), path)
+    results = run_files_plan(SANDBOX, path, screen=False)
+    assert [e.video_id for e in results.eligible] == ["1"]

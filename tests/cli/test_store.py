@@ -397,3 +397,61 @@ def test_cli_award_warns_when_videos_still_wait_for_a_person(
         f"warning: 1 video still waits for a person (see: oyren queue --campaign {CID}); "
         "awarding now freezes them as they stand"
     )
+
+
+def test_cli_observations_export_as_parquet_and_import_into_another_store(
+    cli: Callable[..., Any],
+    loaded: None,
+    tmp_path: Path,
+    campaign_file: Path,
+    files: dict[str, Path],
+) -> None:
+    out = tmp_path / "observations.parquet"
+    exported = cli("export", "--campaign", CID, "--observations", "--format", "parquet",
+                   "--out", out)  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    jsonl_out = tmp_path / "observations.jsonl"
+    cli("export", "--campaign", CID, "--observations", "--format", "jsonl", "--out", jsonl_out)
+    # The same observations either way, and `oyren run` decides the same from both.
+    run_parquet = cli("run", "--campaign", campaign_file, "--observations", out, "--format", "json")
+    run_jsonl = cli("run", "--campaign", campaign_file, "--observations", jsonl_out, "--format",
+                    "json")  # fmt: skip
+    assert run_parquet.exit_code == 0 and run_parquet.stdout == run_jsonl.stdout
+    # Imported into a fresh store, the Parquet file gives the same standings.
+    other = {"OYREN_DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
+    assert cli("init", "--campaign", campaign_file, env=other).exit_code == 0
+    imported = cli("ingest", "--campaign", CID, "--observations", out, env=other)
+    assert imported.exit_code == 0, imported.output
+    cli("moderate", "--campaign", CID, "--from", files["decisions"], env=other)
+    cli("remove", "--campaign", CID, "--from", files["removed"], env=other)
+    first = cli("standings", "--campaign", CID, "--format", "json").stdout
+    assert cli("standings", "--campaign", CID, "--format", "json", env=other).stdout == first
+
+
+def test_cli_observations_export_refuses_a_standings_format_and_stdout(
+    cli: Callable[..., Any], loaded: None, tmp_path: Path
+) -> None:
+    wrong = cli("export", "--campaign", CID, "--observations", "--format", "json", "--out",
+                tmp_path / "o.json")  # fmt: skip
+    assert wrong.exit_code == 2 and "jsonl, csv, parquet" in wrong.output
+    no_out = cli("export", "--campaign", CID, "--observations", "--format", "parquet")
+    assert no_out.exit_code == 2 and "--out" in no_out.output
+    standings = cli("export", "--campaign", CID, "--format", "parquet")
+    assert standings.exit_code == 2 and "csv, json" in standings.output
+
+
+def test_cli_ingest_of_a_hostile_parquet_file_names_the_row_and_stores_nothing(
+    cli: Callable[..., Any], loaded: None, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "bad.parquet"
+    good = {"id": "1", "username": "a", "create_time": 1_710_000_000,
+            "collected_at": 1_710_000_100, "view_count": 5}  # fmt: skip
+    pq.write_table(pa.Table.from_pylist([good, dict(good, collected_at=5)]), path)
+    before = cli("standings", "--campaign", CID, "--format", "json").stdout
+    result = cli("ingest", "--campaign", CID, "--observations", path)
+    assert result.exit_code == 2
+    assert "line 2" in result.output and "collected_at" in result.output
+    assert cli("standings", "--campaign", CID, "--format", "json").stdout == before

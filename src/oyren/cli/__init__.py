@@ -296,7 +296,7 @@ def campaigns(ctx: click.Context) -> None:
     "observations_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="Observations as JSONL or CSV in the TikTok Research API's field names.",
+    help="Observations as JSONL, CSV or Parquet in the TikTok Research API's field names.",
 )
 @click.option("--skip-invalid", is_flag=True, help="Pass over bad lines and report them.")
 @BY
@@ -308,7 +308,7 @@ def ingest(
     skip_invalid: bool,
     by: str | None,
 ) -> None:
-    """Import a JSONL or CSV file of observations, all or nothing."""
+    """Import a JSONL, CSV or Parquet file of observations, all or nothing."""
     from oyren import store
 
     skip = SkipReport() if skip_invalid else None
@@ -659,15 +659,44 @@ def keys_retire(ctx: click.Context, key_id: str, by: str | None) -> None:
 
 @cli.command()
 @CAMPAIGN_ID
-@click.option("--format", "fmt", type=click.Choice(FORMATS_EXPORT), required=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*FORMATS_EXPORT, "jsonl", "parquet"]),
+    required=True,
+    help="Standings: csv or json. Observations: jsonl, csv or parquet.",
+)
+@click.option(
+    "--observations",
+    "observations",
+    is_flag=True,
+    help="Export the campaign's observations (what engines at scale read) instead of standings.",
+)
 @click.option(
     "--out", "out", type=click.Path(path_type=Path), help="File to write (default: stdout)."
 )
 @click.pass_context
-def export(ctx: click.Context, campaign_id: str, fmt: str, out: Path | None) -> None:
-    """Export the standings (one row per video) as CSV or JSON."""
+def export(
+    ctx: click.Context, campaign_id: str, fmt: str, observations: bool, out: Path | None
+) -> None:
+    """Export the standings (one row per video) as CSV or JSON, or the observations."""
     from oyren import store
 
+    if observations:
+        from oyren.inputs.columnar import OBSERVATION_FORMATS, write_observation_file
+        from oyren.store.rows import require_campaign, stored_observations
+
+        if fmt not in OBSERVATION_FORMATS:
+            raise click.UsageError(f"observations are exported as {', '.join(OBSERVATION_FORMATS)}")
+        if out is None:
+            raise click.UsageError("observations need --out FILE")
+        with _store(ctx) as session:
+            require_campaign(session, campaign_id)
+            written = write_observation_file(stored_observations(session, campaign_id), out, fmt)
+        _err().print(f"wrote {written:,} observations to {out}")
+        return
+    if fmt not in FORMATS_EXPORT:
+        raise click.UsageError(f"standings are exported as {', '.join(FORMATS_EXPORT)}")
     with _store(ctx) as session:
         data = store.export_standings(session, campaign_id=campaign_id, fmt=fmt)
     if out is None:

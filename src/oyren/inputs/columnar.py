@@ -29,19 +29,24 @@ from oyren.inputs.observations import (
     observation_from_line,
     observation_from_record,
     read_observations,
+    write_observations_csv,
+    write_observations_jsonl,
 )
 from oyren.rules.hashtags import fold
 from oyren.rules.observations import Observation
 
 __all__ = [
     "FOLDED_MARK",
+    "OBSERVATION_FORMATS",
     "SCHEMA",
     "ParquetSink",
     "folded_tags",
     "is_parquet",
     "parquet_rows",
+    "read_observation_file",
     "read_parquet_observations",
     "to_parquet",
+    "write_observation_file",
     "write_observations_parquet",
 ]
 
@@ -268,3 +273,30 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
 def parquet_rows(path: Path) -> int:
     """How many rows a Parquet file holds (from its footer)."""
     return int(_open_parquet(path).metadata.num_rows)
+
+
+# The formats observations are written in, by name.
+OBSERVATION_FORMATS = ("jsonl", "csv", "parquet")
+
+
+def read_observation_file(
+    path: str | Path, *, skip: SkipReport | None = None
+) -> Iterator[Observation]:
+    """Stream validated observations from a JSONL, CSV or Parquet file (by its suffix)."""
+    p = Path(path)
+    if is_parquet(p):
+        return read_parquet_observations(p, skip=skip)
+    return read_observations(p, skip=skip)
+
+
+def write_observation_file(observations: Iterable[Observation], path: Path, fmt: str) -> int:
+    """Write observations to ``path`` as ``fmt`` (jsonl, csv or parquet); return how many."""
+    if fmt not in OBSERVATION_FORMATS:
+        raise ValueError(f"format must be one of {OBSERVATION_FORMATS}")
+    if fmt == "parquet":
+        return write_observations_parquet(observations, path)
+    if fmt == "csv":
+        with path.open("w", newline="", encoding="utf-8") as text:
+            return write_observations_csv(observations, text)
+    with path.open("wb") as handle:
+        return write_observations_jsonl(observations, handle)

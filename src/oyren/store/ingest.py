@@ -22,7 +22,8 @@ from sqlalchemy import Connection, Insert, Table, func, select
 from sqlalchemy.orm import Session
 
 from oyren.errors import InputError, StoreError
-from oyren.inputs.observations import SkipReport, observation_to_record, read_observations
+from oyren.inputs.columnar import is_parquet, parquet_rows, read_observation_file
+from oyren.inputs.observations import SkipReport, observation_to_record
 from oyren.rules.observations import Observation
 from oyren.store.audit import now, record_event
 from oyren.store.models import ObservationRow, VideoRow
@@ -85,7 +86,7 @@ def ingest_observations(
     read = 0
     skipped_before = skip.count if skip else 0
     chunk: list[Observation] = []
-    for obs in read_observations(p, skip=skip):
+    for obs in read_observation_file(p, skip=skip):
         chunk.append(obs)
         if len(chunk) >= chunk_size:
             writer.insert(chunk)
@@ -172,7 +173,7 @@ class ObservationWriter:
 
 
 def _scan(path: Path) -> tuple[int, str]:
-    """Count the lines of a file and take its SHA-256, in one pass."""
+    """Count the lines (Parquet: rows) of a file and take its SHA-256, in one pass."""
     digest = hashlib.sha256()
     lines = 0
     last = b""
@@ -186,6 +187,8 @@ def _scan(path: Path) -> tuple[int, str]:
         raise InputError(f"cannot open: {exc.strerror}", path=str(path)) from None
     if last and not last.endswith(b"\n"):
         lines += 1  # a last line without a newline
+    if is_parquet(path):
+        lines = parquet_rows(path)
     return lines, digest.hexdigest()
 
 
