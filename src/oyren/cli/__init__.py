@@ -740,7 +740,7 @@ def log(ctx: click.Context, campaign_id: str, limit: int, before: int | None, fm
     "out_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="Where to write the observations (.jsonl, or .csv).",
+    help="Where to write the observations (.jsonl, .csv or .parquet).",
 )
 @click.option(
     "--videos",
@@ -757,13 +757,39 @@ def log(ctx: click.Context, campaign_id: str, limit: int, before: int | None, fm
     type=click.IntRange(min=1),
     help="About how many crawls see each video.",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet"]),
+    help="File format (default: from --out's suffix). Parquet is invented in bulk with numpy, "
+    "streamed in chunks: a hundred million observations in minutes.",
+)
 def simulate(
-    campaign_path: Path, out_path: Path, videos: int, seed: int, observations_per_video: int
+    campaign_path: Path,
+    out_path: Path,
+    videos: int,
+    seed: int,
+    observations_per_video: int,
+    fmt: str | None,
 ) -> None:
     """Write a realistic, deterministic sandbox campaign as observations."""
     from oyren.sandbox.simulate import write_simulation
 
     campaign = load_campaign(campaign_path)
+    suffix = out_path.suffix.lower().lstrip(".")
+    fmt = fmt or (suffix if suffix in ("csv", "parquet") else "jsonl")
+    if fmt != (suffix if suffix in ("csv", "parquet") else "jsonl"):
+        raise click.UsageError(f"--out {out_path.name} does not end in .{fmt}")
+    if fmt == "parquet":
+        from oyren.sandbox.bulk import write_bulk
+
+        with _progress() as progress:
+            task = progress.add_task("inventing videos", total=videos)
+            written = write_bulk(campaign, out_path, videos=videos, seed=seed,
+                                 observations_per_video=observations_per_video,
+                                 progress=lambda n: progress.advance(task, n))  # fmt: skip
+        _err().print(f"wrote {written:,} observations of {videos:,} videos to {out_path}")
+        return
     with _progress() as progress:
         task = progress.add_task("inventing videos", total=videos)
         written = write_simulation(
