@@ -73,6 +73,11 @@ SCHEMA = pa.schema(
     metadata={b"oyren.observations": b"1"},
 )
 FOLDED_MARK = b"oyren.observations"
+_TAGS = pa.list_(pa.string())
+# The columns a sink collects value by value (the tag lists and folded columns are derived).
+_SCALARS = ("id", "username", "create_time", "collected_at", "view_count", "region_code",
+            "video_description", "video_duration", "like_count", "comment_count", "share_count",
+            "music_id", "voice_to_text")  # fmt: skip
 # Rows per row group: big enough for fast scans, small enough to keep a writer's memory low.
 _CHUNK_ROWS = 200_000
 _PARQUET_MAGIC = b"PAR1"
@@ -89,14 +94,20 @@ def folded_tags(tags: Iterable[str]) -> list[str]:
 
 
 class ParquetSink:
-    """Observations written to a Parquet file in chunks, with their folded columns."""
+    """Observations written to a Parquet file in chunks, with their folded columns.
+
+    Hashtag lists repeat from one observation of a video to the next, so each distinct list is
+    converted (and folded) once per chunk and the rows point at it.
+    """
 
     def __init__(self, path: Path, *, chunk_rows: int = _CHUNK_ROWS) -> None:
         self.path = path
         self.chunk_rows = chunk_rows
         self.count = 0
         self._writer = pq.ParquetWriter(str(path), SCHEMA, compression="zstd")
-        self._columns: list[list[Any]] = [[] for _ in SCHEMA.names]
+        self._columns: list[list[Any]] = [[] for _ in _SCALARS]
+        self._tags: list[int] = []
+        self._tag_sets: dict[tuple[str, ...], int] = {}
 
     def add(self, obs: Observation) -> None:
         """Add one observation."""
@@ -108,16 +119,18 @@ class ParquetSink:
         c[4].append(obs.view_count)
         c[5].append(obs.region_code)
         c[6].append(obs.description)
-        c[7].append(list(obs.hashtags))
-        c[8].append(obs.duration_s)
-        c[9].append(obs.like_count)
-        c[10].append(obs.comment_count)
-        c[11].append(obs.share_count)
-        c[12].append(obs.music_id)
-        c[13].append(obs.voice_to_text)
-        c[14].append(folded_tags(obs.hashtags))
-        c[15].append(obs.username.casefold())
-        if len(c[0]) >= self.chunk_rows:
+        c[7].append(obs.duration_s)
+        c[8].append(obs.like_count)
+        c[9].append(obs.comment_count)
+        c[10].append(obs.share_count)
+        c[11].append(obs.music_id)
+        c[12].append(obs.voice_to_text)
+        sets = self._tag_sets
+        index = sets.get(obs.hashtags)
+        if index is None:
+            index = sets[obs.hashtags] = len(sets)
+        self._tags.append(index)
+        if len(self._tags) >= self.chunk_rows:
             self.flush()
 
     def write_table(self, table: pa.Table) -> None:
@@ -128,12 +141,24 @@ class ParquetSink:
 
     def flush(self) -> None:
         """Write the observations held so far as a row group."""
-        if not self._columns[0]:
+        if not self._tags:
             return
-        arrays = [pa.array(col, type=f.type) for col, f in zip(self._columns, SCHEMA, strict=True)]
-        self._writer.write_table(pa.Table.from_arrays(arrays, schema=SCHEMA))
-        self.count += len(self._columns[0])
-        self._columns = [[] for _ in SCHEMA.names]
+        arrays = {name: pa.array(col, type=SCHEMA.field(name).type)
+                  for name, col in zip(_SCALARS, self._columns, strict=True)}  # fmt: skip
+        distinct = list(self._tag_sets)
+        rows = pa.array(self._tags, type=pa.int32())
+        arrays["hashtag_names"] = pa.array(distinct, type=_TAGS).take(rows)
+        arrays["hashtags_folded"] = pa.array([folded_tags(t) for t in distinct], _TAGS).take(rows)
+        casefolded: dict[str, str] = {}
+        folded_names = [casefolded.get(u) or casefolded.setdefault(u, u.casefold())
+                        for u in self._columns[1]]  # fmt: skip
+        arrays["username_folded"] = pa.array(folded_names, type=pa.string())
+        table = pa.Table.from_arrays([arrays[name] for name in SCHEMA.names], schema=SCHEMA)
+        self._writer.write_table(table)
+        self.count += len(self._tags)
+        self._columns = [[] for _ in _SCALARS]
+        self._tags = []
+        self._tag_sets = {}
 
     def close(self) -> None:
         """Write what is held and close the file."""
