@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -361,15 +361,15 @@ class PlanEngine:
     def _screened(self, entries: list[Entry]) -> list[Entry]:
         """Entries with the screener's flags and topics, from the videos as the pure rules see
         them (screening informs people and is not part of the plan)."""
-        rows = self.runner(
-            _translate(
-                "SELECT o.id, o.username, o.create_time, o.collected_at, o.view_count, "
-                "o.region_code, o.video_description, o.hashtag_names, o.video_duration, "
-                "o.like_count, o.comment_count, o.share_count, o.music_id, o.voice_to_text "
-                "FROM observations AS o ORDER BY o.row_ordinal",
-                self.dialect,
-            )
+        sql = _translate(
+            "SELECT o.id, o.username, o.create_time, o.collected_at, o.view_count, "
+            "o.region_code, o.video_description, o.hashtag_names, o.video_duration, "
+            "o.like_count, o.comment_count, o.share_count, o.music_id, o.voice_to_text "
+            "FROM observations AS o ORDER BY o.row_ordinal",
+            self.dialect,
         )
+        stream = getattr(self.runner, "stream", None)
+        rows: Iterable[Sequence[Any]] = stream(sql) if stream is not None else self.runner(sql)
         videos = collect_videos(map(_observation, rows), cutoff=self.campaign.cutoff_ts)
         screener = CampaignScreener(self.campaign)
         flags = screener.flags(list(videos.values()))
@@ -406,6 +406,12 @@ class DuckPlan:
     def __call__(self, sql: str) -> Sequence[Sequence[Any]]:
         """Run ``sql`` and return its rows."""
         return self.connection.execute(sql).fetchall()
+
+    def stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """Run ``sql`` and yield its rows a batch at a time (memory stays that of one batch)."""
+        cursor = self.connection.execute(sql)
+        while batch := cursor.fetchmany(65_536):
+            yield from batch
 
     def load(self, decisions: Mapping[str, Decision], removed: frozenset[str]) -> None:
         """Put the decisions in force and the removals in the connection's tables."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oyren.batch.evaluate import decide
-from oyren.batch.plan import run_files_plan
+from oyren.batch.plan import entered, run_files_plan
 from oyren.inputs.columnar import is_parquet, read_parquet_observations
 from oyren.inputs.decisions import read_decisions
 from oyren.inputs.grouping import read_videos
@@ -25,8 +25,9 @@ from oyren.rules.results import Results
 
 __all__ = ["ENGINES", "RunInputs", "run_files"]
 
-# The engines a run can decide with: the query plan on DuckDB, or the pure rules in Python.
-ENGINES = ("duckdb", "python")
+# The engines a run can decide with: the query plan on DuckDB or on Spark (the optional extra),
+# or the pure rules in Python.
+ENGINES = ("duckdb", "python", "spark")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,8 @@ def run_files(
 
     ``engine`` "duckdb" decides with the query plan (:mod:`oyren.batch.plan`), reading JSONL, CSV
     or Parquet and calling ``progress`` with the bytes (Parquet: rows) read; "python" with the
-    pure rules in memory. Both give the same results.
+    pure rules in memory; "spark" with the plan on Spark (screening, which is not part of the
+    plan, is not done there). All give the same results.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}")
@@ -61,6 +63,8 @@ def run_files(
             campaign, inputs.observations, decisions=inputs.decisions, removed=inputs.removed,
             judgments=inputs.judgments, skip=skip, screen=screen, progress=progress,
         )  # fmt: skip
+    if engine == "spark":
+        return _run_on_spark(campaign, inputs, skip=skip, progress=progress)
     decisions = read_decisions(inputs.decisions) if inputs.decisions else []
     removals = read_removals(inputs.removed) if inputs.removed else []
     if is_parquet(inputs.observations):
@@ -74,3 +78,31 @@ def run_files(
     return decide(
         campaign, videos, decisions=decisions, removals=removals, judgments=judgments, screen=screen
     )
+
+
+def _run_on_spark(
+    campaign: Campaign,
+    inputs: RunInputs,
+    *,
+    skip: SkipReport | None,
+    progress: Callable[[int], None] | None,
+) -> Results:
+    """The plan on the configured Spark session, from the observations as Öyrən's Parquet."""
+    from oyren.batch.spark import SparkPlan, decide_on_spark, local_session
+
+    decisions = read_decisions(inputs.decisions) if inputs.decisions else []
+    removals = read_removals(inputs.removed) if inputs.removed else []
+    session = local_session()
+    try:
+        with entered(inputs.observations, skip=skip, progress=progress) as parquet:
+            judgments = []
+            if inputs.judgments:
+                ids = {row[0] for row in SparkPlan(session, parquet)(_VIDEO_IDS)}
+                judgments = read_judgments(inputs.judgments, ids)
+            return decide_on_spark(campaign, session, parquet, decisions=decisions,
+                                   removals=removals, judgments=judgments)  # fmt: skip
+    finally:
+        session.stop()
+
+
+_VIDEO_IDS = "SELECT DISTINCT video_id FROM observations"

@@ -41,7 +41,8 @@ def local_session(master: str | None = None) -> Any:
     builder = SparkSession.builder.appName("oyren")
     if master:
         builder = builder.master(master)
-    session = builder.config("spark.ui.enabled", "false").getOrCreate()
+    builder = builder.config("spark.ui.enabled", "false")
+    session = builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
 

@@ -171,10 +171,11 @@ def _report_skips(skip: SkipReport) -> None:
 )
 @click.option(
     "--engine",
-    type=click.Choice(["duckdb", "python"]),
+    type=click.Choice(["duckdb", "python", "spark"]),
     default="duckdb",
     show_default=True,
-    help="The query plan on DuckDB (any size), or the pure rules in memory (same results).",
+    help="The query plan on DuckDB (any size) or on Spark (pip install 'oyren[spark]'), or the "
+    "pure rules in memory: the same results.",
 )
 def run(
     campaign_path: Path,
