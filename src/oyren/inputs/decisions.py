@@ -14,7 +14,14 @@ from datetime import datetime
 from pathlib import Path
 
 from oyren.errors import InputError
-from oyren.inputs.records import json_objects, tiktok_video_id
+from oyren.inputs.records import (
+    MAX_BY,
+    MAX_REASON,
+    bounded_text,
+    json_objects,
+    plausible_time,
+    tiktok_video_id,
+)
 from oyren.rules.decisions import ACTIONS, Decision, latest_decisions
 
 __all__ = ["ACTIONS", "Decision", "latest_decisions", "read_decisions"]
@@ -49,7 +56,16 @@ def read_decisions(path: str | Path) -> list[Decision]:
                 line=number,
                 field="action",
             )
-        reason = text("reason", required=action == "exclude")
+        reason = bounded_text(
+            text("reason", required=action == "exclude"),
+            MAX_REASON,
+            path=name,
+            line=number,
+            field="reason",
+        )
+        by = bounded_text(
+            text("by", required=False) or "unknown", MAX_BY, path=name, line=number, field="by"
+        )
         at_value = record.get("at")
         if isinstance(at_value, int) and not isinstance(at_value, bool):
             at = at_value
@@ -77,8 +93,8 @@ def read_decisions(path: str | Path) -> list[Decision]:
                 video_id=video_id,
                 action=action,
                 reason=reason,
-                by=text("by", required=False) or "unknown",
-                at=at,
+                by=by,
+                at=plausible_time(at, path=name, line=number, field="at"),
             )
         )
     return out

@@ -18,17 +18,32 @@ import orjson
 from oyren.errors import InputError
 
 __all__ = [
+    "MAX_BY",
     "MAX_ID_DIGITS",
+    "MAX_REASON",
+    "MAX_TIMESTAMP",
     "MAX_VIDEO_ID",
+    "MIN_TIMESTAMP",
+    "bounded_text",
     "check_keys_once",
     "json_objects",
     "keys_may_repeat",
+    "plausible_time",
     "tiktok_video_id",
 ]
 
 MAX_VIDEO_ID = 2**64 - 1
 """TikTok's video ids are unsigned 64-bit numbers (19 digits today)."""
 MAX_ID_DIGITS = len(str(MAX_VIDEO_ID))  # 20
+# Earliest and latest plausible Unix seconds: musical.ly (TikTok's predecessor) launched in 2014,
+# and nothing we read is from beyond 2100. Outside that a timestamp is a unit or typing mistake
+# (and one past year 9999 cannot even be shown as a date).
+MIN_TIMESTAMP = 1_388_534_400  # 2014-01-01T00:00:00Z
+MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01T00:00:00Z
+MAX_REASON = 2_000
+"""A moderator's or remover's reason, as long as the web app's form takes."""
+MAX_BY = 100
+"""Who made a decision or removal: an account name, as long as the web app's sign-in takes."""
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -101,6 +116,30 @@ def check_keys_once(raw: bytes, record: dict[str, Any], *, path: str, line: int)
         ) from None
     except ValueError:  # orjson read it; a parser disagreement is not ours to report
         return
+
+
+def plausible_time(seconds: int, *, path: str, line: int | None, field: str) -> int:
+    """``seconds`` if it falls between 2014 and 2100, else :class:`InputError` naming the field."""
+    if not MIN_TIMESTAMP <= seconds < MAX_TIMESTAMP:
+        raise InputError(
+            f"{seconds} is not a plausible time (Unix seconds between 2014 and 2100)",
+            path=path,
+            line=line,
+            field=field,
+        )
+    return seconds
+
+
+def bounded_text(text: str, limit: int, *, path: str, line: int | None, field: str) -> str:
+    """``text`` if it has at most ``limit`` characters, else :class:`InputError` naming it."""
+    if len(text) > limit:
+        raise InputError(
+            f"is {len(text):,} characters long: at most {limit:,}",
+            path=path,
+            line=line,
+            field=field,
+        )
+    return text
 
 
 def tiktok_video_id(value: object, *, path: str, line: int | None, field: str) -> str:
