@@ -172,14 +172,15 @@ def test_connector_answer_with_a_repeated_key_is_unreadable() -> None:
     assert (json_object(twice), json_object(once)) == (None, {"data": {"videos": []}})
 
 
-# A decision or removal file's time and texts are bounded like the observations': a time of
-# 10^18 seconds was once stored and then broke every later reading of the log (`oyren bundle`
-# and `oyren award` stopped with a traceback converting it to a date).
+# A decision's or removal's time is bounded like a judgment's (1970 to 2100: a bundle may hold
+# decisions stored before these bounds, and must still verify), its texts like the web form's: a
+# time of 10^18 seconds was once stored and then broke every later reading of the log
+# (`oyren bundle` and `oyren award` stopped with a traceback converting it to a date).
 RECORD_LIMITS: list[tuple[str, Any, str]] = [
-    ("at", 10**18, "1000000000000000000 is not a plausible time (Unix seconds between 2014"),
-    ("at", 5, "5 is not a plausible time"),
+    ("at", 10**18, "1000000000000000000 is not a plausible time (Unix seconds between 1970"),
+    ("at", -1, "-1 is not a plausible time"),
     ("at", "9999-12-31T00:00:00+00:00", "is not a plausible time"),
-    ("at", "1970-01-01T00:00:05+00:00", "5 is not a plausible time"),
+    ("at", "1969-12-31T23:59:59+00:00", "-1 is not a plausible time"),
     ("reason", "r" * 2001, "is 2,001 characters long: at most 2,000"),
     ("by", "b" * 101, "is 101 characters long: at most 100"),
 ]

@@ -94,7 +94,7 @@ def read_decisions(path: str | Path) -> list[Decision]:
                 action=action,
                 reason=reason,
                 by=by,
-                at=plausible_time(at, path=name, line=number, field="at"),
+                at=plausible_time(at, path=name, line=number, field="at", earliest=0),
             )
         )
     return out

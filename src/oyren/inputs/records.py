@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,11 +119,15 @@ def check_keys_once(raw: bytes, record: dict[str, Any], *, path: str, line: int)
         return
 
 
-def plausible_time(seconds: int, *, path: str, line: int | None, field: str) -> int:
-    """``seconds`` if it falls between 2014 and 2100, else :class:`InputError` naming the field."""
-    if not MIN_TIMESTAMP <= seconds < MAX_TIMESTAMP:
+def plausible_time(
+    seconds: int, *, path: str, line: int | None, field: str, earliest: int = MIN_TIMESTAMP
+) -> int:
+    """``seconds`` if it falls between ``earliest`` (2014 unless given) and 2100, else
+    :class:`InputError` naming the field."""
+    if not earliest <= seconds < MAX_TIMESTAMP:
+        since = datetime.fromtimestamp(earliest, UTC).year
         raise InputError(
-            f"{seconds} is not a plausible time (Unix seconds between 2014 and 2100)",
+            f"{seconds} is not a plausible time (Unix seconds between {since} and 2100)",
             path=path,
             line=line,
             field=field,

@@ -76,7 +76,7 @@ def _removal(record: dict[str, Any], name: str, number: int) -> Removal:
         text("reason", required=True), MAX_REASON, path=name, line=number, field="reason"
     )
     at = _moment(record.get("at"), path=name, line=number, field="at")
-    at = plausible_time(at, path=name, line=number, field="at")
+    at = plausible_time(at, path=name, line=number, field="at", earliest=0)
     by = bounded_text(
         text("by", required=False) or "unknown", MAX_BY, path=name, line=number, field="by"
     )
