@@ -14,14 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from oyren.errors import InputError
-from oyren.inputs.records import (
-    MAX_BY,
-    MAX_REASON,
-    bounded_text,
-    json_objects,
-    plausible_time,
-    tiktok_video_id,
-)
+from oyren.inputs.records import json_objects, plausible_time, tiktok_video_id
 from oyren.rules.decisions import ACTIONS, Decision, latest_decisions
 
 __all__ = ["ACTIONS", "Decision", "latest_decisions", "read_decisions"]
@@ -56,16 +49,7 @@ def read_decisions(path: str | Path) -> list[Decision]:
                 line=number,
                 field="action",
             )
-        reason = bounded_text(
-            text("reason", required=action == "exclude"),
-            MAX_REASON,
-            path=name,
-            line=number,
-            field="reason",
-        )
-        by = bounded_text(
-            text("by", required=False) or "unknown", MAX_BY, path=name, line=number, field="by"
-        )
+        reason = text("reason", required=action == "exclude")
         at_value = record.get("at")
         if isinstance(at_value, int) and not isinstance(at_value, bool):
             at = at_value
@@ -93,7 +77,9 @@ def read_decisions(path: str | Path) -> list[Decision]:
                 video_id=video_id,
                 action=action,
                 reason=reason,
-                by=by,
+                by=text("by", required=False) or "unknown",
+                # 1970 to 2100: a time past that cannot be shown as a date (a bundle may hold
+                # decisions stored before this bound, so not from 2014 as for observations)
                 at=plausible_time(at, path=name, line=number, field="at", earliest=0),
             )
         )

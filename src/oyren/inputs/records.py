@@ -19,13 +19,10 @@ import orjson
 from oyren.errors import InputError
 
 __all__ = [
-    "MAX_BY",
     "MAX_ID_DIGITS",
-    "MAX_REASON",
     "MAX_TIMESTAMP",
     "MAX_VIDEO_ID",
     "MIN_TIMESTAMP",
-    "bounded_text",
     "check_keys_once",
     "json_objects",
     "keys_may_repeat",
@@ -41,10 +38,6 @@ MAX_ID_DIGITS = len(str(MAX_VIDEO_ID))  # 20
 # (and one past year 9999 cannot even be shown as a date).
 MIN_TIMESTAMP = 1_388_534_400  # 2014-01-01T00:00:00Z
 MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01T00:00:00Z
-MAX_REASON = 2_000
-"""A moderator's or remover's reason, as long as the web app's form takes."""
-MAX_BY = 100
-"""Who made a decision or removal: an account name, as long as the web app's sign-in takes."""
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -133,18 +126,6 @@ def plausible_time(
             field=field,
         )
     return seconds
-
-
-def bounded_text(text: str, limit: int, *, path: str, line: int | None, field: str) -> str:
-    """``text`` if it has at most ``limit`` characters, else :class:`InputError` naming it."""
-    if len(text) > limit:
-        raise InputError(
-            f"is {len(text):,} characters long: at most {limit:,}",
-            path=path,
-            line=line,
-            field=field,
-        )
-    return text
 
 
 def tiktok_video_id(value: object, *, path: str, line: int | None, field: str) -> str:

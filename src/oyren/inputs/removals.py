@@ -19,14 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from oyren.errors import InputError
-from oyren.inputs.records import (
-    MAX_BY,
-    MAX_REASON,
-    bounded_text,
-    json_objects,
-    plausible_time,
-    tiktok_video_id,
-)
+from oyren.inputs.records import json_objects, plausible_time, tiktok_video_id
 
 __all__ = ["Removal", "read_removals", "removal_to_record", "removed_ids"]
 
@@ -72,14 +65,10 @@ def _removal(record: dict[str, Any], name: str, number: int) -> Removal:
     video_id = tiktok_video_id(
         text("video_id", required=True), path=name, line=number, field="video_id"
     )
-    reason = bounded_text(
-        text("reason", required=True), MAX_REASON, path=name, line=number, field="reason"
-    )
+    reason = text("reason", required=True)
     at = _moment(record.get("at"), path=name, line=number, field="at")
     at = plausible_time(at, path=name, line=number, field="at", earliest=0)
-    by = bounded_text(
-        text("by", required=False) or "unknown", MAX_BY, path=name, line=number, field="by"
-    )
+    by = text("by", required=False) or "unknown"
     return Removal(video_id=video_id, reason=reason, at=at, by=by)
 
 
