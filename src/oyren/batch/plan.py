@@ -79,6 +79,8 @@ __all__ = [
 ]
 
 DIALECTS = ("duckdb", "postgres", "spark")
+# DuckDB's memory for the plan unless OYREN_DUCKDB_MEMORY says otherwise (e.g. "8GB").
+DEFAULT_MEMORY = "2GB"
 
 # Reasons as bits of one integer, in the order the pure rules report them.
 REASON_BITS = (
@@ -433,9 +435,9 @@ def duckdb_plan(path: Path, *, memory_limit: str | None = None) -> Iterator[Duck
     con = duckdb.connect(config={"preserve_insertion_order": False})
     try:
         con.execute(f"SET temp_directory = {_literal(tempfile.gettempdir())}")
-        limit = memory_limit or os.environ.get("OYREN_DUCKDB_MEMORY")
-        if limit:
-            con.execute(f"SET memory_limit = {_literal(limit)}")
+        # DuckDB would take 80 % of the machine's memory; past this it spills to disk instead.
+        limit = memory_limit or os.environ.get("OYREN_DUCKDB_MEMORY") or DEFAULT_MEMORY
+        con.execute(f"SET memory_limit = {_literal(limit)}")
         con.execute(
             "CREATE VIEW observations AS SELECT *, id AS video_id, file_row_number AS row_ordinal "
             f"FROM read_parquet({_literal(str(path))}, file_row_number = true)"
