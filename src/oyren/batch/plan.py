@@ -432,8 +432,10 @@ class DuckPlan:
 @contextmanager
 def duckdb_plan(path: Path, *, memory_limit: str | None = None) -> Iterator[DuckPlan]:
     """A DuckDB connection with ``observations`` over the Parquet file at ``path``."""
+    # No progress bar: DuckDB draws it on standard output, where the results may be going.
     con = duckdb.connect(config={"preserve_insertion_order": False})
     try:
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"SET temp_directory = {_literal(tempfile.gettempdir())}")
         # DuckDB would take 80 % of the machine's memory; past this it spills to disk instead.
         limit = memory_limit or os.environ.get("OYREN_DUCKDB_MEMORY") or DEFAULT_MEMORY
@@ -480,7 +482,8 @@ SELECT count(*) FROM read_parquet({{path}}) WHERE NOT COALESCE(
 
 
 def _rows_valid(path: Path) -> bool:
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": DEFAULT_MEMORY})
+    con.execute("SET enable_progress_bar = false")
     try:
         sql = _ROW_CHECKS.format(path=_literal(str(path)))
         row = con.execute(sql).fetchone()
