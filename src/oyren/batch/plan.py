@@ -45,15 +45,8 @@ from oyren.errors import InputError
 from oyren.inputs.columnar import FOLDED_MARK, SCHEMA, is_parquet, to_parquet
 from oyren.inputs.decisions import read_decisions
 from oyren.inputs.judgments import Judgment, read_judgments
-from oyren.inputs.observations import (
-    MAX_COUNT,
-    MAX_DESCRIPTION,
-    MAX_TIMESTAMP,
-    MAX_USERNAME,
-    MIN_TIMESTAMP,
-    SkipReport,
-)
-from oyren.inputs.records import MAX_ID_DIGITS
+from oyren.inputs.observations import MAX_COUNT, MAX_DESCRIPTION, MAX_USERNAME, SkipReport
+from oyren.inputs.records import MAX_ID_DIGITS, MAX_TIMESTAMP, MIN_TIMESTAMP
 from oyren.inputs.removals import read_removals
 from oyren.rules import engine
 from oyren.rules.awards import JuryPick
