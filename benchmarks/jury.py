@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import pickle
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -264,7 +265,10 @@ class Oyren(Method):
         if self.stopped or self.fitted_at != len(self.judgments) or self.model is None:
             return self.stopped
         if (self.views >= self._tally().needed).all():
-            self.stopped = float(p_best(self.model, samples=1000).max()) >= TARGET
+            # The product's stop rule: coverage, P(best), jurors on the top two, evidence.
+            status = progress(shortlist=self.ids, judgments=self.judgments, model=self.model,
+                              size=self.size)  # fmt: skip
+            self.stopped = status.met(TARGET)
         return self.stopped
 
 
@@ -565,6 +569,8 @@ class CloseRun:
     # threshold → (claimed P(best) at the stop, right, judgments/N, videos/N)
     stops: dict[float, tuple[float, bool, float, float]] = field(default_factory=dict)
     checkpoints: list[tuple[float, bool]] = field(default_factory=list)  # claimed, right
+    # variant of the model → (claimed, right) at the same checkpoints (see VARIANTS)
+    variants: dict[str, list[tuple[float, bool]]] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -580,6 +586,28 @@ class CloseOyren(Oyren):
             self.model = fit(self.judgments, self.ids, start=self.model, taste=self.taste)
             self.fitted_at = count
         return self.model
+
+
+# Variants of the model read at the same checkpoints, to measure where overconfidence comes
+# from: the same fit with normal tails; the fit without juror taste (the old model); with every
+# juror's temperature fixed at 1 (no fitted temperatures to be wrong about); with twice the
+# taste sd. Up to 1,500 entries the covariance is exact, so no block is involved.
+VARIANTS = ("normal tails", "no taste", "equal jurors", "taste ×2")
+
+
+def _variant_claims(model: Fit, method: CloseOyren, world: World) -> dict[str, tuple[float, bool]]:
+    def claim(chances: np.ndarray, m: Fit) -> tuple[float, bool]:
+        top = int(np.argmax(chances))
+        return float(chances[top]), world.is_best(int(m.entries[top]))
+
+    out = {"normal tails": claim(p_best(model, dof=float("inf")), model)}
+    judged, ids = method.judgments, method.ids
+    for name, kw in (("no taste", {"taste": 0.0}),
+                     ("equal jurors", {"juror_scales": False, "taste": method.taste}),
+                     ("taste ×2", {"taste": 2.0 * method.taste})):  # fmt: skip
+        other = fit(judged, ids, start=model, **kw)  # type: ignore[arg-type]
+        out[name] = claim(p_best(other), other)
+    return out
 
 
 def run_close(task: tuple[int, int, float, int, float, int]) -> CloseRun:
@@ -611,6 +639,9 @@ def run_close(task: tuple[int, int, float, int, float, int]) -> CloseRun:
             right = world.is_best(int(status.leader or 0))
             while grid and method.fitted_at >= grid[0] * n:
                 result.checkpoints.append((claim, right))
+                if n <= 1000:
+                    for name, value in _variant_claims(model, method, world).items():
+                        result.variants.setdefault(name, []).append(value)
                 grid.pop(0)
             for t in CLOSE_THRESHOLDS:
                 if t not in result.stops and status.met(t):
@@ -663,23 +694,26 @@ def summarise_close(runs: list[CloseRun]) -> str:
             out.append(f"{n:>5} {ask:<6}{margin:>7.2f}{len(rs):>6}{t:>6.2f}{len(stops):>9}"
                        f"{wrong:>7}{rate:>7.2f}   [{lo:.2f}, {hi:.2f}]{claimed:>9.3f}"
                        f"{cost_j:>7.2f}{cost_v:>7.2f}  {'yes' if ok else 'NO'}")  # fmt: skip
-    out.append("\nCalibration at the stop: claimed P(best) of the winner vs the share truly best")
+    out.append("\nCalibration at the stop: among rounds whose stop claimed P(best) ≥ p (each round's")
+    out.append(" first such stop), the share whose winner is truly best, Wilson 95 % CI; 'ok' when")
+    out.append(" the interval reaches p")
     out.append(f"{'N':>5} {'ask':<6}{'margin':>7}" + "".join(
-        f"{f'[{a:.2f},{min(b, 1):.2f})':>20}" for a, b in itertools.pairwise(STOP_BINS)
-    ))  # fmt: skip
+        f"{f'p = {p}':>34}" for p in CLOSE_THRESHOLDS))  # fmt: skip
     for (n, size, margin), rs in sorted(worlds.items()):
-        stops = [r.stops[t] for r in rs for t in CLOSE_THRESHOLDS[:1] if t in r.stops]
         cells = []
-        for a, b in itertools.pairwise(STOP_BINS):
-            inside = [s for s in stops if a <= s[0] < b]
-            if inside:
-                said = np.mean([s[0] for s in inside])
-                seen = np.mean([s[1] for s in inside])
-                cells.append(f"{said:.3f}→{seen:.2f} ({len(inside):>3})")
-            else:
-                cells.append("—")
+        for p in CLOSE_THRESHOLDS:
+            first = [next((r.stops[t] for t in CLOSE_THRESHOLDS
+                           if t in r.stops and r.stops[t][0] >= p), None) for r in rs]  # fmt: skip
+            claims = [c for c in first if c is not None]
+            right = sum(1 for c in claims if c[1])
+            lo, hi = wilson(right, len(claims))
+            ok = hi >= p
+            verdicts.append(ok)
+            said = np.mean([c[0] for c in claims]) if claims else float("nan")
+            cells.append(f"{right:>3}/{len(claims):<3} {said:.3f} [{lo:.2f}, {hi:.2f}] "
+                         f"{'yes' if ok else 'NO':>3}")  # fmt: skip
         ask = "pairs" if size == 2 else f"k={size}"
-        out.append(f"{n:>5} {ask:<6}{margin:>7.2f}" + "".join(f"{c:>20}" for c in cells))
+        out.append(f"{n:>5} {ask:<6}{margin:>7.2f}" + "".join(f"{c:>34}" for c in cells))
     out.append(
         "\nCalibration curve over every checkpoint (budgets "
         + ", ".join(f"{g:g}" for g in CLOSE_GRID)
@@ -703,14 +737,40 @@ def summarise_close(runs: list[CloseRun]) -> str:
                 cells.append("—")
         label = "all" if margin < 0 else f"{margin:.2f}"
         out.append(f"{label:>7}" + "".join(f"{c:>16}" for c in cells))
+    variants = [v for v in VARIANTS if any(v in r.variants for r in runs)]
+    if variants:
+        out.append("\nWhere the overconfidence comes from: at the same checkpoints (N ≤ 1,000), the")
+        out.append("leader's claim when it is ≥ 0.8, mean claim → share truly best (count), per model")
+        out.append(f"{'model':<15}" + "".join(f"{f'margin {m:g}':>20}" for m in sorted(by_margin)
+                                              if m >= 0) + f"{'all':>20}")  # fmt: skip
+        for name in ("as shipped", *variants):
+            cells = []
+            for margin in [m for m in sorted(by_margin) if m >= 0] + [-1.0]:
+                points = [c for r in runs if r.n <= 1000 and (margin < 0 or r.margin == margin)
+                          for c in (r.checkpoints if name == "as shipped"
+                                    else r.variants.get(name, []))]  # fmt: skip
+                high = [c for c in points if c[0] >= 0.8]
+                if high:
+                    cells.append(f"{np.mean([c[0] for c in high]):.2f} → "
+                                 f"{np.mean([c[1] for c in high]):.2f} ({len(high)})")  # fmt: skip
+                else:
+                    cells.append("—")
+            out.append(f"{name:<15}" + "".join(f"{c:>20}" for c in cells))
     held = sum(verdicts)
-    out.append(f"\nworld × threshold rows meeting the rule: {held} of {len(verdicts)}")
+    out.append(f"\nrows meeting the rule (wrong stops, then claims at the stop): {held} of "
+               f"{len(verdicts)}")  # fmt: skip
     out.append(f"cpu s: {sum(r.seconds for r in runs):.0f}")
     return "\n".join(out)
 
 
 def main_close(args: argparse.Namespace) -> None:
-    if args.quick:
+    if args.load:
+        with open(args.load, "rb") as f:
+            print(summarise_close(pickle.load(f)))
+        return
+    if args.plan:
+        plan = {int(a): int(b) for a, b in (part.split(":") for part in args.plan.split(","))}
+    elif args.quick:
         plan = {100: args.runs or 10}
     else:
         plan = {100: args.runs or 40, 1000: max(2, (args.runs or 40) // 8)}
@@ -719,11 +779,20 @@ def main_close(args: argparse.Namespace) -> None:
     sizes = [int(k) for k in args.sizes.split(",")]
     margins = [float(m) for m in args.margins.split(",")]
     tasks = [(n, size, margin, rep, args.taste, args.min_jurors) for n, reps in plan.items()
-             for size in sizes for margin in margins for rep in range(reps)]  # fmt: skip
+             for size in sizes for margin in margins for rep in range(reps)
+             if size > 2 or n <= args.pairs_upto]  # fmt: skip
     tasks.sort(key=lambda t: (-t[0], t[1], t[2]))  # biggest and slowest first
     start = time.perf_counter()
+    runs: list[CloseRun] = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        runs = list(pool.map(run_close, tasks, chunksize=1))
+        for run_ in pool.map(run_close, tasks, chunksize=1):
+            runs.append(run_)
+            print(f"[{len(runs)}/{len(tasks)}] N={run_.n} k={run_.size} margin={run_.margin} "
+                  f"rep={run_.rep}: {run_.seconds:.0f} cpu s, {time.perf_counter() - start:.0f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            if args.save:
+                with open(args.save, "wb") as f:
+                    pickle.dump(runs, f)
     print(summarise_close(runs))
     print(f"\nwall time {time.perf_counter() - start:.0f} s on {args.jobs} processes")
 
@@ -738,6 +807,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=0, help="close races: rounds per world")
     parser.add_argument("--sizes", default="6,2", help="close races: question sizes")
     parser.add_argument("--large", action="store_true", help="close races: also 5,000 entries")
+    parser.add_argument("--plan", default="", help="close races: rounds per N, e.g. 100:60,1000:8")
+    parser.add_argument("--pairs-upto", type=int, default=1000,
+                        help="close races: pairs only up to this many entries")  # fmt: skip
+    parser.add_argument("--save", default="", help="close races: pickle the rounds here")
+    parser.add_argument("--load", default="", help="close races: summarise saved rounds")
     parser.add_argument("--margins", default=",".join(map(str, CLOSE_MARGINS)))
     parser.add_argument(
         "--taste",
