@@ -532,15 +532,18 @@ def _laplacian(r: Ints, c: Ints, v: Floats, n: int) -> scipy.sparse.coo_array:
     )  # fmt: skip
 
 
-TASTE_EXACT = 1000  # up to this many entries per connected group their taste is integrated out exactly
+TASTE_EXACT = 1000  # up to this many entries per connected group, taste is integrated out exactly
 
 
-def _with_taste(r: Ints, c: Ints, v: Floats, n: int, taste: float) -> scipy.sparse.coo_array:
+def _with_taste(
+    r: Ints, c: Ints, v: Floats, n: int, taste: float, exact: int = TASTE_EXACT
+) -> scipy.sparse.coo_array:
     """One juror's information about the scores once their own taste is integrated out.
 
     L (I + τ² L)⁻¹ is block diagonal over the connected groups of entries this juror
     compared (the batches of coverage are mostly separate groups of six), so it is computed
-    group by group, groups of one size together: exact, and sparse where L is.
+    group by group, groups of one size together: exact, and sparse where L is. A group of
+    more than ``exact`` entries is approximated (see below).
     """
     nodes, local = np.unique(np.concatenate([r, c]), return_inverse=True)
     m = len(nodes)
@@ -561,7 +564,7 @@ def _with_taste(r: Ints, c: Ints, v: Floats, n: int, taste: float) -> scipy.spar
             continue  # an entry compared with nothing else by this juror: no information
         these = np.flatnonzero(sizes == size)
         members = order[starts[these][:, None] + np.arange(size)]  # groups × size
-        if size > TASTE_EXACT:
+        if size > exact:
             big.extend(members)
             continue
         slot = np.full(groups, -1, dtype=np.int64)
@@ -587,7 +590,7 @@ def _with_taste(r: Ints, c: Ints, v: Floats, n: int, taste: float) -> scipy.spar
     )  # fmt: skip
     if not big:
         return out
-    # A group of more than TASTE_EXACT entries: shrink each comparison by its two entries'
+    # A group of more than ``exact`` entries: shrink each comparison by its two entries'
     # information from this juror, which keeps the Laplacian sparse and is exact for a single
     # pair (and more cautious than exact when a juror's comparisons overlap).
     inside = np.zeros(m, dtype=bool)
@@ -595,9 +598,7 @@ def _with_taste(r: Ints, c: Ints, v: Floats, n: int, taste: float) -> scipy.spar
     keep = inside[lr]
     degree = np.bincount(lr, v, minlength=m) + np.bincount(lc, v, minlength=m)
     shrunk = v[keep] / (1.0 + taste**2 * (degree[lr[keep]] + degree[lc[keep]]))
-    return scipy.sparse.coo_array(
-        out + _laplacian(nodes[lr[keep]], nodes[lc[keep]], shrunk, n)
-    )
+    return scipy.sparse.coo_array(out + _laplacian(nodes[lr[keep]], nodes[lc[keep]], shrunk, n))
 
 
 def _laplace(precision: scipy.sparse.csr_array, scores: Floats) -> tuple[Floats, Ints, Floats]:
