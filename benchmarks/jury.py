@@ -810,6 +810,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=0, help="close races: rounds per world")
     parser.add_argument("--sizes", default="6,2", help="close races: question sizes")
     parser.add_argument("--large", action="store_true", help="close races: also 5,000 entries")
+    parser.add_argument("--n", default="", help="only these shortlist sizes, e.g. 200")
     parser.add_argument("--plan", default="", help="close races: rounds per N, e.g. 100:60,1000:8")
     parser.add_argument("--pairs-upto", type=int, default=1000,
                         help="close races: pairs only up to this many entries")  # fmt: skip
@@ -840,7 +841,8 @@ def main() -> None:
     else:
         sizes = {200: (5, 30), 1000: (10, 10), 5000: (20, 6)}
         top = {200: 64.0, 1000: 12.0, 5000: 6.0}
-    sizes = {n: (j, max(1, round(w * args.worlds))) for n, (j, w) in sizes.items()}
+    sizes = {n: (j, max(1, round(w * args.worlds))) for n, (j, w) in sizes.items()
+             if not args.n or str(n) in args.n.split(",")}  # fmt: skip
     methods = [m for m in args.methods.split(",") if m]
     tasks = [(m, n, j, rep, top[n]) for n, (j, reps) in sizes.items() for rep in range(reps)
              for m in methods]  # fmt: skip
