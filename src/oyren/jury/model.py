@@ -581,7 +581,7 @@ def _with_taste(
         info = 0.5 * (info + np.swapaxes(info, 1, 2))
         rows.append(np.repeat(members, size, axis=1).ravel())
         cols.append(np.tile(members, (1, size)).ravel())
-        vals.append(info.ravel())
+        vals.append(np.asarray(info, dtype=np.float64).ravel())
     out = scipy.sparse.coo_array(
         (np.concatenate(vals) if vals else np.zeros(0),
          (nodes[np.concatenate(rows)] if rows else np.zeros(0, dtype=np.int64),
