@@ -27,7 +27,7 @@ tie), 0.15, 0.3 or 0.6 above the natural maximum; five jurors (ten for 1,000, tw
 with taste sd 0.3 per entry, noise sd U(0.5, 1.2) and 3 % misclicks; pairs and batches of six.
 Each round runs until its stop rule is met at 0.9 and 0.95 (checked after every refit, as an
 organizer watching `oyren jury progress` would) or a budget runs out. Per world it prints the
-share of stops on a wrong entry with a Wilson 95 % interval, the cost at the stop, the claimed
+share of stops on a wrong entry with an exact 95 % interval, the cost at the stop, the claimed
 P(best) at the stop against the share truly best, and a calibration curve (claimed vs observed
 by decile) over checkpoints at fixed budgets. ``--taste 0 --min-jurors 0`` runs the model as it
 was before juror taste and the jurors-on-the-top-two rule, for comparison.
@@ -50,6 +50,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+import scipy.stats  # type: ignore[import-untyped]  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
@@ -656,64 +657,82 @@ def run_close(task: tuple[int, int, float, int, float, int]) -> CloseRun:
     return result
 
 
-def wilson(k: int, m: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for k successes in m trials (Wilson, JASA 22, 1927)."""
+def exact_ci(k: int, m: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper–Pearson interval for k successes in m trials (Biometrika 26, 1934): exact, so
+    honest with the handful of stops a close world gives (the Wilson interval is not)."""
     if m == 0:
         return 0.0, 1.0
-    p = k / m
-    centre = (p + z * z / (2 * m)) / (1 + z * z / m)
-    half = z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / (1 + z * z / m)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    a = (1.0 - level) / 2.0
+    lo = float(scipy.stats.beta.ppf(a, k, m - k + 1)) if k > 0 else 0.0
+    hi = float(scipy.stats.beta.ppf(1.0 - a, k + 1, m - k)) if k < m else 1.0
+    return lo, hi
 
 
 def summarise_close(runs: list[CloseRun]) -> str:
-    """Per world: the stop rule's wrong-stop rate (Wilson 95 % interval), cost, calibration."""
+    """Per world: the stop rule's wrong-stop rate (exact 95 % interval), cost, calibration."""
     out: list[str] = []
     worlds: dict[tuple[int, int, float], list[CloseRun]] = {}
     for r in runs:
         worlds.setdefault((r.n, r.size, r.margin), []).append(r)
+    pooled = {(0, 0, -1.0): runs}  # every world together
+    for r in runs:
+        pooled.setdefault((r.n, r.size, -1.0), []).append(r)
     out.append("\nClose races: the stop rule at each threshold, per world")
     out.append(" (wrong = stopped on an entry that is not the true best; a genuine tie counts")
-    out.append("  either tied entry as best; CI = Wilson 95 %; J/N, V/N = judgments and videos")
-    out.append("  per entry at the stop; 'ok' when the wrong share's interval allows ≤ 1 − t)")
+    out.append("  either tied entry as best; rate = wrong / stopped with its exact 95 % CI;")
+    out.append("  per round = wrong / runs, the chance that a round ever stops wrongly; J/N, V/N =")
+    out.append("  judgments and videos per entry at the stop; 'ok' when the CI allows ≤ 1 − t;")
+    out.append("  margin 'all': the worlds of that size and question pooled)")
     out.append(f"{'N':>5} {'ask':<6}{'margin':>7}{'runs':>6}{'t':>6}{'stopped':>9}{'wrong':>7}"
-               f"{'rate':>7}{'95% CI':>15}{'claimed':>9}{'J/N':>7}{'V/N':>7}  ok")  # fmt: skip
+               f"{'rate':>7}{'95% CI':>15}{'per round':>11}{'claimed':>9}{'J/N':>7}{'V/N':>7}"
+               "  ok")  # fmt: skip
     verdicts = []
-    for (n, size, margin), rs in sorted(worlds.items()):
+
+    def ask_of(size: int) -> str:
+        return "all" if size == 0 else "pairs" if size == 2 else f"k={size}"
+
+    for key, rs in [*sorted(worlds.items()), *sorted(pooled.items())]:
+        n, size, margin = key
         for t in CLOSE_THRESHOLDS:
             stops = [r.stops[t] for r in rs if t in r.stops]
             wrong = sum(1 for s in stops if not s[1])
-            lo, hi = wilson(wrong, len(stops))
+            lo, hi = exact_ci(wrong, len(stops))
             rate = wrong / len(stops) if stops else 0.0
             ok = lo <= 1 - t
-            verdicts.append(ok)
+            if margin >= 0:
+                verdicts.append(ok)
             claimed = np.mean([s[0] for s in stops]) if stops else float("nan")
             cost_j = np.mean([s[2] for s in stops]) if stops else float("nan")
             cost_v = np.mean([s[3] for s in stops]) if stops else float("nan")
-            ask = "pairs" if size == 2 else f"k={size}"
-            out.append(f"{n:>5} {ask:<6}{margin:>7.2f}{len(rs):>6}{t:>6.2f}{len(stops):>9}"
-                       f"{wrong:>7}{rate:>7.2f}   [{lo:.2f}, {hi:.2f}]{claimed:>9.3f}"
-                       f"{cost_j:>7.2f}{cost_v:>7.2f}  {'yes' if ok else 'NO'}")  # fmt: skip
+            label = "all" if margin < 0 else f"{margin:.2f}"
+            size_n = "all" if n == 0 else f"{n}"
+            out.append(f"{size_n:>5} {ask_of(size):<6}{label:>7}{len(rs):>6}{t:>6.2f}"
+                       f"{len(stops):>9}{wrong:>7}{rate:>7.2f}   [{lo:.2f}, {hi:.2f}]"
+                       f"{wrong / len(rs):>11.3f}{claimed:>9.3f}{cost_j:>7.2f}{cost_v:>7.2f}"
+                       f"  {'yes' if ok else 'NO'}")  # fmt: skip
     out.append("\nCalibration at the stop: among rounds whose stop claimed P(best) ≥ p (each")
-    out.append(" round's first such stop), the share whose winner is truly best, Wilson 95 % CI;")
-    out.append(" 'ok' when the interval reaches p")
+    out.append(" round's first such stop), right / claims, the mean claim and the exact 95 % CI")
+    out.append(" of the share truly best; 'ok' when the interval reaches p")
     out.append(f"{'N':>5} {'ask':<6}{'margin':>7}" + "".join(
         f"{f'p = {p}':>34}" for p in CLOSE_THRESHOLDS))  # fmt: skip
-    for (n, size, margin), rs in sorted(worlds.items()):
+    for key, rs in [*sorted(worlds.items()), *sorted(pooled.items())]:
+        n, size, margin = key
         cells = []
         for p in CLOSE_THRESHOLDS:
             first = [next((r.stops[t] for t in CLOSE_THRESHOLDS
                            if t in r.stops and r.stops[t][0] >= p), None) for r in rs]  # fmt: skip
             claims = [c for c in first if c is not None]
             right = sum(1 for c in claims if c[1])
-            lo, hi = wilson(right, len(claims))
+            lo, hi = exact_ci(right, len(claims))
             ok = hi >= p
-            verdicts.append(ok)
+            if margin >= 0:
+                verdicts.append(ok)
             said = np.mean([c[0] for c in claims]) if claims else float("nan")
             cells.append(f"{right:>3}/{len(claims):<3} {said:.3f} [{lo:.2f}, {hi:.2f}] "
                          f"{'yes' if ok else 'NO':>3}")  # fmt: skip
-        ask = "pairs" if size == 2 else f"k={size}"
-        out.append(f"{n:>5} {ask:<6}{margin:>7.2f}" + "".join(f"{c:>34}" for c in cells))
+        label = "all" if margin < 0 else f"{margin:.2f}"
+        size_n = "all" if n == 0 else f"{n}"
+        out.append(f"{size_n:>5} {ask_of(size):<6}{label:>7}" + "".join(f"{c:>34}" for c in cells))
     out.append(
         "\nCalibration curve over every checkpoint (budgets "
         + ", ".join(f"{g:g}" for g in CLOSE_GRID)
@@ -766,8 +785,11 @@ def summarise_close(runs: list[CloseRun]) -> str:
 
 def main_close(args: argparse.Namespace) -> None:
     if args.load:
-        with open(args.load, "rb") as f:
-            print(summarise_close(pickle.load(f)))
+        saved: list[CloseRun] = []
+        for path in args.load.split(","):
+            with open(path, "rb") as f:
+                saved += pickle.load(f)
+        print(summarise_close(saved))
         return
     if args.plan:
         plan = {int(a): int(b) for a, b in (part.split(":") for part in args.plan.split(","))}
@@ -815,7 +837,9 @@ def main() -> None:
     parser.add_argument("--pairs-upto", type=int, default=1000,
                         help="close races: pairs only up to this many entries")  # fmt: skip
     parser.add_argument("--save", default="", help="close races: pickle the rounds here")
-    parser.add_argument("--load", default="", help="close races: summarise saved rounds")
+    parser.add_argument(
+        "--load", default="", help="close races: summarise saved rounds (files, comma-separated)"
+    )
     parser.add_argument("--margins", default=",".join(map(str, CLOSE_MARGINS)))
     parser.add_argument(
         "--taste",
