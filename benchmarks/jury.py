@@ -802,7 +802,8 @@ def main_close(args: argparse.Namespace) -> None:
     sizes = [int(k) for k in args.sizes.split(",")]
     margins = [float(m) for m in args.margins.split(",")]
     tasks = [(n, size, margin, rep, args.taste, args.min_jurors) for n, reps in plan.items()
-             for size in sizes for margin in margins for rep in range(reps)
+             for size in sizes for margin in margins
+             for rep in range(args.first_rep, args.first_rep + reps)
              if size > 2 or n <= args.pairs_upto]  # fmt: skip
     # Smallest first, so that a run cut short still has whole rows of the small worlds.
     tasks.sort(key=lambda t: (t[0], t[1], t[2]))
@@ -836,6 +837,8 @@ def main() -> None:
     parser.add_argument("--plan", default="", help="close races: rounds per N, e.g. 100:60,1000:8")
     parser.add_argument("--pairs-upto", type=int, default=1000,
                         help="close races: pairs only up to this many entries")  # fmt: skip
+    parser.add_argument("--first-rep", type=int, default=0,
+                        help="close races: number rounds from here")  # fmt: skip
     parser.add_argument("--save", default="", help="close races: pickle the rounds here")
     parser.add_argument(
         "--load", default="", help="close races: summarise saved rounds (files, comma-separated)"
