@@ -763,19 +763,23 @@ def summarise_close(runs: list[CloseRun]) -> str:
         out.append("per model")
         out.append(f"{'model':<15}" + "".join(f"{f'margin {m:g}':>20}" for m in sorted(by_margin)
                                               if m >= 0) + f"{'all':>20}")  # fmt: skip
-        for name in ("as shipped", *variants):
-            cells = []
-            for margin in [m for m in sorted(by_margin) if m >= 0] + [-1.0]:
-                points = [c for r in runs if r.n <= 1000 and (margin < 0 or r.margin == margin)
-                          for c in (r.checkpoints if name == "as shipped"
-                                    else r.variants.get(name, []))]  # fmt: skip
-                high = [c for c in points if c[0] >= 0.8]
-                if high:
-                    cells.append(f"{np.mean([c[0] for c in high]):.2f} → "
-                                 f"{np.mean([c[1] for c in high]):.2f} ({len(high)})")  # fmt: skip
-                else:
-                    cells.append("—")
-            out.append(f"{name:<15}" + "".join(f"{c:>20}" for c in cells))
+        for sizes, title in (((2, 6), "pairs and batches"), ((2,), "pairs"), ((6,), "k=6")):
+            out.append(f"  {title}:")
+            for name in ("as shipped", *variants):
+                cells = []
+                for margin in [m for m in sorted(by_margin) if m >= 0] + [-1.0]:
+                    points = [c for r in runs if r.n <= 1000 and r.size in sizes
+                              and (margin < 0 or r.margin == margin)
+                              for c in (r.checkpoints if name == "as shipped"
+                                        else r.variants.get(name, []))]  # fmt: skip
+                    high = [c for c in points if c[0] >= 0.8]
+                    if high:
+                        said = np.mean([c[0] for c in high])
+                        seen = np.mean([c[1] for c in high])
+                        cells.append(f"{said:.2f} → {seen:.2f} ({len(high)})")
+                    else:
+                        cells.append("—")
+                out.append(f"{name:<15}" + "".join(f"{c:>20}" for c in cells))
     held = sum(verdicts)
     out.append(f"\nrows meeting the rule (wrong stops, then claims at the stop): {held} of "
                f"{len(verdicts)}")  # fmt: skip
