@@ -29,8 +29,11 @@ Each round runs until its stop rule is met at 0.9 and 0.95 (checked after every 
 organizer watching `oyren jury progress` would) or a budget runs out. Per world it prints the
 share of stops on a wrong entry with an exact 95 % interval, the cost at the stop, the claimed
 P(best) at the stop against the share truly best, and a calibration curve (claimed vs observed
-by decile) over checkpoints at fixed budgets. ``--taste 0 --min-jurors 0`` runs the model as it
-was before juror taste and the jurors-on-the-top-two rule, for comparison.
+by decile) over checkpoints at fixed budgets, and there the claims of four variants of the model
+(normal tails, no taste, equal jurors, twice the taste) to see where overconfidence comes from.
+``--plan 100:30,1000:2`` sets rounds per size, ``--save``/``--load`` keep rounds as they finish
+and summarise several runs together. ``--taste 0 --min-jurors 0`` runs the model as it was
+before juror taste and the jurors-on-the-top-two rule, for comparison.
 """
 
 from __future__ import annotations
