@@ -42,6 +42,7 @@ from oyren.store.models import (
     CreatorWithdrawalRow,
     ObservationRow,
     RemovalRow,
+    ThumbnailRow,
     VideoRow,
 )
 from oyren.store.removals import confirm_removals, remove_video
@@ -545,6 +546,13 @@ def erase_creator(
             video_id=entry.video_id,
             now=now,
             reason="data_erased",
+        )
+        # The cached picture of the video goes with the creator's data.
+        session.execute(
+            delete(ThumbnailRow).where(
+                (ThumbnailRow.campaign_id == entry.campaign_id)
+                & (ThumbnailRow.video_id == entry.video_id)
+            )
         )
     token = session.get(CreatorTokenRow, creator_id)
     access = None
