@@ -59,6 +59,9 @@ def test_a_png_from_tiktoks_image_host_is_fetched() -> None:
         "https://169.254.169.254/latest/meta-data",
         "file:///etc/passwd",
         "javascript:alert(1)",
+        "https://p16-sign.tiktokcdn.com:8443/x.jpeg",
+        "http://sandbox.test.evil/x.png",
+        "https://[::1/x",
     ],
 )
 def test_addresses_outside_the_policy_are_never_asked(url: str) -> None:
@@ -190,7 +193,7 @@ def api(sandbox: Campaign) -> SandboxAPI:
 
 def sandbox_parts(api: SandboxAPI) -> tuple[ImageFetcher, OEmbedClient]:
     http = httpx.Client(transport=api.transport())
-    policy = ImagePolicy(hosts=("sandbox.test",), schemes=("http",))
+    policy = ImagePolicy(origins=(SANDBOX,))
     return ImageFetcher(http, policy=policy), OEmbedClient(
         http, SANDBOX + "/oembed", clock=api.clock
     )

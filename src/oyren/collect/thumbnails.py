@@ -23,16 +23,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
 from oyren.clock import Clock, SystemClock
-from oyren.collect.connectors.oembed import OEmbedClient, VideoUnavailable
+from oyren.collect.connectors.oembed import OEmbedClient
 from oyren.errors import ConnectorError, InputError
 from oyren.inputs.images import MAX_BYTES, Image, read_image
 from oyren.inputs.links import video_url
-from oyren.store.db import Engine, transaction
+from oyren.store.db import Engine, Session, transaction
 from oyren.store.thumbnails import (
     note_thumbnail_url,
     save_thumbnail,
@@ -76,24 +77,32 @@ class ThumbnailRefused(ConnectorError):
 
 @dataclass(frozen=True, slots=True)
 class ImagePolicy:
-    """Which image addresses may be fetched: the schemes and hosts (with their subdomains)."""
+    """Which image addresses may be fetched: ``https`` on ``hosts`` (or their subdomains), and
+    exactly the ``origins`` named (``scheme://host[:port]``, e.g. a sandbox on loopback)."""
 
     hosts: tuple[str, ...] = TIKTOK_IMAGE_HOSTS
-    schemes: tuple[str, ...] = ("https",)
+    origins: tuple[str, ...] = ()
 
     def check(self, url: str) -> str:
-        """Return the address's host, or raise :class:`ThumbnailRefused`."""
-        parts = urlsplit(url)
+        """Return the address's origin, or raise :class:`ThumbnailRefused`."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise ThumbnailRefused(f"{url[:200]}: not an address") from None
         host = (parts.hostname or "").lower()
-        if parts.scheme not in self.schemes:
-            raise ThumbnailRefused(f"{url[:200]}: only {', '.join(self.schemes)} addresses")
         if parts.username or parts.password:
             raise ThumbnailRefused(f"{url[:200]}: an address with credentials")
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        if not any(host == h or host.endswith("." + h) for h in self.hosts):
+        origin = f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+        if origin in self.origins:
+            return origin
+        if parts.scheme != "https":
+            raise ThumbnailRefused(f"{url[:200]}: only https addresses")
+        if port not in (None, 443) or not any(
+            host == h or host.endswith("." + h) for h in self.hosts
+        ):
             raise ThumbnailRefused(f"{url[:200]}: {host or 'no host'} is not an image host")
-        return host
+        return origin
 
 
 def url_expiry(url: str, *, seen_at: int) -> int:
@@ -120,7 +129,7 @@ class ImageFetcher:
 
     def fetch(self, url: str) -> Image:
         """The checked image at ``url``, or :class:`ThumbnailRefused` saying why not."""
-        host = self.policy.check(url)
+        origin = self.policy.check(url)
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 with self.http.stream(
@@ -129,7 +138,7 @@ class ImageFetcher:
                 ) as response:  # fmt: skip
                     if response.is_redirect:
                         target = urljoin(url, response.headers.get("location", ""))
-                        if self.policy.check(target) != host:
+                        if self.policy.check(target) != origin:
                             raise ThumbnailRefused(
                                 f"{url[:200]}: redirected to another host ({target[:200]})"
                             )
@@ -192,10 +201,12 @@ def refresh_thumbnails(
     max_age_s: int = MAX_AGE_S,
     video_ids: list[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    batch: int = 50,
 ) -> ThumbnailReport:
     """Fetch and store the images of up to ``limit`` videos that need one, most viewed first.
 
-    Each video is its own transaction, so an interruption keeps what was fetched."""
+    What is found is written ``batch`` videos a transaction, so an interruption keeps what was
+    fetched before the last batch and a large campaign does not wait on a commit per video."""
     clock = clock or SystemClock()
     now = int(clock.now())
     with transaction(engine) as session:
@@ -204,53 +215,54 @@ def refresh_thumbnails(
             video_ids=video_ids,
         )  # fmt: skip
     report = ThumbnailReport(due=len(due))
+    pending: list[Callable[[Session], object]] = []
+
+    def write() -> None:
+        with transaction(engine) as session:
+            for change in pending:
+                change(session)
+        pending.clear()
+
     for done, item in enumerate(due, start=1):
         now = int(clock.now())
         url = item.url
         try:
             if url is None or item.url_expires_at is None or item.url_expires_at <= now + MARGIN_S:
                 report.looked_up += oembed is not None
-                url = _look_up(engine, campaign_id, item.video_id, item.username, oembed, now)
+                url = _look_up(item.video_id, item.username, oembed)
+                pending.append(partial(
+                    note_thumbnail_url, campaign_id=campaign_id, video_id=item.video_id, url=url,
+                    source="oembed", expires_at=url_expiry(url, seen_at=now), at=now,
+                ))  # fmt: skip
             image = fetcher.fetch(url)
-        except (ConnectorError, VideoUnavailable) as exc:
+        except ConnectorError as exc:
             report.failed += 1
             if len(report.problems) < 20:
                 report.problems.append(f"{item.video_id}: {exc}")
-            with transaction(engine) as session:
-                thumbnail_failed(
-                    session, campaign_id=campaign_id, video_id=item.video_id,
-                    problem=str(exc), at=now,
-                )  # fmt: skip
+            pending.append(partial(
+                thumbnail_failed, campaign_id=campaign_id, video_id=item.video_id,
+                problem=str(exc), at=now,
+            ))  # fmt: skip
         else:
-            with transaction(engine) as session:
-                save_thumbnail(
-                    session, campaign_id=campaign_id, video_id=item.video_id, image=image,
-                    at=now,
-                )  # fmt: skip
+            pending.append(partial(
+                save_thumbnail, campaign_id=campaign_id, video_id=item.video_id, image=image,
+                at=now,
+            ))  # fmt: skip
             report.fetched += 1
+        if len(pending) >= batch:
+            write()
         if progress is not None:
             progress(done, len(due))
+    write()
     return report
 
 
-def _look_up(
-    engine: Engine,
-    campaign_id: str,
-    video_id: str,
-    username: str,
-    oembed: OEmbedClient | None,
-    now: int,
-) -> str:
-    """A fresh image address from oEmbed, kept in the store before it is used."""
+def _look_up(video_id: str, username: str, oembed: OEmbedClient | None) -> str:
+    """A fresh image address from oEmbed."""
     link = video_url(username, video_id)
     if oembed is None or link is None:
         raise ThumbnailRefused(f"no working image address for video {video_id}")
     found = oembed.lookup(link).thumbnail_url
     if not found:
         raise ThumbnailRefused(f"oEmbed gave no thumbnail for video {video_id}")
-    with transaction(engine) as session:
-        note_thumbnail_url(
-            session, campaign_id=campaign_id, video_id=video_id, url=found, source="oembed",
-            expires_at=url_expiry(found, seen_at=now), at=now,
-        )  # fmt: skip
     return found
