@@ -300,13 +300,16 @@ def _english_only_phrases() -> list[str]:
     return sorted(phrases)
 
 
-def _check_page(live: Live, path: str, name: str, english: list[str]) -> list[str]:
-    """Load ``path`` at both widths; return what is wrong with it."""
+def _check_page(live: Live, path: str | None, name: str, english: list[str]) -> list[str]:
+    """Load ``path`` (None: the page as it is, e.g. the answer to a form) at both widths;
+    return what is wrong with it."""
     problems: list[str] = []
     page = live.page
+    path = path or page.url.removeprefix(live.url)  # type: ignore[attr-defined]
     for label, size in (("390", PHONE), ("1280", LAPTOP)):
         page.set_viewport_size(size)  # type: ignore[attr-defined]
-        live.go(path)
+        if path != page.url.removeprefix(live.url):  # type: ignore[attr-defined]
+            live.go(path)
         live.shot(f"{name}-{label}")
         if label == "390":
             live.shot(f"{name}-{label}-screen", full_page=False)

@@ -314,7 +314,7 @@ def test_pages_show_thumbnails_from_this_site_only(
     pages = {
         client: [f"{BASE}/leaderboard", f"{BASE}/partners", f"{BASE}/check?q={TOP_ID}"],
         organizer: [
-            f"/organizer/campaigns/sandbox-2024/queue",
+            "/organizer/campaigns/sandbox-2024/queue",
             f"/organizer/campaigns/sandbox-2024/videos/{TOP_ID}",
         ],
     }

@@ -492,6 +492,12 @@ def withdraw_entry(
     if row is None:
         raise StoreError(f"no video {video_id} among your entries")
     session.delete(row)
+    # The video's cached picture goes with it (and with the rest of an erased creator's data).
+    session.execute(
+        delete(ThumbnailRow).where(
+            (ThumbnailRow.campaign_id == campaign_id) & (ThumbnailRow.video_id == video_id)
+        )
+    )
     session.add(
         CreatorWithdrawalRow(campaign_id=campaign_id, video_id=video_id, reason=reason, at=now)
     )
@@ -546,13 +552,6 @@ def erase_creator(
             video_id=entry.video_id,
             now=now,
             reason="data_erased",
-        )
-        # The cached picture of the video goes with the creator's data.
-        session.execute(
-            delete(ThumbnailRow).where(
-                (ThumbnailRow.campaign_id == entry.campaign_id)
-                & (ThumbnailRow.video_id == entry.video_id)
-            )
         )
     token = session.get(CreatorTokenRow, creator_id)
     access = None
