@@ -403,9 +403,9 @@ def test_thumbnails_fetches_through_oembed_from_a_named_origin_only(
     cli: Callable[..., Any], stored_db: Any, campaign: Campaign
 ) -> None:
     from oyren.clock import SystemClock
+    from oyren.inputs.observations import observation_to_record
     from oyren.sandbox.api import SandboxAPI
     from oyren.sandbox.server import serve
-    from oyren.inputs.observations import observation_to_record
     from oyren.sandbox.simulate import observations, simulate
     from oyren.store import ingest_observations
     from oyren.store.db import transaction

@@ -12,9 +12,12 @@ from oyren.store.db import open_database, transaction
 def test_build_demo_collects_every_matching_video_through_the_sandbox_api(tmp_path):
     stages = []
     seen = {}
-    demo = build_demo(tmp_path, videos=200, seed=3,
-                      progress=lambda stage, done, total: (stages.append(stage),
-                                                           seen.__setitem__(stage, (done, total))))  # fmt: skip
+
+    def progress(stage, done, total):
+        stages.append(stage)
+        seen[stage] = (done, total)
+
+    demo = build_demo(tmp_path, videos=200, seed=3, progress=progress)
     # The API is asked for the campaign's hashtags in its regions over the UTC dates covering
     # the window: those videos, and only those.
     campaign = demo.campaign

@@ -358,9 +358,23 @@ def _organizer_pages() -> list[tuple[str, str]]:
     ]
 
 
-def test_every_page_fits_a_phone_and_speaks_azerbaijani(live: Live, sandbox_db: Engine) -> None:
+def test_every_page_fits_a_phone_and_speaks_azerbaijani(
+    live: Live, sandbox_db: Engine, sandbox: Campaign
+) -> None:
+    from oyren.sandbox.demo import fetch_thumbnails
+    from oyren.sandbox.simulate import simulate
     from oyren.store import create_round, invite_juror
     from oyren.store.db import transaction
+
+    # Thumbnails of the most viewed videos from the sandbox's oEmbed and images, as the demo
+    # fetches them; the others show the placeholder. Both come from this site only.
+    sim = simulate(sandbox, videos=300, seed=5, observations_per_video=6)
+    assert fetch_thumbnails(sandbox_db, "sandbox-2024", sim, limit=80) > 60
+    thumbs: list[str] = []
+    live.page.on(  # type: ignore[attr-defined]
+        "response",
+        lambda r: "/thumbs/" in r.url and thumbs.append(r.headers.get("content-type", "")),
+    )
 
     with transaction(sandbox_db) as session:
         made = create_round(session, campaign_id="sandbox-2024", name="Final", by="olga", top=6)
@@ -396,6 +410,7 @@ def test_every_page_fits_a_phone_and_speaks_azerbaijani(live: Live, sandbox_db: 
                        (f"/jury/rounds/{six.id}", "jury-six")]:  # fmt: skip
         problems += _check_page(live, path, "az-" + name, english)
     assert problems == [], "\n".join(problems)
+    assert {"image/png", "image/svg+xml"} <= set(thumbs)
 
 
 def test_juror_plays_a_video_and_orders_a_batch_by_dragging(live: Live, sandbox_db: Engine) -> None:
