@@ -765,6 +765,10 @@ def demo(videos: int, seed: int, folder: Path, host: str, port: int, serve: bool
     click.echo("Standings now (not awarded yet):")
     render_results(built.results, Console(), top=10)
     _note(
+        f"{built.thumbnails:,} thumbnails cached from the sandbox's oEmbed and images, so the "
+        "pages show them from the demo site itself"
+    )
+    _note(
         f"demo store: {built.settings.database_url} ({built.observations:,} observations); "
         f"organizer sign-in: {built.organizer} / {built.password}"
     )
