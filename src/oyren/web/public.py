@@ -48,6 +48,7 @@ def home(ctx: PageCtx) -> Response:
 @page("/campaigns")
 def campaigns(ctx: PageCtx) -> Response:
     """Every campaign on this site."""
+    ctx.conditional()
     with ctx.session() as session:
         data = list_campaigns(session)
     return ctx.respond("campaigns.html", {"campaigns": data})
@@ -56,6 +57,7 @@ def campaigns(ctx: PageCtx) -> Response:
 @page("/campaigns/{campaign_id}")
 def campaign(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """What the contest is, its rules, dates, prizes and partners, and where it stands."""
+    ctx.conditional(campaign_id)
     with ctx.session() as session:
         data = publishing.overview(session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache)
     return ctx.respond("campaign.html", data, campaign=data.campaign, current="campaign")
@@ -68,6 +70,7 @@ def leaderboard(
     offset: Offset = 0,
 ) -> Response:
     """The most-viewed eligible videos and creators: views so far, or at the deadline."""
+    ctx.conditional(campaign_id)
     with ctx.session() as session:
         data = publishing.leaderboard(
             session,
@@ -83,6 +86,7 @@ def leaderboard(
 @page("/campaigns/{campaign_id}/winners")
 def winners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The prizes once they are frozen, with the audit bundle's digest."""
+    ctx.conditional(campaign_id)
     with ctx.session() as session:
         data = publishing.winners(session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache)
     return ctx.respond("winners.html", data, campaign=data.campaign, current="winners")
@@ -140,6 +144,7 @@ def submit(
 @page("/campaigns/{campaign_id}/partners")
 def partners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The partner institutions, their accounts and their campaign videos' reach."""
+    ctx.conditional(campaign_id)
     with ctx.session() as session:
         data = publishing.partner_showcase(session, campaign_id=campaign_id, cache=ctx.cache)
     return ctx.respond("partners.html", data, campaign=data.campaign, current="partners")
@@ -148,6 +153,7 @@ def partners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
 @page("/campaigns/{campaign_id}/stats")
 def stats(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """Entries and views over time, topics and the distribution of views, as charts."""
+    ctx.conditional(campaign_id)
     with ctx.session() as session:
         data = trends.stats(session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache)
     return ctx.respond(
