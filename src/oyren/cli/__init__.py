@@ -885,8 +885,15 @@ def main() -> None:
     type=click.IntRange(0, 65535),
     help="Port to listen on; 0 takes any free one.",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Web processes sharing the port (use PostgreSQL for more than one).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Serve the web app (public pages, JSON API, organizer's pages) until Ctrl-C."""
     from oyren.web import serve as serve_web
 
@@ -894,6 +901,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         _settings(ctx),
         host=host,
         port=port,
+        workers=workers,
         on_ready=lambda url: _err().print(f"serving {url} (Ctrl-C stops)", highlight=False),
     )
 

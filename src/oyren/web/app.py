@@ -34,7 +34,7 @@ from oyren.web.context import WebState, error_response
 from oyren.web.i18n import load_catalogs
 from oyren.web.render import Pages
 from oyren.web.responses import document_refusals
-from oyren.web.security import PLAYER_ORIGIN, RateLimit, RateLimiter, SecurityHeaders
+from oyren.web.security import PLAYER_ORIGIN, RateLimit, SecurityHeaders, SharedRateLimiter
 
 __all__ = ["DEFAULT_RATE_LIMITS", "WebOptions", "create_app"]
 
@@ -87,7 +87,7 @@ def create_app(
         engine=engine,
         pages=Pages(load_catalogs()),
         # The same clock as the pages, so a test that holds time still holds the buckets too.
-        limiter=RateLimiter(options.rate_limits, clock=options.clock),
+        limiter=SharedRateLimiter(engine, options.rate_limits, clock=options.clock),
         cache=ResultsCache(),
         secret=secret,
         clock=options.clock,

@@ -40,7 +40,7 @@ from oyren.web.conditional import (
 )
 from oyren.web.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, Translator
 from oyren.web.render import Pages, jsonable, wants_json
-from oyren.web.security import RateLimiter, csrf_token, csrf_valid, new_csrf_cookie
+from oyren.web.security import SharedRateLimiter, csrf_token, csrf_valid, new_csrf_cookie
 
 __all__ = [
     "CSRF_COOKIE",
@@ -72,7 +72,7 @@ class WebState:
 
     engine: Engine
     pages: Pages
-    limiter: RateLimiter
+    limiter: SharedRateLimiter
     cache: ResultsCache
     secret: bytes
     clock: Callable[[], float]
@@ -335,9 +335,12 @@ def _load_user(state: WebState, request: Request) -> User | None:
     return user
 
 
-def _limited(request: Request, purpose: str) -> WebState:
+async def _limited(request: Request, purpose: str) -> WebState:
     state = _state(request)
-    wait = state.limiter.hit(purpose, _client(request))
+    if state.limiter.is_shared(purpose):  # a short write to the database, off the event loop
+        wait = await run_in_threadpool(state.limiter.hit, purpose, _client(request))
+    else:
+        wait = state.limiter.hit(purpose, _client(request))
     if wait > 0:
         retry = str(max(1, round(wait)))
         raise HTTPException(429, headers={"Retry-After": retry})
@@ -353,7 +356,7 @@ async def _user(state: WebState, request: Request) -> User | None:
 
 async def page_ctx(request: Request) -> Ctx:
     """A public page's context, counted against the client's page rate limit."""
-    state = _limited(request, "page")
+    state = await _limited(request, "page")
     return Ctx(state, request, user=await _user(state, request))
 
 
@@ -361,7 +364,7 @@ def limited_ctx(purpose: str) -> Callable[[Request], Awaitable[Ctx]]:
     """A dependency like :func:`page_ctx` with its own rate limit (``check``, ``submit``…)."""
 
     async def dependency(request: Request) -> Ctx:
-        state = _limited(request, purpose)
+        state = await _limited(request, purpose)
         return Ctx(state, request, user=await _user(state, request))
 
     return dependency
