@@ -25,11 +25,12 @@ write carries an older time (a file of old observations imported now).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, Select, String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from oyren.store.models import (
@@ -97,25 +98,29 @@ def _version(values: tuple[object, ...], times: tuple[object, ...]) -> Version:
     return Version(digest=digest, modified_at=max(moments, default=0))
 
 
+@functools.cache
+def _campaign_statement() -> Select[Any]:
+    # Built once: the statement is the same for every campaign (the id is a bound parameter),
+    # and putting it together costs more than running it.
+    campaign_id = bindparam("campaign_id", type_=String)
+    audit = _newest(AuditRow.id, AuditRow, AuditRow.campaign_id == campaign_id)
+    award = _newest(AwardRow.id, AwardRow, AwardRow.campaign_id == campaign_id)
+    return select(
+        select(CampaignRow.rules_digest).where(CampaignRow.id == campaign_id).scalar_subquery(),
+        select(CampaignRow.updated_at).where(CampaignRow.id == campaign_id).scalar_subquery(),
+        audit,
+        award,
+        _time_of(AuditRow.at, AuditRow.id, audit),
+        _time_of(AwardRow.awarded_at, AwardRow.id, award),
+        *_shared(),
+    )
+
+
 def campaign_version(session: Session, campaign_id: str) -> Version | None:
     """The version of ``campaign_id``'s public pages, or None when there is no such campaign."""
     if not campaign_id or len(campaign_id) > MAX_CAMPAIGN_ID:
         return None
-    audit = _newest(AuditRow.id, AuditRow, AuditRow.campaign_id == campaign_id)
-    award = _newest(AwardRow.id, AwardRow, AwardRow.campaign_id == campaign_id)
-    shared = _shared()
-    row = session.execute(
-        select(
-            select(CampaignRow.rules_digest).where(CampaignRow.id == campaign_id).scalar_subquery(),
-            select(CampaignRow.updated_at).where(CampaignRow.id == campaign_id).scalar_subquery(),
-            audit,
-            award,
-            _time_of(AuditRow.at, AuditRow.id, audit),
-            _time_of(AwardRow.awarded_at, AwardRow.id, award),
-            *shared,
-        )
-    ).one()
-    values = tuple(row)
+    values = tuple(session.execute(_campaign_statement(), {"campaign_id": campaign_id}).one())
     if values[0] is None:
         return None
     ids = (values[0], values[2], values[3], *values[6:13])
