@@ -140,9 +140,13 @@ class Ctx:
         return csrf_token(self.state.secret, self.csrf_cookie)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A database session in a transaction (committed when the block succeeds)."""
-        with transaction(self.state.engine) as session:
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A database session in a transaction (committed when the block succeeds).
+
+        ``write=False`` for a page that only reads: on SQLite it then neither waits for a
+        writer's lock nor holds other readers back.
+        """
+        with transaction(self.state.engine, write=write) as session:
             yield session
 
     @property
@@ -155,23 +159,29 @@ class Ctx:
             return self.state.secure_cookies
         return self.request.url.scheme == "https"
 
-    def conditional(self, campaign_id: str | None = None) -> None:
+    def conditional(
+        self, campaign_id: str | None = None, *, session: Session | None = None
+    ) -> None:
         """Make this answer a public one with a validator, or stop with ``304`` if unchanged.
 
-        The version is read from the store (the same in every process); ``campaign_id`` None
-        means a page about every campaign. Someone signed in gets a private answer instead.
+        The version is read from the store (the same in every process), in ``session`` when
+        given (the page's own read); ``campaign_id`` None means a page about every campaign.
+        Someone signed in gets a private answer instead.
         """
         if self.user is not None:
             self.private = True
             return
-        with transaction(self.state.engine, write=False) as session:
-            if campaign_id is None:
-                version = site_version(session)
-            else:
-                found = campaign_version(session, campaign_id)
-                if found is None:
-                    return  # no such campaign: the handler answers 404
-                version = found
+        if session is None:
+            with self.session(write=False) as own:
+                self.conditional(campaign_id, session=own)
+            return
+        if campaign_id is None:
+            version = site_version(session)
+        else:
+            found = campaign_version(session, campaign_id)
+            if found is None:
+                return  # no such campaign: the handler answers 404
+            version = found
         query = self.request.url.query
         variant = "|".join(
             (
