@@ -1462,7 +1462,7 @@ def enqueue(
     "--queue",
     "queues",
     multiple=True,
-    type=click.Choice(["collect", "screening", "rebuild"]),
+    type=click.Choice(["collect", "screening", "rebuild", "maintenance"]),
     help="Take jobs from this queue only (repeat for several; default: all).",
 )
 @click.option(

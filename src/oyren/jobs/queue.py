@@ -54,13 +54,15 @@ __all__ = [
     "Runtime",
     "open_queue",
     "rebuild_job",
+    "retry_stalled",
     "screen_job",
 ]
 
 log = logging.getLogger("oyren.jobs")
 
 QUEUES = {"crawl": "collect", "track": "collect", "screen": "screening", "rebuild": "rebuild"}
-"""Each job's queue: workers may serve some queues only (collectors near the API, say)."""
+"""Each job's queue: workers may serve some queues only (collectors near the API, say). A
+fifth queue, ``maintenance``, holds the periodic :func:`retry_stalled`."""
 JOBS = tuple(QUEUES)
 """The jobs' names, as ``oyren enqueue`` takes them."""
 _LOCKS = {"crawl": "collect", "track": "collect", "screen": "screen", "rebuild": "rebuild"}
@@ -205,10 +207,33 @@ def _reporting(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[st
     return run
 
 
-def _app(connector: Any) -> App:
+STALLED_AFTER_S = 120
+"""A job whose worker has sent no heartbeat for this long is put back on the queue."""
+
+
+async def retry_stalled(context: JobContext, timestamp: int) -> None:
+    """Put back the jobs of workers that died mid-job (run every 5 minutes by some worker)."""
+    app = context.app
+    assert app is not None
+    manager = app.job_manager
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S):
+        log.warning("retrying job %s, whose worker stopped answering", job.id)
+        await manager.retry_job(job)
+
+
+def _app(connector: Any, *, persistent: bool = False) -> App:
     app = App(connector=connector)
     for name, function in _TASKS.items():
         app.task(name=f"oyren.{name}", queue=QUEUES[name], pass_context=True)(_reporting(function))
+    if persistent:
+        # Without this, a job whose worker was killed would keep its campaign's lock.
+        task = app.task(
+            name="oyren.retry_stalled",
+            queue="maintenance",
+            queueing_lock="retry_stalled",
+            pass_context=True,
+        )(retry_stalled)
+        app.periodic(cron="*/5 * * * *")(task)
     return app
 
 
@@ -255,7 +280,7 @@ class JobQueue:
             yield _app(connector)
             return
         ensure_queue_schema(self.runtime.engine)
-        app = _app(PsycopgConnector(conninfo=self._conninfo()))
+        app = _app(PsycopgConnector(conninfo=self._conninfo()), persistent=True)
         with app.open():
             yield app
 
