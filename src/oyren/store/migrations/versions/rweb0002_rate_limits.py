@@ -1,7 +1,7 @@
 """Rate limits shared by every web process: a token bucket per purpose and client.
 
 Revision ID: web0002
-Revises: jury0002
+Revises: site0001
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "web0002"
-down_revision = "jury0002"
+down_revision = "site0001"
 branch_labels = None
 depends_on = None
 
