@@ -20,13 +20,19 @@ def test_the_queue_schema_is_applied_once_and_only_on_postgres(empty_db: Engine)
     assert has_queue_schema(empty_db) is False
     # Workers starting together: the advisory lock lets exactly one apply it.
     made: list[bool] = []
-    threads = [
-        threading.Thread(target=lambda: made.append(ensure_queue_schema(empty_db)))
-        for _ in range(3)
-    ]
+    errors: list[BaseException] = []
+
+    def apply() -> None:
+        try:
+            made.append(ensure_queue_schema(empty_db))
+        except BaseException as exc:  # shown by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=apply) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert errors == []
     assert sorted(made) == [False, False, True]
     assert has_queue_schema(empty_db) is True

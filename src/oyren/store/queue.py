@@ -18,6 +18,12 @@ from oyren.store.db import transaction
 __all__ = ["QUEUE_TABLE", "ensure_queue_schema", "has_queue_schema"]
 
 QUEUE_TABLE = "procrastinate_jobs"
+# Read from pg_class with the statement's own snapshot: to_regclass() may answer from a catalog
+# snapshot taken before the advisory lock was granted, and miss a schema just committed.
+_EXISTS = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+    "ON n.oid = c.relnamespace WHERE c.relname = :t AND n.nspname = ANY(current_schemas(false)))"
+)
 _LOCK_KEY = 0x6F7972656E  # "oyren": one advisory lock for applying the schema
 
 
@@ -26,7 +32,7 @@ def has_queue_schema(engine: Engine) -> bool:
     if engine.dialect.name != "postgresql":
         return False
     with transaction(engine, write=False) as session:
-        return bool(session.scalar(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": QUEUE_TABLE}))
+        return bool(session.scalar(_EXISTS, {"t": QUEUE_TABLE}))
 
 
 def ensure_queue_schema(engine: Engine) -> bool:
@@ -37,7 +43,7 @@ def ensure_queue_schema(engine: Engine) -> bool:
 
     with transaction(engine) as session:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-        if session.scalar(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": QUEUE_TABLE}):
+        if session.scalar(_EXISTS, {"t": QUEUE_TABLE}):
             return False
         # Several statements in one string: psycopg sends them as one simple query.
         raw = session.connection().connection.driver_connection
