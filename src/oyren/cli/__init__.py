@@ -1220,8 +1220,12 @@ def jury_progress(ctx: click.Context, round_id: int) -> None:
     if p.leader is not None and p.answers:
         click.echo(
             f"leader: {p.leader} ({info.creators.get(p.leader, '?')}), "
-            f"P(best) {p.leader_p_best:.2f} of {p.threshold:.2f} needed"
+            f"P(best) {p.leader_p_best:.2f} of {p.threshold:.2f} needed (the current estimate,"
+            " not a certainty)"
         )
+        bar = p.threshold / (1.0 - p.threshold)
+        click.echo(f"evidence that the leader is ahead of the runner-up: Bayes factor "
+                   f"{min(p.evidence, 1e6):.3g} of {bar:.3g} needed")  # fmt: skip
     if p.runner_up is not None and p.answers:
         click.echo(
             f"runner-up: {p.runner_up} ({info.creators.get(p.runner_up, '?')}), "
