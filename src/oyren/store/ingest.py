@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from oyren.errors import InputError, StoreError
 from oyren.inputs.observations import SkipReport, observation_to_record, read_observations
 from oyren.rules.observations import Observation
+from oyren.store import decided
 from oyren.store.audit import now, record_event
 from oyren.store.models import ObservationRow, VideoRow
 from oyren.store.rows import require_campaign
@@ -96,6 +97,7 @@ def ingest_observations(
     if chunk:
         writer.insert(chunk)
         read += len(chunk)
+    decided.settle(session)  # the touched videos' decided rows, in this transaction
     if progress is not None:
         progress(lines, lines)
     new_observations = _count_observations(session, campaign_id) - observations_before
@@ -137,6 +139,7 @@ class ObservationWriter:
         source: str = "import",
     ) -> None:
         self.campaign_id = campaign_id
+        self.session = session
         self.source = source  # recorded on every observation: research_api, display_api, import
         self.started = now() if at is None else at
         self.connection = connection = session.connection()
@@ -169,6 +172,8 @@ class ObservationWriter:
             self.known.update({v: pk for v, pk in self.connection.execute(found)})
         if chunk:
             self.insert_observations([_row(o, self.known[o.video_id], self.source) for o in chunk])
+            # Their decided rows are rewritten before the transaction commits.
+            decided.touch(self.session, self.campaign_id, {o.video_id for o in chunk})
 
 
 def _scan(path: Path) -> tuple[int, str]:

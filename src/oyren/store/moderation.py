@@ -17,6 +17,7 @@ from oyren.inputs.decisions import read_decisions
 from oyren.rules.decisions import ACTIONS, Decision, latest_decisions
 from oyren.rules.results import Entry
 from oyren.screening.triage import review_queue
+from oyren.store import decided
 from oyren.store.audit import now, record_event
 from oyren.store.models import DecisionRow
 from oyren.store.rows import (
@@ -43,6 +44,7 @@ class QueueItem:
 
 
 def _add(session: Session, campaign_id: str, d: Decision) -> None:
+    decided.touch(session, campaign_id, [d.video_id])
     session.add(
         DecisionRow(
             campaign_id=campaign_id,
