@@ -397,3 +397,30 @@ def test_cli_award_warns_when_videos_still_wait_for_a_person(
         f"warning: 1 video still waits for a person (see: oyren queue --campaign {CID}); "
         "awarding now freezes them as they stand"
     )
+
+
+def test_cli_rebuild_follows_a_change_of_rules(
+    cli: Callable[..., Any],
+    loaded: None,
+    campaign_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from oyren.store import decided
+
+    monkeypatch.setattr(decided, "INLINE_REBUILD", 0)  # as for a campaign too big to wait for
+    stricter = tmp_path / "stricter.toml"
+    stricter.write_text(
+        campaign_file.read_text().replace("min_duration_s = 30", "min_duration_s = 50")
+    )
+    assert cli("init", "--campaign", stricter).exit_code == 0
+    before = orjson.loads(cli("export", "--campaign", CID, "--format", "json").stdout)
+    done = cli("rebuild", "--campaign", CID)
+    again = cli("rebuild", "--campaign", CID, "--no-flags")
+    unknown = cli("rebuild", "--campaign", "nope")
+    assert done.exit_code == 0 and "Verdicts rebuilt" in done.stderr
+    assert "flags recomputed" in done.stderr
+    assert "already follow" in again.stderr and "flags" not in again.stderr
+    assert unknown.exit_code != 0 and "no campaign 'nope'" in unknown.stderr
+    # The standings come from the engine either way: 45 s videos are too short now.
+    assert {e["video_id"]: e["reasons"] for e in before["entries"]}["1"] == ["too_short"]

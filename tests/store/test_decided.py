@@ -213,11 +213,15 @@ def test_flags_are_computed_apart_with_their_time(db: Engine) -> None:
         for i in range(5)
     ]
     _apply(db, "f", ("ingest", records))
-    decided.refresh_flags(db, "f", at=1234, day_ends=[SHIPPED.cutoff_ts])
+    after = SHIPPED.cutoff_ts + 86400
+    decided.refresh_flags(db, "f", at=after)
     with transaction(db, write=False) as session:
         state = decided.status(session, "f")
         stored = session.scalars(select(DecidedFlagsRow.video_id)).all()
         expected = live_results(session, _campaign("f"))
-    assert state.flags_computed_at == 1234
-    assert state.views_by_day == ((SHIPPED.cutoff_ts, sum(r["view_count"] for r in records)),)
+    assert state.flags_computed_at == after
+    assert state.views_by_day is not None
+    days = [int(d.timestamp()) for d in SHIPPED.day_ends(after)]
+    assert [t for t, _ in state.views_by_day] == days
+    assert state.views_by_day[-1] == (SHIPPED.cutoff_ts, sum(r["view_count"] for r in records))
     assert sorted(stored) == sorted(e.video_id for e in expected.entries if e.flags)

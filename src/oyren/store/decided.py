@@ -64,14 +64,18 @@ from oyren.store.rows import (
 __all__ = [
     "BATCH",
     "INLINE_REBUILD",
+    "Counts",
     "DecidedVideo",
     "Status",
+    "counts",
     "creator_page",
+    "eligible_facts",
     "entries_of",
     "flags_of",
     "rank_key",
     "rebuild",
     "refresh_flags",
+    "results",
     "rules_changed",
     "settle",
     "start",
@@ -641,6 +645,16 @@ def counts(session: Session, status: Status, campaign_id: str) -> Counts:
     return Counts(videos or 0, entries or 0, creators or 0, int(views or 0))
 
 
+def eligible_facts(
+    session: Session, status: Status, campaign_id: str
+) -> list[tuple[int, int, str | None]]:
+    """(posted, views, topic) of every eligible row: what the charts count."""
+    query = select(V.create_time, V.views, V.topic).where(
+        V.campaign_id == campaign_id, V.generation == status.generation, V.eligible
+    )
+    return [(t, v, topic) for t, v, topic in session.execute(query)]
+
+
 def winners(session: Session, status: Status, campaign: Campaign) -> Winners:
     """The prizes now: the engine's settlement over the top of both rankings and the jury's."""
     campaign_id, gen = campaign.id, status.generation
@@ -736,11 +750,9 @@ def _flags_json(flags: tuple[Flag, ...]) -> str:
     ).decode()
 
 
-def refresh_flags(
-    engine: Engine, campaign_id: str, *, at: int | None = None, day_ends: Sequence[int] = ()
-) -> int:
-    """Recompute the campaign's integrity flags (and the daily views the charts show at
-    ``day_ends``), store them with the time; return how many videos raised a flag.
+def refresh_flags(engine: Engine, campaign_id: str, *, at: int | None = None) -> int:
+    """Recompute the campaign's integrity flags and the daily views the charts show, and store
+    them with the time (``at``, else now); return how many videos raised a flag.
 
     Reads every observation of the campaign, so it runs as a background job after writes
     settle, never in a request. Flags inform people only: no verdict depends on them.
@@ -764,9 +776,10 @@ def refresh_flags(
                 )
             )
         }
+    at = now() if at is None else at
     found = flag_videos(videos)
     series = []
-    for t in day_ends:
+    for t in (int(day.timestamp()) for day in campaign.day_ends(at)):
         total = 0
         for video in videos:
             created = eligible.get(video.video_id)
@@ -783,6 +796,6 @@ def refresh_flags(
             session.execute(insert(DecidedFlagsRow), rows)
         row = _state(session, campaign_id)
         if row is not None:
-            row.flags_computed_at = now() if at is None else at
+            row.flags_computed_at = at
             row.views_by_day = orjson.dumps(series).decode()
     return len(found)

@@ -23,7 +23,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 
-from oyren.pages.snapshots import ResultsCache
 from oyren.rules.campaign import Campaign
 from oyren.store.accounts import User, get_user
 from oyren.store.db import Engine, Session, transaction
@@ -63,7 +62,6 @@ class WebState:
     engine: Engine
     pages: Pages
     limiter: RateLimiter
-    cache: ResultsCache
     secret: bytes
     clock: Callable[[], float]
     secure_cookies: bool | None
@@ -131,11 +129,6 @@ class Ctx:
         """A database session in a transaction (committed when the block succeeds)."""
         with transaction(self.state.engine) as session:
             yield session
-
-    @property
-    def cache(self) -> ResultsCache:
-        """The shared results cache."""
-        return self.state.cache
 
     def _secure(self) -> bool:
         if self.state.secure_cookies is not None:

@@ -57,7 +57,7 @@ def campaigns(ctx: PageCtx) -> Response:
 def campaign(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """What the contest is, its rules, dates, prizes and partners, and where it stands."""
     with ctx.session() as session:
-        data = publishing.overview(session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache)
+        data = publishing.overview(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond("campaign.html", data, campaign=data.campaign, current="campaign")
 
 
@@ -75,7 +75,6 @@ def leaderboard(
             now=ctx.now,
             offset=offset,
             limit=ctx.state.page_size,
-            cache=ctx.cache,
         )
     return ctx.respond("leaderboard.html", data, campaign=data.campaign, current="leaderboard")
 
@@ -84,7 +83,7 @@ def leaderboard(
 def winners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The prizes once they are frozen, with the audit bundle's digest."""
     with ctx.session() as session:
-        data = publishing.winners(session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache)
+        data = publishing.winners(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond("winners.html", data, campaign=data.campaign, current="winners")
 
 
@@ -92,7 +91,7 @@ def winners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
 def bundle(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The award's audit bundle: recompute the prizes with `oyren verify`."""
     with ctx.session() as session:
-        data = publishing.award_bundle(session, campaign_id=campaign_id, cache=ctx.cache)
+        data = publishing.award_bundle(session, campaign_id=campaign_id)
     return Response(
         data.data,
         media_type="application/zip",
@@ -109,9 +108,7 @@ def check(
 ) -> Response:
     """A creator's videos as counted, pending or not counted, each reason in words."""
     with ctx.session() as session:
-        data = publishing.self_check(
-            session, campaign_id=campaign_id, query=q, now=ctx.now, cache=ctx.cache
-        )
+        data = publishing.self_check(session, campaign_id=campaign_id, query=q, now=ctx.now)
     return ctx.respond(
         "check.html", data, campaign=data.campaign, current="check", extra={"submitted": submitted}
     )
@@ -141,7 +138,7 @@ def submit(
 def partners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The partner institutions, their accounts and their campaign videos' reach."""
     with ctx.session() as session:
-        data = publishing.partner_showcase(session, campaign_id=campaign_id, cache=ctx.cache)
+        data = publishing.partner_showcase(session, campaign_id=campaign_id)
     return ctx.respond("partners.html", data, campaign=data.campaign, current="partners")
 
 
@@ -149,7 +146,7 @@ def partners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
 def stats(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """Entries and views over time, topics and the distribution of views, as charts."""
     with ctx.session() as session:
-        data = trends.stats(session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache)
+        data = trends.stats(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond(
         "stats.html",
         data,
