@@ -16,7 +16,7 @@ from oyren.errors import StoreError
 from oyren.inputs.observations import observation_from_record
 from oyren.rules.campaign import Campaign, parse_campaign
 from oyren.rules.results import Entry, id_sort_key
-from oyren.store import decided, moderate, register_campaign, remove_video
+from oyren.store import decided, moderate, reads, register_campaign, remove_video
 from oyren.store.db import transaction
 from oyren.store.ingest import ObservationWriter
 from oyren.store.models import DecidedFlagsRow, DecidedVideoRow
@@ -70,6 +70,8 @@ def _check(engine: Engine, campaign_id: str) -> None:
         creators = decided.creator_page(session, state, campaign_id, offset=0, limit=10_000)
         prizes = decided.winners(session, state, rules)
         counts = decided.counts(session, state, campaign_id)
+        newest = reads.last_observation_at(session, campaign_id)
+        totals = decided.ranked_totals(session, state, campaign_id)
     unflagged = {e.video_id: replace(e, flags=()) for e in expected.entries}
     assert {v.entry.video_id: v.entry for v in got_all} == unflagged
     assert [v.entry.video_id for v in page] == [e.video_id for e in expected.eligible]
@@ -78,6 +80,8 @@ def _check(engine: Engine, campaign_id: str) -> None:
     assert counts.entries == len(expected.eligible)
     assert counts.videos == len(expected.entries)
     assert counts.views == sum(e.views_at_cutoff for e in expected.eligible)
+    assert state.last_observation_at == newest
+    assert totals == (len(expected.eligible), len(expected.creators))
 
 
 def _built_with(session: Any, campaign_id: str) -> Campaign:

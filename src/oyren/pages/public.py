@@ -41,7 +41,6 @@ from oyren.store import (
     export_bundle,
     get_campaign,
     jury_certainty,
-    reads,
 )
 from oyren.store.db import Session
 from oyren.store.decided import DecidedVideo
@@ -147,15 +146,15 @@ def leaderboard(
         for i, (u, v, n) in enumerate(snap.creators(session, offset=offset, limit=limit))
     )
     videos = video_rows(snap, snap.videos(session, offset=offset, limit=limit), offset + 1)
-    last = reads.last_observation_at(session, campaign_id)
-    counts = snap.counts(session)
+    last = snap.status.last_observation_at
+    total_videos, total_creators = snap.totals(session)
     return Leaderboard(
         campaign=c,
         phase=phase(c, now, snap.award),
         videos=videos,
         creators=creators,
-        total_videos=counts.entries,
-        total_creators=counts.creators,
+        total_videos=total_videos,
+        total_creators=total_creators,
         offset=offset,
         limit=limit,
         last_observation=None if last is None else c.local(last),

@@ -112,6 +112,12 @@ class Snapshot:
             )
         return decided.counts(session, self.status, self.campaign.id)
 
+    def totals(self, session: Session) -> tuple[int, int]:
+        """How many videos and creators the rankings hold."""
+        if self.frozen is not None:
+            return len(self.frozen.eligible), len(self.frozen.creators)
+        return decided.ranked_totals(session, self.status, self.campaign.id)
+
     def entries(
         self,
         session: Session,

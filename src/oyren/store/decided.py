@@ -73,6 +73,7 @@ __all__ = [
     "entries_of",
     "flags_of",
     "rank_key",
+    "ranked_totals",
     "rebuild",
     "refresh_flags",
     "results",
@@ -163,7 +164,9 @@ def _refresh(session: Session, campaign_id: str, video_ids: Sequence[str]) -> No
     if state is None:
         return  # stored before decided rows: `oyren rebuild` builds them all
     for generation, campaign in _targets(session, state):
-        _write(session, campaign_id, generation, campaign, video_ids)
+        newest = _write(session, campaign_id, generation, campaign, video_ids)
+        if newest is not None and (state.last_observation_at or 0) < newest:
+            state.last_observation_at = newest
     state.updated_at = now()
 
 
@@ -191,10 +194,12 @@ def _write(
     video_ids: Sequence[str],
     *,
     creators: bool = True,
-) -> None:
-    """Rewrite the rows of ``video_ids`` in ``generation`` from their inputs, by batches."""
+) -> int | None:
+    """Rewrite the rows of ``video_ids`` in ``generation`` from their inputs, by batches;
+    return the newest observation time among them."""
     topics = _Topics(campaign)
     folded: set[str] = set()
+    newest: int | None = None
     for start in range(0, len(video_ids), BATCH):
         chunk = list(video_ids[start : start + BATCH])
         videos = collect_videos(
@@ -219,6 +224,9 @@ def _write(
             topic=topics.reusing(known),
         )
         rows = [_row(campaign_id, generation, e, videos[e.video_id].meta) for e in entries]
+        last = max((v.last_seen for v in videos.values()), default=None)
+        if last is not None and (newest is None or last > newest):
+            newest = last
         folded.update(r["username_folded"] for r in rows)
         if before:
             session.execute(
@@ -230,6 +238,7 @@ def _write(
             session.execute(insert(V), rows)
     if creators and folded:
         _write_creators(session, campaign_id, generation, sorted(folded))
+    return newest
 
 
 class _Topics:
@@ -400,12 +409,18 @@ def _build_rest(
     """Fill the building generation from ``after`` to the end and switch to it."""
     assert state.building is not None
     while ids := _next_ids(session, state.campaign_id, after, 5 * BATCH):
-        _write(session, state.campaign_id, state.building, campaign, ids, creators=False)
+        _newest(state, _write(session, state.campaign_id, state.building, campaign, ids,
+                              creators=False))  # fmt: skip
         state.done += len(ids)
         after = ids[-1]
         if progress is not None:
             progress(state.done, max(state.total, state.done))
     _finish(session, state, campaign)
+
+
+def _newest(state: DecidedStateRow, newest: int | None) -> None:
+    if newest is not None and (state.last_observation_at or 0) < newest:
+        state.last_observation_at = newest
 
 
 def _finish(session: Session, state: DecidedStateRow, campaign: Campaign) -> None:
@@ -485,7 +500,7 @@ def rebuild(
                 if progress is not None:
                     progress(state.done, state.total)
                 return True
-            _write(session, campaign_id, generation, campaign, ids, creators=False)
+            _newest(state, _write(session, campaign_id, generation, campaign, ids, creators=False))
             state.done += len(ids)
             state.updated_at = now()
             after = ids[-1]
@@ -507,6 +522,7 @@ class Status:
     total: int
     flags_computed_at: int | None
     views_by_day: tuple[tuple[int, int], ...] | None
+    last_observation_at: int | None = None  # the newest observation's collected_at
 
     @property
     def ready(self) -> bool:
@@ -529,6 +545,7 @@ def status(session: Session, campaign_id: str) -> Status:
         total=state.total,
         flags_computed_at=state.flags_computed_at,
         views_by_day=None if series is None else tuple((int(t), int(v)) for t, v in series),
+        last_observation_at=state.last_observation_at,
     )
 
 
@@ -653,6 +670,18 @@ def eligible_facts(
         V.campaign_id == campaign_id, V.generation == status.generation, V.eligible
     )
     return [(t, v, topic) for t, v, topic in session.execute(query)]
+
+
+def ranked_totals(session: Session, status: Status, campaign_id: str) -> tuple[int, int]:
+    """How many videos and creators the rankings hold (two counts over their indexes)."""
+    gen = status.generation
+    entries = session.scalar(
+        select(func.count()).where(V.campaign_id == campaign_id, V.generation == gen, V.eligible)
+    )
+    creators = session.scalar(
+        select(func.count()).where(C.campaign_id == campaign_id, C.generation == gen)
+    )
+    return entries or 0, creators or 0
 
 
 def winners(session: Session, status: Status, campaign: Campaign) -> Winners:

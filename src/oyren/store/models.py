@@ -491,6 +491,7 @@ class DecidedStateRow(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)
     flags_computed_at: Mapped[int | None] = mapped_column(BigInteger)
     views_by_day: Mapped[str | None] = mapped_column(Text)  # JSON [[day end, views], …]
+    last_observation_at: Mapped[int | None] = mapped_column(BigInteger)  # the newest collected_at
 
 
 class DecidedFlagsRow(Base):

@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
         sa.Column("flags_computed_at", sa.BigInteger(), nullable=True),
         sa.Column("views_by_day", sa.Text(), nullable=True),
+        sa.Column("last_observation_at", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["campaign_id"], ["campaigns.id"], name="fk_decided_state_campaign_id_campaigns"
         ),
