@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, delete, event, func, insert, select
+from sqlalchemy import Engine, Table, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from oyren.batch.evaluate import (
@@ -49,6 +49,7 @@ from oyren.store.models import (
     DecidedCreatorRow,
     DecidedFlagsRow,
     DecidedStateRow,
+    DecidedTotalsRow,
     DecidedVideoRow,
     VideoRow,
 )
@@ -91,6 +92,11 @@ INLINE_REBUILD = 5_000  # videos a change of rules rebuilds at once, in the same
 PENDING = "oyren.decided.pending"
 V = DecidedVideoRow
 C = DecidedCreatorRow
+T = DecidedTotalsRow
+# Plain tables for bulk inserts: the ORM's bulk path costs more than the database's work.
+VIDEOS: Table = DecidedVideoRow.__table__  # type: ignore[assignment]
+CREATORS: Table = DecidedCreatorRow.__table__  # type: ignore[assignment]
+FLAGS: Table = DecidedFlagsRow.__table__  # type: ignore[assignment]
 VIEWS_SPAN = 10**19  # above any BIGINT view count
 TIME_SHIFT = 10**12  # keeps any plausible Unix time positive in 13 digits
 
@@ -208,7 +214,15 @@ def _write(
         before = {
             r.video_id: r
             for r in session.execute(
-                select(V.video_id, V.username_folded, V.text_digest, V.topic, V.topic_confidence)
+                select(
+                    V.video_id,
+                    V.username_folded,
+                    V.text_digest,
+                    V.topic,
+                    V.topic_confidence,
+                    V.eligible,
+                    V.views,
+                )
                 .where(V.campaign_id == campaign_id, V.generation == generation)
                 .where(V.video_id.in_(chunk))
             )
@@ -235,7 +249,12 @@ def _write(
                 )
             )
         if rows:
-            session.execute(insert(V), rows)
+            session.execute(insert(VIDEOS), rows)
+        old = [r for r in before.values() if r.eligible]
+        new = [r for r in rows if r["eligible"]]
+        _bump(session, campaign_id, generation, videos=len(rows) - len(before),
+              entries=len(new) - len(old),
+              views=sum(r["views"] for r in new) - sum(r.views for r in old))  # fmt: skip
     if creators and folded:
         _write_creators(session, campaign_id, generation, sorted(folded))
     return newest
@@ -300,13 +319,14 @@ def _write_creators(
             .where(V.username_folded.in_(chunk))
         )
         totals = creator_totals([_entry(r) for r in session.execute(query)])
-        session.execute(
+        gone = session.execute(
             delete(C).where(
                 C.campaign_id == campaign_id,
                 C.generation == generation,
                 C.username_folded.in_(chunk),
             )
         )
+        _bump(session, campaign_id, generation, creators=-_rowcount(gone))
         _insert_creators(session, campaign_id, generation, totals)
 
 
@@ -328,7 +348,49 @@ def _insert_creators(
         for t in totals
     ]
     if rows:
-        session.execute(insert(C), rows)
+        session.execute(insert(CREATORS), rows)
+        _bump(session, campaign_id, generation, creators=len(rows))
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+def _bump(
+    session: Session,
+    campaign_id: str,
+    generation: int,
+    *,
+    videos: int = 0,
+    entries: int = 0,
+    creators: int = 0,
+    views: int = 0,
+) -> None:
+    """Add to a generation's numbers (writers of one campaign take turns on its state row)."""
+    if not (videos or entries or creators or views):
+        return
+    where = (T.campaign_id == campaign_id, T.generation == generation)
+    changed = session.execute(
+        update(T)
+        .where(*where)
+        .values(
+            videos=T.videos + videos,
+            entries=T.entries + entries,
+            creators=T.creators + creators,
+            views=T.views + views,
+        )
+    )
+    if not _rowcount(changed):
+        session.execute(
+            insert(T).values(
+                campaign_id=campaign_id,
+                generation=generation,
+                videos=videos,
+                entries=entries,
+                creators=creators,
+                views=views,
+            )
+        )
 
 
 # --- States, rule changes and rebuilds ---------------------------------------------------------
@@ -385,7 +447,7 @@ def _begin(session: Session, state: DecidedStateRow, campaign: Campaign) -> None
 
 
 def _drop(session: Session, campaign_id: str, generation: int) -> None:
-    for table in (V, C):
+    for table in (V, C, T):
         session.execute(
             delete(table).where(table.campaign_id == campaign_id, table.generation == generation)
         )
@@ -427,7 +489,10 @@ def _finish(session: Session, state: DecidedStateRow, campaign: Campaign) -> Non
     """Total every creator of the new generation and make it the one pages read."""
     assert state.building is not None
     generation = state.building
-    session.execute(delete(C).where(C.campaign_id == state.campaign_id, C.generation == generation))
+    gone = session.execute(
+        delete(C).where(C.campaign_id == state.campaign_id, C.generation == generation)
+    )
+    _bump(session, state.campaign_id, generation, creators=-_rowcount(gone))
     query = (
         _entry_query()
         .where(V.campaign_id == state.campaign_id, V.generation == generation, V.eligible)
@@ -646,20 +711,13 @@ class Counts:
 
 
 def counts(session: Session, status: Status, campaign_id: str) -> Counts:
-    """The campaign's numbers, counted over the decided rows."""
-    gen = status.generation
-    videos = session.scalar(
-        select(func.count()).where(V.campaign_id == campaign_id, V.generation == gen)
-    )
-    entries = session.scalar(
-        select(func.count()).where(V.campaign_id == campaign_id, V.generation == gen, V.eligible)
-    )
-    creators, views = session.execute(
-        select(func.count(), func.coalesce(func.sum(C.views), 0)).where(
-            C.campaign_id == campaign_id, C.generation == gen
+    """The campaign's numbers, kept with its rows (one primary-key read)."""
+    row = session.execute(
+        select(T.videos, T.entries, T.creators, T.views).where(
+            T.campaign_id == campaign_id, T.generation == status.generation
         )
-    ).one()
-    return Counts(videos or 0, entries or 0, creators or 0, int(views or 0))
+    ).first()
+    return Counts(0, 0, 0, 0) if row is None else Counts(*row)
 
 
 def eligible_facts(
@@ -673,15 +731,9 @@ def eligible_facts(
 
 
 def ranked_totals(session: Session, status: Status, campaign_id: str) -> tuple[int, int]:
-    """How many videos and creators the rankings hold (two counts over their indexes)."""
-    gen = status.generation
-    entries = session.scalar(
-        select(func.count()).where(V.campaign_id == campaign_id, V.generation == gen, V.eligible)
-    )
-    creators = session.scalar(
-        select(func.count()).where(C.campaign_id == campaign_id, C.generation == gen)
-    )
-    return entries or 0, creators or 0
+    """How many videos and creators the rankings hold."""
+    c = counts(session, status, campaign_id)
+    return c.entries, c.creators
 
 
 def winners(session: Session, status: Status, campaign: Campaign) -> Winners:
@@ -822,7 +874,7 @@ def refresh_flags(engine: Engine, campaign_id: str, *, at: int | None = None) ->
             for vid, flags in found.items()
         ]
         if rows:
-            session.execute(insert(DecidedFlagsRow), rows)
+            session.execute(insert(FLAGS), rows)
         row = _state(session, campaign_id)
         if row is not None:
             row.flags_computed_at = at

@@ -40,6 +40,7 @@ __all__ = [
     "DecidedCreatorRow",
     "DecidedFlagsRow",
     "DecidedStateRow",
+    "DecidedTotalsRow",
     "DecidedVideoRow",
     "DecisionRow",
     "JudgmentRow",
@@ -427,7 +428,14 @@ class DecidedVideoRow(Base):
     __tablename__ = "decided_videos"
     __table_args__ = (
         Index("ix_decided_videos_rank", "campaign_id", "generation", "eligible", "rank_key"),
-        Index("ix_decided_videos_creator", "campaign_id", "generation", "username_folded"),
+        Index(
+            "ix_decided_videos_creator",
+            "campaign_id",
+            "generation",
+            "username_folded",
+            "eligible",
+            "rank_key",
+        ),
     )
 
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
@@ -502,3 +510,16 @@ class DecidedFlagsRow(Base):
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     video_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     flags: Mapped[str] = mapped_column(Text)
+
+
+class DecidedTotalsRow(Base):
+    """A generation's numbers, kept with its rows: videos, eligible entries, creators, views."""
+
+    __tablename__ = "decided_totals"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    videos: Mapped[int] = mapped_column(Integer)
+    entries: Mapped[int] = mapped_column(Integer)
+    creators: Mapped[int] = mapped_column(Integer)
+    views: Mapped[int] = mapped_column(BigInteger)  # of the eligible entries

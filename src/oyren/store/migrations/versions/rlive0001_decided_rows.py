@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Add decided_videos, decided_creators, decided_state and decided_flags.
+    """Add decided_videos, decided_creators, decided_totals, decided_state and decided_flags.
 
     Campaigns stored before have no state row: their rows are built by ``oyren rebuild``, and
     pages say they are being computed until then.
@@ -56,7 +56,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_decided_videos_creator",
         "decided_videos",
-        ["campaign_id", "generation", "username_folded"],
+        ["campaign_id", "generation", "username_folded", "eligible", "rank_key"],
     )
     op.create_table(
         "decided_creators",
@@ -99,6 +99,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("campaign_id", name="pk_decided_state"),
     )
     op.create_table(
+        "decided_totals",
+        sa.Column("campaign_id", sa.String(63), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
+        sa.Column("videos", sa.Integer(), nullable=False),
+        sa.Column("entries", sa.Integer(), nullable=False),
+        sa.Column("creators", sa.Integer(), nullable=False),
+        sa.Column("views", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"], ["campaigns.id"], name="fk_decided_totals_campaign_id_campaigns"
+        ),
+        sa.PrimaryKeyConstraint("campaign_id", "generation", name="pk_decided_totals"),
+    )
+    op.create_table(
         "decided_flags",
         sa.Column("campaign_id", sa.String(63), nullable=False),
         sa.Column("video_id", sa.String(64), nullable=False),
@@ -113,6 +126,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop them."""
     op.drop_table("decided_flags")
+    op.drop_table("decided_totals")
     op.drop_table("decided_state")
     op.drop_index("ix_decided_creators_rank", table_name="decided_creators")
     op.drop_table("decided_creators")
