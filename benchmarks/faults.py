@@ -309,6 +309,9 @@ def run_command(
                     f"round {tally.rounds}: ledger {ledger} misses {charged - ledger} of "
                     f"{charged} charged requests after {kills} kills"
                 )
+            print(f"{command} {backend}: round {tally.rounds}, {tally.kills} kills, "
+                  f"{time.monotonic() - started:.0f} s, {len(tally.problems)} problem(s)",
+                  file=sys.stderr, flush=True)  # fmt: skip
     tally.seconds = time.monotonic() - started
     return tally
 

@@ -40,7 +40,9 @@ def test_read_decisions_reads_both_actions(write_jsonl):
     ],
 )
 def test_read_decisions_bad_line_names_line_and_field(write_jsonl, line, field):
-    path = write_jsonl([{"video_id": "9", "action": "include", "at": 1}, line], name="d.jsonl")
+    path = write_jsonl(
+        [{"video_id": "9", "action": "include", "at": 1714000000}, line], name="d.jsonl"
+    )
     with pytest.raises(InputError) as excinfo:
         read_decisions(path)
     assert (excinfo.value.line, excinfo.value.field) == (2, field)

@@ -108,6 +108,17 @@ def test_read_judgments_unknown_id_names_line_and_field(write) -> None:  # type:
         ({"judge": "a", "winner": "101", "loser": "102", "at": "yesterday"}, "at", "ISO 8601"),
         ({"judge": "a", "winner": "101", "loser": "102", "at": 1.5}, "at", "not a number"),
         ({"judge": "a", "winner": "101", "loser": "102", "at": -5}, "at", "not a plausible"),
+        # A time past year 9999 once written as text could not be shown as a date.
+        (
+            {"judge": "a", "winner": "101", "loser": "102", "at": "9999-12-31T23:59:59-23:59"},
+            "at",
+            "not a plausible",
+        ),
+        (
+            {"judge": "a", "winner": "101", "loser": "102", "at": "2100-01-01T00:00:00Z"},
+            "at",
+            "not a plausible",
+        ),
         ({"judge": "a", "tiebreak": ["101", "102"]}, "reason", "needs a reason"),
         ({"judge": "a", "tiebreak": ["101", "102"], "reason": " \x00"}, "reason", "needs a reason"),
         ({"judge": "a", "tiebreak": ["101", "102"], "reason": 5}, "reason", "needs a reason"),

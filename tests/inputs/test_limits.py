@@ -4,6 +4,7 @@ field, on the line-by-line path, the fast lane and the connector's answer reader
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,25 @@ HOSTILE: list[tuple[str, Any, str]] = [
     ("hashtag_names", ["t"] * 1001, "lists 1,001 tags: at most 1,000"),
     ("voice_to_text", "v" * 100_001, "100,001 characters long: at most 100,000"),
     ("music_id", "m" * 65, "65 characters long: at most 64"),
+    ("music_id", "m\x00", "contains a NUL character"),
+    ("hashtag_names", ["a\x00b"], "contains a NUL character"),
+    ("voice_to_text", "v\x00", "contains a NUL character"),
+    ("id", 2**64, "must be an integer or a string"),  # orjson reads it as a float
+    ("view_count", 10**15 + 1, "is impossibly large (1000000000000001)"),
+    ("like_count", 10**15 + 1, "is impossibly large"),
+    ("comment_count", -1, "must not be negative (got -1)"),
+    ("share_count", 10**30, "is impossibly large"),
+    ("video_duration", 10**15 + 1, "is impossibly large"),
+    ("create_time", 1_388_534_399, "1388534399 is not a plausible time (Unix seconds between 2014"),
+    ("create_time", 4_102_444_800, "4102444800 is not a plausible time"),
+    ("collected_at", 4_102_444_800, "4102444800 is not a plausible time"),
+    ("collected_at", "2100-01-01T00:00:00+00:00", "4102444800 is not a plausible time"),
 ]
 
 
 def _line(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record) + b"\n"
+    # The standard library writes integers past 64 bits, which orjson refuses to.
+    return json.dumps(record, separators=(",", ":")).encode() + b"\n"
 
 
 @pytest.mark.parametrize(("field", "value", "message"), HOSTILE, ids=lambda v: str(v)[:20])
@@ -155,3 +170,72 @@ def test_connector_answer_with_a_repeated_key_is_unreadable() -> None:
     twice = httpx.Response(200, content=b'{"data": {}, "data": {"videos": []}}')
     once = httpx.Response(200, content=b'{"data": {"videos": []}}')
     assert (json_object(twice), json_object(once)) == (None, {"data": {"videos": []}})
+
+
+# A decision's or removal's time is bounded like a judgment's (1970 to 2100: a bundle may hold
+# decisions stored before these bounds, and must still verify): a time of 10^18 seconds was once
+# stored and then broke every later reading of the log (`oyren bundle` and `oyren award` stopped
+# with a traceback converting it to a date).
+RECORD_LIMITS: list[tuple[str, Any, str]] = [
+    ("at", 10**18, "1000000000000000000 is not a plausible time (Unix seconds between 1970"),
+    ("at", -1, "-1 is not a plausible time"),
+    ("at", "9999-12-31T00:00:00+00:00", "is not a plausible time"),
+    ("at", "1969-12-31T23:59:59+00:00", "-1 is not a plausible time"),
+]
+
+
+@pytest.mark.parametrize("reader", ["decisions", "removals"])
+@pytest.mark.parametrize(("field", "value", "message"), RECORD_LIMITS, ids=lambda v: str(v)[:20])
+def test_decision_and_removal_files_bound_their_times_naming_file_line_and_field(
+    tmp_path: Path, reader: str, field: str, value: Any, message: str
+) -> None:
+    good: dict[str, Any] = {"video_id": "7340000000000000001", "reason": "re-upload",
+                            "at": "2024-04-25T10:00:00+04:00", "by": "mona"}  # fmt: skip
+    if reader == "decisions":
+        good["action"] = "exclude"
+    path = tmp_path / f"{reader}.jsonl"
+    path.write_bytes(_line(good) + _line({**good, field: value}))
+    read = read_decisions if reader == "decisions" else read_removals
+    assert len(read(_first_line(path, tmp_path))) == 1  # the same line within the bounds is read
+    with pytest.raises(InputError) as refused:
+        read(path)
+    assert str(refused.value).startswith(f"{path}, line 2, field '{field}': ")
+    assert message in str(refused.value)
+
+
+def _first_line(path: Path, folder: Path) -> Path:
+    one = folder / f"one-{path.name}"
+    one.write_bytes(path.read_bytes().splitlines(keepends=True)[0])
+    return one
+
+
+# In a CSV every value is text; a cell past 131,072 characters is refused by the CSV reader itself
+# ("line N: not valid CSV (field larger than field limit)"), before any field is read.
+CSV_HOSTILE = [row for row in HOSTILE if isinstance(row[1], str) and len(row[1]) <= 131_072] + [
+    ("id", "-1", "must be a TikTok video id: 1 to 20 digits, not '-1'"),
+    ("view_count", "1000000000000001", "is impossibly large"),
+    ("like_count", "-1", "must not be negative"),
+    ("create_time", "1388534399", "is not a plausible time"),
+    ("collected_at", "2100-01-01T00:00:00+00:00", "is not a plausible time"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), CSV_HOSTILE, ids=lambda v: str(v)[:20])
+def test_hostile_field_in_a_csv_is_refused_naming_file_line_and_field(
+    tmp_path: Path,
+    make_record: Callable[..., dict[str, Any]],
+    field: str,
+    value: Any,
+    message: str,
+) -> None:
+    path = tmp_path / "hostile.csv"
+    good = make_record(voice_to_text="hello", music_id="123")
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(good))
+        writer.writeheader()
+        writer.writerow(good)
+        writer.writerow({**good, field: value})
+    with pytest.raises(InputError) as refused:
+        list(read_observations(path))
+    assert str(refused.value).startswith(f"{path}, line 3, field '{field}': ")
+    assert message in str(refused.value)

@@ -165,3 +165,72 @@ def test_cli_crawl_refused_leaves_the_lease_alone(
     assert cli("crawl", "--campaign", CID, env=env).exit_code == 2
     with transaction(stored_db) as session:
         assert session.scalar(select(CollectorLeaseRow.holder)) == held.holder
+
+
+def _crawl(url: str, base: str, campaign_id: str) -> subprocess.Popen[str]:
+    """``oyren crawl`` of a campaign, as its own process, against the sandbox API at ``base``."""
+    import oyren
+
+    env = {**os.environ, "PYTHONPATH": str(Path(oyren.__file__).resolve().parents[1]),
+           "OYREN_DATABASE_URL": url, "OYREN_USER": "tester", "OYREN_TIKTOK_API_BASE": base,
+           "TIKTOK_CLIENT_KEY": "sandbox-client-key",
+           "TIKTOK_CLIENT_SECRET": "sandbox-client-secret"}  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "oyren", "crawl", "--campaign", campaign_id, "--no-wait"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_two_crawls_of_one_campaign_at_once_the_second_is_refused(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """Two real ``oyren crawl`` processes of one campaign: while the first is in the middle of a
+    request (held there by its sandbox server), the second is refused naming it; then the first
+    ends well. Each has its own sandbox server, so the second is never held up by the first's."""
+    import shutil
+
+    from oyren.clock import DAY
+    from oyren.sandbox.server import sandbox_for, serve
+    from oyren.sandbox.simulate import sandbox_campaign
+
+    campaign = sandbox_campaign()
+    path = tmp_path / "oyren.db"
+    shutil.copyfile(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    toml = tmp_path / "sandbox.toml"
+    toml.write_text(campaign.source_text, encoding="utf-8")
+    init = subprocess.run([sys.executable, "-m", "oyren", "init", "--campaign", str(toml)],
+                          env={**os.environ, "OYREN_DATABASE_URL": url, "OYREN_USER": "tester"},
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert init.returncode == 0, init.stderr
+
+    start = campaign.cutoff_ts + 5 * DAY
+    held, release = threading.Event(), threading.Event()
+    first_api = sandbox_for(campaign, videos=200, seed=1, speed=60, start=start)
+    second_api = sandbox_for(campaign, videos=200, seed=1, speed=60, start=start)
+    handle = first_api.handle
+
+    def holding(method: str, path: str, *args: Any) -> Any:
+        if path.startswith("/v2/research/") and not held.is_set():
+            held.set()
+            release.wait(60)  # the first crawl waits here, in the middle of its run
+        return handle(method, path, *args)
+
+    first_api.handle = holding  # type: ignore[method-assign]
+    with serve(first_api) as first_base, serve(second_api) as second_base:
+        first = _crawl(url, first_base, campaign.id)
+        try:
+            assert held.wait(60), first.stderr.read() if first.poll() is not None else "no request"
+            second = _crawl(url, second_base, campaign.id)
+            _, second_err = second.communicate(timeout=120)
+        finally:
+            release.set()
+        _, first_err = first.communicate(timeout=120)
+    assert (first.returncode, "Traceback" in first_err) == (0, False), first_err
+    assert second.returncode == 2, second_err
+    assert f"campaign '{campaign.id}' is already being collected" in second_err
+    assert "Traceback" not in second_err

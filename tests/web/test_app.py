@@ -6,8 +6,12 @@ from collections.abc import Callable
 
 import httpx
 from fastapi import APIRouter
+from sqlalchemy import Engine
 
+from tests.web.conftest import Clock
 from tests.web.test_security import BASE
+
+ORG = "/organizer/campaigns/sandbox-2024"
 
 
 def test_unknown_page_is_a_404_page(client: httpx.Client) -> None:
@@ -55,3 +59,42 @@ def test_server_error_shows_a_page_not_a_traceback(
     assert "secret detail" not in page.text + twin.text
     assert "Traceback" not in page.text
     assert twin.json()["error"]["status"] == 500
+
+
+def test_a_write_kept_waiting_past_the_busy_timeout_is_a_503_then_goes_through(
+    sandbox_db: Engine, clock: Clock
+) -> None:
+    """Another writer holds SQLite's write lock longer than the busy timeout: the organizer's
+    decision is a 503 with Retry-After (never a 500), and the same request goes through once the
+    lock is free."""
+    import sqlite3
+
+    from oyren.settings import Settings
+    from oyren.store.db import create_db_engine
+    from oyren.web.app import WebOptions, create_app
+    from tests.web.conftest import InProcess, csrf_of, log_in
+    from tests.web.test_organizer import DECIDE
+
+    engine = create_db_engine(f"{sandbox_db.url}?timeout=0.2")
+    app = create_app(
+        Settings(database_url="sqlite://"),
+        options=WebOptions(clock=clock, secure_cookies=False),
+        engine=engine,
+    )
+    transport = InProcess(app, raise_app_exceptions=False)
+    path, data = DECIDE
+    with httpx.Client(transport=transport, base_url="http://testserver") as organizer:
+        log_in(organizer, "olga")
+        form = {**data, "csrf_token": csrf_of(organizer, ORG + "/queue")}
+        other = sqlite3.connect(str(sandbox_db.url.database), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another writer, holding the lock
+        try:
+            busy = organizer.post(path, data=form, headers={"Accept": "application/json"})
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        done = organizer.post(path, data=form)
+    engine.dispose()
+    assert (busy.status_code, busy.headers.get("retry-after")) == (503, "5")
+    assert busy.json()["error"]["retry_after"] == 5
+    assert done.status_code == 303

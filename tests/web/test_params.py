@@ -3,11 +3,13 @@ a 500, and the visitor's keep-alive connection goes on serving requests afterwar
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -131,3 +133,116 @@ def test_a_refused_huge_number_keeps_the_connection_open(live: Live) -> None:
         answers = [_exchange(sock, request) for request in requests]
     assert [status for status, _ in answers] == [400, 400, 200]
     assert [h.get("connection", "") for _, h in answers] == ["", "", ""]
+
+
+def _bounded_fields(
+    doc: dict[str, Any], *, every: bool = False
+) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+    """Every (method, path, where, name, schema) of the OpenAPI document whose value has an upper
+    bound (a string's length, an integer's maximum, a list's length or its items' bounds), or
+    every field at all."""
+    schemas = doc["components"]["schemas"]
+    found = []
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            fields = [(p["in"], p["name"], p["schema"]) for p in operation.get("parameters", [])]
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                body = schemas[content["schema"]["$ref"].rsplit("/", 1)[-1]]
+                fields += [("form", name, s) for name, s in body["properties"].items()]
+            for where, name, schema in fields:
+                if every or _past(schema) is not None:
+                    found.append((method.upper(), path, where, name, schema))
+    return found
+
+
+def _plain(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema without its ``anyOf [X, null]`` wrapper."""
+    options = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
+    return options[0]
+
+
+def _past(schema: dict[str, Any]) -> Any:
+    """A value one past the schema's upper bound, or None if it has none."""
+    s = _plain(schema)
+    if "maxLength" in s:
+        return "a" * (s["maxLength"] + 1)
+    if "maximum" in s:
+        return str(int(s["maximum"]) + 1)
+    if "maxItems" in s:
+        return ["1"] * (s["maxItems"] + 1)
+    item = _past(s["items"]) if "items" in s else None
+    return None if item is None else [item]
+
+
+def _closed(pattern: str) -> bool:
+    """True if a pattern bounds a value's length: a choice of words, or a bounded repeat."""
+    choice = re.fullmatch(r"\^\([^()*+]*\)\$", pattern) is not None
+    return choice or ("*" not in pattern and "+" not in pattern and pattern.endswith("}$"))
+
+
+def _valid(schema: dict[str, Any], name: str) -> Any:
+    """A value the schema takes (only its form is checked before the handler runs)."""
+    s = _plain(schema)
+    if name == "campaign_id":
+        return "sandbox-2024"
+    if "pattern" in s and s["pattern"].startswith("^("):
+        return s["pattern"][2:].split("|")[0].rstrip(")$")
+    if s.get("type") == "integer" or s.get("type") == "number":
+        return str(int(s.get("minimum", 1)))
+    if s.get("type") == "array":
+        return ["1"]
+    if "pattern" in s:
+        return "1"
+    return "a" * max(2, s.get("minLength", 1))
+
+
+def test_every_bounded_field_refuses_one_past_its_bound_naming_it(
+    organizer: httpx.Client, juror: httpx.Client
+) -> None:
+    """Each upper bound the OpenAPI document shows is enforced: one past it is a 400 whose message
+    names the field, before the handler runs (the juror's pages as a juror, the rest as the
+    organizer, who may call them all)."""
+    doc = organizer.get("/openapi.json").json()
+    tokens = {"organizer": csrf_of(organizer), "juror": csrf_of(juror, "/jury")}
+    cases = _bounded_fields(doc)
+    assert len(cases) >= 40  # every bounded field of the app, not a handful
+    # And every field has a bound, a closed pattern (a choice of words) or is a yes/no.
+    unbounded = [
+        f"{method} {path} {where}.{name}"
+        for method, path, where, name, schema in _bounded_fields(doc, every=True)
+        if _past(schema) is None
+        and not _closed(_plain(schema).get("pattern", ""))
+        and _plain(schema).get("type") != "boolean"
+    ]
+    assert unbounded == []
+    wrong = []
+    for method, path, where, name, _schema in cases:
+        operation = doc["paths"][path][method.lower()]
+        params = [(p["in"], p["name"], p["schema"]) for p in operation.get("parameters", [])
+                  if p.get("required") or p["name"] == name]  # fmt: skip
+        for content in operation.get("requestBody", {}).get("content", {}).values():
+            body = doc["components"]["schemas"][content["schema"]["$ref"].rsplit("/", 1)[-1]]
+            required = set(body.get("required", [])) | {name}
+            params += [("form", n, s) for n, s in body["properties"].items() if n in required]
+        values = {(w, n): _past(s) if (w, n) == (where, name) else _valid(s, n)
+                  for w, n, s in params}  # fmt: skip
+        url = path
+        for (w, n), value in values.items():
+            if w == "path":
+                url = url.replace("{" + n + "}", str(value))
+        query = {n: v for (w, n), v in values.items() if w == "query"}
+        form = {n: v for (w, n), v in values.items() if w == "form"}
+        who = "juror" if path.startswith("/jury/") else "organizer"
+        token = tokens[who]
+        response = (juror if who == "juror" else organizer).request(
+            method,
+            url,
+            params=query,
+            data={**form, "csrf_token": token} if method == "POST" else None,
+            headers={"Accept": "application/json", "x-csrf-token": token},
+        )
+        loc = name if where == "form" else f"{where}.{name}"
+        message = response.json()["error"]["message"] if response.status_code == 400 else ""
+        if response.status_code != 400 or not message.startswith((f"{loc}: ", f"{loc}.")):
+            wrong.append(f"{method} {url} {loc}: {response.status_code} {message[:80]}")
+    assert not wrong, "\n".join(wrong)

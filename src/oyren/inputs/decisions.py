@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from oyren.errors import InputError
-from oyren.inputs.records import json_objects, tiktok_video_id
+from oyren.inputs.records import json_objects, plausible_time, tiktok_video_id
 from oyren.rules.decisions import ACTIONS, Decision, latest_decisions
 
 __all__ = ["ACTIONS", "Decision", "latest_decisions", "read_decisions"]
@@ -78,7 +78,9 @@ def read_decisions(path: str | Path) -> list[Decision]:
                 action=action,
                 reason=reason,
                 by=text("by", required=False) or "unknown",
-                at=at,
+                # 1970 to 2100: a time past that cannot be shown as a date (a bundle may hold
+                # decisions stored before this bound, so not from 2014 as for observations)
+                at=plausible_time(at, path=name, line=number, field="at", earliest=0),
             )
         )
     return out

@@ -23,13 +23,11 @@ from oyren.inputs.observations import (
     MAX_HASHTAG,
     MAX_HASHTAGS,
     MAX_MUSIC_ID,
-    MAX_TIMESTAMP,
     MAX_TRANSCRIPT,
     MAX_USERNAME,
-    MIN_TIMESTAMP,
     _Fields,
 )
-from oyren.inputs.records import MAX_ID_DIGITS, MAX_VIDEO_ID
+from oyren.inputs.records import MAX_ID_DIGITS, MAX_TIMESTAMP, MAX_VIDEO_ID, MIN_TIMESTAMP
 from oyren.rules.hashtags import extract_hashtags
 from oyren.rules.observations import Observation
 

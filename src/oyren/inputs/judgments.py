@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from oyren.errors import InputError
-from oyren.inputs.records import json_objects
+from oyren.inputs.records import MAX_TIMESTAMP, json_objects
 
 __all__ = [
     "KINDS",
@@ -223,10 +223,6 @@ def _judgment_from_record(
 def _moment(value: Any, fail: Callable[[str | None, str], InputError]) -> int | None:
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        if not 0 <= value < 4_102_444_800:  # before 2100: anything else is a unit mistake
-            raise fail("at", f"{value} is not a plausible time in Unix seconds")
-        return value
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
@@ -235,7 +231,11 @@ def _moment(value: Any, fail: Callable[[str | None, str], InputError]) -> int | 
             raise fail("at", f"'{value[:40]}' is not ISO 8601 ({example})") from None
         if moment.tzinfo is None:
             raise fail("at", "needs a UTC offset, like +04:00 or Z")
-        return int(moment.timestamp())
+        value = int(moment.timestamp())
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value < MAX_TIMESTAMP:  # before 2100: anything else is a unit mistake
+            raise fail("at", f"{value} is not a plausible time in Unix seconds")
+        return value
     raise fail("at", f"must be ISO 8601 text or Unix seconds, not {_json_type(value)}")
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from oyren.errors import InputError
-from oyren.inputs.records import check_keys_once, tiktok_video_id
+from oyren.inputs.records import MAX_TIMESTAMP, MIN_TIMESTAMP, check_keys_once, tiktok_video_id
 from oyren.rules.hashtags import extract_hashtags
 from oyren.rules.observations import Observation, observation_to_record
 
@@ -40,10 +40,6 @@ __all__ = [
     "write_observations_jsonl",
 ]
 
-# Earliest and latest plausible Unix seconds: musical.ly (TikTok's predecessor) launched in 2014,
-# and nothing we read is from beyond 2100. Outside that a timestamp is a unit or typing mistake.
-MIN_TIMESTAMP = 1_388_534_400  # 2014-01-01T00:00:00Z
-MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01T00:00:00Z
 MAX_COUNT = 10**15  # no video has a quadrillion views; larger is corrupt data
 # What the TikTok API can send, from TikTok's own limits where it states them; past these a line
 # is refused naming the field (docs/security.md lists them with their sources).

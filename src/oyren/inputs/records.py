@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,24 @@ from oyren.errors import InputError
 
 __all__ = [
     "MAX_ID_DIGITS",
+    "MAX_TIMESTAMP",
     "MAX_VIDEO_ID",
+    "MIN_TIMESTAMP",
     "check_keys_once",
     "json_objects",
     "keys_may_repeat",
+    "plausible_time",
     "tiktok_video_id",
 ]
 
 MAX_VIDEO_ID = 2**64 - 1
 """TikTok's video ids are unsigned 64-bit numbers (19 digits today)."""
 MAX_ID_DIGITS = len(str(MAX_VIDEO_ID))  # 20
+# Earliest and latest plausible Unix seconds: musical.ly (TikTok's predecessor) launched in 2014,
+# and nothing we read is from beyond 2100. Outside that a timestamp is a unit or typing mistake
+# (and one past year 9999 cannot even be shown as a date).
+MIN_TIMESTAMP = 1_388_534_400  # 2014-01-01T00:00:00Z
+MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01T00:00:00Z
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -101,6 +110,22 @@ def check_keys_once(raw: bytes, record: dict[str, Any], *, path: str, line: int)
         ) from None
     except ValueError:  # orjson read it; a parser disagreement is not ours to report
         return
+
+
+def plausible_time(
+    seconds: int, *, path: str, line: int | None, field: str, earliest: int = MIN_TIMESTAMP
+) -> int:
+    """``seconds`` if it falls between ``earliest`` (2014 unless given) and 2100, else
+    :class:`InputError` naming the field."""
+    if not earliest <= seconds < MAX_TIMESTAMP:
+        since = datetime.fromtimestamp(earliest, UTC).year
+        raise InputError(
+            f"{seconds} is not a plausible time (Unix seconds between {since} and 2100)",
+            path=path,
+            line=line,
+            field=field,
+        )
+    return seconds
 
 
 def tiktok_video_id(value: object, *, path: str, line: int | None, field: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from oyren.errors import InputError
-from oyren.inputs.records import json_objects, tiktok_video_id
+from oyren.inputs.records import json_objects, plausible_time, tiktok_video_id
 
 __all__ = ["Removal", "read_removals", "removal_to_record", "removed_ids"]
 
@@ -67,6 +67,7 @@ def _removal(record: dict[str, Any], name: str, number: int) -> Removal:
     )
     reason = text("reason", required=True)
     at = _moment(record.get("at"), path=name, line=number, field="at")
+    at = plausible_time(at, path=name, line=number, field="at", earliest=0)
     by = text("by", required=False) or "unknown"
     return Removal(video_id=video_id, reason=reason, at=at, by=by)
 
