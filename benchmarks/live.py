@@ -216,6 +216,8 @@ def measure(
     data = simulated(campaign, videos)
     url = fresh_url(kind, f"{label}_{videos}", folder, postgres)
     full, wall, peak = run(src, "full", url, str(CAMPAIGN_FILE), str(data))
+    if rounds == 0:
+        return {"full_wall_s": wall, "full_ingest_s": full["ingest_s"], "full_peak_mb": peak / 1e6}
     seen = sightings(data, 500)
     batches = [new_batch(campaign, folder, n, seen) for n in range(rounds)]
     out, _, _ = run(src, "rounds", url, str(CAMPAIGN_FILE), orjson.dumps(batches).decode())
@@ -231,6 +233,13 @@ def measure(
 
 
 def report(kind: str, videos: int, label: str, m: dict[str, Any]) -> None:
+    if "shown" not in m:
+        print(
+            f"{kind:8} {videos:>7,} {label:9} full ingest {m['full_ingest_s']:7.1f} s "
+            f"(process {m['full_wall_s']:.1f} s, peak {m['full_peak_mb']:,.0f} MB)",
+            flush=True,
+        )
+        return
     print(
         f"{kind:8} {videos:>7,} {label:9} full ingest {m['full_ingest_s']:7.1f} s "
         f"(process {m['full_wall_s']:.1f} s, peak {m['full_peak_mb']:,.0f} MB) | "
@@ -251,12 +260,27 @@ def main() -> None:
     parser.add_argument("--baseline-src", type=Path, help="src folder of the code to compare")
     parser.add_argument("--baseline-rounds", type=int, default=1, help="its ingest rounds")
     parser.add_argument("--baseline-videos", type=int, help="the size the baseline runs at")
+    parser.add_argument(
+        "--full-only",
+        type=int,
+        metavar="N",
+        help="only the full ingest, N times each, versions taking turns (with --baseline-src)",
+    )
     args = parser.parse_args()
     sizes = args.videos or [100_000, 10_000]
     campaign = load_campaign(CAMPAIGN_FILE)
     kinds = ["sqlite"] + (["postgres"] if args.postgres else [])
     with tempfile.TemporaryDirectory(prefix="oyren-live-") as tmp:
         folder = Path(tmp)
+        if args.full_only:
+            for kind in kinds:
+                for videos in sizes:
+                    for _ in range(args.full_only):
+                        for label, src in (("decided", SRC), ("baseline", args.baseline_src)):
+                            if src is not None:
+                                report(kind, videos, label, measure(kind, videos, label, src, 0,
+                                       folder, args.postgres, campaign))  # fmt: skip
+            return
         for kind in kinds:
             for videos in sizes:
                 m = measure(kind, videos, "decided", SRC, args.rounds, folder, args.postgres,
