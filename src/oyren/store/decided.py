@@ -822,12 +822,20 @@ def _flags(text: str) -> tuple[Flag, ...]:
     )
 
 
+def _plain(value: Any) -> Any:
+    """A number from numpy (screening computes with it) as the Python number it stands for."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in a flag's evidence")
+
+
 def _flags_json(flags: tuple[Flag, ...]) -> str:
     return orjson.dumps(
         [
             {"code": f.code, "score": f.score, "explanation": f.explanation, "ev": list(f.evidence)}
             for f in flags
-        ]
+        ],
+        default=_plain,
     ).decode()
 
 
