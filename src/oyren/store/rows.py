@@ -157,7 +157,11 @@ def stored_observations(
         query = query.where(o.id <= upto)
     if video_ids is not None:
         query = query.where(VideoRow.video_id.in_(video_ids))
-    for row in session.execute(query.execution_options(yield_per=10_000)):
+    else:
+        # A whole campaign is streamed. Not a few videos: PostgreSQL plans a streamed query for
+        # its first rows (walking every observation in id order), not for reading them all.
+        query = query.execution_options(yield_per=10_000)
+    for row in session.execute(query):
         yield Observation(
             video_id=row[0],
             username=row[1],
