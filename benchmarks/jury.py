@@ -27,10 +27,13 @@ tie), 0.15, 0.3 or 0.6 above the natural maximum; five jurors (ten for 1,000, tw
 with taste sd 0.3 per entry, noise sd U(0.5, 1.2) and 3 % misclicks; pairs and batches of six.
 Each round runs until its stop rule is met at 0.9 and 0.95 (checked after every refit, as an
 organizer watching `oyren jury progress` would) or a budget runs out. Per world it prints the
-share of stops on a wrong entry with a Wilson 95 % interval, the cost at the stop, the claimed
+share of stops on a wrong entry with an exact 95 % interval, the cost at the stop, the claimed
 P(best) at the stop against the share truly best, and a calibration curve (claimed vs observed
-by decile) over checkpoints at fixed budgets. ``--taste 0 --min-jurors 0`` runs the model as it
-was before juror taste and the jurors-on-the-top-two rule, for comparison.
+by decile) over checkpoints at fixed budgets, and there the claims of four variants of the model
+(normal tails, no taste, equal jurors, twice the taste) to see where overconfidence comes from.
+``--plan 100:30,1000:2`` sets rounds per size, ``--save``/``--load`` keep rounds as they finish
+and summarise several runs together. ``--taste 0 --min-jurors 0`` runs the model as it was
+before juror taste and the jurors-on-the-top-two rule, for comparison.
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import pickle
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 # One BLAS thread per process: the benchmark runs one world per process, and a BLAS that
@@ -49,6 +53,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+import scipy.stats  # type: ignore[import-untyped]  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
@@ -264,7 +269,10 @@ class Oyren(Method):
         if self.stopped or self.fitted_at != len(self.judgments) or self.model is None:
             return self.stopped
         if (self.views >= self._tally().needed).all():
-            self.stopped = float(p_best(self.model, samples=1000).max()) >= TARGET
+            # The product's stop rule: coverage, P(best), jurors on the top two, evidence.
+            status = progress(shortlist=self.ids, judgments=self.judgments, model=self.model,
+                              size=self.size)  # fmt: skip
+            self.stopped = status.met(TARGET)
         return self.stopped
 
 
@@ -565,6 +573,8 @@ class CloseRun:
     # threshold → (claimed P(best) at the stop, right, judgments/N, videos/N)
     stops: dict[float, tuple[float, bool, float, float]] = field(default_factory=dict)
     checkpoints: list[tuple[float, bool]] = field(default_factory=list)  # claimed, right
+    # variant of the model → (claimed, right) at the same checkpoints (see VARIANTS)
+    variants: dict[str, list[tuple[float, bool]]] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -582,6 +592,28 @@ class CloseOyren(Oyren):
         return self.model
 
 
+# Variants of the model read at the same checkpoints, to measure where overconfidence comes
+# from: the same fit with normal tails; the fit without juror taste (the old model); with every
+# juror's temperature fixed at 1 (no fitted temperatures to be wrong about); with twice the
+# taste sd. Up to 1,500 entries the covariance is exact, so no block is involved.
+VARIANTS = ("normal tails", "no taste", "equal jurors", "taste ×2")
+
+
+def _variant_claims(model: Fit, method: CloseOyren, world: World) -> dict[str, tuple[float, bool]]:
+    def claim(chances: np.ndarray, m: Fit) -> tuple[float, bool]:
+        top = int(np.argmax(chances))
+        return float(chances[top]), world.is_best(int(m.entries[top]))
+
+    out = {"normal tails": claim(p_best(model, dof=float("inf")), model)}
+    judged, ids = method.judgments, method.ids
+    for name, kw in (("no taste", {"taste": 0.0}),
+                     ("equal jurors", {"juror_scales": False, "taste": method.taste}),
+                     ("taste ×2", {"taste": 2.0 * method.taste})):  # fmt: skip
+        other = fit(judged, ids, start=model, **kw)  # type: ignore[arg-type]
+        out[name] = claim(p_best(other), other)
+    return out
+
+
 def run_close(task: tuple[int, int, float, int, float, int]) -> CloseRun:
     """Simulate one round of a close world and record every stop and checkpoint."""
     n, size, margin, rep, taste, min_jurors = task
@@ -592,7 +624,7 @@ def run_close(task: tuple[int, int, float, int, float, int]) -> CloseRun:
     method = CloseOyren(world, n, jurors, seed + 13, size)
     method.taste = taste
     result = CloseRun(n, size, margin, rep)
-    cap = CLOSE_CAP[size] * n
+    cap = CLOSE_CAP[size] * n * (0.5 if n >= 5000 else 1.0)  # 5,000 entries: half the budget
     grid = list(CLOSE_GRID)
     judgments = views = turn = 0
     previous: list[set[int]] = [set() for _ in range(jurors)]
@@ -611,6 +643,9 @@ def run_close(task: tuple[int, int, float, int, float, int]) -> CloseRun:
             right = world.is_best(int(status.leader or 0))
             while grid and method.fitted_at >= grid[0] * n:
                 result.checkpoints.append((claim, right))
+                if n <= 1000:
+                    for name, value in _variant_claims(model, method, world).items():
+                        result.variants.setdefault(name, []).append(value)
                 grid.pop(0)
             for t in CLOSE_THRESHOLDS:
                 if t not in result.stops and status.met(t):
@@ -625,61 +660,82 @@ def run_close(task: tuple[int, int, float, int, float, int]) -> CloseRun:
     return result
 
 
-def wilson(k: int, m: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for k successes in m trials (Wilson, JASA 22, 1927)."""
+def exact_ci(k: int, m: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper–Pearson interval for k successes in m trials (Biometrika 26, 1934): exact, so
+    honest with the handful of stops a close world gives (the Wilson interval is not)."""
     if m == 0:
         return 0.0, 1.0
-    p = k / m
-    centre = (p + z * z / (2 * m)) / (1 + z * z / m)
-    half = z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / (1 + z * z / m)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    a = (1.0 - level) / 2.0
+    lo = float(scipy.stats.beta.ppf(a, k, m - k + 1)) if k > 0 else 0.0
+    hi = float(scipy.stats.beta.ppf(1.0 - a, k + 1, m - k)) if k < m else 1.0
+    return lo, hi
 
 
 def summarise_close(runs: list[CloseRun]) -> str:
-    """Per world: the stop rule's wrong-stop rate (Wilson 95 % interval), cost, calibration."""
+    """Per world: the stop rule's wrong-stop rate (exact 95 % interval), cost, calibration."""
     out: list[str] = []
     worlds: dict[tuple[int, int, float], list[CloseRun]] = {}
     for r in runs:
         worlds.setdefault((r.n, r.size, r.margin), []).append(r)
+    pooled = {(0, 0, -1.0): runs}  # every world together
+    for r in runs:
+        pooled.setdefault((r.n, r.size, -1.0), []).append(r)
     out.append("\nClose races: the stop rule at each threshold, per world")
     out.append(" (wrong = stopped on an entry that is not the true best; a genuine tie counts")
-    out.append("  either tied entry as best; CI = Wilson 95 %; J/N, V/N = judgments and videos")
-    out.append("  per entry at the stop; 'ok' when the wrong share's interval allows ≤ 1 − t)")
+    out.append("  either tied entry as best; rate = wrong / stopped with its exact 95 % CI;")
+    out.append("  per round = wrong / runs, the chance that a round ever stops wrongly; J/N, V/N =")
+    out.append("  judgments and videos per entry at the stop; 'ok' when the CI allows ≤ 1 − t;")
+    out.append("  margin 'all': the worlds of that size and question pooled)")
     out.append(f"{'N':>5} {'ask':<6}{'margin':>7}{'runs':>6}{'t':>6}{'stopped':>9}{'wrong':>7}"
-               f"{'rate':>7}{'95% CI':>15}{'claimed':>9}{'J/N':>7}{'V/N':>7}  ok")  # fmt: skip
+               f"{'rate':>7}{'95% CI':>15}{'per round':>11}{'claimed':>9}{'J/N':>7}{'V/N':>7}"
+               "  ok")  # fmt: skip
     verdicts = []
-    for (n, size, margin), rs in sorted(worlds.items()):
+
+    def ask_of(size: int) -> str:
+        return "all" if size == 0 else "pairs" if size == 2 else f"k={size}"
+
+    for key, rs in [*sorted(worlds.items()), *sorted(pooled.items())]:
+        n, size, margin = key
         for t in CLOSE_THRESHOLDS:
             stops = [r.stops[t] for r in rs if t in r.stops]
             wrong = sum(1 for s in stops if not s[1])
-            lo, hi = wilson(wrong, len(stops))
+            lo, hi = exact_ci(wrong, len(stops))
             rate = wrong / len(stops) if stops else 0.0
             ok = lo <= 1 - t
-            verdicts.append(ok)
+            if margin >= 0:
+                verdicts.append(ok)
             claimed = np.mean([s[0] for s in stops]) if stops else float("nan")
             cost_j = np.mean([s[2] for s in stops]) if stops else float("nan")
             cost_v = np.mean([s[3] for s in stops]) if stops else float("nan")
-            ask = "pairs" if size == 2 else f"k={size}"
-            out.append(f"{n:>5} {ask:<6}{margin:>7.2f}{len(rs):>6}{t:>6.2f}{len(stops):>9}"
-                       f"{wrong:>7}{rate:>7.2f}   [{lo:.2f}, {hi:.2f}]{claimed:>9.3f}"
-                       f"{cost_j:>7.2f}{cost_v:>7.2f}  {'yes' if ok else 'NO'}")  # fmt: skip
-    out.append("\nCalibration at the stop: claimed P(best) of the winner vs the share truly best")
+            label = "all" if margin < 0 else f"{margin:.2f}"
+            size_n = "all" if n == 0 else f"{n}"
+            out.append(f"{size_n:>5} {ask_of(size):<6}{label:>7}{len(rs):>6}{t:>6.2f}"
+                       f"{len(stops):>9}{wrong:>7}{rate:>7.2f}   [{lo:.2f}, {hi:.2f}]"
+                       f"{wrong / len(rs):>11.3f}{claimed:>9.3f}{cost_j:>7.2f}{cost_v:>7.2f}"
+                       f"  {'yes' if ok else 'NO'}")  # fmt: skip
+    out.append("\nCalibration at the stop: among rounds whose stop claimed P(best) ≥ p (each")
+    out.append(" round's first such stop), right / claims, the mean claim and the exact 95 % CI")
+    out.append(" of the share truly best; 'ok' when the interval reaches p")
     out.append(f"{'N':>5} {'ask':<6}{'margin':>7}" + "".join(
-        f"{f'[{a:.2f},{min(b, 1):.2f})':>20}" for a, b in itertools.pairwise(STOP_BINS)
-    ))  # fmt: skip
-    for (n, size, margin), rs in sorted(worlds.items()):
-        stops = [r.stops[t] for r in rs for t in CLOSE_THRESHOLDS[:1] if t in r.stops]
+        f"{f'p = {p}':>34}" for p in CLOSE_THRESHOLDS))  # fmt: skip
+    for key, rs in [*sorted(worlds.items()), *sorted(pooled.items())]:
+        n, size, margin = key
         cells = []
-        for a, b in itertools.pairwise(STOP_BINS):
-            inside = [s for s in stops if a <= s[0] < b]
-            if inside:
-                said = np.mean([s[0] for s in inside])
-                seen = np.mean([s[1] for s in inside])
-                cells.append(f"{said:.3f}→{seen:.2f} ({len(inside):>3})")
-            else:
-                cells.append("—")
-        ask = "pairs" if size == 2 else f"k={size}"
-        out.append(f"{n:>5} {ask:<6}{margin:>7.2f}" + "".join(f"{c:>20}" for c in cells))
+        for p in CLOSE_THRESHOLDS:
+            first = [next((r.stops[t] for t in CLOSE_THRESHOLDS
+                           if t in r.stops and r.stops[t][0] >= p), None) for r in rs]  # fmt: skip
+            claims = [c for c in first if c is not None]
+            right = sum(1 for c in claims if c[1])
+            lo, hi = exact_ci(right, len(claims))
+            ok = hi >= p
+            if margin >= 0:
+                verdicts.append(ok)
+            said = np.mean([c[0] for c in claims]) if claims else float("nan")
+            cells.append(f"{right:>3}/{len(claims):<3} {said:.3f} [{lo:.2f}, {hi:.2f}] "
+                         f"{'yes' if ok else 'NO':>3}")  # fmt: skip
+        label = "all" if margin < 0 else f"{margin:.2f}"
+        size_n = "all" if n == 0 else f"{n}"
+        out.append(f"{size_n:>5} {ask_of(size):<6}{label:>7}" + "".join(f"{c:>34}" for c in cells))
     out.append(
         "\nCalibration curve over every checkpoint (budgets "
         + ", ".join(f"{g:g}" for g in CLOSE_GRID)
@@ -703,14 +759,48 @@ def summarise_close(runs: list[CloseRun]) -> str:
                 cells.append("—")
         label = "all" if margin < 0 else f"{margin:.2f}"
         out.append(f"{label:>7}" + "".join(f"{c:>16}" for c in cells))
+    variants = [v for v in VARIANTS if any(v in r.variants for r in runs)]
+    if variants:
+        out.append("\nWhere the overconfidence comes from: at the same checkpoints (N ≤ 1,000),")
+        out.append("the leader's claim when it is ≥ 0.8, mean claim → share truly best (count),")
+        out.append("per model")
+        out.append(f"{'model':<15}" + "".join(f"{f'margin {m:g}':>20}" for m in sorted(by_margin)
+                                              if m >= 0) + f"{'all':>20}")  # fmt: skip
+        for sizes, title in (((2, 6), "pairs and batches"), ((2,), "pairs"), ((6,), "k=6")):
+            out.append(f"  {title}:")
+            for name in ("as shipped", *variants):
+                cells = []
+                for margin in [m for m in sorted(by_margin) if m >= 0] + [-1.0]:
+                    points = [c for r in runs if r.n <= 1000 and r.size in sizes
+                              and (margin < 0 or r.margin == margin)
+                              for c in (r.checkpoints if name == "as shipped"
+                                        else r.variants.get(name, []))]  # fmt: skip
+                    high = [c for c in points if c[0] >= 0.8]
+                    if high:
+                        said = np.mean([c[0] for c in high])
+                        seen = np.mean([c[1] for c in high])
+                        cells.append(f"{said:.2f} → {seen:.2f} ({len(high)})")
+                    else:
+                        cells.append("—")
+                out.append(f"{name:<15}" + "".join(f"{c:>20}" for c in cells))
     held = sum(verdicts)
-    out.append(f"\nworld × threshold rows meeting the rule: {held} of {len(verdicts)}")
+    out.append(f"\nrows meeting the rule (wrong stops, then claims at the stop): {held} of "
+               f"{len(verdicts)}")  # fmt: skip
     out.append(f"cpu s: {sum(r.seconds for r in runs):.0f}")
     return "\n".join(out)
 
 
 def main_close(args: argparse.Namespace) -> None:
-    if args.quick:
+    if args.load:
+        saved: list[CloseRun] = []
+        for path in args.load.split(","):
+            with open(path, "rb") as f:
+                saved += pickle.load(f)
+        print(summarise_close(saved))
+        return
+    if args.plan:
+        plan = {int(a): int(b) for a, b in (part.split(":") for part in args.plan.split(","))}
+    elif args.quick:
         plan = {100: args.runs or 10}
     else:
         plan = {100: args.runs or 40, 1000: max(2, (args.runs or 40) // 8)}
@@ -719,11 +809,23 @@ def main_close(args: argparse.Namespace) -> None:
     sizes = [int(k) for k in args.sizes.split(",")]
     margins = [float(m) for m in args.margins.split(",")]
     tasks = [(n, size, margin, rep, args.taste, args.min_jurors) for n, reps in plan.items()
-             for size in sizes for margin in margins for rep in range(reps)]  # fmt: skip
-    tasks.sort(key=lambda t: (-t[0], t[1], t[2]))  # biggest and slowest first
+             for size in sizes for margin in margins
+             for rep in range(args.first_rep, args.first_rep + reps)
+             if size > 2 or n <= args.pairs_upto]  # fmt: skip
+    # Smallest first, so that a run cut short still has whole rows of the small worlds.
+    tasks.sort(key=lambda t: (t[0], t[1], t[2]))
     start = time.perf_counter()
+    runs: list[CloseRun] = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        runs = list(pool.map(run_close, tasks, chunksize=1))
+        for done in as_completed([pool.submit(run_close, task) for task in tasks]):
+            run_ = done.result()
+            runs.append(run_)
+            print(f"[{len(runs)}/{len(tasks)}] N={run_.n} k={run_.size} margin={run_.margin} "
+                  f"rep={run_.rep}: {run_.seconds:.0f} cpu s, {time.perf_counter() - start:.0f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            if args.save:
+                with open(args.save, "wb") as f:
+                    pickle.dump(runs, f)
     print(summarise_close(runs))
     print(f"\nwall time {time.perf_counter() - start:.0f} s on {args.jobs} processes")
 
@@ -738,6 +840,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=0, help="close races: rounds per world")
     parser.add_argument("--sizes", default="6,2", help="close races: question sizes")
     parser.add_argument("--large", action="store_true", help="close races: also 5,000 entries")
+    parser.add_argument("--n", default="", help="only these shortlist sizes, e.g. 200")
+    parser.add_argument("--plan", default="", help="close races: rounds per N, e.g. 100:60,1000:8")
+    parser.add_argument("--pairs-upto", type=int, default=1000,
+                        help="close races: pairs only up to this many entries")  # fmt: skip
+    parser.add_argument("--first-rep", type=int, default=0,
+                        help="close races: number rounds from here")  # fmt: skip
+    parser.add_argument("--save", default="", help="close races: pickle the rounds here")
+    parser.add_argument(
+        "--load", default="", help="close races: summarise saved rounds (files, comma-separated)"
+    )
     parser.add_argument("--margins", default=",".join(map(str, CLOSE_MARGINS)))
     parser.add_argument(
         "--taste",
@@ -763,7 +875,8 @@ def main() -> None:
     else:
         sizes = {200: (5, 30), 1000: (10, 10), 5000: (20, 6)}
         top = {200: 64.0, 1000: 12.0, 5000: 6.0}
-    sizes = {n: (j, max(1, round(w * args.worlds))) for n, (j, w) in sizes.items()}
+    sizes = {n: (j, max(1, round(w * args.worlds))) for n, (j, w) in sizes.items()
+             if not args.n or str(n) in args.n.split(",")}  # fmt: skip
     methods = [m for m in args.methods.split(",") if m]
     tasks = [(m, n, j, rep, top[n]) for n, (j, reps) in sizes.items() for rep in range(reps)
              for m in methods]  # fmt: skip

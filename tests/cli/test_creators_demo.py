@@ -59,3 +59,20 @@ def test_a_sandbox_creator_takes_part_from_the_demo_site(
             assert (
                 "Caption cut short" in videos.text and "Carries the contest hashtag" in videos.text
             )
+
+
+def test_the_demo_site_frames_the_sandboxs_player_stand_in(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "demo.db"
+    shutil.copyfile(sqlite_template, path)
+    settings = Settings(database_url=f"sqlite:///{path}")
+    with _creators_demo(settings, "127.0.0.1", 8000) as options:
+        origin = options.player_origin
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", origin)
+        app = create_app(settings, options=options)
+        with httpx.Client(transport=InProcess(app), base_url="http://testserver") as client:
+            policy = client.get("/campaigns").headers["content-security-policy"]
+        assert policy.endswith(f"frame-src {origin}")
+        played = httpx.get(f"{origin}/embed/v2/7399000000000000001")
+        assert played.status_code == 200 and "Playing video 7399000000000000001" in played.text

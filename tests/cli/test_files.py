@@ -175,6 +175,8 @@ def test_demo_builds_a_store_and_prints_winners(cli, tmp_path):
     assert "Standings now (not awarded yet):" in result.stdout
     assert re.search(r"the sandbox invented 300 videos; the crawl found \d+ of them", result.stderr)
     assert "nothing is awarded yet: sign in on the site as the organizer" in result.stderr
+    found = int(re.search(r"the crawl found ([\d,]+) of them", result.stderr)[1].replace(",", ""))
+    assert f"{found:,} thumbnails cached from the sandbox's oEmbed" in result.stderr
 
 
 def test_demo_says_the_port_is_taken_before_doing_any_work(cli, tmp_path):

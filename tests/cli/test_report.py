@@ -144,3 +144,17 @@ def test_render_verification_ok_and_every_problem():
     assert ok.startswith("verified: b.zip") and "bundle digest  abc" in ok
     bad = text_of(render_verification, Verification("b.zip", None, None, ("one", "two")))
     assert bad.splitlines() == ["NOT verified: b.zip", "  - one", "  - two"]
+
+
+def test_progress_bars_show_counts_and_totals_with_thousands_separators():
+    from rich.progress import Progress
+
+    from oyren.cli import _Counts
+
+    with Progress(disable=True) as bars:
+        known = bars.add_task("collecting: videos found", total=3000, completed=312)
+        open_ended = bars.add_task("fetching", total=None, completed=1234)
+        tasks = {task.id: task for task in bars.tasks}
+        column = _Counts()
+        assert column.render(tasks[known]).plain == "312/3,000"
+        assert column.render(tasks[open_ended]).plain == "1,234"

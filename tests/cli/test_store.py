@@ -424,3 +424,37 @@ def test_cli_rebuild_follows_a_change_of_rules(
     assert unknown.exit_code != 0 and "no campaign 'nope'" in unknown.stderr
     # The standings come from the engine either way: 45 s videos are too short now.
     assert {e["video_id"]: e["reasons"] for e in before["entries"]}["1"] == ["too_short"]
+
+
+def test_thumbnails_fetches_through_oembed_from_a_named_origin_only(
+    cli: Callable[..., Any], stored_db: Any, campaign: Campaign
+) -> None:
+    from oyren.clock import SystemClock
+    from oyren.inputs.observations import observation_to_record
+    from oyren.sandbox.api import SandboxAPI
+    from oyren.sandbox.server import serve
+    from oyren.sandbox.simulate import observations, simulate
+    from oyren.store import ingest_observations
+    from oyren.store.db import transaction
+    from oyren.store.thumbnails import get_thumbnail
+
+    sim = simulate(campaign, videos=30, seed=4, observations_per_video=2)
+    path = jsonl(Path("sim.jsonl"), [observation_to_record(o) for o in observations(sim)])
+    with transaction(stored_db) as session:
+        ingest_observations(session, campaign_id=CID, path=path, by="organizer")
+    with serve(SandboxAPI(sim.videos, SystemClock())) as url:
+        env = {"OYREN_TIKTOK_OEMBED_URL": url + "/oembed"}
+        # Without the sandbox's origin named, its http addresses are not TikTok's image hosts.
+        refused = cli("thumbnails", "--campaign", CID, "--limit", 5, env=env)
+        assert refused.exit_code == 0, refused.stderr
+        assert "thumbnails: 0 fetched of 5 due, 5 addresses looked up, 5 failed" in refused.stderr
+        assert "only https addresses" in refused.stderr
+        done = cli("thumbnails", "--campaign", CID, "--image-origin", url + "/", env=env)
+    assert done.exit_code == 0, done.stderr
+    ids = {v.video_id for v in sim.videos}
+    assert f"thumbnails: {len(ids) - 5:,} fetched of {len(ids) - 5:,} due" in done.stderr
+    with transaction(stored_db) as session:
+        found = [get_thumbnail(session, campaign_id=CID, video_id=i) for i in ids]
+    assert sum(f is not None for f in found) == len(ids) - 5
+    unknown = cli("thumbnails", "--campaign", "no-such-campaign")
+    assert unknown.exit_code == 2 and "no-such-campaign" in unknown.stderr

@@ -84,6 +84,42 @@ def test_taste_is_integrated_out_exactly_for_small_jurors() -> None:
     assert np.allclose(info.sum(axis=1), 0.0)  # still a Laplacian: no information on the level
 
 
+def test_taste_group_by_group_equals_the_whole_juror_at_once() -> None:
+    # Two separate batches of three, a chain of three pairs and an entry nobody compared: the
+    # groups are solved apart (two of one size together), the result is the dense formula.
+    from oyren.jury.model import _with_taste
+
+    r = np.array([0, 0, 1, 5, 5, 6, 9, 10, 11])
+    c = np.array([1, 2, 2, 6, 7, 7, 10, 11, 12])
+    v = np.array([0.9, 0.4, 1.3, 0.2, 2.0, 0.7, 1.1, 0.5, 0.8])
+    n = 14
+    info = _with_taste(r, c, v, n, 0.5).toarray()
+    lap = np.zeros((n, n))
+    for a, b, w in zip(r, c, v, strict=True):
+        lap[[a, b], [b, a]] -= w
+        lap[[a, b], [a, b]] += w
+    assert np.allclose(info, lap @ np.linalg.inv(np.eye(n) + 0.25 * lap))
+    assert not info[3].any() and not info[13].any()  # entries this juror never compared
+    assert info[0, 5] == 0.0  # no information couples two groups
+
+
+def test_taste_in_a_group_too_big_for_exactness_shrinks_each_comparison() -> None:
+    # Above ``exact`` entries in one group, each comparison is divided by 1 + τ² times its two
+    # entries' information: exact for one pair, more cautious than exact for a chain.
+    from oyren.jury.model import _with_taste
+
+    pair = _with_taste(np.array([0]), np.array([1]), np.array([3.0]), 2, 0.5, exact=1)
+    assert np.allclose(pair.toarray(), _with_taste(np.array([0]), np.array([1]),
+                                                   np.array([3.0]), 2, 0.5).toarray())  # fmt: skip
+    r, c, v = np.array([0, 1]), np.array([1, 2]), np.array([2.0, 2.0])
+    rough = _with_taste(r, c, v, 3, 0.5, exact=2).toarray()
+    exact = _with_taste(r, c, v, 3, 0.5).toarray()
+    assert np.allclose(rough.sum(axis=1), 0.0)
+    # The precision of the ends' difference is smaller with the shortcut: more cautious.
+    d = np.array([1.0, 0.0, -1.0])
+    assert 0.0 < d @ rough @ d < d @ exact @ d
+
+
 def test_fit_transitive_chain_orders_scores() -> None:
     chain = ["104", "102", "107", "101", "108"]
     judgments = []

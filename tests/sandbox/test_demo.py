@@ -11,8 +11,13 @@ from oyren.store.db import open_database, transaction
 
 def test_build_demo_collects_every_matching_video_through_the_sandbox_api(tmp_path):
     stages = []
-    demo = build_demo(tmp_path, videos=200, seed=3,
-                      progress=lambda stage, done, total: stages.append(stage))  # fmt: skip
+    seen = {}
+
+    def progress(stage, done, total):
+        stages.append(stage)
+        seen[stage] = (done, total)
+
+    demo = build_demo(tmp_path, videos=200, seed=3, progress=progress)
     # The API is asked for the campaign's hashtags in its regions over the UTC dates covering
     # the window: those videos, and only those.
     campaign = demo.campaign
@@ -29,9 +34,12 @@ def test_build_demo_collects_every_matching_video_through_the_sandbox_api(tmp_pa
     for entry in demo.results.entries:
         if entry.views_basis == "observed":
             assert entry.views_at_cutoff == truth[entry.video_id].views_at(campaign.cutoff_ts)
-    assert {"inventing videos", "collecting from the sandbox API", "storing observations"} <= set(
-        stages
-    )
+    assert {"inventing videos", "collecting: videos found", "storing observations",
+            "fetching thumbnails"} <= set(stages)  # fmt: skip
+    # Each bar has a total: videos found against those invented, thumbnails against entries.
+    assert seen["collecting: videos found"] == (len(demo.results.entries), 200)
+    entries = len(demo.results.entries)
+    assert seen["fetching thumbnails"] == (entries, entries) and demo.thumbnails == entries
     engine = open_database(demo.settings.database_url)
     try:
         with transaction(engine) as session:

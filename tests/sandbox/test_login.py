@@ -158,3 +158,32 @@ def test_a_token_without_the_video_scope_cannot_list_videos(sandbox: Campaign) -
             json={"max_count": 5},
         )
         assert listed.json()["error"]["code"] == "scope_not_authorized"
+
+
+def test_oembed_and_covers_point_at_the_sandboxs_own_expiring_images(sandbox: Campaign) -> None:
+    from oyren.inputs.images import read_image
+    from oyren.sandbox.login import THUMB_TTL_S, thumbnail_png
+
+    with sandbox_box(sandbox) as box:
+        now = int(box.clock.now())
+        answer = box.http.get(
+            "http://sandbox/oembed",
+            params={"url": "https://www.tiktok.com/@samir.explains/video/7399000000000000004"},
+        ).json()
+        url = answer["thumbnail_url"]
+        assert url.startswith("http://sandbox/thumbs/7399000000000000004.png?x-expires=")
+        assert int(parse_qs(urlsplit(url).query)["x-expires"][0]) == now + THUMB_TTL_S
+        image = box.http.get(url)
+        assert image.headers["content-type"] == "image/png"
+        assert image.content == thumbnail_png("7399000000000000004")
+        assert read_image(image.content).width == 72
+        assert thumbnail_png("1") != thumbnail_png("2")  # each video its own colours
+        code, _, verifier = authorize(box, "samir.explains")
+        token = box.login.exchange(code, verifier).access_token
+        display = DisplayClient(box.http, "http://sandbox", clock=box.clock)
+        cover = display.query(token, ["7399000000000000004"])[0].cover_image_url
+        assert cover is not None and cover.startswith("http://sandbox/thumbs/7399000000000000004")
+        expired = url.replace(f"x-expires={now + THUMB_TTL_S}", f"x-expires={now - 1}")
+        assert box.http.get(expired).status_code == 403
+        assert box.http.get("http://sandbox/thumbs/123.png?x-expires=9999999999").status_code == 404
+        assert box.http.get("http://sandbox/thumbs/abc.svg").status_code == 404

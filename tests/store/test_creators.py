@@ -101,8 +101,20 @@ def test_withdrawing_and_erasing_keep_only_what_the_audit_log_needs(
             with pytest.raises(StoreError, match="no video"):
                 withdraw_entry(session, campaign_id=sandbox.id, creator_id=lala,
                                video_id="7399000000000000004", now=now)  # fmt: skip
+        from oyren.inputs.images import read_image
+        from oyren.sandbox.login import thumbnail_png
+        from oyren.store.thumbnails import get_thumbnail, save_thumbnail
+
+        pictured = ["7399000000000000001", "7399000000000000004"]  # lala's, then samir's
+        with transaction(creators_db) as session:
+            for vid in pictured:
+                save_thumbnail(session, campaign_id=sandbox.id, video_id=vid,
+                               image=read_image(thumbnail_png(vid)), at=now)  # fmt: skip
         with transaction(creators_db) as session:
             token = erase_creator(session, key, creator_id=lala, now=now + 1)
+            # The erased creator's pictures go; another creator's stay.
+            assert get_thumbnail(session, campaign_id=sandbox.id, video_id=pictured[0]) is None
+            assert get_thumbnail(session, campaign_id=sandbox.id, video_id=pictured[1]) is not None
         assert token is not None
         box.login.revoke(token)
         with pytest.raises(TokenRejected):

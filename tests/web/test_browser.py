@@ -300,13 +300,16 @@ def _english_only_phrases() -> list[str]:
     return sorted(phrases)
 
 
-def _check_page(live: Live, path: str, name: str, english: list[str]) -> list[str]:
-    """Load ``path`` at both widths; return what is wrong with it."""
+def _check_page(live: Live, path: str | None, name: str, english: list[str]) -> list[str]:
+    """Load ``path`` (None: the page as it is, e.g. the answer to a form) at both widths;
+    return what is wrong with it."""
     problems: list[str] = []
     page = live.page
+    path = path or page.url.removeprefix(live.url)  # type: ignore[attr-defined]
     for label, size in (("390", PHONE), ("1280", LAPTOP)):
         page.set_viewport_size(size)  # type: ignore[attr-defined]
-        live.go(path)
+        if path != page.url.removeprefix(live.url):  # type: ignore[attr-defined]
+            live.go(path)
         live.shot(f"{name}-{label}")
         if label == "390":
             live.shot(f"{name}-{label}-screen", full_page=False)
@@ -355,9 +358,23 @@ def _organizer_pages() -> list[tuple[str, str]]:
     ]
 
 
-def test_every_page_fits_a_phone_and_speaks_azerbaijani(live: Live, sandbox_db: Engine) -> None:
+def test_every_page_fits_a_phone_and_speaks_azerbaijani(
+    live: Live, sandbox_db: Engine, sandbox: Campaign
+) -> None:
+    from oyren.sandbox.demo import fetch_thumbnails
+    from oyren.sandbox.simulate import simulate
     from oyren.store import create_round, invite_juror
     from oyren.store.db import transaction
+
+    # Thumbnails of the most viewed videos from the sandbox's oEmbed and images, as the demo
+    # fetches them; the others show the placeholder. Both come from this site only.
+    sim = simulate(sandbox, videos=300, seed=5, observations_per_video=6)
+    assert fetch_thumbnails(sandbox_db, "sandbox-2024", sim, limit=80) > 60
+    thumbs: list[str] = []
+    live.page.on(  # type: ignore[attr-defined]
+        "response",
+        lambda r: "/thumbs/" in r.url and thumbs.append(r.headers.get("content-type", "")),
+    )
 
     with transaction(sandbox_db) as session:
         made = create_round(session, campaign_id="sandbox-2024", name="Final", by="olga", top=6)
@@ -393,6 +410,7 @@ def test_every_page_fits_a_phone_and_speaks_azerbaijani(live: Live, sandbox_db: 
                        (f"/jury/rounds/{six.id}", "jury-six")]:  # fmt: skip
         problems += _check_page(live, path, "az-" + name, english)
     assert problems == [], "\n".join(problems)
+    assert {"image/png", "image/svg+xml"} <= set(thumbs)
 
 
 def test_juror_plays_a_video_and_orders_a_batch_by_dragging(live: Live, sandbox_db: Engine) -> None:

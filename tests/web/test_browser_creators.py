@@ -171,3 +171,47 @@ def test_a_minor_takes_part_picks_two_videos_and_deletes_everything(
         assert session.scalars(select(CreatorRow.username)).all() == [""]
         reasons = set(session.scalars(select(CreatorWithdrawalRow.reason)))
         assert reasons == {"data_erased"}
+
+
+def test_every_creator_page_fits_a_phone_and_speaks_azerbaijani(
+    both: Both, sandbox_db: Engine
+) -> None:
+    """The creator's pages in the every-page check: take part (with a guardian's consent), the
+    way on to TikTok, picking videos, their own page with thumbnails, the page after deleting."""
+    from tests.web.test_browser import Live, _check_page, _english_only_phrases
+
+    english = _english_only_phrases()
+    page = both.page
+    live = Live(both.url, page)
+    problems: list[str] = []
+    page.goto(both.url + "/language/az?next=" + BASE + "/take-part")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(re.escape(both.url) + f"{BASE}/take-part$"))  # type: ignore[attr-defined]
+    problems += _check_page(live, f"{BASE}/take-part", "az-creator-take-part", english)
+    page.check("input[name=rules]")  # type: ignore[attr-defined]
+    page.check("input[name=age][value=minor]")  # type: ignore[attr-defined]
+    page.fill("#guardian_name", "Aynur Məmmədova")  # type: ignore[attr-defined]
+    page.fill("#guardian_contact", "+994 50 123 45 67")  # type: ignore[attr-defined]
+    page.check("input[name=guardian_consent]")  # type: ignore[attr-defined]
+    problems += _check_page(live, None, "az-creator-guardian", english)
+    page.click("form[action$='/take-part'] button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_selector("#to-tiktok")  # type: ignore[attr-defined]
+    problems += _check_page(live, None, "az-creator-sign-in", english)
+    page.click("#to-tiktok")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(re.escape(both.sandbox_url) + ".*"))  # type: ignore[attr-defined]
+    page.check("input[name=username][value='lala.learns']")  # type: ignore[attr-defined]
+    page.click("button[value=allow]")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(re.escape(both.url) + f"{BASE}/me/videos"))  # type: ignore[attr-defined]
+    problems += _check_page(live, f"{BASE}/me/videos", "az-creator-pick", english)
+    page.check(f"input[name=video][value='{TAGGED}']")  # type: ignore[attr-defined]
+    page.click("form[action$='/me/entries'] button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(re.escape(both.url) + f"{BASE}/me$"))  # type: ignore[attr-defined]
+    problems += _check_page(live, f"{BASE}/me", "az-creator-my-page", english)
+    # The creator's own page shows the entry's thumbnail from this site (a placeholder here).
+    thumb = page.locator("img.thumb").first  # type: ignore[attr-defined]
+    assert thumb.get_attribute("src") == f"{BASE}/thumbs/{TAGGED}"
+    assert page.evaluate("() => document.querySelector('img.thumb').naturalWidth") > 0  # type: ignore[attr-defined]
+    page.check("input[name=confirm]")  # type: ignore[attr-defined]
+    page.click("form[action='/creators/me/delete'] button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_selector("h1")  # type: ignore[attr-defined]
+    problems += _check_page(live, None, "az-creator-deleted", english)
+    assert problems == [], "\n".join(problems)

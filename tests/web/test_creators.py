@@ -157,6 +157,14 @@ def test_a_minor_takes_part_with_a_guardian_picks_two_videos_and_erases_everythi
         assert (joined.minor, joined.guardian_name) == (True, "Aynur Məmmədova")
         assert joined.guardian_contact == "+994 50 123 45 67" and joined.guardian_consent_at
     assert entries == {TAGGED: ("present", False), CUT: ("cut", True)}
+    # The covers' addresses are kept, with their expiry, for the thumbnails to be fetched.
+    from oyren.store.models import ThumbnailRow
+
+    with transaction(sandbox_db) as session:
+        covers = {r.video_id: r for r in session.scalars(select(ThumbnailRow))}
+    assert set(covers) == {TAGGED, CUT}
+    assert all(r.source == "display_api" and "/thumbs/" in (r.url or "") for r in covers.values())
+    assert all(r.url_expires_at and r.url_expires_at > r.checked_at for r in covers.values())
     page = visitor.get(f"{BASE}/me?lang=en")
     assert page.status_code == 200
     assert "a moderator will check" in page.text and "guardian" in page.text
@@ -172,6 +180,7 @@ def test_a_minor_takes_part_with_a_guardian_picks_two_videos_and_erases_everythi
         answer.status_code == 200 and "deleted" in answer.text.lower()
     ) or "silindi" in answer.text
     _nothing_stored_but_withdrawals(sandbox_db)
+    assert _count(sandbox_db, ThumbnailRow) == 0  # the withdrawn and the erased entry's covers
     assert visitor.get(f"{BASE}/me").status_code == 400  # signed out
 
 

@@ -110,3 +110,37 @@ def test_numbers_on_pages_follow_the_language(client: httpx.Client) -> None:
     az = client.get("/campaigns/sandbox-2024/leaderboard").text
     en = client.get("/campaigns/sandbox-2024/leaderboard?lang=en").text
     assert ("90.000.000" in az, "90,000,000" in en) == (True, True)
+
+
+def _glossary() -> list[tuple[str, str, list[str]]]:
+    """docs/glossary.md's rows: (English, Azerbaijani, the words its notes say never to use)."""
+    rows = []
+    for line in (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or cells[0] in ("English", "---"):
+            continue
+        never = cells[2].split("never", 1)[1] if "never" in cells[2] else ""
+        rows.append((cells[0], cells[1], re.findall(r"\*([^*]+)\*", never)))
+    return rows
+
+
+def test_the_azerbaijani_catalog_keeps_to_the_glossary() -> None:
+    rows = _glossary()
+    assert len(rows) > 30 and any(never for _, _, never in rows)
+    texts = [" ".join(_strings(m)).lower() for m in read_catalog("az") if m.id]
+    wrong = [
+        f"{english}: “{word}” in “{text[:80]}”"
+        for english, _, never in rows
+        for word in never
+        for text in texts
+        if re.search(rf"\b{re.escape(word.lower())}", text)
+    ]
+    assert wrong == []
+    # The glossary's words are the ones the catalog uses.
+    joined = " ".join(texts)
+    terms = [("views", "baxış"), ("creator", "müəllif"), ("juror", "münsif"),
+             ("category", "nominasiya"), ("entry", "iştirak edən video"),
+             ("pending", "yoxlama gözləyir"), ("crawl", "məlumat toplama")]  # fmt: skip
+    for english, term in terms:
+        assert term in joined, english
+        assert any(term in az for e, az, _ in rows if e.startswith(english)), english

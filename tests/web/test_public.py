@@ -264,3 +264,63 @@ def test_leaderboard_says_why_the_first_creator_is_not_the_discover_winner(
         f"@{first} has the most views but already holds 1 prize, the most one creator may win; "
         f"the discover prize goes to @{data['discover_winner']}."
     ) in page
+
+
+# --- Thumbnails: served from this site's own cache, never fetched by the reader's browser -------
+
+
+def store_thumbnail(engine: Engine, video_id: str, data: bytes) -> None:
+    from oyren.inputs.images import read_image
+    from oyren.store.thumbnails import save_thumbnail
+
+    with transaction(engine) as session:
+        save_thumbnail(session, campaign_id="sandbox-2024", video_id=video_id,
+                       image=read_image(data), at=1)  # fmt: skip
+
+
+def test_a_cached_thumbnail_is_served_with_our_type_nosniff_and_a_long_cache(
+    client: httpx.Client, sandbox_db: Engine
+) -> None:
+    from oyren.sandbox.login import thumbnail_png
+
+    store_thumbnail(sandbox_db, TOP_ID, thumbnail_png(TOP_ID))
+    response = client.get(f"{BASE}/thumbs/{TOP_ID}")
+    assert response.status_code == 200 and response.content == thumbnail_png(TOP_ID)
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "public, max-age=604800"
+    again = client.get(
+        f"{BASE}/thumbs/{TOP_ID}", headers={"If-None-Match": response.headers["etag"]}
+    )
+    assert (again.status_code, again.content) == (304, b"")
+
+
+def test_without_a_cached_thumbnail_a_placeholder_drawing_is_served_briefly(
+    client: httpx.Client,
+) -> None:
+    response = client.get(f"{BASE}/thumbs/{SECOND_ID}")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"
+    assert response.headers["cache-control"] == "public, max-age=300"
+    assert b"<script" not in response.content and b"<svg" in response.content
+    # Unknown campaigns and videos get the same drawing; malformed ids are refused.
+    assert client.get("/campaigns/nope/thumbs/1").headers["content-type"] == "image/svg+xml"
+    for bad in ("..%2F..%2Fetc", "a" * 65, "x%00y", "<svg>"):
+        assert client.get(f"{BASE}/thumbs/{bad}").status_code in (400, 404)
+
+
+def test_pages_show_thumbnails_from_this_site_only(
+    client: httpx.Client, organizer: httpx.Client
+) -> None:
+    pages = {
+        client: [f"{BASE}/leaderboard", f"{BASE}/partners", f"{BASE}/check?q={TOP_ID}"],
+        organizer: [
+            "/organizer/campaigns/sandbox-2024/queue",
+            f"/organizer/campaigns/sandbox-2024/videos/{TOP_ID}",
+        ],
+    }
+    for who, paths in pages.items():
+        for path in paths:
+            text = who.get(path).text
+            sources = re.findall(r'<img[^>]*\ssrc="([^"]+)"', text)
+            assert any(s.startswith(f"{BASE}/thumbs/") for s in sources), path
+            assert all(s.startswith("/") and not s.startswith("//") for s in sources), path

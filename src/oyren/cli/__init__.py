@@ -20,11 +20,14 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from oyren import __version__
 from oyren.batch.bundle import verify_bundle
@@ -796,6 +799,10 @@ def demo(videos: int, seed: int, folder: Path, host: str, port: int, serve: bool
     click.echo("Standings now (not awarded yet):")
     render_results(built.results, Console(), top=10)
     _note(
+        f"{built.thumbnails:,} thumbnails cached from the sandbox's oEmbed and images, so the "
+        "pages show them from the demo site itself"
+    )
+    _note(
         f"demo store: {built.settings.database_url} ({built.observations:,} observations); "
         f"organizer sign-in: {built.organizer} / {built.password}"
     )
@@ -855,7 +862,8 @@ def _creators_demo(settings: Settings, host: str, port: int) -> Iterator[Any]:
         assert login is not None
         # A key for this run only: the demo's creators' tokens are not meant to outlive it.
         cipher = TokenCipher([Fernet.generate_key().decode()])
-        yield WebOptions(creators=CreatorServices(login, cipher, http))
+        # The sandbox's player stand-in, so that clicking "play" plays without the internet.
+        yield WebOptions(creators=CreatorServices(login, cipher, http), player_origin=sandbox_url)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -871,11 +879,19 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+class _Counts(ProgressColumn):
+    """Done and total with thousands separators: ``312/3,000`` (only the count without one)."""
+
+    def render(self, task: Task) -> Text:
+        done = f"{int(task.completed):,}"
+        return Text(done if task.total is None else f"{done}/{int(task.total):,}")
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        _Counts(),
         TimeElapsedColumn(),
         console=_err(),
         transient=True,
@@ -991,6 +1007,13 @@ def creators_refresh(ctx: click.Context, campaign_id: str, until_s: str | None) 
                 reports = follow_creators(
                     store, client, display, campaign, clock=clock, until=until
                 )
+            # The covers just read expire within hours: keep them and fetch the images now.
+            covers = {k: v for report in reports for k, v in report.covers.items()}
+            if covers:
+                from oyren.collect.thumbnails import record_covers
+
+                record_covers(engine, campaign_id, covers, at=int(clock.now()))
+                _fetch_thumbnails(engine, campaign_id, http, settings, video_ids=list(covers))
     finally:
         engine.dispose()
     for report in reports:
@@ -1002,6 +1025,73 @@ def creators_refresh(ctx: click.Context, campaign_id: str, until_s: str | None) 
             + ("; rate limited, the rest next cycle" if report.rate_limited else ""),
             highlight=False,
         )
+
+
+@cli.command()
+@click.option("--campaign", "campaign_id", required=True, help="The campaign's id.")
+@click.option(
+    "--limit",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="At most this many videos this run, the most viewed first.",
+)
+@click.option(
+    "--image-origin",
+    "origins",
+    multiple=True,
+    metavar="URL",
+    help="Another origin images may come from (e.g. the sandbox's http://127.0.0.1:8766); "
+    "by default only https on TikTok's image hosts.",
+)
+@click.pass_context
+def thumbnails(ctx: click.Context, campaign_id: str, limit: int, origins: tuple[str, ...]) -> None:
+    """Fetch and cache videos' thumbnails (oEmbed), so pages show them from this site."""
+    import httpx
+
+    from oyren.store.db import open_database
+
+    settings = _settings(ctx)
+    engine = open_database(settings.database_url)
+    try:
+        with httpx.Client(timeout=30.0) as http:
+            _fetch_thumbnails(engine, campaign_id, http, settings, limit=limit, origins=origins)
+    finally:
+        engine.dispose()
+
+
+def _fetch_thumbnails(
+    engine: Any,
+    campaign_id: str,
+    http: Any,
+    settings: Settings,
+    *,
+    limit: int = 500,
+    origins: tuple[str, ...] = (),
+    video_ids: list[str] | None = None,
+) -> None:
+    """Fetch the thumbnails due, with a bar, and say what happened."""
+    from oyren.collect.connectors.oembed import OEmbedClient
+    from oyren.collect.thumbnails import ImageFetcher, ImagePolicy, refresh_thumbnails
+    from oyren.store import get_campaign
+    from oyren.store.db import transaction
+
+    with transaction(engine) as session:
+        get_campaign(session, campaign_id)  # a clear error for an unknown campaign
+    fetcher = ImageFetcher(http, policy=ImagePolicy(origins=tuple(o.rstrip("/") for o in origins)))
+    oembed = OEmbedClient(http, settings.tiktok_oembed_url)
+    with _progress() as bar:
+        task = bar.add_task("fetching thumbnails", total=None)
+        report = refresh_thumbnails(
+            engine, campaign_id, fetcher, oembed=oembed, limit=limit, video_ids=video_ids,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
+    _err().print(
+        f"thumbnails: {report.fetched:,} fetched of {report.due:,} due, "
+        f"{report.looked_up:,} addresses looked up, {report.failed:,} failed"
+        + "".join(f"\n  {p}" for p in report.problems[:5]),
+        highlight=False,
+    )
 
 
 @creators.command("rotate-keys")
@@ -1156,8 +1246,12 @@ def jury_progress(ctx: click.Context, round_id: int) -> None:
     if p.leader is not None and p.answers:
         click.echo(
             f"leader: {p.leader} ({info.creators.get(p.leader, '?')}), "
-            f"P(best) {p.leader_p_best:.2f} of {p.threshold:.2f} needed"
+            f"P(best) {p.leader_p_best:.2f} of {p.threshold:.2f} needed (the current estimate,"
+            " not a certainty)"
         )
+        bar = p.threshold / (1.0 - p.threshold)
+        click.echo(f"evidence that the leader is ahead of the runner-up: Bayes factor "
+                   f"{min(p.evidence, 1e6):.3g} of {bar:.3g} needed")  # fmt: skip
     if p.runner_up is not None and p.answers:
         click.echo(
             f"runner-up: {p.runner_up} ({info.creators.get(p.runner_up, '?')}), "

@@ -167,6 +167,8 @@ class RefreshReport:
     gone: list[str] = field(default_factory=list)
     rate_limited: bool = False
     unavailable: list[str] = field(default_factory=list)
+    # Each video's cover address as read this cycle (they expire: fetch them soon).
+    covers: dict[str, str] = field(default_factory=dict)
 
 
 def refresh_creators(
@@ -206,6 +208,9 @@ def refresh_creators(
                 report.requests += 1
                 batch = ids[start : start + MAX_IDS]
                 videos = display.query(token, batch)
+                report.covers.update(
+                    (v.video_id, v.cover_image_url) for v in videos if v.cover_image_url
+                )
                 seen.extend(
                     display_observation(v, username=creator.username, region=creator.region)
                     for v in videos

@@ -45,6 +45,7 @@ import numpy as np
 import scipy.linalg  # type: ignore[import-untyped]
 import scipy.optimize  # type: ignore[import-untyped]
 import scipy.sparse  # type: ignore[import-untyped]
+import scipy.sparse.csgraph  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 
 from oyren.inputs.judgments import Judgment, tiebreak
@@ -510,11 +511,14 @@ class _Objective:
         prior = scipy.sparse.diags_array(np.full(n, 1.0 / self.prior_sd**2))
         if taste <= 0.0 or not len(v):
             return (prior + _laplacian(r, c, v, n)).tocsr()
-        parts = [prior]
+        parts = [scipy.sparse.coo_array(prior)]
         for juror in np.unique(g).tolist():
             mine = g == juror
-            parts.append(_with_taste(r[mine], c[mine], v[mine], n, taste))
-        return scipy.sparse.csr_array(sum(parts[1:], parts[0]))
+            parts.append(scipy.sparse.coo_array(_with_taste(r[mine], c[mine], v[mine], n, taste)))
+        data = np.concatenate([part.data for part in parts])
+        where = (np.concatenate([part.row for part in parts]),
+                 np.concatenate([part.col for part in parts]))  # fmt: skip
+        return scipy.sparse.coo_array((data, where), shape=(n, n)).tocsr()  # duplicates summed
 
 
 def _laplacian(r: Ints, c: Ints, v: Floats, n: int) -> scipy.sparse.coo_array:
@@ -528,27 +532,73 @@ def _laplacian(r: Ints, c: Ints, v: Floats, n: int) -> scipy.sparse.coo_array:
     )  # fmt: skip
 
 
-TASTE_EXACT = 1000  # up to this many entries per juror their taste is integrated out exactly
+TASTE_EXACT = 1000  # up to this many entries per connected group, taste is integrated out exactly
 
 
-def _with_taste(r: Ints, c: Ints, v: Floats, n: int, taste: float) -> scipy.sparse.coo_array:
-    """One juror's information about the scores once their own taste is integrated out."""
+def _with_taste(
+    r: Ints, c: Ints, v: Floats, n: int, taste: float, exact: int = TASTE_EXACT
+) -> scipy.sparse.coo_array:
+    """One juror's information about the scores once their own taste is integrated out.
+
+    L (I + τ² L)⁻¹ is block diagonal over the connected groups of entries this juror
+    compared (the batches of coverage are mostly separate groups of six), so it is computed
+    group by group, groups of one size together: exact, and sparse where L is. A group of
+    more than ``exact`` entries is approximated (see below).
+    """
     nodes, local = np.unique(np.concatenate([r, c]), return_inverse=True)
     m = len(nodes)
     lr, lc = local[: len(r)], local[len(r) :]
-    if m <= TASTE_EXACT:
-        lap = _laplacian(lr, lc, v, m).toarray()
+    adjacency = scipy.sparse.coo_array((np.ones(len(lr)), (lr, lc)), shape=(m, m))
+    groups, label = scipy.sparse.csgraph.connected_components(adjacency, directed=False)
+    order = np.argsort(label, kind="stable")
+    sizes = np.bincount(label, minlength=groups)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    place = np.empty(m, dtype=np.int64)  # each entry's place within its group
+    place[order] = np.arange(m) - starts[label[order]]
+    rows: list[Ints] = []
+    cols: list[Ints] = []
+    vals: list[Floats] = []
+    big: list[Ints] = []
+    for size in np.unique(sizes).tolist():
+        if size < 2:
+            continue  # an entry compared with nothing else by this juror: no information
+        these = np.flatnonzero(sizes == size)
+        members = order[starts[these][:, None] + np.arange(size)]  # groups × size
+        if size > exact:
+            big.extend(members)
+            continue
+        slot = np.full(groups, -1, dtype=np.int64)
+        slot[these] = np.arange(len(these))
+        e = slot[label[lr]] >= 0
+        g, a, b, w = slot[label[lr[e]]], place[lr[e]], place[lc[e]], v[e]
+        blocks = np.zeros((len(these), size, size))  # each group's Laplacian
+        np.add.at(blocks, (g, a, b), -w)
+        np.add.at(blocks, (g, b, a), -w)
+        np.add.at(blocks, (g, a, a), w)
+        np.add.at(blocks, (g, b, b), w)
         # L (I + τ² L)⁻¹, symmetric because the two factors commute.
-        info = np.linalg.solve(np.eye(m) + taste**2 * lap, lap)
-        info = 0.5 * (info + info.T)
-        rr, cc = np.nonzero(np.abs(info) > 1e-12 * max(1.0, float(np.abs(info).max())))
-        return scipy.sparse.coo_array((info[rr, cc], (nodes[rr], nodes[cc])), shape=(n, n))
-    # Many entries: shrink each comparison by its two entries' information from this juror,
-    # which keeps the Laplacian sparse and is exact for a juror who judged only one pair
-    # (and more cautious than exact when a juror's comparisons overlap).
+        info = np.linalg.solve(np.eye(size) + taste**2 * blocks, blocks)
+        info = 0.5 * (info + np.swapaxes(info, 1, 2))
+        rows.append(np.repeat(members, size, axis=1).ravel())
+        cols.append(np.tile(members, (1, size)).ravel())
+        vals.append(np.asarray(info, dtype=np.float64).ravel())
+    out = scipy.sparse.coo_array(
+        (np.concatenate(vals) if vals else np.zeros(0),
+         (nodes[np.concatenate(rows)] if rows else np.zeros(0, dtype=np.int64),
+          nodes[np.concatenate(cols)] if cols else np.zeros(0, dtype=np.int64))),
+        shape=(n, n),
+    )  # fmt: skip
+    if not big:
+        return out
+    # A group of more than ``exact`` entries: shrink each comparison by its two entries'
+    # information from this juror, which keeps the Laplacian sparse and is exact for a single
+    # pair (and more cautious than exact when a juror's comparisons overlap).
+    inside = np.zeros(m, dtype=bool)
+    inside[np.concatenate(big)] = True
+    keep = inside[lr]
     degree = np.bincount(lr, v, minlength=m) + np.bincount(lc, v, minlength=m)
-    shrunk = v / (1.0 + taste**2 * (degree[lr] + degree[lc]))
-    return _laplacian(nodes[lr], nodes[lc], shrunk, n)
+    shrunk = v[keep] / (1.0 + taste**2 * (degree[lr[keep]] + degree[lc[keep]]))
+    return scipy.sparse.coo_array(out + _laplacian(nodes[lr[keep]], nodes[lc[keep]], shrunk, n))
 
 
 def _laplace(precision: scipy.sparse.csr_array, scores: Floats) -> tuple[Floats, Ints, Floats]:

@@ -132,8 +132,9 @@ class Progress:
 
     @property
     def settled(self) -> bool:
-        """Whether P(best) can be published as the jury's certainty: the stop rule's evidence
-        is there (coverage, jurors on the top two); the number is then calibrated."""
+        """Whether the round has what any verdict needs: every entry covered and the leader and
+        the runner-up seen side by side by enough jurors. Not enough to publish P(best) as the
+        jury's certainty: that needs the whole stop rule (:meth:`met`), evidence included."""
         return self.covered == self.entries and self.jurors_on_top >= self.jurors_needed
 
 

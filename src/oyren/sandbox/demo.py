@@ -2,7 +2,8 @@
 
 :func:`build_demo` does what an organizer does over two months, in a minute: register the
 campaign, collect its videos through the real TikTok connector from the sandbox API (served on a
-loopback port, on an accelerated clock), import what was collected as ``oyren ingest`` does, and
+loopback port, on an accelerated clock), import what was collected as ``oyren ingest`` does,
+fetch the videos' thumbnails through the sandbox's oEmbed as ``oyren thumbnails`` does, and
 leave an organizer account to sign in with.
 """
 
@@ -16,15 +17,21 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+import httpx
+
+from oyren.clock import SystemClock
 from oyren.collect.checkpoints import FileCrawlStore
+from oyren.collect.connectors.oembed import OEmbedClient
+from oyren.collect.thumbnails import ImageFetcher, ImagePolicy, refresh_thumbnails
 from oyren.rules.campaign import Campaign
 from oyren.rules.results import Results
+from oyren.sandbox.api import SandboxAPI
 from oyren.sandbox.replay import collect_sandbox
 from oyren.sandbox.simulate import Simulation, sandbox_campaign, simulate
 from oyren.settings import Settings
 from oyren.store import ingest_observations, register_campaign, standings
 from oyren.store.accounts import create_user
-from oyren.store.db import open_database, transaction
+from oyren.store.db import Engine, open_database, transaction
 from oyren.store.decided import refresh_flags
 
 __all__ = ["CREATORS_DEMO_ID", "DEMO_ORGANIZER", "Demo", "add_creators_campaign", "build_demo",
@@ -47,6 +54,7 @@ class Demo:
     observations: int
     organizer: str
     password: str
+    thumbnails: int = 0
 
 
 def build_demo(
@@ -96,10 +104,34 @@ def build_demo(
         step("screening", 1, 1)
         with transaction(engine) as session:
             results = standings(session, campaign_id=campaign.id).results
+        thumbs = fetch_thumbnails(
+            engine, campaign.id, sim, limit=len(results.entries),
+            progress=lambda done, total: step("fetching thumbnails", done, total),
+        )  # fmt: skip
     finally:
         engine.dispose()
     return Demo(settings, campaign, sim, results, summary.new_observations, DEMO_ORGANIZER,
-                password)  # fmt: skip
+                password, thumbs)  # fmt: skip
+
+
+def fetch_thumbnails(
+    engine: Engine,
+    campaign_id: str,
+    sim: Simulation,
+    *,
+    limit: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Fetch the thumbnails of up to ``limit`` videos from the sandbox's oEmbed and images (in
+    this process, on the real clock, as ``oyren thumbnails`` does from TikTok); return how many."""
+    api = SandboxAPI(sim.videos, SystemClock())
+    base = "http://sandbox.invalid"
+    with httpx.Client(transport=api.transport()) as http:
+        report = refresh_thumbnails(
+            engine, campaign_id, ImageFetcher(http, policy=ImagePolicy(origins=(base,))),
+            oembed=OEmbedClient(http, base + "/oembed"), limit=limit, progress=progress,
+        )  # fmt: skip
+    return report.fetched
 
 
 def _collect(
@@ -111,7 +143,8 @@ def _collect(
             campaign,
             sim,
             crawled,
-            progress=lambda p: step("collecting from the sandbox API", p.observations, None),
+            # Videos found so far against the videos the sandbox invented (not all take part).
+            progress=lambda p: step("collecting: videos found", p.videos, len(sim.videos)),
         )
     return folder / campaign.id / "observations.jsonl"
 

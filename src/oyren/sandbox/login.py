@@ -13,7 +13,11 @@
   ``POST /v2/video/query/`` (at most 20 ids, only the creator's own public videos returned);
   captions cut at 150 characters as TikTok may; a per-minute limit per endpoint answered with 429
   ``rate_limit_exceeded``;
-- ``GET /oembed?url=…``: author and caption of a public video, 404 for one removed or private.
+- ``GET /oembed?url=…``: author, caption and thumbnail of a public video, 404 for one removed or
+  private;
+- ``GET /thumbs/VID.png?x-expires=T``: the thumbnail (a small PNG drawn from the video's id) that
+  oEmbed's ``thumbnail_url`` and the Display API's ``cover_image_url`` point at, on the sandbox's
+  own origin; like TikTok's signed image addresses it stops working (403) once ``x-expires`` passes.
 
 :meth:`SandboxLogin.vanish` makes a video disappear (deleted or made private) from a moment on;
 :meth:`SandboxLogin.revoke_all` is a creator revoking the app in TikTok's settings. The fault
@@ -28,6 +32,8 @@ import hashlib
 import html
 import random
 import re
+import struct
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +52,7 @@ __all__ = [
     "SandboxLogin",
     "creator_videos",
     "open_id_of",
+    "thumbnail_png",
 ]
 
 SANDBOX_LOGIN_KEY = "sandbox-login-key"
@@ -53,6 +60,9 @@ SANDBOX_LOGIN_SECRET = "sandbox-login-secret"
 CAPTION_CUT = 150
 CODE_TTL_S = 600
 PROFILE = "https://www.tiktok.com/@"
+THUMB_PATH = "/thumbs/"
+THUMB_TTL_S = 6 * HOUR  # how long an image address works, like TikTok's signed ones
+_THUMB = re.compile(r"^/thumbs/(\d{1,30})\.png$")
 _VIDEO_LINK = re.compile(r"^https://(?:www\.)?tiktok\.com/@([A-Za-z0-9_.]{1,64})/video/(\d{1,30})")
 
 Answer = tuple[int, tuple[tuple[str, str], ...], bytes]
@@ -75,6 +85,27 @@ class LoginConfig:
 def open_id_of(username: str) -> str:
     """The sandbox open_id of a creator (stable, not the username)."""
     return "sbx-" + hashlib.sha256(username.encode()).hexdigest()[:24]
+
+
+def thumbnail_png(video_id: str, width: int = 72, height: int = 128) -> bytes:
+    """A small PNG standing in for a video's cover: two colours and a band, from the id."""
+    digest = hashlib.sha256(video_id.encode()).digest()
+    top, bottom, band = digest[0:3], digest[3:6], digest[6:9]
+    rows = []
+    for y in range(height):
+        mix = y / max(1, height - 1)
+        colour = bytes(int(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True))
+        if height // 2 - 6 <= y < height // 2 + 6:
+            colour = band
+        rows.append(b"\x00" + colour * width)
+    raw = zlib.compress(b"".join(rows), 9)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
 def creator_videos(campaign: Campaign) -> list[SimVideo]:
@@ -212,8 +243,10 @@ class SandboxLogin:
             "/v2/user/info/": lambda: self._user(headers, now),
             "/v2/video/list/": lambda: self._list(headers, body, now),
             "/v2/video/query/": lambda: self._query(headers, body, now),
-            "/oembed": lambda: self._oembed(query, now),
+            "/oembed": lambda: self._oembed(query, headers, now),
         }
+        if method == "GET" and path.startswith(THUMB_PATH):
+            return self._thumbnail(path, query, now)
         if path == "/v2/oauth/token/":
             form = _form(body)
             if form.get("grant_type") in ("authorization_code", "refresh_token"):
@@ -435,7 +468,7 @@ class SandboxLogin:
         has_more = len(public) > count
         next_cursor = page[-1].create_time * 1000 if page else (cursor or 0)
         data = {
-            "videos": [self._render(v, now) for v in page],
+            "videos": [self._render(v, headers, now) for v in page],
             "cursor": next_cursor,
             "has_more": has_more,
         }
@@ -457,9 +490,32 @@ class SandboxLogin:
             if v is not None and open_id_of(v.username) == grant.open_id and self.visible(v, now)
         ]
         self.stats["queried"] += len(ids)
-        return _ok({"videos": [self._render(v, now) for v in found]}, now)
+        return _ok({"videos": [self._render(v, headers, now) for v in found]}, now)
 
-    def _oembed(self, query: str, now: float) -> Answer:
+    def _thumbnail(self, path: str, query: str, now: float) -> Answer:
+        match = _THUMB.match(path)
+        video = self._by_id.get(match.group(1)) if match else None
+        if video is None or not self.visible(video, now):
+            return _page(404, "No such image.")
+        expires = parse_qs(query).get("x-expires", [""])[0]
+        if not expires.isdigit() or int(expires) < now:
+            self.stats["thumb_expired"] += 1
+            return _page(403, "Access denied: the address has expired.")
+        self.stats["thumbs"] += 1
+        headers = (("content-type", "image/png"), ("date", _date(now)))
+        return 200, headers, thumbnail_png(video.video_id)
+
+    def _thumbnail_url(self, video: SimVideo, headers: Mapping[str, str], now: float) -> str:
+        """The video's image on this sandbox's own origin, signed until ``now`` + 6 hours."""
+        host = headers.get("host", "sandbox.invalid")
+        expires = int(now) + THUMB_TTL_S
+        signature = hashlib.sha256(f"{video.video_id}:{expires}".encode()).hexdigest()[:16]
+        return (
+            f"http://{host}{THUMB_PATH}{video.video_id}.png"
+            f"?x-expires={expires}&x-signature={signature}"
+        )
+
+    def _oembed(self, query: str, headers: Mapping[str, str], now: float) -> Answer:
         url = parse_qs(query).get("url", [""])[0]
         match = _VIDEO_LINK.match(url)
         if not match:
@@ -476,14 +532,14 @@ class SandboxLogin:
             "author_name": author.replace(".", " ").title(),
             "provider_name": "TikTok",
             "provider_url": "https://www.tiktok.com",
-            "thumbnail_url": f"https://p16-sign.tiktokcdn.com/sandbox/{video.video_id}.jpeg",
-            "thumbnail_width": 576,
-            "thumbnail_height": 1024,
+            "thumbnail_url": self._thumbnail_url(video, headers, now),
+            "thumbnail_width": 72,
+            "thumbnail_height": 128,
             "html": "",
         }
         return _json(200, payload, now)
 
-    def _render(self, video: SimVideo, now: float) -> dict[str, Any]:
+    def _render(self, video: SimVideo, headers: Mapping[str, str], now: float) -> dict[str, Any]:
         obs = video.observe(int(now))
         caption = video.description[:CAPTION_CUT]
         return {
@@ -498,7 +554,7 @@ class SandboxLogin:
             "share_count": obs.share_count,
             "share_url": f"https://www.tiktok.com/@{video.username}/video/{video.video_id}",
             "embed_link": f"https://www.tiktok.com/player/v1/{video.video_id}",
-            "cover_image_url": f"https://p16-sign.tiktokcdn.com/sandbox/{video.video_id}.jpeg",
+            "cover_image_url": self._thumbnail_url(video, headers, now),
         }
 
     def _secret(self) -> str:

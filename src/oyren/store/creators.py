@@ -42,6 +42,7 @@ from oyren.store.models import (
     CreatorWithdrawalRow,
     ObservationRow,
     RemovalRow,
+    ThumbnailRow,
     VideoRow,
 )
 from oyren.store.removals import confirm_removals, remove_video
@@ -491,6 +492,12 @@ def withdraw_entry(
     if row is None:
         raise StoreError(f"no video {video_id} among your entries")
     session.delete(row)
+    # The video's cached picture goes with it (and with the rest of an erased creator's data).
+    session.execute(
+        delete(ThumbnailRow).where(
+            (ThumbnailRow.campaign_id == campaign_id) & (ThumbnailRow.video_id == video_id)
+        )
+    )
     session.add(
         CreatorWithdrawalRow(campaign_id=campaign_id, video_id=video_id, reason=reason, at=now)
     )

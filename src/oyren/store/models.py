@@ -16,7 +16,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -50,6 +52,7 @@ __all__ = [
     "QuotaRow",
     "RemovalRow",
     "SigningKeyRow",
+    "ThumbnailRow",
     "VideoRow",
 ]
 
@@ -523,3 +526,24 @@ class DecidedTotalsRow(Base):
     entries: Mapped[int] = mapped_column(Integer)
     creators: Mapped[int] = mapped_column(Integer)
     views: Mapped[int] = mapped_column(BigInteger)  # of the eligible entries
+
+
+class ThumbnailRow(Base):
+    """A video's thumbnail as Öyrən caches it: where the image came from, until when that address
+    works, and the checked image itself (a cache beside the contest's data: replaced in place)."""
+
+    __tablename__ = "thumbnails"
+    __table_args__ = (PrimaryKeyConstraint("campaign_id", "video_id"),)
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    video_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # oembed or display_api
+    url: Mapped[str | None] = mapped_column(Text)  # the image's address as the platform gave it
+    url_expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    content_type: Mapped[str | None] = mapped_column(String(16))  # found in the bytes
+    image: Mapped[bytes | None] = mapped_column(LargeBinary)
+    digest: Mapped[str | None] = mapped_column(String(64))  # sha256 of the image, the ETag
+    fetched_at: Mapped[int | None] = mapped_column(BigInteger)
+    checked_at: Mapped[int] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    problem: Mapped[str | None] = mapped_column(Text)  # why the last try failed

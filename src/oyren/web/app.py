@@ -47,6 +47,8 @@ DEFAULT_RATE_LIMITS = {
     "login": RateLimit(per_minute=5, burst=5),
     # A creator's consent, sign-in, picks and withdrawals: each calls TikTok or writes.
     "creator": RateLimit(per_minute=30, burst=15),
+    # Thumbnails: a page of 50 videos asks for 50 at once; browsers keep them a day.
+    "thumb": RateLimit(per_minute=1200, burst=400),
 }
 
 

@@ -43,6 +43,7 @@ from oyren.collect.connectors.login import (
     new_state,
 )
 from oyren.collect.connectors.oembed import OEmbedClient, VideoUnavailable
+from oyren.collect.thumbnails import url_expiry
 from oyren.errors import ConnectorError, StoreError
 from oyren.inputs.links import parse_lookup
 from oyren.pages import public as publishing
@@ -50,6 +51,7 @@ from oyren.rules.hashtags import extract_hashtags, has_campaign_hashtag
 from oyren.settings import Settings
 from oyren.store import creators as store
 from oyren.store import get_campaign
+from oyren.store.thumbnails import note_thumbnail_url
 from oyren.store.tokens import TokenCipher
 from oyren.web.context import (
     CSRF_COOKIE,
@@ -463,6 +465,15 @@ def register(
         store.register_entries(
             session, campaign_id=campaign_id, creator_id=creator.id, picks=picks, now=ctx.now
         )
+        # The covers' addresses, for `oyren thumbnails` to fetch before they expire.
+        for vid in picked:
+            cover = found[vid].cover_image_url
+            if cover:
+                note_thumbnail_url(
+                    session, campaign_id=campaign_id, video_id=vid, url=cover,
+                    source="display_api", expires_at=url_expiry(cover, seen_at=int(ctx.now)),
+                    at=int(ctx.now),
+                )  # fmt: skip
     if ctx.wants_json:
         return ctx.json({"registered": picked}, status=201)
     return ctx.redirect(f"/campaigns/{campaign_id}/me")

@@ -8,19 +8,21 @@ decides anything: eligibility, ranking and explanations all come from the core.
 from __future__ import annotations
 
 from functools import partial
+from importlib.resources import files
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from oyren.pages import public as publishing
 from oyren.pages import trends
 from oyren.store import list_campaigns
+from oyren.store.thumbnails import get_thumbnail
 from oyren.web.charts import stats_captions, stats_charts
 from oyren.web.context import Ctx, add_page, csrf_protected, limited_ctx, page_ctx, safe_next
 from oyren.web.i18n import LANGUAGES
-from oyren.web.params import CampaignId, Offset
+from oyren.web.params import CampaignId, Offset, VideoId
 from oyren.web.responses import FORM_POST, PUBLIC
 
 __all__ = ["router"]
@@ -30,6 +32,13 @@ router = APIRouter(responses=PUBLIC)
 PageCtx = Annotated[Ctx, Depends(page_ctx)]
 CheckCtx = Annotated[Ctx, Depends(limited_ctx("check"))]
 SubmitCtx = Annotated[Ctx, Depends(limited_ctx("submit"))]
+ThumbCtx = Annotated[Ctx, Depends(limited_ctx("thumb"))]
+
+# A cached image is fetched again after a week at most, so browsers may keep it that long (and
+# revalidate with the ETag); the placeholder only until the image is fetched.
+THUMB_CACHE = "public, max-age=604800"
+PLACEHOLDER_CACHE = "public, max-age=300"
+PLACEHOLDER = files("oyren.web").joinpath("static", "thumb.svg").read_bytes()
 
 
 page = partial(add_page, router, tags=["public"])
@@ -97,6 +106,35 @@ def bundle(campaign_id: CampaignId, ctx: PageCtx) -> Response:
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{data.name}"'},
     )
+
+
+@router.get(
+    "/campaigns/{campaign_id}/thumbs/{video_id}",
+    tags=["public"],
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}, "image/svg+xml": {}}
+        },
+        304: {"description": "Not modified"},
+    },
+)
+def thumbnail(
+    campaign_id: CampaignId, video_id: VideoId, request: Request, ctx: ThumbCtx
+) -> Response:
+    """A video's thumbnail from Öyrən's cache (JPEG, PNG or WebP, checked when fetched), or a
+    placeholder drawing until one is cached: pages never make the reader's browser ask the
+    platform for an image."""
+    with ctx.session() as session:
+        found = get_thumbnail(session, campaign_id=campaign_id, video_id=video_id)
+    if found is None:
+        return Response(
+            PLACEHOLDER, media_type="image/svg+xml", headers={"Cache-Control": PLACEHOLDER_CACHE}
+        )
+    headers = {"Cache-Control": THUMB_CACHE, "ETag": f'"{found.digest[:32]}"'}
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    return Response(found.image, media_type=found.content_type, headers=headers)
 
 
 @page("/campaigns/{campaign_id}/check")
