@@ -112,6 +112,42 @@ def test_numbers_on_pages_follow_the_language(client: httpx.Client) -> None:
     assert ("90.000.000" in az, "90,000,000" in en) == (True, True)
 
 
+def test_fast_numbers_and_moments_equal_babels() -> None:
+    import datetime as dt
+    import random
+    import zoneinfo
+
+    from babel.dates import format_datetime
+    from babel.numbers import format_decimal
+
+    from oyren.web.i18n import load_catalogs
+
+    catalogs = load_catalogs()
+    rng = random.Random(7)
+    values = [
+        0,
+        1,
+        -1,
+        999,
+        1000,
+        -1000,
+        10**15,
+        *(rng.randint(-(10**10), 10**10) for _ in range(2000)),
+    ]
+    zones = [zoneinfo.ZoneInfo(z) for z in ("Asia/Baku", "UTC", "America/New_York")]
+    for lang in ("az", "en"):
+        t = catalogs.translator(lang)
+        for value in values:
+            assert t.number(value) == format_decimal(value, locale=t.locale), (lang, value)
+        assert t.number(1234.5) == format_decimal(1234.5, locale=t.locale)
+        for _ in range(1000):
+            moment = dt.datetime.fromtimestamp(rng.randint(0, 2**32), rng.choice(zones))
+            expected = format_datetime(
+                moment, "d MMMM y, HH:mm", tzinfo=moment.tzinfo, locale=t.locale
+            )
+            assert t.datetime(moment) == expected, (lang, moment)
+
+
 def _glossary() -> list[tuple[str, str, list[str]]]:
     """docs/glossary.md's rows: (English, Azerbaijani, the words its notes say never to use)."""
     rows = []

@@ -935,8 +935,15 @@ def main() -> None:
     type=click.IntRange(0, 65535),
     help="Port to listen on; 0 takes any free one.",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Web processes sharing the port (use PostgreSQL for more than one).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Serve the web app (public pages, JSON API, organizer's pages) until Ctrl-C."""
     from oyren.web import serve as serve_web
 
@@ -944,6 +951,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         _settings(ctx),
         host=host,
         port=port,
+        workers=workers,
         on_ready=lambda url: _err().print(f"serving {url} (Ctrl-C stops)", highlight=False),
     )
 
@@ -1526,6 +1534,90 @@ def track(
             wait_for_lease=wait_lease,
         )
     render_track(report, Console())
+
+
+# --- Background jobs (procrastinate's queue on PostgreSQL; in-process on SQLite) ---
+
+
+@cli.command()
+@click.argument("job", type=click.Choice(["crawl", "track", "screen", "rebuild"]))
+@CAMPAIGN_ID
+@click.option(
+    "--every",
+    metavar="DURATION",
+    help="track only: queue the next cycle this long after each one ends (e.g. 30m).",
+)
+@DAILY_REQUESTS
+@BY
+@click.pass_context
+def enqueue(
+    ctx: click.Context,
+    job: str,
+    campaign_id: str,
+    every: str | None,
+    daily_requests: int,
+    by: str | None,
+) -> None:
+    """Queue a campaign's job for the workers; on SQLite, run it here and now."""
+    from oyren.clock import parse_duration
+    from oyren.jobs import open_queue
+
+    arguments: dict[str, Any] = {}
+    if job in ("crawl", "track"):
+        arguments["by"] = _by(ctx, by)
+    if every is not None:
+        if job != "track":
+            raise click.BadParameter("only a track job repeats", param_hint="'--every'")
+        try:
+            arguments["every_s"] = parse_duration(every)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--every'") from None
+    queue = open_queue(_settings(ctx), daily_requests=daily_requests)
+    try:
+        done = queue.enqueue(job, campaign_id, **arguments)
+    finally:
+        queue.runtime.engine.dispose()
+    if done.state == "queued":
+        click.echo(f"queued {job} of {campaign_id} (job {done.job_id})")
+    elif done.state == "waiting":
+        click.echo(f"a {job} of {campaign_id} is already waiting in the queue; nothing added")
+    else:
+        click.echo(f"ran {job} of {campaign_id} here: {orjson.dumps(done.result).decode()}")
+
+
+@cli.command()
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(["collect", "screening", "rebuild", "maintenance"]),
+    help="Take jobs from this queue only (repeat for several; default: all).",
+)
+@click.option(
+    "--concurrency",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Jobs this worker runs at once.",
+)
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty instead of waiting.")
+@DAILY_REQUESTS
+@click.pass_context
+def worker(
+    ctx: click.Context, queues: tuple[str, ...], concurrency: int, burst: bool, daily_requests: int
+) -> None:
+    """Run queued jobs (crawl, track, screening, rebuild) until stopped; needs PostgreSQL."""
+    from oyren.jobs import open_queue
+
+    queue = open_queue(_settings(ctx), daily_requests=daily_requests)
+    try:
+        queue.work(queues=list(queues), concurrency=concurrency, burst=burst)
+    finally:
+        queue.runtime.engine.dispose()
+    for result in queue.runtime.results:
+        click.echo(orjson.dumps(result).decode())
+    for error in queue.runtime.errors:
+        click.echo(f"error: {error}", err=True)
 
 
 @cli.command("sandbox-api")

@@ -54,6 +54,7 @@ from oyren.store.jury import (
     undo_last,
 )
 from oyren.store.moderation import QueueItem, import_decisions, moderate, moderation_queue
+from oyren.store.ratelimits import spend_token
 from oyren.store.removals import REMOVAL_MISSES, confirm_removals, import_removals, remove_video
 from oyren.store.rows import AwardRecord, current_award
 from oyren.store.signins import account_wait, record_failure, record_success
@@ -107,6 +108,7 @@ __all__ = [
     "round_judgments",
     "round_progress",
     "skip",
+    "spend_token",
     "standings",
     "undo_last",
 ]

@@ -28,11 +28,12 @@ from oyren.errors import NotAllowed, NotFound, OyrenError, StoreBusy
 from oyren.settings import Settings
 from oyren.store.accounts import session_secret
 from oyren.store.db import Engine, open_database, transaction
+from oyren.web.conditional import CachePolicy, NotModified, headers_for
 from oyren.web.context import WebState, error_response
 from oyren.web.i18n import load_catalogs
 from oyren.web.render import Pages
 from oyren.web.responses import document_refusals
-from oyren.web.security import PLAYER_ORIGIN, RateLimit, RateLimiter, SecurityHeaders
+from oyren.web.security import PLAYER_ORIGIN, RateLimit, SecurityHeaders, SharedRateLimiter
 
 __all__ = ["DEFAULT_RATE_LIMITS", "WebOptions", "create_app"]
 
@@ -69,6 +70,8 @@ class WebOptions:
     creators: Any = None
     # Where the platform's embeddable player lives (the sandbox's stand-in in tests and demos).
     player_origin: str = PLAYER_ORIGIN
+    # How long shared caches may keep public pages (ETag, Last-Modified, 304s).
+    cache_policy: CachePolicy = field(default_factory=CachePolicy)
 
 
 def create_app(
@@ -85,13 +88,14 @@ def create_app(
         engine=engine,
         pages=Pages(load_catalogs()),
         # The same clock as the pages, so a test that holds time still holds the buckets too.
-        limiter=RateLimiter(options.rate_limits, clock=options.clock),
+        limiter=SharedRateLimiter(engine, options.rate_limits, clock=options.clock),
         secret=secret,
         clock=options.clock,
         secure_cookies=options.secure_cookies,
         session_max_age_s=options.session_max_age_s,
         page_size=options.page_size,
         player_origin=options.player_origin,
+        cache_policy=options.cache_policy,
     )
     app = FastAPI(
         title="Öyrən",
@@ -157,6 +161,11 @@ def _install_error_pages(app: FastAPI, state: WebState) -> None:
         log.exception("error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(state, request, 500)
 
+    async def not_modified(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, NotModified)
+        return Response(status_code=304, headers=headers_for(exc.validator, exc.policy))
+
+    app.add_exception_handler(NotModified, not_modified)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(OyrenError, user_error)

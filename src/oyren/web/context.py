@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -26,10 +26,20 @@ from starlette.concurrency import run_in_threadpool
 from oyren.rules.campaign import Campaign
 from oyren.store.accounts import User, get_user
 from oyren.store.db import Engine, Session, transaction
+from oyren.store.freshness import campaign_version, site_version
 from oyren.web import words
+from oyren.web.conditional import (
+    PRIVATE,
+    CachePolicy,
+    NotModified,
+    Validator,
+    headers_for,
+    is_not_modified,
+    make_validator,
+)
 from oyren.web.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, Translator
 from oyren.web.render import Pages, jsonable, wants_json
-from oyren.web.security import RateLimiter, csrf_token, csrf_valid, new_csrf_cookie
+from oyren.web.security import SharedRateLimiter, csrf_token, csrf_valid, new_csrf_cookie
 
 __all__ = [
     "CSRF_COOKIE",
@@ -61,13 +71,14 @@ class WebState:
 
     engine: Engine
     pages: Pages
-    limiter: RateLimiter
+    limiter: SharedRateLimiter
     secret: bytes
     clock: Callable[[], float]
     secure_cookies: bool | None
     session_max_age_s: int
     page_size: int
     player_origin: str = "https://www.tiktok.com"
+    cache_policy: CachePolicy = field(default_factory=CachePolicy)
 
     @property
     def sessions(self) -> URLSafeTimedSerializer:
@@ -113,6 +124,8 @@ class Ctx:
         cookie = request.cookies.get(CSRF_COOKIE)
         self._new_csrf = not cookie
         self.csrf_cookie = cookie or new_csrf_cookie()
+        self.validator: Validator | None = None
+        self.private = False
 
     @property
     def client(self) -> str:
@@ -125,9 +138,13 @@ class Ctx:
         return csrf_token(self.state.secret, self.csrf_cookie)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A database session in a transaction (committed when the block succeeds)."""
-        with transaction(self.state.engine) as session:
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A database session in a transaction (committed when the block succeeds).
+
+        ``write=False`` for a page that only reads: on SQLite it then neither waits for a
+        writer's lock nor holds other readers back.
+        """
+        with transaction(self.state.engine, write=write) as session:
             yield session
 
     def _secure(self) -> bool:
@@ -135,7 +152,51 @@ class Ctx:
             return self.state.secure_cookies
         return self.request.url.scheme == "https"
 
+    def conditional(
+        self, campaign_id: str | None = None, *, session: Session | None = None
+    ) -> None:
+        """Make this answer a public one with a validator, or stop with ``304`` if unchanged.
+
+        The version is read from the store (the same in every process), in ``session`` when
+        given (the page's own read); ``campaign_id`` None means a page about every campaign.
+        Someone signed in gets a private answer instead.
+        """
+        if self.user is not None:
+            self.private = True
+            return
+        if session is None:
+            with self.session(write=False) as own:
+                self.conditional(campaign_id, session=own)
+            return
+        if campaign_id is None:
+            version = site_version(session)
+        else:
+            found = campaign_version(session, campaign_id)
+            if found is None:
+                return  # no such campaign: the handler answers 404
+            version = found
+        query = self.request.url.query
+        variant = "|".join(
+            (
+                "json" if self.wants_json else "html",
+                self.lang,
+                self.request.url.path + (f"?{query}" if query else ""),
+            )
+        )
+        validator = make_validator(
+            version, variant=variant, now=self.now, policy=self.state.cache_policy
+        )
+        if is_not_modified(self.request.headers, validator):
+            raise NotModified(validator, self.state.cache_policy)
+        self.validator = validator
+
     def _cookies(self, response: Response) -> Response:
+        if self.validator is not None and response.status_code == 200:
+            # A public answer a shared cache may keep: its headers, and never a cookie.
+            response.headers.update(headers_for(self.validator, self.state.cache_policy))
+            return response
+        if self.private:
+            response.headers["Cache-Control"] = PRIVATE
         if self._new_csrf:
             response.set_cookie(
                 CSRF_COOKIE,
@@ -277,9 +338,12 @@ def _load_user(state: WebState, request: Request) -> User | None:
     return user
 
 
-def _limited(request: Request, purpose: str) -> WebState:
+async def _limited(request: Request, purpose: str) -> WebState:
     state = _state(request)
-    wait = state.limiter.hit(purpose, _client(request))
+    if state.limiter.is_shared(purpose):  # a short write to the database, off the event loop
+        wait = await run_in_threadpool(state.limiter.hit, purpose, _client(request))
+    else:
+        wait = state.limiter.hit(purpose, _client(request))
     if wait > 0:
         retry = str(max(1, round(wait)))
         raise HTTPException(429, headers={"Retry-After": retry})
@@ -295,7 +359,7 @@ async def _user(state: WebState, request: Request) -> User | None:
 
 async def page_ctx(request: Request) -> Ctx:
     """A public page's context, counted against the client's page rate limit."""
-    state = _limited(request, "page")
+    state = await _limited(request, "page")
     return Ctx(state, request, user=await _user(state, request))
 
 
@@ -303,7 +367,7 @@ def limited_ctx(purpose: str) -> Callable[[Request], Awaitable[Ctx]]:
     """A dependency like :func:`page_ctx` with its own rate limit (``check``, ``submit``…)."""
 
     async def dependency(request: Request) -> Ctx:
-        state = _limited(request, purpose)
+        state = await _limited(request, purpose)
         return Ctx(state, request, user=await _user(state, request))
 
     return dependency

@@ -57,7 +57,8 @@ def home(ctx: PageCtx) -> Response:
 @page("/campaigns")
 def campaigns(ctx: PageCtx) -> Response:
     """Every campaign on this site."""
-    with ctx.session() as session:
+    with ctx.session(write=False) as session:
+        ctx.conditional(session=session)
         data = list_campaigns(session)
     return ctx.respond("campaigns.html", {"campaigns": data})
 
@@ -65,7 +66,8 @@ def campaigns(ctx: PageCtx) -> Response:
 @page("/campaigns/{campaign_id}")
 def campaign(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """What the contest is, its rules, dates, prizes and partners, and where it stands."""
-    with ctx.session() as session:
+    with ctx.session(write=False) as session:
+        ctx.conditional(campaign_id, session=session)
         data = publishing.overview(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond("campaign.html", data, campaign=data.campaign, current="campaign")
 
@@ -77,7 +79,8 @@ def leaderboard(
     offset: Offset = 0,
 ) -> Response:
     """The most-viewed eligible videos and creators: views so far, or at the deadline."""
-    with ctx.session() as session:
+    with ctx.session(write=False) as session:
+        ctx.conditional(campaign_id, session=session)
         data = publishing.leaderboard(
             session,
             campaign_id=campaign_id,
@@ -91,7 +94,8 @@ def leaderboard(
 @page("/campaigns/{campaign_id}/winners")
 def winners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The prizes once they are frozen, with the audit bundle's digest."""
-    with ctx.session() as session:
+    with ctx.session(write=False) as session:
+        ctx.conditional(campaign_id, session=session)
         data = publishing.winners(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond("winners.html", data, campaign=data.campaign, current="winners")
 
@@ -99,7 +103,7 @@ def winners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
 @router.get("/campaigns/{campaign_id}/bundle.zip", tags=["public"])
 def bundle(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The award's audit bundle: recompute the prizes with `oyren verify`."""
-    with ctx.session() as session:
+    with ctx.session(write=False) as session:
         data = publishing.award_bundle(session, campaign_id=campaign_id)
     return Response(
         data.data,
@@ -175,7 +179,8 @@ def submit(
 @page("/campaigns/{campaign_id}/partners")
 def partners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The partner institutions, their accounts and their campaign videos' reach."""
-    with ctx.session() as session:
+    with ctx.session(write=False) as session:
+        ctx.conditional(campaign_id, session=session)
         data = publishing.partner_showcase(session, campaign_id=campaign_id)
     return ctx.respond("partners.html", data, campaign=data.campaign, current="partners")
 
@@ -183,7 +188,8 @@ def partners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
 @page("/campaigns/{campaign_id}/stats")
 def stats(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """Entries and views over time, topics and the distribution of views, as charts."""
-    with ctx.session() as session:
+    with ctx.session(write=False) as session:
+        ctx.conditional(campaign_id, session=session)
         data = trends.stats(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond(
         "stats.html",

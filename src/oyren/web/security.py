@@ -5,8 +5,10 @@
 - CSRF: each browser gets a random ``oyren_csrf`` cookie; a form carries
   ``HMAC(secret, cookie)``. A page on another site can make the browser send the cookie but can
   neither read it nor compute the token, and a cookie planted by a sibling domain fails the HMAC.
-- :class:`RateLimiter` is an in-process token bucket per client address and purpose. It is per
-  process: behind several workers each has its own buckets, which only loosens the limit.
+- :class:`RateLimiter` is an in-process token bucket per client address and purpose, for page
+  reads: behind several workers each has its own buckets, which only loosens that limit.
+  :class:`SharedRateLimiter` keeps the buckets of forms and sign-ins (:data:`SHARED_PURPOSES`)
+  in the database (:mod:`oyren.store.ratelimits`), so every process spends the same tokens.
 """
 
 from __future__ import annotations
@@ -22,13 +24,19 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from oyren.errors import StoreBusy
+from oyren.store.db import Engine, transaction
+from oyren.store.ratelimits import spend_token
+
 __all__ = [
     "CSP",
     "HSTS",
     "PLAYER_ORIGIN",
+    "SHARED_PURPOSES",
     "RateLimit",
     "RateLimiter",
     "SecurityHeaders",
+    "SharedRateLimiter",
     "content_security_policy",
     "csrf_token",
     "csrf_valid",
@@ -152,3 +160,53 @@ class RateLimiter:
             while len(self._buckets) > self._max_keys:
                 self._buckets.popitem(last=False)
         return wait
+
+
+SHARED_PURPOSES = frozenset({"check", "submit", "login", "creator"})
+"""The limits every web process shares through the database: forms, sign-ins, the self-check."""
+
+
+class SharedRateLimiter:
+    """Token buckets in the database for :data:`SHARED_PURPOSES`, in memory for the rest.
+
+    :meth:`hit` of a shared purpose makes one short write transaction: call it off the event
+    loop. A database too busy to answer does not block a visitor: the try is let through
+    and the in-process bucket limits it instead.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        limits: dict[str, RateLimit],
+        *,
+        clock: Callable[[], float] = time.time,
+        shared: frozenset[str] = SHARED_PURPOSES,
+    ) -> None:
+        self.engine = engine
+        self.limits = limits
+        self.shared = shared
+        self.local = RateLimiter(limits, clock=clock)
+        self._clock = clock
+
+    def is_shared(self, purpose: str) -> bool:
+        """True when ``purpose``'s buckets are in the database."""
+        limit = self.limits.get(purpose)
+        return purpose in self.shared and limit is not None and limit.per_minute > 0
+
+    def hit(self, purpose: str, client: str) -> float:
+        """Spend one token; return 0 when allowed, else the seconds until one is available."""
+        if not self.is_shared(purpose):
+            return self.local.hit(purpose, client)
+        limit = self.limits[purpose]
+        try:
+            with transaction(self.engine) as session:
+                return spend_token(
+                    session,
+                    purpose=purpose,
+                    client=client,
+                    per_minute=limit.per_minute,
+                    burst=limit.burst,
+                    now=self._clock(),
+                )
+        except StoreBusy:
+            return self.local.hit(purpose, client)

@@ -2,19 +2,52 @@
 
 ``oyren serve`` and ``oyren demo`` both call it; ``on_ready`` receives the address once the
 socket listens (with port 0, the port the system chose), so a shell can print it.
+
+With ``workers`` above 1, uvicorn's supervisor starts that many processes on one listening
+socket and restarts any that dies. Each builds its own app with :func:`app_from_environment`
+from the settings, which the parent hands down as ``OYREN_…`` environment variables (the
+highest precedence, so each worker reads exactly the parent's settings). Nothing a page needs
+is kept in one process's memory alone: validators and shared rate limits live in the database.
+The same factory serves under another process manager::
+
+    gunicorn -k uvicorn_worker.UvicornWorker -w 4 'oyren.web.server:app_from_environment()'
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import socket
 from collections.abc import Callable
 
 import uvicorn
+from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
-from oyren.settings import Settings
+from oyren.settings import ENV_PREFIX, Settings, load_settings
 from oyren.web.app import WebOptions, create_app
 
-__all__ = ["serve"]
+__all__ = ["app_from_environment", "serve", "settings_environment"]
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """``settings`` as ``OYREN_…`` variables (empty ones left out: unset means the default)."""
+    return {
+        ENV_PREFIX + f.name.upper(): str(getattr(settings, f.name))
+        for f in dataclasses.fields(settings)
+        if str(getattr(settings, f.name))
+    }
+
+
+def app_from_environment() -> FastAPI:
+    """The app built from the settings in the environment (a worker process's factory)."""
+    return create_app(load_settings())
+
+
+def _address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
 
 
 class _Server(uvicorn.Server):
@@ -27,9 +60,7 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self._on_ready is not None and self.servers:
-            host, port = self.servers[0].sockets[0].getsockname()[:2]
-            shown = f"[{host}]" if ":" in host else host
-            self._on_ready(f"http://{shown}:{port}/")
+            self._on_ready(_address(self.servers[0].sockets[0]))
 
 
 def serve(
@@ -40,8 +71,13 @@ def serve(
     options: WebOptions | None = None,
     on_ready: Callable[[str], None] | None = None,
     log_level: str = "info",
+    workers: int = 1,
 ) -> None:
-    """Serve the web app until interrupted (Ctrl-C)."""
+    """Serve the web app until interrupted (Ctrl-C), in ``workers`` processes."""
+    if workers > 1:
+        _serve_workers(settings, host=host, port=port, workers=workers,
+                       on_ready=on_ready, log_level=log_level)  # fmt: skip
+        return
     app = create_app(settings, options=options)
     # Forwarded headers are read by the app itself, and only from the trusted_proxies setting;
     # uvicorn's own reading (which trusts 127.0.0.1 by default) stays off.
@@ -49,3 +85,30 @@ def serve(
         app, host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False
     )
     _Server(config, on_ready).run()
+
+
+def _serve_workers(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    on_ready: Callable[[str], None] | None,
+    log_level: str,
+) -> None:
+    os.environ.update(settings_environment(settings))  # inherited by every worker
+    config = uvicorn.Config(
+        "oyren.web.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=False,
+        server_header=False,
+    )
+    sock = config.bind_socket()
+    sock.listen(config.backlog)  # connections wait in the backlog until a worker is up
+    if on_ready is not None:
+        on_ready(_address(sock))
+    Multiprocess(config, sockets=[sock]).run()

@@ -1,7 +1,7 @@
 """Decided rows: each video's verdict kept by the store, creators' totals, and their state.
 
 Revision ID: live0001
-Revises: site0001
+Revises: web0002
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "live0001"
-down_revision = "site0001"
+down_revision = "web0002"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,168 @@
+"""Conditional answers for public pages: ``ETag``, ``Last-Modified``, ``Cache-Control``, ``304``.
+
+A public page (and its JSON twin) read by someone who is not signed in is the same for every
+reader of one language, so a reverse proxy or a CDN may keep it and every web process may answer
+``304 Not Modified`` to a reader who already has it. The validator comes from the store
+(:func:`oyren.store.freshness.campaign_version`: one indexed read, the same in every process),
+mixed with what else the answer depends on:
+
+- the representation (HTML or JSON), the reader's language, the address with its query, and the
+  version of Öyrən (its templates);
+- the current time, in steps of ``step_s`` seconds (60 by default): pages say how long is left
+  and which phase the contest is in, so an answer is never reused across a step. The
+  ``Last-Modified`` time is the later of the store's newest write and the step's start.
+
+``Cache-Control`` lets a shared cache serve an answer for ``shared_s`` seconds (``s-maxage``) and
+a little longer while it asks again (``stale-while-revalidate``); browsers revalidate every time
+(``max-age=0``) and get a ``304`` when nothing changed. ``Vary: Accept, Cookie`` keeps the HTML,
+the JSON and the languages (the ``oyren_lang`` cookie) apart; such answers set no cookie.
+
+Request headers are read defensively: an ``If-None-Match`` longer than :data:`MAX_HEADER`
+characters or naming more than :data:`MAX_TAGS` tags, or a malformed one, is treated as absent
+(the full page is sent), and so is an ``If-Modified-Since`` that is not an HTTP date.
+``If-Modified-Since`` is ignored when ``If-None-Match`` is present (RFC 9110, 13.2.2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from oyren import __version__
+from oyren.store.freshness import Version
+
+__all__ = [
+    "MAX_HEADER",
+    "MAX_TAGS",
+    "CachePolicy",
+    "NotModified",
+    "Validator",
+    "headers_for",
+    "is_not_modified",
+    "make_validator",
+    "parse_if_none_match",
+]
+
+MAX_HEADER = 4096
+"""The longest ``If-None-Match`` read; a longer one is ignored."""
+MAX_TAGS = 32
+"""The most entity tags read from one ``If-None-Match``; more and the header is ignored."""
+# An entity tag: optionally weak, then a quoted string of visible characters without quotes.
+_TAG = re.compile(r'\s*(?:W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
+
+
+@dataclass(frozen=True, slots=True)
+class CachePolicy:
+    """How long shared caches may keep a public page, and the time step of its validator."""
+
+    shared_s: int = 10
+    stale_s: int = 30
+    step_s: int = 60
+
+    @property
+    def public(self) -> str:
+        """The ``Cache-Control`` of a public page read anonymously."""
+        return f"public, max-age=0, s-maxage={self.shared_s}, stale-while-revalidate={self.stale_s}"
+
+
+PRIVATE = "private, no-cache"
+"""The ``Cache-Control`` of a page shown to someone signed in."""
+
+
+@dataclass(frozen=True, slots=True)
+class Validator:
+    """One answer's validator: a weak entity tag and its last modification (Unix seconds)."""
+
+    etag: str
+    last_modified: int
+
+
+class NotModified(Exception):
+    """The reader already has this answer: send ``304`` with ``validator``'s headers."""
+
+    def __init__(self, validator: Validator, policy: CachePolicy) -> None:
+        super().__init__("not modified")
+        self.validator = validator
+        self.policy = policy
+
+
+def make_validator(version: Version, *, variant: str, now: int, policy: CachePolicy) -> Validator:
+    """The validator of the answer ``variant`` (representation, language, address) at ``now``."""
+    step = max(1, policy.step_s)
+    started = now - now % step
+    material = f"{version.digest}|{variant}|{__version__}|{now // step}".encode()
+    tag = hashlib.blake2b(material, digest_size=12).hexdigest()
+    return Validator(etag=f'W/"{tag}"', last_modified=max(version.modified_at, started))
+
+
+def parse_if_none_match(value: str) -> tuple[str, ...] | None:
+    """The opaque tags of an ``If-None-Match`` value (``("*",)`` for any), None if unusable."""
+    if len(value) > MAX_HEADER:
+        return None
+    stripped = value.strip()
+    if stripped == "*":
+        return ("*",)
+    tags: list[str] = []
+    position = 0
+    while position < len(stripped):
+        match = _TAG.match(stripped, position)
+        if match is None or match.end() == position:
+            return None
+        tags.append(match.group(1))
+        if len(tags) > MAX_TAGS:
+            return None
+        position = match.end()
+    return tuple(tags) or None
+
+
+def _http_date(value: str) -> int | None:
+    if len(value) > 64:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:  # an HTTP date is always GMT; "-0000" parses as naive
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return int(moment.timestamp())
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def is_not_modified(headers: Mapping[str, str], validator: Validator) -> bool:
+    """Tell whether a GET with these request headers may be answered ``304``."""
+    if_none_match = headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = parse_if_none_match(if_none_match)
+        if tags is None:
+            return False
+        if tags == ("*",):
+            return True
+        # Weak comparison (RFC 9110, 8.8.3.2): the opaque parts match.
+        mine = validator.etag.removeprefix("W/")
+        return mine in tags
+    if_modified_since = headers.get("if-modified-since")
+    if if_modified_since is not None:
+        since = _http_date(if_modified_since)
+        return since is not None and validator.last_modified <= since
+    return False
+
+
+def http_date(moment: int) -> str:
+    """``moment`` (Unix seconds) as an HTTP date."""
+    return format_datetime(datetime.fromtimestamp(max(0, moment), UTC), usegmt=True)
+
+
+def headers_for(validator: Validator, policy: CachePolicy) -> dict[str, str]:
+    """The headers of an answer (a ``200`` or a ``304``) carrying ``validator``."""
+    return {
+        "ETag": validator.etag,
+        "Last-Modified": http_date(validator.last_modified),
+        "Cache-Control": policy.public,
+        "Vary": "Accept, Cookie",
+    }

@@ -1,0 +1,192 @@
+"""Conditional answers: validators on public pages, 304 when unchanged, hostile headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from oyren.rules.campaign import Campaign
+from oyren.store import moderate
+from oyren.store.db import transaction
+from oyren.store.freshness import Version
+from oyren.web.conditional import (
+    MAX_TAGS,
+    CachePolicy,
+    http_date,
+    is_not_modified,
+    make_validator,
+    parse_if_none_match,
+)
+from tests.web.conftest import Clock, log_in
+
+POLICY = CachePolicy()
+
+
+def _pages(sandbox: Campaign) -> list[str]:
+    base = f"/campaigns/{sandbox.id}"
+    return [
+        "/campaigns",
+        base,
+        f"{base}/leaderboard",
+        f"{base}/leaderboard.json",
+        f"{base}/winners",
+        f"{base}/partners.json",
+        f"{base}/stats",
+    ]
+
+
+def test_public_pages_carry_validators_and_answer_304(
+    client: httpx.Client, sandbox: Campaign
+) -> None:
+    for path in _pages(sandbox):
+        first = client.get(path)
+        assert first.status_code == 200, path
+        etag = first.headers["etag"]
+        assert etag.startswith('W/"'), path
+        assert "s-maxage=" in first.headers["cache-control"]
+        assert "public" in first.headers["cache-control"]
+        assert "set-cookie" not in first.headers, path  # a shared cache must not hand it out
+        again = client.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304, path
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        since = client.get(path, headers={"If-Modified-Since": first.headers["last-modified"]})
+        assert since.status_code == 304, path
+
+
+def test_the_twin_and_each_language_have_their_own_tags(
+    client: httpx.Client, sandbox: Campaign
+) -> None:
+    base = f"/campaigns/{sandbox.id}/leaderboard"
+    tags = {
+        client.get(base).headers["etag"],
+        client.get(base + ".json").headers["etag"],
+        client.get(base + "?lang=en").headers["etag"],
+        client.get(base, headers={"Accept": "application/json"}).headers["etag"],
+    }
+    assert len(tags) == 4
+
+
+def test_a_decision_makes_a_new_etag(
+    client: httpx.Client, sandbox: Campaign, sandbox_db: Engine
+) -> None:
+    path = f"/campaigns/{sandbox.id}/leaderboard.json"
+    first = client.get(path)
+    top = first.json()["videos"][0]["video_id"]
+    with transaction(sandbox_db) as session:
+        moderate(
+            session, campaign_id=sandbox.id, video_id=top, action="exclude", reason="r", by="m"
+        )
+    after = client.get(path, headers={"If-None-Match": first.headers["etag"]})
+    assert after.status_code == 200
+    assert after.headers["etag"] != first.headers["etag"]
+    assert top not in [v["video_id"] for v in after.json()["videos"]]
+
+
+def test_time_moving_on_makes_a_new_etag(
+    client: httpx.Client, sandbox: Campaign, clock: Clock
+) -> None:
+    path = f"/campaigns/{sandbox.id}"
+    first = client.get(path)
+    clock.now += POLICY.step_s
+    after = client.get(path, headers={"If-None-Match": first.headers["etag"]})
+    assert after.status_code == 200
+    assert after.headers["etag"] != first.headers["etag"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "garbage",
+        '"unterminated',
+        'W/"a" "b"',
+        '"a",,"b"',
+        "W/",
+        '"\x00"',
+        '"a"' + ', "b"' * (MAX_TAGS + 1),
+        '"' + "a" * 5000 + '"',
+        "*, *",
+        '"a" ; drop table',
+    ],
+)
+def test_hostile_if_none_match_gets_the_full_page(
+    client: httpx.Client, sandbox: Campaign, header: str
+) -> None:
+    response = client.get(
+        f"/campaigns/{sandbox.id}/leaderboard.json", headers={"If-None-Match": header}
+    )
+    assert response.status_code == 200
+    assert response.json()["videos"]
+
+
+@pytest.mark.parametrize(
+    "header", ["yesterday", "Thu, 99 Foo 2026 99:99:99 GMT", "0", "x" * 200, "Mon, 1 Jan 99999"]
+)
+def test_malformed_if_modified_since_gets_the_full_page(
+    client: httpx.Client, sandbox: Campaign, header: str
+) -> None:
+    response = client.get(f"/campaigns/{sandbox.id}", headers={"If-Modified-Since": header})
+    assert response.status_code == 200
+
+
+def test_a_star_or_a_list_holding_the_tag_matches(client: httpx.Client, sandbox: Campaign) -> None:
+    path = f"/campaigns/{sandbox.id}/leaderboard"
+    etag = client.get(path).headers["etag"]
+    assert client.get(path, headers={"If-None-Match": "*"}).status_code == 304
+    listed = f'"other", {etag} , W/"x"'
+    assert client.get(path, headers={"If-None-Match": listed}).status_code == 304
+    strong = etag.removeprefix("W/")  # weak comparison: a strong spelling matches too
+    assert client.get(path, headers={"If-None-Match": strong}).status_code == 304
+
+
+def test_if_none_match_wins_over_if_modified_since(client: httpx.Client, sandbox: Campaign) -> None:
+    path = f"/campaigns/{sandbox.id}/leaderboard"
+    first = client.get(path)
+    response = client.get(
+        path,
+        headers={"If-None-Match": '"stale"', "If-Modified-Since": first.headers["last-modified"]},
+    )
+    assert response.status_code == 200
+
+
+def test_signed_in_readers_get_private_answers(
+    make_client: Callable[..., httpx.Client], sandbox: Campaign
+) -> None:
+    with make_client() as c:
+        log_in(c, "olga")
+        response = c.get(f"/campaigns/{sandbox.id}/leaderboard")
+    assert response.status_code == 200
+    assert "etag" not in response.headers
+    assert response.headers["cache-control"] == "private, no-cache"
+
+
+def test_unknown_campaign_is_still_a_404(client: httpx.Client) -> None:
+    response = client.get("/campaigns/nothing-here/leaderboard", headers={"If-None-Match": "*"})
+    assert response.status_code == 404
+
+
+def test_pages_with_forms_have_no_shared_validator(client: httpx.Client, sandbox: Campaign) -> None:
+    response = client.get(f"/campaigns/{sandbox.id}/check")
+    assert "etag" not in response.headers
+    assert "oyren_csrf" in response.headers.get("set-cookie", "")
+
+
+def test_parse_if_none_match() -> None:
+    assert parse_if_none_match('"a", W/"b"') == ('"a"', '"b"')
+    assert parse_if_none_match(" * ") == ("*",)
+    assert parse_if_none_match('"a" "b"') is None
+    assert parse_if_none_match("") is None
+
+
+def test_validator_steps_with_time_and_last_modified_never_goes_back() -> None:
+    version = Version(digest="d", modified_at=1000)
+    a = make_validator(version, variant="v", now=1_000_000, policy=POLICY)
+    b = make_validator(version, variant="v", now=1_000_000 + POLICY.step_s, policy=POLICY)
+    assert a.etag != b.etag
+    assert b.last_modified > a.last_modified >= 1000
+    assert is_not_modified({"if-modified-since": http_date(a.last_modified)}, a)
+    assert not is_not_modified({"if-modified-since": http_date(a.last_modified - 1)}, a)
