@@ -423,6 +423,7 @@ def sandbox_db_file(
     from oyren.store import ingest_observations, register_campaign
     from oyren.store.accounts import create_user
     from oyren.store.db import create_db_engine, transaction
+    from oyren.store.decided import refresh_flags
 
     folder = tmp_path_factory.mktemp("sandbox")
     path = folder / "oyren.db"
@@ -438,6 +439,8 @@ def sandbox_db_file(
         ingest_observations(session, campaign_id=sandbox.id, path=data, by="setup")
         for name, role in (("olga", "organizer"), ("murad", "moderator"), ("jale", "juror")):
             create_user(session, username=name, password=PASSWORD, role=role, by="setup")
+    # The background job after writes settle: integrity flags and the charts' daily views.
+    refresh_flags(engine, sandbox.id, at=sandbox.cutoff_ts + 86400)
     engine.dispose()
     return path
 

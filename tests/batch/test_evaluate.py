@@ -99,3 +99,26 @@ def test_excluded_favourite_takes_no_share_of_the_jurys_certainty(campaign, vide
 def test_jury_order_when_every_judged_entry_is_out_is_empty(campaign, videos):
     removed = frozenset({"1", "2", "3", "4"})
     assert jury_order(campaign, videos, favours_3(), removed=removed) == []
+
+
+def test_decide_videos_gives_each_video_the_verdict_decide_gives_it(campaign, make_obs) -> None:
+    from oyren.batch.evaluate import decide_videos, settle_ranked
+    from oyren.rules.awards import creator_totals
+    from oyren.rules.videos import collect_videos
+
+    observations = [
+        make_obs(id=1, view_count=500),
+        make_obs(id=2, username="nigar", view_count=900, video_duration=5),
+        make_obs(id=3, username="nigar", view_count=700),
+        make_obs(id=4, username="leyla", view_count=800),
+    ]
+    videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
+    exclude = Decision("4", "exclude", "re-upload", "mod", 1)
+    whole = decide(campaign, videos, decisions=[exclude])
+    some = decide_videos(campaign, [videos["2"], videos["4"]], decisions=[exclude])
+    by_id = {e.video_id: e for e in whole.entries}
+    assert some == [by_id["2"], by_id["4"]]  # no flags are raised on four videos
+    assert some[1].reasons == ("excluded_by_moderator",)
+    ranked = list(whole.eligible)
+    # The top of both rankings settles the prizes as the whole ranking does.
+    assert settle_ranked(campaign, ranked[:3], creator_totals(ranked)[:3]) == whole.winners

@@ -457,6 +457,33 @@ def test_cli_ingest_of_a_hostile_parquet_file_names_the_row_and_stores_nothing(
     assert cli("standings", "--campaign", CID, "--format", "json").stdout == before
 
 
+def test_cli_rebuild_follows_a_change_of_rules(
+    cli: Callable[..., Any],
+    loaded: None,
+    campaign_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from oyren.store import decided
+
+    monkeypatch.setattr(decided, "INLINE_REBUILD", 0)  # as for a campaign too big to wait for
+    stricter = tmp_path / "stricter.toml"
+    stricter.write_text(
+        campaign_file.read_text().replace("min_duration_s = 30", "min_duration_s = 50")
+    )
+    assert cli("init", "--campaign", stricter).exit_code == 0
+    before = orjson.loads(cli("export", "--campaign", CID, "--format", "json").stdout)
+    done = cli("rebuild", "--campaign", CID)
+    again = cli("rebuild", "--campaign", CID, "--no-flags")
+    unknown = cli("rebuild", "--campaign", "nope")
+    assert done.exit_code == 0 and "Verdicts rebuilt" in done.stderr
+    assert "flags recomputed" in done.stderr
+    assert "already follow" in again.stderr and "flags" not in again.stderr
+    assert unknown.exit_code != 0 and "no campaign 'nope'" in unknown.stderr
+    # The standings come from the engine either way: 45 s videos are too short now.
+    assert {e["video_id"]: e["reasons"] for e in before["entries"]}["1"] == ["too_short"]
+
+
 def test_thumbnails_fetches_through_oembed_from_a_named_origin_only(
     cli: Callable[..., Any], stored_db: Any, campaign: Campaign
 ) -> None:

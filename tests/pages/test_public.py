@@ -22,7 +22,6 @@ from oyren.pages.public import (
     submit_link,
     winners,
 )
-from oyren.pages.snapshots import ResultsCache
 from oyren.rules.campaign import Campaign
 from oyren.store import JuryCertainty, award
 from oyren.store.db import transaction
@@ -150,13 +149,13 @@ def test_winners_before_the_award_are_empty(sandbox_db: Engine, sandbox: Campaig
 def test_winners_after_the_award_with_a_bundle_that_verifies(
     sandbox_db: Engine, sandbox: Campaign, tmp_path: Path
 ) -> None:
-    cache = ResultsCache()
     with transaction(sandbox_db) as session:
         award(session, campaign_id=ID, by="olga", at=sandbox.cutoff_ts + 86400)
     with transaction(sandbox_db) as session:
-        page = winners(session, campaign_id=ID, now=sandbox.cutoff_ts + 2 * 86400, cache=cache)
-        bundle = award_bundle(session, campaign_id=ID, cache=cache)
-        fresh = award_bundle(session, campaign_id=ID)  # no cache: built again
+        page = winners(session, campaign_id=ID, now=sandbox.cutoff_ts + 2 * 86400)
+        bundle = award_bundle(session, campaign_id=ID)
+    with transaction(sandbox_db) as session:
+        fresh = award_bundle(session, campaign_id=ID)
     best = next(p for p in page.prizes if p.category == "best_video")
     assert (page.phase, best.video_id, best.views) == ("awarded", TOP_ID, 90_000_000)
     assert (bundle.digest, bundle.data) == (page.bundle_digest, fresh.data)

@@ -1,4 +1,4 @@
-"""Snapshots: the results cache, the contest's phase, and read functions on both databases."""
+"""Snapshots: the kept verdicts as pages read them, the contest's phase, on both databases."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from oyren.pages import organizer as oversight
 from oyren.pages import public as publishing
 from oyren.pages import trends
-from oyren.pages.snapshots import ResultsCache, phase
+from oyren.pages.snapshots import phase, snapshot_of
 from oyren.rules.campaign import Campaign
 from oyren.store import award, ingest_observations, moderate
 from oyren.store.db import transaction
@@ -30,11 +30,9 @@ def test_phase_moves_through_the_contest(campaign: Campaign) -> None:
     ]
 
 
-def test_cache_keeps_a_snapshot_until_the_store_changes(sandbox_db: Engine) -> None:
-    cache = ResultsCache()
+def test_a_decision_shows_on_the_next_read_with_no_cache(sandbox_db: Engine) -> None:
     with transaction(sandbox_db) as session:
-        first = cache.snapshot(session, ID)
-        again = cache.snapshot(session, ID)
+        first = snapshot_of(session, ID).videos(session, limit=1)
     with transaction(sandbox_db) as session:
         moderate(
             session,
@@ -46,14 +44,11 @@ def test_cache_keeps_a_snapshot_until_the_store_changes(sandbox_db: Engine) -> N
             at=0,
         )
     with transaction(sandbox_db) as session:
-        after = cache.snapshot(session, ID)
-    assert first is again
-    assert after is not first
-    assert (first.results.eligible[0].video_id, after.results.eligible[0].video_id) == (
-        TOP_ID,
-        SECOND_ID,
-    )
-    assert after.by_id[TOP_ID].reasons == ("excluded_by_moderator",)
+        snap = snapshot_of(session, ID)
+        after = snap.videos(session, limit=1)
+        excluded = snap.entries(session, video_ids=[TOP_ID])
+    assert (first[0].entry.video_id, after[0].entry.video_id) == (TOP_ID, SECOND_ID)
+    assert [v.entry.reasons for v in excluded] == [("excluded_by_moderator",)]
 
 
 def test_read_side_works_on_every_database(

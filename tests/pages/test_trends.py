@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from oyren.pages.snapshots import ResultsCache
 from oyren.pages.trends import VIEW_BINS, stats
 from oyren.rules.campaign import Campaign
 from oyren.store.db import transaction
+from oyren.store.rows import live_results
 
 ID = "sandbox-2024"
 
@@ -15,7 +15,7 @@ ID = "sandbox-2024"
 def test_stats_after_the_contest_cover_every_day(sandbox_db: Engine, sandbox: Campaign) -> None:
     with transaction(sandbox_db) as session:
         s = stats(session, campaign_id=ID, now=sandbox.cutoff_ts + 86400)
-        eligible = len(ResultsCache().snapshot(session, ID).results.eligible)
+        eligible = len(live_results(session, sandbox).eligible)
     days = (sandbox.ends - sandbox.starts).days + 1
     assert (len(s.entries_by_day), len(s.views_by_day)) == (days, days)
     assert s.entries_by_day[-1].value == eligible

@@ -150,3 +150,16 @@ def test_load_campaign_refuses_a_file_past_the_size_limit(tmp_path):
     path.write_text(minimal() + "\n#" + "x" * MAX_CAMPAIGN_BYTES)
     with pytest.raises(CampaignError, match=r"big\.toml: larger than 1024 KiB"):
         load_campaign(path)
+
+
+def test_day_ends_cover_the_days_begun_and_end_the_running_day_at_the_last_hour():
+    c = load_campaign(CAMPAIGN_FILE)
+    assert c.day_ends(c.window_start_ts - 1) == []
+    during = c.window_start_ts + 86400 + 5400  # 01:30 on the second day
+    ends = c.day_ends(during)
+    assert [e.day for e in ends] == [c.starts.day, c.starts.day + 1]
+    assert ends[0].hour == 23 and ends[0].second == 59
+    assert int(ends[1].timestamp()) == during - during % 3600
+    after = c.day_ends(c.cutoff_ts + 10 * 86400)
+    assert len(after) == (c.ends - c.starts).days + 1
+    assert int(after[-1].timestamp()) == c.cutoff_ts

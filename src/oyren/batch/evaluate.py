@@ -10,18 +10,19 @@ from the store and one recomputed from its audit bundle agree by construction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from oyren.inputs.judgments import Judgment, active, tiebreak
 from oyren.inputs.removals import Removal, removed_ids
 from oyren.jury.model import jury_picks
 from oyren.rules import engine
-from oyren.rules.awards import JuryPick
+from oyren.rules.awards import CreatorTotal, JuryPick, settle
 from oyren.rules.campaign import Campaign
 from oyren.rules.decisions import Decision, latest_decisions
+from oyren.rules.eligibility import RuleSet
 from oyren.rules.observations import Observation
-from oyren.rules.results import Results
+from oyren.rules.results import Entry, Results, Winners
 from oyren.rules.videos import Video
 from oyren.screening.screener import CampaignScreener
 
@@ -29,10 +30,14 @@ __all__ = [
     "Engine",
     "PureEngine",
     "decide",
+    "decide_videos",
     "decide_with",
     "evaluate",
     "evaluate_observations",
+    "judged_entries",
+    "jury_from_contenders",
     "jury_order",
+    "settle_ranked",
 ]
 
 
@@ -150,16 +155,28 @@ def _jury_order(
     removed: frozenset[str],
 ) -> list[JuryPick]:
     given = list(judgments)
-    counted = active(given)
-    judged = {entry for j in counted for entry in j.entries}
+    judged = judged_entries(given)
     if not judged:
         return []
     eligible = engine_.eligible_ids(decisions, removed)
-    contenders = [video_id for video_id in eligible if video_id in judged]
+    return jury_from_contenders(given, [video_id for video_id in eligible if video_id in judged])
+
+
+def jury_from_contenders(
+    judgments: Iterable[Judgment], contenders: Sequence[str]
+) -> list[JuryPick]:
+    """The jury's order fitted over ``contenders``: the judged entries that can win, ranked."""
+    given = list(judgments)
+    counted = active(given)
     decided = tiebreak(given)
     if decided is not None:
         counted.append(decided)  # the organizer's tie-break orders, the model ignores it
-    return jury_picks(counted, contenders) if contenders else []
+    return jury_picks(counted, list(contenders)) if contenders and counted else []
+
+
+def judged_entries(judgments: Iterable[Judgment]) -> set[str]:
+    """The entries the counted judgments name (the only ones the jury's order can hold)."""
+    return {entry for j in active(list(judgments)) for entry in j.entries}
 
 
 def decide(
@@ -187,7 +204,62 @@ def decide_with(
     screen: bool = True,
 ) -> Results:
     """:func:`decide` on any engine: the same decisions in force, removals and jury order."""
-    latest = latest_decisions(decisions)
-    removed = removed_ids(removals)
+    latest, removed = _people(decisions, removals)
     jury = _jury_order(engine_, judgments, decisions=latest, removed=removed)
     return engine_.results(latest, removed, jury, screen=screen)
+
+
+def _people(
+    decisions: Iterable[Decision], removals: Iterable[Removal]
+) -> tuple[dict[str, Decision], frozenset[str]]:
+    """People's inputs as the engine takes them: the decision in force per video, the removed."""
+    return latest_decisions(decisions), removed_ids(removals)
+
+
+def decide_videos(
+    campaign: Campaign,
+    videos: Iterable[Video],
+    *,
+    decisions: Iterable[Decision] = (),
+    removals: Iterable[Removal] = (),
+    screen: bool = True,
+    topic: Callable[[Observation], tuple[str | None, float | None]] | None = None,
+) -> list[Entry]:
+    """Each video's verdict with its topic, as :func:`decide` makes it, for some videos only.
+
+    ``decisions`` and ``removals`` need only be those about ``videos``: a verdict depends on
+    nothing else. Flags are campaign-wide and left out (the store keeps them apart); ``topic``
+    stands in for the screener's (the store reuses a topic while a video's text is unchanged).
+    """
+    latest, removed = _people(decisions, removals)
+    rules = RuleSet.of(campaign)
+    if topic is None and screen:
+        topic = CampaignScreener(campaign).topic
+    return [
+        engine.judge(
+            video,
+            rules,
+            decision=latest.get(video.video_id),
+            removed=video.video_id in removed,
+            topic=topic(video.meta) if topic is not None else (None, None),
+        )
+        for video in videos
+    ]
+
+
+def settle_ranked(
+    campaign: Campaign,
+    ranked: Sequence[Entry],
+    creators: Sequence[CreatorTotal],
+    jury: Sequence[JuryPick] = (),
+) -> Winners:
+    """The prizes from the top of both rankings, with the engine's own settlement.
+
+    ``ranked`` must start with the first eligible entries in rank order (at least as many as
+    there are prizes) and hold every eligible entry the jury names; ``creators`` the first
+    creators. Fewer prizes than places are held before each prize is settled, so a prefix this
+    long settles them as the whole ranking would.
+    """
+    return settle(
+        ranked, creators, max_prizes_per_creator=campaign.max_prizes_per_creator, jury=jury
+    )

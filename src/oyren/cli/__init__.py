@@ -360,6 +360,40 @@ def standings(ctx: click.Context, campaign_id: str, fmt: str) -> None:
 
 @cli.command()
 @CAMPAIGN_ID
+@click.option(
+    "--flags/--no-flags",
+    default=True,
+    help="Also recompute the integrity flags and the charts' daily views (default: yes).",
+)
+@click.pass_context
+def rebuild(ctx: click.Context, campaign_id: str, flags: bool) -> None:
+    """Bring a campaign's kept verdicts up to its rules, and recompute its flags.
+
+    After a change of rules the verdicts are rebuilt in batches while pages keep showing the
+    last complete ones; run it again after a crash and it starts over.
+    """
+    from oyren.store import decided
+    from oyren.store.db import open_database
+
+    engine = open_database(_settings(ctx).database_url)
+    try:
+        with _progress() as bar:
+            task = bar.add_task(f"Recomputing {campaign_id}", total=None)
+            done = decided.rebuild(
+                engine,
+                campaign_id,
+                progress=lambda n, total: bar.update(task, completed=n, total=total),
+            )
+        _note("Verdicts rebuilt." if done else "Verdicts already follow the rules in force.")
+        if flags:
+            raised = decided.refresh_flags(engine, campaign_id)
+            _note(f"Integrity flags recomputed: {raised} videos flagged.")
+    finally:
+        engine.dispose()
+
+
+@cli.command()
+@CAMPAIGN_ID
 @click.pass_context
 def queue(ctx: click.Context, campaign_id: str) -> None:
     """List videos waiting for a moderator's decision."""

@@ -15,7 +15,6 @@ from oyren.errors import NotFound
 from oyren.pages.snapshots import (
     CheckedVideo,
     Prize,
-    ResultsCache,
     checked_videos,
     metas_at_deadline,
     phase,
@@ -29,14 +28,15 @@ from oyren.store import (
     AwardRecord,
     JuryCertainty,
     current_award,
+    decided,
     get_campaign,
     jury_certainty,
     moderation_queue,
     reads,
 )
 from oyren.store.db import Session
+from oyren.store.decided import DecidedVideo
 from oyren.store.moderation import QueueItem
-from oyren.store.rows import live_results
 from oyren.store.submissions import open_submissions
 
 __all__ = [
@@ -78,19 +78,25 @@ class Health:
     # the award page and the command line share (pending checks, flags, doubtful topics, with no
     # decision yet).
     waiting: int = 0
+    # When the integrity flags were last computed (None: not yet; pages say so), and whether
+    # the verdicts are being recomputed after a change of rules (done, of how many).
+    flags_computed_at: datetime | None = None
+    recomputing: bool = False
+    progress: tuple[int, int] = (0, 0)
 
 
-def health(
-    session: Session, *, campaign_id: str, now: int, cache: ResultsCache | None = None
-) -> Health:
+def health(session: Session, *, campaign_id: str, now: int) -> Health:
     """Return the dashboard's numbers for a campaign."""
-    snap = snapshot_of(session, campaign_id, cache)
-    c, entries = snap.campaign, snap.results.entries
+    snap = snapshot_of(session, campaign_id)
+    c = snap.campaign
+    live = decided.results(session, snap.status, c)
+    entries = live.entries
     seen = reads.activity(session, campaign_id, since=now - 86400)
     last = seen.last_observation
+    computed = snap.status.flags_computed_at
     return Health(
         campaign=c,
-        phase=phase(c, now, snap.standings.award),
+        phase=phase(c, now, snap.award),
         videos=len(entries),
         eligible=sum(1 for e in entries if e.eligible),
         pending=sum(1 for e in entries if entry_status(e.reasons) == "pending"),
@@ -101,8 +107,11 @@ def health(
         last_observation=None if last is None else c.local(last),
         crawl_misses=seen.crawl_misses,
         open_submissions=len(open_submissions(session, campaign_id=campaign_id)),
-        award=snap.standings.award,
-        waiting=len(moderation_queue(session, campaign_id=campaign_id)),
+        award=snap.award,
+        waiting=len(moderation_queue(session, campaign_id=campaign_id, results=live)),
+        flags_computed_at=None if computed is None else c.local(computed),
+        recomputing=snap.status.recomputing,
+        progress=snap.progress,
     )
 
 
@@ -147,6 +156,7 @@ class Queue:
     whys: tuple[tuple[str, int], ...] = ()
     flags: tuple[tuple[str, int], ...] = ()
     themes: tuple[tuple[str, int], ...] = ()
+    flags_computed_at: datetime | None = None  # when the flags shown were computed (None: not yet)
 
 
 def _why(item: QueueItem) -> str:
@@ -168,7 +178,6 @@ def moderation_rows(
     limit: int = 50,
     offset: int = 0,
     filter: QueueFilter | None = None,
-    cache: ResultsCache | None = None,
 ) -> Queue:
     """Return one page of the videos a person should look at: reasons only a person can
     clear, flags, doubtful topics.
@@ -177,8 +186,12 @@ def moderation_rows(
     award) since decisions made now count for any later award.
     """
     chosen = filter or QueueFilter()
-    snap = snapshot_of(session, campaign_id, cache)
-    items = moderation_queue(session, campaign_id=campaign_id)
+    snap = snapshot_of(session, campaign_id)
+    items = moderation_queue(
+        session,
+        campaign_id=campaign_id,
+        results=decided.results(session, snap.status, snap.campaign),
+    )
     kept = [
         i
         for i in items
@@ -192,7 +205,8 @@ def moderation_rows(
         kept.sort(key=lambda i: i.entry.create_time)
     offset, limit = max(0, offset), max(1, min(limit, 200))
     shown = kept[offset : offset + limit]
-    checked = {c.video_id: c for c in checked_videos(session, snap, [i.entry for i in shown], now)}
+    videos = snap.entries(session, video_ids=[i.entry.video_id for i in shown])
+    checked = {c.video_id: c for c in checked_videos(session, snap, videos, now)}
     rows = tuple(
         QueueRow(
             video=checked[item.entry.video_id],
@@ -215,6 +229,9 @@ def moderation_rows(
         whys=_counts([_why(i) for i in items]),
         flags=_counts([f.code for i in items for f in i.entry.flags]),
         themes=_counts([i.entry.topic or "none" for i in items]),
+        flags_computed_at=None
+        if snap.status.flags_computed_at is None
+        else snap.campaign.local(snap.status.flags_computed_at),
     )
 
 
@@ -251,21 +268,22 @@ def evidence(
     campaign_id: str,
     video_id: str,
     now: int,
-    cache: ResultsCache | None = None,
 ) -> Evidence:
     """Return the evidence about one video (an error when the campaign has no such video)."""
 
-    snap = snapshot_of(session, campaign_id, cache)
-    entry = snap.by_id.get(video_id)
-    if entry is None:
+    snap = snapshot_of(session, campaign_id)
+    found: list[DecidedVideo] = snap.entries(session, video_ids=[video_id])
+    if not found:
         raise NotFound(f"no video '{video_id[:64]}' in campaign '{campaign_id}'")
+    flags = decided.flags_of(session, campaign_id).get(video_id, ())
+    entry = found[0].entry
     c = snap.campaign
     meta = metas_at_deadline(session, c, [video_id])[video_id]
     series = reads.view_series(session, campaign_id, video_id)
     decisions = reads.decision_history(session, campaign_id, video_id)
     return Evidence(
         campaign=c,
-        video=checked_videos(session, snap, [entry], now)[0],
+        video=checked_videos(session, snap, found, now)[0],
         reasons=entry.reasons,
         region_code=meta.region_code,
         duration_s=meta.duration_s,
@@ -273,8 +291,8 @@ def evidence(
         views_basis=entry.views_basis,
         series=tuple((c.local(at), views) for at, views in series),
         decisions=tuple(DecisionView(a, r, by, c.local(at)) for a, r, by, at in decisions),
-        flags=tuple((f.code, f.score, f.explanation) for f in entry.flags),
-        flag_evidence=entry.flags,
+        flags=tuple((f.code, f.score, f.explanation) for f in flags),
+        flag_evidence=flags,
     )
 
 
@@ -291,21 +309,20 @@ class AwardPreview:
     jury: JuryCertainty | None = None  # its ``below``: the award page warns
 
 
-def award_preview(
-    session: Session, *, campaign_id: str, now: int, cache: ResultsCache | None = None
-) -> AwardPreview:
-    """Return the prizes an award made now would freeze, and what still waits for a person."""
-    snap = snapshot_of(session, campaign_id, cache)
-    live = snap.results
-    if snap.standings.award is not None:
-        # The standings are frozen by the award in force; a new award would take today's.
-        live = live_results(session, snap.campaign)
+def award_preview(session: Session, *, campaign_id: str, now: int) -> AwardPreview:
+    """Return the prizes an award made now would freeze, and what still waits for a person.
+
+    Read from the live decided rows even after an award: a new award would take today's.
+    """
+    snap = snapshot_of(session, campaign_id)
+    live = decided.winners(session, snap.status, snap.campaign)
+    entries = decided.counts(session, snap.status, campaign_id).entries
     return AwardPreview(
         campaign=snap.campaign,
-        phase=phase(snap.campaign, now, snap.standings.award),
-        award=snap.standings.award,
-        prizes=prizes_of(session, snap, live),
-        entries=len(live.eligible),
+        phase=phase(snap.campaign, now, snap.award),
+        award=snap.award,
+        prizes=prizes_of(session, snap, live, entries),
+        entries=entries,
         pending=len(moderation_queue(session, campaign_id=campaign_id)),
         jury=jury_certainty(session, campaign_id=campaign_id),
     )

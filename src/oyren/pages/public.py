@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import tempfile
+import threading
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +26,7 @@ from oyren.pages.snapshots import (
     CreatorRow,
     LeaderboardRow,
     Prize,
-    ResultsCache,
+    Snapshot,
     checked_videos,
     phase,
     prizes_of,
@@ -32,16 +34,16 @@ from oyren.pages.snapshots import (
     video_rows,
 )
 from oyren.rules.campaign import Campaign, Partner
-from oyren.rules.results import Entry, Results
 from oyren.store import (
     AwardRecord,
     JuryCertainty,
+    current_award,
     export_bundle,
     get_campaign,
     jury_certainty,
-    reads,
 )
 from oyren.store.db import Session
+from oyren.store.decided import DecidedVideo
 from oyren.store.keys import SigningKey, list_keys
 from oyren.store.submissions import Submission, find_submission, record_submission
 
@@ -79,26 +81,30 @@ class Overview:
     creators: int
     views: int
     award: AwardRecord | None
+    # The rules changed and the verdicts are being recomputed: the numbers are the last
+    # complete ones, and ``progress`` is (videos done, of how many).
+    recomputing: bool = False
+    progress: tuple[int, int] = (0, 0)
 
 
-def overview(
-    session: Session, *, campaign_id: str, now: int, cache: ResultsCache | None = None
-) -> Overview:
+def overview(session: Session, *, campaign_id: str, now: int) -> Overview:
     """Return the campaign page's data."""
-    snap = snapshot_of(session, campaign_id, cache)
-    c, results = snap.campaign, snap.results
-    eligible = results.eligible
+    snap = snapshot_of(session, campaign_id)
+    c = snap.campaign
+    counts = snap.counts(session)
     return Overview(
         campaign=c,
-        phase=phase(c, now, snap.standings.award),
+        phase=phase(c, now, snap.award),
         now=c.local(now),
         seconds_to_start=max(0, c.window_start_ts - now),
         seconds_to_deadline=max(0, c.cutoff_ts - now),
-        videos=len(results.entries),
-        entries=len(eligible),
-        creators=len(results.creators),
-        views=sum(e.views_at_cutoff for e in eligible),
-        award=snap.standings.award,
+        videos=counts.videos,
+        entries=counts.entries,
+        creators=counts.creators,
+        views=counts.views,
+        award=snap.award,
+        recomputing=snap.recomputing,
+        progress=snap.progress,
     )
 
 
@@ -119,6 +125,8 @@ class Leaderboard:
     # above them who are passed over because they already hold as many prizes as one may win.
     discover_winner: str | None = None
     passed_over: tuple[str, ...] = ()
+    recomputing: bool = False  # see Overview
+    progress: tuple[int, int] = (0, 0)
 
 
 def leaderboard(
@@ -128,47 +136,42 @@ def leaderboard(
     now: int,
     offset: int = 0,
     limit: int = 50,
-    cache: ResultsCache | None = None,
 ) -> Leaderboard:
     """Return the eligible videos and creators by views, from rank ``offset + 1``."""
-    snap = snapshot_of(session, campaign_id, cache)
-    c, results = snap.campaign, snap.results
+    snap = snapshot_of(session, campaign_id)
+    c = snap.campaign
     offset, limit = max(0, offset), max(1, min(limit, 200))
-    eligible = snap.eligible
-
-    def page() -> tuple[tuple[LeaderboardRow, ...], tuple[CreatorRow, ...], int | None]:
-        creators = tuple(
-            CreatorRow(
-                rank=offset + i + 1, username=u, views=v, videos=len(ids), url=profile_url(u)
-            )
-            for i, (u, v, ids) in enumerate(results.creators[offset : offset + limit])
-        )
-        last = reads.last_observation_at(session, campaign_id)
-        videos = video_rows(session, snap, eligible[offset : offset + limit], offset + 1)
-        return videos, creators, last
-
-    # The rows depend only on the store's inputs: built once per snapshot and page.
-    videos, creators, last = snap.memo(f"leaderboard:{offset}:{limit}", page)
+    creators = tuple(
+        CreatorRow(rank=offset + i + 1, username=u, views=v, videos=n, url=profile_url(u))
+        for i, (u, v, n) in enumerate(snap.creators(session, offset=offset, limit=limit))
+    )
+    videos = video_rows(snap, snap.videos(session, offset=offset, limit=limit), offset + 1)
+    last = snap.status.last_observation_at
+    total_videos, total_creators = snap.totals(session)
     return Leaderboard(
         campaign=c,
-        phase=phase(c, now, snap.standings.award),
+        phase=phase(c, now, snap.award),
         videos=videos,
         creators=creators,
-        total_videos=len(eligible),
-        total_creators=len(results.creators),
+        total_videos=total_videos,
+        total_creators=total_creators,
         offset=offset,
         limit=limit,
         last_observation=None if last is None else c.local(last),
-        **_discover_note(results),
+        recomputing=snap.recomputing,
+        progress=snap.progress,
+        **_discover_note(session, snap),
     )
 
 
-def _discover_note(results: Results) -> dict[str, Any]:
-    winner = results.winners.discover
+def _discover_note(session: Session, snap: Snapshot) -> dict[str, Any]:
+    winner = snap.winners(session).discover
     if winner is None:
         return {}
     above = []
-    for username, _, _ in results.creators:
+    # The winner is among the first creators: only those holding as many prizes as one may win
+    # are passed over, and there are fewer such creators than prizes.
+    for username, _, _ in snap.creators(session, offset=0, limit=len(snap.campaign.categories) + 1):
         if username.casefold() == winner.username.casefold():
             break
         above.append(username)
@@ -198,23 +201,22 @@ def self_check(
     campaign_id: str,
     query: str,
     now: int,
-    cache: ResultsCache | None = None,
 ) -> SelfCheck:
     """Look up a pasted link or username and explain each of the creator's videos."""
-    snap = snapshot_of(session, campaign_id, cache)
+    snap = snapshot_of(session, campaign_id)
     lookup = parse_lookup(query)
-    entries: list[Entry] = []
+    entries: list[DecidedVideo] = []
     if lookup.kind == "username" and lookup.username:
-        entries = snap.by_username.get(lookup.username.casefold(), [])
-    elif lookup.kind == "video" and lookup.video_id in snap.by_id:
-        entries = [snap.by_id[lookup.video_id]]
+        entries = snap.entries(session, username=lookup.username)
+    elif lookup.kind == "video" and lookup.video_id:
+        entries = snap.entries(session, video_ids=[lookup.video_id])
     submission = find_submission(session, campaign_id=campaign_id, lookup=lookup)
     unseen = lookup.kind == "short_link" or (lookup.kind == "video" and not entries)
     return SelfCheck(
         campaign=snap.campaign,
         query=query.strip()[:500],
         lookup=lookup,
-        phase=phase(snap.campaign, now, snap.standings.award),
+        phase=phase(snap.campaign, now, snap.award),
         videos=checked_videos(session, snap, entries, now),
         submission=submission,
         submittable=unseen and submission is None and now <= snap.campaign.cutoff_ts,
@@ -249,22 +251,20 @@ class Showcase:
     videos: int
 
 
-def partner_showcase(
-    session: Session, *, campaign_id: str, cache: ResultsCache | None = None, per_partner: int = 6
-) -> Showcase:
+def partner_showcase(session: Session, *, campaign_id: str, per_partner: int = 6) -> Showcase:
     """Return each partner with its most-viewed campaign videos and their total views."""
-    snap = snapshot_of(session, campaign_id, cache)
+    snap = snapshot_of(session, campaign_id)
     cards = []
+    videos = 0
     for partner in snap.campaign.partners:
-        entries = sorted(snap.by_username.get(partner.folded, []), key=lambda e: e.sort_key)
-        if not partner.folded:
-            entries = []
+        entries = snap.entries(session, username=partner.folded) if partner.folded else []
+        videos += len(entries)
         cards.append(
             PartnerCard(
                 partner=partner,
                 url=profile_url(partner.username) if partner.username else None,
-                videos=video_rows(session, snap, entries[:per_partner], 1),
-                views=sum(e.views_at_cutoff for e in entries),
+                videos=video_rows(snap, entries[:per_partner], 1),
+                views=sum(v.entry.views_at_cutoff for v in entries),
             )
         )
     cards.sort(key=lambda card: (-card.views, card.partner.name.en))
@@ -272,9 +272,7 @@ def partner_showcase(
         campaign=snap.campaign,
         partners=tuple(cards),
         views=sum(card.views for card in cards),
-        videos=sum(
-            len(snap.by_username.get(p.folded, [])) for p in snap.campaign.partners if p.folded
-        ),
+        videos=videos,
     )
 
 
@@ -325,24 +323,21 @@ def jury_note(certainty: JuryCertainty, winner: str | None) -> JuryNote:
     )
 
 
-def winners(
-    session: Session, *, campaign_id: str, now: int, cache: ResultsCache | None = None
-) -> WinnersPage:
+def winners(session: Session, *, campaign_id: str, now: int) -> WinnersPage:
     """Return the frozen prizes and the audit bundle's digest (no prizes before the award)."""
-    snap = snapshot_of(session, campaign_id, cache)
-    award = snap.standings.award
+    snap = snapshot_of(session, campaign_id)
+    award = snap.award
     digest = None
     prizes: tuple[Prize, ...] = ()
     keys: tuple[SigningKey, ...] = ()
     note = None
-    if award is not None:
-        prizes = prizes_of(session, snap, snap.results)
+    if award is not None and snap.frozen is not None:
+        prizes = prizes_of(session, snap, snap.frozen.winners, len(snap.frozen.eligible))
         # The digest fixed (and signed) when the prizes were awarded; the bundle downloaded
         # from this page has it unless the bundle was tampered with on the way.
-        digest = award.bundle_digest or award_bundle(session, campaign_id=campaign_id,
-                                                     cache=cache).digest  # fmt: skip
+        digest = award.bundle_digest or award_bundle(session, campaign_id=campaign_id).digest
         keys = tuple(list_keys(session))
-        creative = snap.results.winners.most_creative
+        creative = snap.frozen.winners.most_creative
         certainty = jury_certainty(session, campaign_id=campaign_id, award=True)
         if certainty is not None and creative is not None:
             note = jury_note(certainty, creative.video_id)
@@ -359,13 +354,10 @@ class BundleFile:
     data: bytes
 
 
-def award_bundle(
-    session: Session, *, campaign_id: str, cache: ResultsCache | None = None
-) -> BundleFile:
+def award_bundle(session: Session, *, campaign_id: str) -> BundleFile:
     """Return the audit bundle of the award in force, zipped (the same bytes every time)."""
 
-    snap = snapshot_of(session, campaign_id, cache)
-    award = snap.standings.award
+    award = current_award(session, campaign_id=campaign_id)
     if award is None:
         raise NotFound(f"'{campaign_id}' has no award yet: there is no bundle to publish")
     name = f"{campaign_id}-award-{award.number}"
@@ -385,4 +377,19 @@ def award_bundle(
                     archive.writestr(info, path.read_bytes())
         return BundleFile(f"{name}.zip", str(manifest["digest"]), buffer.getvalue())
 
-    return snap.memo(f"bundle:{award.number}", build)
+    # What names the bundle's content: the award's results, time, actor and fixed digest.
+    key = (campaign_id, award.number, award.results_digest, award.awarded_at, award.by,
+           award.bundle_digest or "")  # fmt: skip
+    with _BUNDLES_LOCK:
+        found = _BUNDLES.get(key)
+    if found is None:
+        found = build()  # an award's bundle never changes: built once per award and process
+        with _BUNDLES_LOCK:
+            _BUNDLES[key] = found
+            while len(_BUNDLES) > 4:
+                _BUNDLES.popitem(last=False)
+    return found
+
+
+_BUNDLES: OrderedDict[tuple[str, int, str, int, str, str], BundleFile] = OrderedDict()
+_BUNDLES_LOCK = threading.Lock()

@@ -1,33 +1,34 @@
-"""Snapshots: a campaign's standings at one state of the store, and its videos as pages show them.
+"""Snapshots: a campaign as pages read it now, and its videos as pages show them.
 
-The standings (:func:`oyren.store.standings`: the engine's verdicts, frozen once prizes are
-awarded) depend only on the stored inputs, so :class:`ResultsCache` keeps them until a new
-observation, decision, removal, award or version of the rules is stored. The helpers here turn
-entries into what readers see: each video as it stood at the deadline (its description then, see
-:mod:`oyren.rules.videos`), with links only to TikTok and every reason explained
-(:mod:`oyren.rules.explain`). :mod:`oyren.pages.public`, :mod:`oyren.pages.trends` and
-:mod:`oyren.pages.organizer`
-build their pages from them.
+Nothing here computes a campaign: the store keeps each video's verdict (:mod:`oyren.store.decided`),
+so a page is a few ordered reads of those rows — one page of the ranking, the creators' ranking,
+the prizes settled by the engine over their top. Once prizes are awarded, pages show the award's
+frozen results instead (kept per award: they never change). The helpers turn entries into what
+readers see: each video as it stood at the deadline, with links only to TikTok and every reason
+explained (:mod:`oyren.rules.explain`). :mod:`oyren.pages.public`, :mod:`oyren.pages.trends` and
+:mod:`oyren.pages.organizer` build their pages from them.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar, cast
+
+import orjson
 
 from oyren.inputs.links import profile_url, video_url
 from oyren.rules.campaign import Campaign
 from oyren.rules.explain import Explanation, entry_status, explain
 from oyren.rules.observations import Observation
-from oyren.rules.results import Entry, Results
+from oyren.rules.results import Entry, Results, Winners, results_from_dict
 from oyren.rules.videos import collect_videos
-from oyren.store import AwardRecord, Standings, get_campaign, reads, standings
+from oyren.store import AwardRecord, current_award, decided, get_campaign, reads
 from oyren.store.db import Session
-from oyren.store.rows import stored_observations
+from oyren.store.decided import DecidedVideo, Status
+from oyren.store.rows import current_award_row, parse_stored, stored_observations
 
 __all__ = [
     "PHASES",
@@ -35,7 +36,6 @@ __all__ = [
     "CreatorRow",
     "LeaderboardRow",
     "Prize",
-    "ResultsCache",
     "Snapshot",
     "checked_videos",
     "metas_at_deadline",
@@ -46,7 +46,6 @@ __all__ = [
 ]
 
 PHASES = ("upcoming", "open", "closed", "awarded")
-T = TypeVar("T")
 CHUNK = 500  # ids per IN (...) list: well under every database's parameter limit
 
 
@@ -61,93 +60,137 @@ def phase(campaign: Campaign, now: int, award: AwardRecord | None) -> str:
     return "closed"
 
 
-# --- The cache ---------------------------------------------------------------------------------
+# --- The campaign as pages read it -------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A campaign's standings at one state of the store, with indexes the pages need."""
+    """A campaign's rules, where its decided rows stand, and the award's results once frozen."""
 
     campaign: Campaign
-    standings: Standings
-    eligible: tuple[Entry, ...]
-    by_id: dict[str, Entry]
-    by_username: dict[str, list[Entry]]
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    derived: dict[str, object] = field(default_factory=dict)
+    status: Status
+    award: AwardRecord | None
+    frozen: Results | None  # the award's results (None before prizes are awarded)
 
     @property
-    def results(self) -> Results:
-        """The results (frozen by the award, when there is one)."""
-        return self.standings.results
+    def recomputing(self) -> bool:
+        """The rules changed and the rows are being rebuilt: pages show the last complete ones."""
+        return self.frozen is None and self.status.recomputing
 
-    def memo(self, key: str, compute: Callable[[], T]) -> T:
-        """Return what ``compute`` gives for ``key``, computed once per snapshot.
+    @property
+    def progress(self) -> tuple[int, int]:
+        """Videos rebuilt so far, of how many."""
+        return self.status.done, self.status.total
 
-        Anything derived only from the store's inputs (page rows, chart series, the bundle)
-        stays valid exactly as long as the snapshot does.
-        """
-        with self.lock:
-            if key in self.derived:
-                return cast(T, self.derived[key])
-        value = compute()  # outside the lock: two requests may both compute; both agree
-        with self.lock:
-            return cast(T, self.derived.setdefault(key, value))
+    def videos(self, session: Session, *, offset: int = 0, limit: int = 50) -> list[DecidedVideo]:
+        """Eligible videos in rank order, from rank ``offset + 1``."""
+        if self.frozen is not None:
+            return _shown(session, self.campaign, self.frozen.eligible[offset : offset + limit])
+        return decided.video_page(
+            session, self.status, self.campaign.id, offset=offset, limit=limit
+        )
+
+    def creators(
+        self, session: Session, *, offset: int = 0, limit: int = 50
+    ) -> list[tuple[str, int, int]]:
+        """Creators in rank order: (username, views, eligible videos)."""
+        if self.frozen is not None:
+            return [(u, v, len(ids)) for u, v, ids in self.frozen.creators[offset : offset + limit]]
+        return decided.creator_page(
+            session, self.status, self.campaign.id, offset=offset, limit=limit
+        )
+
+    def counts(self, session: Session) -> decided.Counts:
+        """Videos, eligible entries, creators and their views."""
+        if self.frozen is not None:
+            eligible = self.frozen.eligible
+            return decided.Counts(
+                len(self.frozen.entries),
+                len(eligible),
+                len(self.frozen.creators),
+                sum(e.views_at_cutoff for e in eligible),
+            )
+        return decided.counts(session, self.status, self.campaign.id)
+
+    def totals(self, session: Session) -> tuple[int, int]:
+        """How many videos and creators the rankings hold."""
+        if self.frozen is not None:
+            return len(self.frozen.eligible), len(self.frozen.creators)
+        return decided.ranked_totals(session, self.status, self.campaign.id)
+
+    def entries(
+        self,
+        session: Session,
+        *,
+        username: str | None = None,
+        video_ids: Sequence[str] | None = None,
+    ) -> list[DecidedVideo]:
+        """A creator's videos (any case), or some videos, counted or not, in rank order."""
+        if self.frozen is not None:
+            wanted = None if username is None else username.casefold()
+            ids = None if video_ids is None else set(video_ids)
+            chosen = [
+                e
+                for e in self.frozen.entries
+                if (wanted is None or e.username.casefold() == wanted)
+                and (ids is None or e.video_id in ids)
+            ]
+            return _shown(session, self.campaign, sorted(chosen, key=lambda e: e.sort_key))
+        return decided.entries_of(
+            session, self.status, self.campaign.id, username=username, video_ids=video_ids
+        )
+
+    def winners(self, session: Session) -> Winners:
+        """The prizes: frozen by the award, else as the engine settles them over the rows now."""
+        if self.frozen is not None:
+            return self.frozen.winners
+        return decided.winners(session, self.status, self.campaign)
 
 
-class ResultsCache:
-    """Standings per campaign, recomputed only when the store's inputs have changed."""
-
-    def __init__(self, size: int = 8) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, tuple[object, ...]], Snapshot] = OrderedDict()
-        self._lock = threading.Lock()
-        self._building = threading.Lock()
-
-    def snapshot(self, session: Session, campaign_id: str) -> Snapshot:
-        """The campaign's current :class:`Snapshot`."""
-        key = (campaign_id, reads.watermark(session, campaign_id))
-        found = self._get(key)
-        if found is not None:
-            return found
-        # One build at a time: a burst of requests after a change waits for one computation
-        # instead of running the engine once per request.
-        with self._building:
-            found = self._get(key)
-            if found is not None:
-                return found
-            snap = _build(session, campaign_id)
-            with self._lock:
-                self._items[key] = snap
-                while len(self._items) > self._size:
-                    self._items.popitem(last=False)
-        return snap
-
-    def _get(self, key: tuple[str, tuple[object, ...]]) -> Snapshot | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
+_FROZEN: OrderedDict[tuple[str, int, str], Results] = OrderedDict()
+_FROZEN_LOCK = threading.Lock()
 
 
-def _build(session: Session, campaign_id: str) -> Snapshot:
+def _frozen(session: Session, campaign_id: str, award: AwardRecord) -> Results:
+    """An award's results: read once per award (they never change afterwards)."""
+    key = (campaign_id, award.number, award.results_digest)
+    with _FROZEN_LOCK:
+        found = _FROZEN.get(key)
+    if found is not None:
+        return found
+    row = current_award_row(session, campaign_id)
+    assert row is not None
+    campaign = parse_stored(row.campaign_source, campaign_id)
+    results = results_from_dict(orjson.loads(row.results), tz=campaign.tz)
+    with _FROZEN_LOCK:
+        _FROZEN[key] = results
+        while len(_FROZEN) > 4:
+            _FROZEN.popitem(last=False)
+    return results
+
+
+def snapshot_of(session: Session, campaign_id: str) -> Snapshot:
+    """The campaign as pages read it now (a few indexed reads, nothing recomputed)."""
     campaign = get_campaign(session, campaign_id)
-    result = standings(session, campaign_id=campaign_id)
-    by_username: dict[str, list[Entry]] = {}
-    for entry in result.results.entries:
-        by_username.setdefault(entry.username.casefold(), []).append(entry)
-    return Snapshot(
-        campaign=campaign,
-        standings=result,
-        eligible=result.results.eligible,
-        by_id={e.video_id: e for e in result.results.entries},
-        by_username=by_username,
-    )
+    award = current_award(session, campaign_id=campaign_id)
+    frozen = None if award is None else _frozen(session, campaign_id, award)
+    return Snapshot(campaign, decided.status(session, campaign_id), award, frozen)
 
 
-def snapshot_of(session: Session, campaign_id: str, cache: ResultsCache | None) -> Snapshot:
-    return (cache or ResultsCache(1)).snapshot(session, campaign_id)
+def _shown(session: Session, campaign: Campaign, entries: Sequence[Entry]) -> list[DecidedVideo]:
+    metas = metas_at_deadline(session, campaign, (e.video_id for e in entries))
+    out = []
+    for e in entries:
+        meta = metas.get(e.video_id)
+        out.append(
+            DecidedVideo(
+                e,
+                meta.description if meta else "",
+                meta.duration_s if meta else None,
+                meta.region_code if meta else None,
+            )
+        )
+    return out
 
 
 # --- Videos as shown ---------------------------------------------------------------------------
@@ -193,21 +236,21 @@ class CreatorRow:
 
 
 def video_rows(
-    session: Session, snap: Snapshot, entries: Sequence[Entry], first_rank: int
+    snap: Snapshot, videos: Sequence[DecidedVideo], first_rank: int
 ) -> tuple[LeaderboardRow, ...]:
-    metas = metas_at_deadline(session, snap.campaign, (e.video_id for e in entries))
+    """Videos as a leaderboard shows them, ranked from ``first_rank``."""
     return tuple(
         LeaderboardRow(
             rank=first_rank + i,
-            video_id=e.video_id,
-            username=e.username,
-            views=e.views_at_cutoff,
-            posted_at=snap.campaign.local(e.create_time),
-            description=metas[e.video_id].description if e.video_id in metas else "",
-            url=video_url(e.username, e.video_id),
-            basis=e.views_basis,
+            video_id=v.entry.video_id,
+            username=v.entry.username,
+            views=v.entry.views_at_cutoff,
+            posted_at=snap.campaign.local(v.entry.create_time),
+            description=v.description,
+            url=video_url(v.entry.username, v.entry.video_id),
+            basis=v.entry.views_basis,
         )
-        for i, e in enumerate(entries)
+        for i, v in enumerate(videos)
     )
 
 
@@ -226,22 +269,21 @@ class CheckedVideo:
 
 
 def checked_videos(
-    session: Session, snap: Snapshot, entries: Sequence[Entry], now: int
+    session: Session, snap: Snapshot, videos: Sequence[DecidedVideo], now: int
 ) -> tuple[CheckedVideo, ...]:
-    ids = [e.video_id for e in entries]
-    metas = metas_at_deadline(session, snap.campaign, ids)
-    notes = reads.exclusion_notes(session, snap.campaign.id, ids)
+    """Videos as the self-check shows them: newest first, every reason explained."""
+    notes = reads.exclusion_notes(session, snap.campaign.id, [v.entry.video_id for v in videos])
     out = []
-    for e in sorted(entries, key=lambda e: (-e.create_time, e.video_id)):
-        meta = metas.get(e.video_id)
+    for v in sorted(videos, key=lambda v: (-v.entry.create_time, v.entry.video_id)):
+        e = v.entry
         explanations = tuple(
             explain(
                 reason,
                 campaign=snap.campaign,
                 now=now,
                 create_time=e.create_time,
-                duration_s=meta.duration_s if meta else None,
-                region_code=meta.region_code if meta else None,
+                duration_s=v.duration_s,
+                region_code=v.region_code,
                 note=notes.get(e.video_id, ""),
             )
             for reason in e.reasons
@@ -251,7 +293,7 @@ def checked_videos(
                 video_id=e.video_id,
                 username=e.username,
                 url=video_url(e.username, e.video_id),
-                description=meta.description if meta else "",
+                description=v.description,
                 posted_at=snap.campaign.local(e.create_time),
                 status=entry_status(e.reasons),
                 views=e.views_at_cutoff,
@@ -276,16 +318,16 @@ class Prize:
     vacant: str = ""
 
 
-def _vacant(category_id: str, results: Results) -> str:
+def _vacant(category_id: str, eligible: int) -> str:
     if category_id == "most_creative":
         return "jury_not_chosen"
-    if not results.eligible:
+    if not eligible:
         return "no_eligible"
     return "all_hold_prizes"
 
 
-def prizes_of(session: Session, snap: Snapshot, results: Results) -> tuple[Prize, ...]:
-    w = results.winners
+def prizes_of(session: Session, snap: Snapshot, w: Winners, eligible: int) -> tuple[Prize, ...]:
+    """The prizes as published, from the winners of a campaign with ``eligible`` entries."""
     ids = [x.video_id for x in (w.best_video, w.most_creative) if x is not None]
     metas = metas_at_deadline(session, snap.campaign, ids)
     prizes = []
@@ -320,6 +362,6 @@ def prizes_of(session: Session, snap: Snapshot, results: Results) -> tuple[Prize
                 )
             )
         else:
-            vacant = _vacant(category.id, results)
+            vacant = _vacant(category.id, eligible)
             prizes.append(Prize(category.id, None, None, None, None, "", vacant))
     return tuple(prizes)

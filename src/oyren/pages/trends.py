@@ -2,18 +2,18 @@
 
 Views over time are rebuilt the way the engine rebuilds views at the deadline
 (:func:`oyren.rules.views.views_at`), at the last second of each contest day, for the videos taking
-part; the running day ends at the last full hour so the charts change hourly, not per request.
+part; that needs every observation, so it is computed after writes settle
+(:func:`oyren.store.decided.refresh_flags`), never in a request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
-from oyren.pages.snapshots import ResultsCache, Snapshot, phase, snapshot_of
+from oyren.pages.snapshots import Snapshot, phase, snapshot_of
 from oyren.rules.campaign import Campaign
-from oyren.rules.views import views_at
-from oyren.store import reads
+from oyren.store import decided
 from oyren.store.db import Session
 
 __all__ = ["VIEW_BINS", "Bin", "DayPoint", "Stats", "stats"]
@@ -46,84 +46,54 @@ class Stats:
     campaign: Campaign
     phase: str
     entries_by_day: tuple[DayPoint, ...]  # eligible entries posted so far, cumulative
-    views_by_day: tuple[DayPoint, ...]  # their total views at the end of each day
+    # Their total views at the end of each day, as last computed after writes settled (empty
+    # before the first computation: ``computed_at`` is None then).
+    views_by_day: tuple[DayPoint, ...]
     topics: tuple[tuple[str, int], ...]  # theme id (or "unclassified") and entries
     distribution: tuple[Bin, ...]
+    computed_at: datetime | None = None  # when views_by_day was computed
 
 
-def _day_ends(campaign: Campaign, until: int) -> list[datetime]:
-    """The last second of each contest day that has begun by ``until`` (the running day: now)."""
-    out = []
-    day = campaign.starts
-    while day <= campaign.ends:
-        start = datetime.combine(day, time(0, 0, 0), tzinfo=campaign.tz)
-        if start.timestamp() > until:
-            break
-        end = datetime.combine(day, time(23, 59, 59), tzinfo=campaign.tz)
-        # The running day ends, for now, at the last full hour: charts change hourly, not on
-        # every request.
-        out.append(min(end, campaign.local(max(int(start.timestamp()), until - until % 3600))))
-        day += timedelta(days=1)
-    return out
+def stats(session: Session, *, campaign_id: str, now: int) -> Stats:
+    """Return the entries and views over time, the topics and the distribution of views.
 
-
-def _views_by_day(session: Session, snap: Snapshot, days: list[datetime]) -> tuple[DayPoint, ...]:
-    eligible = {e.video_id: e for e in snap.eligible}
-    series: dict[str, tuple[list[int], list[int]]] = {}
-    for video_id, at, views in reads.observation_series(session, snap.campaign.id):
-        if video_id not in eligible:
-            continue
-        times, counts = series.setdefault(video_id, ([], []))
-        if times and times[-1] == at:
-            counts[-1] = max(counts[-1], views)  # as the engine does with two counts at once
-        else:
-            times.append(at)
-            counts.append(views)
-    points = []
-    for day in days:
-        t = int(day.timestamp())
-        total = 0
-        for video_id, (times, counts) in series.items():
-            created = eligible[video_id].create_time
-            if created <= t:
-                total += views_at(times, counts, cutoff=t, create_time=created).views
-        points.append(DayPoint(day, total))
-    return tuple(points)
-
-
-def stats(
-    session: Session, *, campaign_id: str, now: int, cache: ResultsCache | None = None
-) -> Stats:
-    """Return the entries and views over time, the topics and the distribution of views."""
-    snap = snapshot_of(session, campaign_id, cache)
-    c, eligible = snap.campaign, snap.eligible
-    days = _day_ends(c, now)
-    key = f"views_by_day:{int(days[-1].timestamp()) if days else 0}"
-    views_by_day = snap.memo(key, lambda: _views_by_day(session, snap, days))
-    posted = sorted(e.create_time for e in eligible)
+    Counts are read from the decided rows; views over time, which need every observation, come
+    from the last run of :func:`oyren.store.decided.refresh_flags` (None before the first).
+    """
+    snap = snapshot_of(session, campaign_id)
+    c = snap.campaign
+    days = c.day_ends(now)
+    rows = _eligible(session, snap)
+    posted = sorted(create_time for create_time, _, _ in rows)
     entries_by_day, i = [], 0
     for day in days:
         while i < len(posted) and posted[i] <= day.timestamp():
             i += 1
         entries_by_day.append(DayPoint(day, i))
     topics: dict[str, int] = {t.id: 0 for t in c.themes}
-    for e in eligible:
-        topic = e.topic if e.topic in topics else "unclassified"
-        topics[topic] = topics.get(topic, 0) + 1
+    for _, _, topic in rows:
+        key = topic if topic in topics else "unclassified"
+        topics[key] = topics.get(key, 0) + 1
     bins = []
     for index, low in enumerate(VIEW_BINS):
         high = VIEW_BINS[index + 1] if index + 1 < len(VIEW_BINS) else None
-        count = sum(
-            1
-            for e in eligible
-            if e.views_at_cutoff >= low and (high is None or e.views_at_cutoff < high)
-        )
+        count = sum(1 for _, v, _ in rows if v >= low and (high is None or v < high))
         bins.append(Bin(low, high, count))
+    series = snap.status.views_by_day
     return Stats(
         campaign=c,
-        phase=phase(c, now, snap.standings.award),
+        phase=phase(c, now, snap.award),
         entries_by_day=tuple(entries_by_day),
-        views_by_day=views_by_day,
+        views_by_day=() if series is None else tuple(DayPoint(c.local(t), v) for t, v in series),
         topics=tuple(sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))),
         distribution=tuple(bins),
-    )
+        computed_at=None if snap.status.flags_computed_at is None
+        else c.local(snap.status.flags_computed_at),
+    )  # fmt: skip
+
+
+def _eligible(session: Session, snap: Snapshot) -> list[tuple[int, int, str | None]]:
+    """(posted, views, topic) of each eligible entry."""
+    if snap.frozen is not None:
+        return [(e.create_time, e.views_at_cutoff, e.topic) for e in snap.frozen.eligible]
+    return decided.eligible_facts(session, snap.status, snap.campaign.id)

@@ -12,7 +12,7 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -170,6 +170,20 @@ class Campaign:
     def local(self, ts: int) -> datetime:
         """Return Unix seconds ``ts`` as an aware datetime in the campaign's time zone."""
         return datetime.fromtimestamp(ts, tz=self.tz)
+
+    def day_ends(self, until: int) -> list[datetime]:
+        """The last second of each contest day begun by ``until``; the running day ends, for
+        now, at the last full hour, so series over days change hourly rather than constantly."""
+        out = []
+        day = self.starts
+        while day <= self.ends:
+            start = datetime.combine(day, time(0, 0, 0), tzinfo=self.tz)
+            if start.timestamp() > until:
+                break
+            end = datetime.combine(day, time(23, 59, 59), tzinfo=self.tz)
+            out.append(min(end, self.local(max(int(start.timestamp()), until - until % 3600))))
+            day += timedelta(days=1)
+        return out
 
     def category(self, category_id: str) -> Category | None:
         """Return the category with this id, if the campaign has it."""

@@ -20,7 +20,7 @@ from oyren.rules.results import Entry, Flag, Results
 from oyren.rules.videos import Video, collect_videos
 from oyren.rules.views import views_at
 
-__all__ = ["Screener", "evaluate", "evaluate_observations", "settle_entries"]
+__all__ = ["Screener", "evaluate", "evaluate_observations", "judge", "settle_entries"]
 
 
 class Screener(Protocol):
@@ -69,21 +69,15 @@ def _evaluate(
     screener: Screener | None,
 ) -> Results:
     rules = RuleSet.of(campaign)
-    cutoff = rules.cutoff
     decisions = decisions or {}
     screened = list(videos)
     flags = screener.flags(screened) if screener is not None else {}
     entries = []
     for video in screened:
-        meta = video.meta
-        video_id = meta.video_id
-        verdict = decide(meta, rules, decision=decisions.get(video_id), removed=video_id in removed)
-        at = views_at(video.times, video.views, cutoff=cutoff, create_time=meta.create_time)
-        topic, confidence = screener.topic(meta) if screener is not None else (None, None)
-        # Positional, in field order: keywords make building a frozen dataclass twice as slow.
-        entry = Entry(video_id, meta.username, meta.create_time, not verdict.reasons,
-                      verdict.reasons, at.views, at.basis, len(video.times), at.gap_s,
-                      flags.get(video_id, ()), topic, confidence)  # fmt: skip
+        video_id = video.meta.video_id
+        topic = screener.topic(video.meta) if screener is not None else (None, None)
+        entry = judge(video, rules, decision=decisions.get(video_id), removed=video_id in removed,
+                      flags=flags.get(video_id, ()), topic=topic)  # fmt: skip
         entries.append(entry)
     return settle_entries(campaign, entries, jury=jury)
 
@@ -111,6 +105,30 @@ def settle_entries(
         winners=winners,
         creators=tuple((c.username, c.views, c.video_ids) for c in creators),
     )
+
+
+def judge(
+    video: Video,
+    rules: RuleSet,
+    *,
+    decision: Decision | None = None,
+    removed: bool = False,
+    flags: tuple[Flag, ...] = (),
+    topic: tuple[str | None, float | None] = (None, None),
+) -> Entry:
+    """One video's verdict: its eligibility and views at the deadline, from its own inputs only.
+
+    Everything about a video except its rank depends on its observations, the rules and the
+    decisions about it, so the store keeps these verdicts per video (:mod:`oyren.store.decided`)
+    and only the ranking and the prizes are campaign-wide.
+    """
+    meta = video.meta
+    verdict = decide(meta, rules, decision=decision, removed=removed)
+    at = views_at(video.times, video.views, cutoff=rules.cutoff, create_time=meta.create_time)
+    # Positional, in field order: keywords make building a frozen dataclass twice as slow.
+    return Entry(meta.video_id, meta.username, meta.create_time, not verdict.reasons,
+                 verdict.reasons, at.views, at.basis, len(video.times), at.gap_s, flags,
+                 topic[0], topic[1])  # fmt: skip
 
 
 def evaluate_observations(

@@ -32,6 +32,7 @@ from oyren.settings import Settings
 from oyren.store import ingest_observations, register_campaign, standings
 from oyren.store.accounts import create_user
 from oyren.store.db import Engine, open_database, transaction
+from oyren.store.decided import refresh_flags
 
 __all__ = ["CREATORS_DEMO_ID", "DEMO_ORGANIZER", "Demo", "add_creators_campaign", "build_demo",
            "creators_campaign"]  # fmt: skip
@@ -97,6 +98,10 @@ def build_demo(
                 )  # fmt: skip
             create_user(session, username=DEMO_ORGANIZER, password=password,
                         role="organizer", by="demo")  # fmt: skip
+        # What the background job does once writes settle: integrity flags and daily views.
+        step("screening", 0, 1)
+        refresh_flags(engine, campaign.id)
+        step("screening", 1, 1)
         with transaction(engine) as session:
             results = standings(session, campaign_id=campaign.id).results
         thumbs = fetch_thumbnails(

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from oyren.rules.campaign import Campaign, Text
+from oyren.store import decided
 from oyren.store.audit import now, record_event
 from oyren.store.models import CampaignRow, VideoRow
 from oyren.store.rows import AwardRecord, current_award, parse_stored, require_campaign
@@ -62,6 +63,8 @@ def register_campaign(
                 updated_at=at,
             )
         )
+        session.flush()
+        decided.start(session, campaign)
         details = {"rules_digest": campaign.digest, "rules_version": campaign.rules_version}
         record_event(
             session,
@@ -90,6 +93,8 @@ def register_campaign(
         session, campaign_id=campaign.id, action="campaign.update", by=by, at=at, details=changes
     )
     row.rules_digest, row.source_text, row.updated_at = campaign.digest, campaign.source_text, at
+    # The decided rows follow the new rules: at once for a small campaign, else by a rebuild.
+    decided.rules_changed(session, campaign)
     return Registration(campaign, "updated", previous_digest, after_start, awarded)
 
 

@@ -54,9 +54,8 @@ def add_observations(
     if not fresh:
         return 0, 0
     writer = ObservationWriter(session, campaign, source="research_api")
-    before = len(writer.known)
     writer.insert(fresh)
-    return len(fresh), len(writer.known) - before
+    return len(fresh), writer.new_videos
 
 
 def last_observation_id(session: Session, campaign: str) -> int:

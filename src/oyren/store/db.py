@@ -54,7 +54,7 @@ __all__ = [
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration, which this version of Öyrən needs (a test keeps it equal to Alembic's
 # head). Named here so opening the store does not load Alembic.
-SCHEMA_REVISION = "web0002"
+SCHEMA_REVISION = "live0001"
 SQLITE_BUSY_TIMEOUT_S = 30.0  # how long a writer waits for the one before it, unless the URL says
 READ_ONLY = "oyren_read_only"  # execution option: a deferred transaction on SQLite
 

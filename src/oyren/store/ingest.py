@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Insert, Table, func, select
+from sqlalchemy import Connection, Insert, Table, select
 from sqlalchemy.orm import Session
 
 from oyren.errors import InputError, StoreError
 from oyren.inputs.columnar import is_parquet, parquet_rows, read_observation_file
 from oyren.inputs.observations import SkipReport, observation_to_record
 from oyren.rules.observations import Observation
+from oyren.store import decided
 from oyren.store.audit import now, record_event
 from oyren.store.models import ObservationRow, VideoRow
 from oyren.store.rows import require_campaign
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 CHUNK_SIZE = 5000  # rows per INSERT: large enough to be fast, small enough for SQLite's limits
+LOOKUP_SIZE = 900  # ids per IN (...) list when looking stored videos up
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(lines_done, lines_total)`` while a file is read."""
@@ -81,8 +83,6 @@ def ingest_observations(
     p = Path(path)
     lines, sha256 = _scan(p)
     writer = ObservationWriter(session, campaign_id)
-    videos_before = len(writer.known)
-    observations_before = _count_observations(session, campaign_id)
     read = 0
     skipped_before = skip.count if skip else 0
     chunk: list[Observation] = []
@@ -97,14 +97,15 @@ def ingest_observations(
     if chunk:
         writer.insert(chunk)
         read += len(chunk)
+    decided.settle(session)  # the touched videos' decided rows, in this transaction
     if progress is not None:
         progress(lines, lines)
-    new_observations = _count_observations(session, campaign_id) - observations_before
+    new_observations = writer.inserted
     summary = IngestSummary(
         path=str(p),
         sha256=sha256,
         read=read,
-        new_videos=len(writer.known) - videos_before,
+        new_videos=writer.new_videos,
         new_observations=new_observations,
         duplicates=read - new_observations,
         skipped=skip.count - skipped_before if skip else 0,
@@ -138,6 +139,7 @@ class ObservationWriter:
         source: str = "import",
     ) -> None:
         self.campaign_id = campaign_id
+        self.session = session
         self.source = source  # recorded on every observation: research_api, display_api, import
         self.started = now() if at is None else at
         self.connection = connection = session.connection()
@@ -147,29 +149,40 @@ class ObservationWriter:
             else _BulkInsert(connection, _insert_ignoring_duplicates(session, OBSERVATIONS))
         )
         self.insert_videos = _insert_ignoring_duplicates(session, VIDEOS)
-        # Every stored video of the campaign, by id: its primary key.
-        self.known: dict[str, int] = {
-            video_id: pk
-            for video_id, pk in session.execute(
-                select(VideoRow.video_id, VideoRow.id).where(VideoRow.campaign_id == campaign_id)
+        # The stored videos seen so far, by id: their primary keys (looked up chunk by chunk, so
+        # a small import costs as much in a big campaign as in a small one).
+        self.known: dict[str, int] = {}
+        self.new_videos = 0  # videos this writer stored
+        self.inserted = 0  # observations this writer stored (exact duplicates passed over)
+
+    def _look_up(self, video_ids: Sequence[str]) -> None:
+        for start in range(0, len(video_ids), LOOKUP_SIZE):
+            found = select(VideoRow.video_id, VideoRow.id).where(
+                VideoRow.campaign_id == self.campaign_id,
+                VideoRow.video_id.in_(video_ids[start : start + LOOKUP_SIZE]),
             )
-        }
+            self.known.update({v: pk for v, pk in self.connection.execute(found)})
 
     def insert(self, chunk: Sequence[Observation]) -> None:
         """Insert a chunk of observations (at most :data:`CHUNK_SIZE`)."""
-        new = sorted({o.video_id for o in chunk} - self.known.keys())
-        if new:
-            rows = [
-                {"campaign_id": self.campaign_id, "video_id": v, "first_ingested_at": self.started}
-                for v in new
-            ]
-            self.connection.execute(self.insert_videos, rows)
-            found = select(VideoRow.video_id, VideoRow.id).where(
-                VideoRow.campaign_id == self.campaign_id, VideoRow.video_id.in_(new)
-            )
-            self.known.update({v: pk for v, pk in self.connection.execute(found)})
+        unseen = sorted({o.video_id for o in chunk} - self.known.keys())
+        if unseen:
+            self._look_up(unseen)
+            new = [v for v in unseen if v not in self.known]
+            if new:
+                videos = [
+                    {"campaign_id": self.campaign_id, "video_id": v,
+                     "first_ingested_at": self.started}
+                    for v in new
+                ]  # fmt: skip
+                self.connection.execute(self.insert_videos, videos)
+                self._look_up(new)
+                self.new_videos += len(new)
         if chunk:
-            self.insert_observations([_row(o, self.known[o.video_id], self.source) for o in chunk])
+            rows = [_row(o, self.known[o.video_id], self.source) for o in chunk]
+            self.inserted += self.insert_observations(rows)
+            # Their decided rows are rewritten before the transaction commits.
+            decided.touch(self.session, self.campaign_id, {o.video_id for o in chunk})
 
 
 def _scan(path: Path) -> tuple[int, str]:
@@ -190,16 +203,6 @@ def _scan(path: Path) -> tuple[int, str]:
     if is_parquet(path):
         lines = parquet_rows(path)
     return lines, digest.hexdigest()
-
-
-def _count_observations(session: Session, campaign_id: str) -> int:
-    query = (
-        select(func.count())
-        .select_from(ObservationRow)
-        .join(VideoRow, VideoRow.id == ObservationRow.video_pk)
-        .where(VideoRow.campaign_id == campaign_id)
-    )
-    return session.scalar(query) or 0
 
 
 def _insert_ignoring_duplicates(session: Session, table: Table) -> Insert:
@@ -273,13 +276,14 @@ class _BulkInsert:
         self.order = [COLUMNS.index(name) for name in compiled.positiontup or COLUMNS]
         self.reorder = self.order != list(range(len(COLUMNS)))
 
-    def __call__(self, rows: list[tuple[Any, ...]]) -> None:
+    def __call__(self, rows: list[tuple[Any, ...]]) -> int:
         params: list[Any] = rows
         if self.named:
             params = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
         elif self.reorder:
             params = [tuple(row[i] for i in self.order) for row in rows]
-        self.connection.exec_driver_sql(self.sql, params)
+        # The driver sums the rows each statement stored: duplicates passed over count 0.
+        return int(self.connection.exec_driver_sql(self.sql, params).rowcount)
 
 
 class _CopyInsert:
@@ -294,13 +298,14 @@ class _CopyInsert:
             f"SELECT {self.columns} FROM observations WITH NO DATA"
         )
 
-    def __call__(self, rows: list[tuple[Any, ...]]) -> None:
+    def __call__(self, rows: list[tuple[Any, ...]]) -> int:
         cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor, cursor.copy(f"COPY incoming_observations ({self.columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        self.connection.exec_driver_sql(
+        stored = self.connection.exec_driver_sql(
             f"INSERT INTO observations ({self.columns}) SELECT {self.columns} "
             "FROM incoming_observations ON CONFLICT DO NOTHING"
-        )
+        ).rowcount
         self.connection.exec_driver_sql("DELETE FROM incoming_observations")
+        return int(stored)

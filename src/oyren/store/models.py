@@ -39,6 +39,11 @@ __all__ = [
     "CreatorRow",
     "CreatorTokenRow",
     "CreatorWithdrawalRow",
+    "DecidedCreatorRow",
+    "DecidedFlagsRow",
+    "DecidedStateRow",
+    "DecidedTotalsRow",
+    "DecidedVideoRow",
     "DecisionRow",
     "JudgmentRow",
     "JurorRow",
@@ -412,6 +417,115 @@ class CreatorLoginRow(Base):
     consent: Mapped[str] = mapped_column(Text)  # a JSON object
     created_at: Mapped[int] = mapped_column(BigInteger)
     used_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class DecidedVideoRow(Base):
+    """A video's verdict as the engine gives it, kept per generation of a campaign's rows.
+
+    Derived, not an input: :mod:`oyren.store.decided` rewrites it in the transaction of every
+    write that touches the video, and a change of rules rebuilds a new generation beside it.
+    ``rank_key`` is the engine's rank order (most views, earlier post, smaller id) as one text
+    of digits and hex letters, so ``ORDER BY rank_key`` over the eligible rows is the ranking.
+    """
+
+    __tablename__ = "decided_videos"
+    __table_args__ = (
+        Index("ix_decided_videos_rank", "campaign_id", "generation", "eligible", "rank_key"),
+        Index(
+            "ix_decided_videos_creator",
+            "campaign_id",
+            "generation",
+            "username_folded",
+            "eligible",
+            "rank_key",
+        ),
+    )
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[str] = mapped_column(Text)  # reason codes, space-separated
+    views: Mapped[int] = mapped_column(BigInteger)  # at the deadline (so far, before it)
+    basis: Mapped[str] = mapped_column(String(24))
+    gap_s: Mapped[int | None] = mapped_column(BigInteger)
+    observations: Mapped[int] = mapped_column(Integer)
+    rank_key: Mapped[str] = mapped_column(String(200))
+    # The metadata at the deadline that pages show.
+    username: Mapped[str] = mapped_column(Text)
+    username_folded: Mapped[str] = mapped_column(Text)
+    create_time: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(Text)
+    duration_s: Mapped[int | None] = mapped_column(BigInteger)
+    region_code: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(String(64))
+    topic_confidence: Mapped[float | None] = mapped_column(Float)
+    text_digest: Mapped[str] = mapped_column(String(32))  # the text the topic was computed on
+
+
+class DecidedCreatorRow(Base):
+    """A creator's total over their eligible rows of one generation (the discover ranking)."""
+
+    __tablename__ = "decided_creators"
+    __table_args__ = (Index("ix_decided_creators_rank", "campaign_id", "generation", "rank_key"),)
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username_folded: Mapped[str] = mapped_column(Text, primary_key=True)
+    username: Mapped[str] = mapped_column(Text)  # as on their first eligible post
+    views: Mapped[int] = mapped_column(BigInteger)
+    videos: Mapped[int] = mapped_column(Integer)
+    first_post: Mapped[int] = mapped_column(BigInteger)
+    first_post_id: Mapped[str] = mapped_column(String(64))
+    rank_key: Mapped[str] = mapped_column(String(200))
+
+
+class DecidedStateRow(Base):
+    """Where a campaign's decided rows stand: the generation pages read and the one being built.
+
+    ``generation`` is complete and was built with ``rules_source``; while the rules differ,
+    ``building`` is the generation a rebuild is filling (``done`` of ``total`` videos). The
+    integrity flags and the charts' daily series are campaign-wide: computed after writes settle,
+    at ``flags_computed_at``.
+    """
+
+    __tablename__ = "decided_state"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)  # 0: none complete yet
+    rules_digest: Mapped[str | None] = mapped_column(String(64))
+    rules_source: Mapped[str | None] = mapped_column(Text)
+    building: Mapped[int | None] = mapped_column(Integer)
+    building_digest: Mapped[str | None] = mapped_column(String(64))
+    done: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    flags_computed_at: Mapped[int | None] = mapped_column(BigInteger)
+    views_by_day: Mapped[str | None] = mapped_column(Text)  # JSON [[day end, views], …]
+    last_observation_at: Mapped[int | None] = mapped_column(BigInteger)  # the newest collected_at
+
+
+class DecidedFlagsRow(Base):
+    """The integrity flags raised on a video when they were last computed (JSON, as results)."""
+
+    __tablename__ = "decided_flags"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    video_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flags: Mapped[str] = mapped_column(Text)
+
+
+class DecidedTotalsRow(Base):
+    """A generation's numbers, kept with its rows: videos, eligible entries, creators, views."""
+
+    __tablename__ = "decided_totals"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    videos: Mapped[int] = mapped_column(Integer)
+    entries: Mapped[int] = mapped_column(Integer)
+    creators: Mapped[int] = mapped_column(Integer)
+    views: Mapped[int] = mapped_column(BigInteger)  # of the eligible entries
 
 
 class ThumbnailRow(Base):

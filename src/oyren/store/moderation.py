@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from oyren.errors import InputError, StoreError
 from oyren.inputs.decisions import read_decisions
 from oyren.rules.decisions import ACTIONS, Decision, latest_decisions
-from oyren.rules.results import Entry
+from oyren.rules.results import Entry, Results
 from oyren.screening.triage import review_queue
+from oyren.store import decided
 from oyren.store.audit import now, record_event
 from oyren.store.models import DecisionRow
 from oyren.store.rows import (
@@ -43,6 +44,7 @@ class QueueItem:
 
 
 def _add(session: Session, campaign_id: str, d: Decision) -> None:
+    decided.touch(session, campaign_id, [d.video_id])
     session.add(
         DecisionRow(
             campaign_id=campaign_id,
@@ -106,7 +108,9 @@ def import_decisions(session: Session, *, campaign_id: str, path: str | Path, by
     return len(decisions)
 
 
-def moderation_queue(session: Session, *, campaign_id: str) -> list[QueueItem]:
+def moderation_queue(
+    session: Session, *, campaign_id: str, results: Results | None = None
+) -> list[QueueItem]:
     """List videos a person should look at, in the order of
     :func:`oyren.screening.triage.review_queue`.
 
@@ -114,10 +118,18 @@ def moderation_queue(session: Session, *, campaign_id: str) -> list[QueueItem]:
     could change a prize first) and doubtful topics.
     """
     campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
-    decided = frozenset(latest_decisions(stored_decisions(session, campaign_id)))
+    done = frozenset(latest_decisions(stored_decisions(session, campaign_id)))
+    if results is None:
+        state = decided.status(session, campaign_id)
+        # The kept verdicts with the flags as last computed; the engine only before any is built.
+        results = (
+            decided.results(session, state, campaign)
+            if state.ready
+            else live_results(session, campaign)
+        )
     reviews = review_queue(
-        live_results(session, campaign),
-        decided=decided,
+        results,
+        decided=done,
         max_prizes_per_creator=campaign.max_prizes_per_creator,
     )
     return [QueueItem(r.entry, r.why, r.detail, r.facts) for r in reviews]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from oyren.errors import InputError, StoreError
 from oyren.inputs.removals import Removal, read_removals
+from oyren.store import decided
 from oyren.store.audit import now, record_event
 from oyren.store.models import CrawlMissRow, ObservationRow, RemovalRow, VideoRow
 from oyren.store.rows import file_digest, iso, require_campaign, require_video, video_ids
@@ -26,6 +27,7 @@ def _removed(session: Session, campaign_id: str) -> dict[str, RemovalRow]:
 
 
 def _add(session: Session, campaign_id: str, removal: Removal, source: str) -> None:
+    decided.touch(session, campaign_id, [removal.video_id])
     session.add(
         RemovalRow(
             campaign_id=campaign_id,

@@ -157,7 +157,11 @@ def stored_observations(
         query = query.where(o.id <= upto)
     if video_ids is not None:
         query = query.where(VideoRow.video_id.in_(video_ids))
-    for row in session.execute(query.execution_options(yield_per=10_000)):
+    else:
+        # A whole campaign is streamed. Not a few videos: PostgreSQL plans a streamed query for
+        # its first rows (walking every observation in id order), not for reading them all.
+        query = query.execution_options(yield_per=10_000)
+    for row in session.execute(query):
         yield Observation(
             video_id=row[0],
             username=row[1],
@@ -176,11 +180,19 @@ def stored_observations(
         )
 
 
-def stored_decisions(session: Session, campaign_id: str, upto: int | None = None) -> list[Decision]:
-    """Return a campaign's decisions in the order they were stored."""
+def stored_decisions(
+    session: Session,
+    campaign_id: str,
+    upto: int | None = None,
+    *,
+    video_ids: Collection[str] | None = None,
+) -> list[Decision]:
+    """Return a campaign's decisions (of ``video_ids`` only) in the order they were stored."""
     query = select(DecisionRow).where(DecisionRow.campaign_id == campaign_id)
     if upto is not None:
         query = query.where(DecisionRow.id <= upto)
+    if video_ids is not None:
+        query = query.where(DecisionRow.video_id.in_(video_ids))
     # Stored order matters: of two decisions made at the same moment the later one is in force.
     return [
         Decision(video_id=r.video_id, action=r.action, reason=r.reason, by=r.actor, at=r.at)
@@ -188,11 +200,19 @@ def stored_decisions(session: Session, campaign_id: str, upto: int | None = None
     ]
 
 
-def stored_removals(session: Session, campaign_id: str, upto: int | None = None) -> list[Removal]:
-    """Return a campaign's confirmed removals in the order they were stored."""
+def stored_removals(
+    session: Session,
+    campaign_id: str,
+    upto: int | None = None,
+    *,
+    video_ids: Collection[str] | None = None,
+) -> list[Removal]:
+    """Return a campaign's confirmed removals (of ``video_ids`` only) in the order stored."""
     query = select(RemovalRow).where(RemovalRow.campaign_id == campaign_id)
     if upto is not None:
         query = query.where(RemovalRow.id <= upto)
+    if video_ids is not None:
+        query = query.where(RemovalRow.video_id.in_(video_ids))
     return [
         Removal(video_id=r.video_id, reason=r.reason, at=r.at, by=r.actor)
         for r in session.scalars(query.order_by(RemovalRow.id))

@@ -1,7 +1,7 @@
 """The web application: :func:`create_app` builds it from the settings.
 
 One :class:`WebState` per app holds what requests share — the database engine, the compiled
-catalogs and templates, the rate limiter, the results cache and the session secret — so the CLI,
+catalogs and templates, the rate limiter and the session secret — so the CLI,
 the tests and a server process each build their own app and nothing is built at import time.
 Routes live in :mod:`oyren.web.public`, :mod:`oyren.web.organizer` and :mod:`oyren.web.jury`;
 this module adds the security headers, the error pages (never a traceback) and the static files.
@@ -25,7 +25,6 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from oyren import __version__
 from oyren.errors import NotAllowed, NotFound, OyrenError, StoreBusy
-from oyren.pages.snapshots import ResultsCache
 from oyren.settings import Settings
 from oyren.store.accounts import session_secret
 from oyren.store.db import Engine, open_database, transaction
@@ -90,7 +89,6 @@ def create_app(
         pages=Pages(load_catalogs()),
         # The same clock as the pages, so a test that holds time still holds the buckets too.
         limiter=SharedRateLimiter(engine, options.rate_limits, clock=options.clock),
-        cache=ResultsCache(),
         secret=secret,
         clock=options.clock,
         secure_cookies=options.secure_cookies,

@@ -23,7 +23,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 
-from oyren.pages.snapshots import ResultsCache
 from oyren.rules.campaign import Campaign
 from oyren.store.accounts import User, get_user
 from oyren.store.db import Engine, Session, transaction
@@ -73,7 +72,6 @@ class WebState:
     engine: Engine
     pages: Pages
     limiter: SharedRateLimiter
-    cache: ResultsCache
     secret: bytes
     clock: Callable[[], float]
     secure_cookies: bool | None
@@ -148,11 +146,6 @@ class Ctx:
         """
         with transaction(self.state.engine, write=write) as session:
             yield session
-
-    @property
-    def cache(self) -> ResultsCache:
-        """The shared results cache."""
-        return self.state.cache
 
     def _secure(self) -> bool:
         if self.state.secure_cookies is not None:

@@ -490,9 +490,8 @@ def my_page(campaign_id: CampaignId, ctx: PageCtx) -> Response:
         entries = store.entries_of(session, campaign_id, creator.id)
         joined = store.participation(session, campaign_id, creator.id)
         check = publishing.self_check(
-            session, campaign_id=campaign_id, query="@" + creator.username, now=ctx.now,
-            cache=None,
-        )  # fmt: skip
+            session, campaign_id=campaign_id, query="@" + creator.username, now=ctx.now
+        )
     checked = {v.video_id: v for v in check.videos}
     data = {
         "campaign": check.campaign,

@@ -134,7 +134,7 @@ def dashboard_home(ctx: StaffCtx) -> Response:
 def dashboard(campaign_id: CampaignId, ctx: StaffCtx) -> Response:
     """Campaign health: entries, eligibility, observations and crawls, what waits for a person."""
     with ctx.session() as session:
-        data = oversight.health(session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache)
+        data = oversight.health(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond("dashboard.html", data, campaign=data.campaign)
 
 
@@ -165,7 +165,6 @@ def queue(
             offset=offset,
             limit=ctx.state.page_size,
             filter=chosen,
-            cache=ctx.cache,
         )
     return ctx.respond("queue.html", data, campaign=data.campaign)
 
@@ -211,9 +210,7 @@ def decide_many(
 def video(campaign_id: CampaignId, video_id: VideoId, ctx: StaffCtx) -> Response:
     """One video's evidence: metadata, view history, verdict, decisions so far."""
     with ctx.session() as session:
-        data = oversight.evidence(
-            session, campaign_id=campaign_id, video_id=video_id, now=ctx.now, cache=ctx.cache
-        )
+        data = oversight.evidence(session, campaign_id=campaign_id, video_id=video_id, now=ctx.now)
     return ctx.respond(
         "video.html", data, campaign=data.campaign, extra={"chart": video_chart(ctx.t, data)}
     )
@@ -286,9 +283,7 @@ def export(
 def award_form(campaign_id: CampaignId, ctx: OrganizerCtx) -> Response:
     """What awarding now would freeze, and the confirmation form."""
     with ctx.session() as session:
-        data = oversight.award_preview(
-            session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache
-        )
+        data = oversight.award_preview(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond("award.html", data, campaign=data.campaign)
 
 

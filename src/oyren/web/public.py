@@ -68,7 +68,7 @@ def campaign(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """What the contest is, its rules, dates, prizes and partners, and where it stands."""
     with ctx.session(write=False) as session:
         ctx.conditional(campaign_id, session=session)
-        data = publishing.overview(session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache)
+        data = publishing.overview(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond("campaign.html", data, campaign=data.campaign, current="campaign")
 
 
@@ -87,7 +87,6 @@ def leaderboard(
             now=ctx.now,
             offset=offset,
             limit=ctx.state.page_size,
-            cache=ctx.cache,
         )
     return ctx.respond("leaderboard.html", data, campaign=data.campaign, current="leaderboard")
 
@@ -97,7 +96,7 @@ def winners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The prizes once they are frozen, with the audit bundle's digest."""
     with ctx.session(write=False) as session:
         ctx.conditional(campaign_id, session=session)
-        data = publishing.winners(session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache)
+        data = publishing.winners(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond("winners.html", data, campaign=data.campaign, current="winners")
 
 
@@ -105,7 +104,7 @@ def winners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
 def bundle(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The award's audit bundle: recompute the prizes with `oyren verify`."""
     with ctx.session(write=False) as session:
-        data = publishing.award_bundle(session, campaign_id=campaign_id, cache=ctx.cache)
+        data = publishing.award_bundle(session, campaign_id=campaign_id)
     return Response(
         data.data,
         media_type="application/zip",
@@ -151,9 +150,7 @@ def check(
 ) -> Response:
     """A creator's videos as counted, pending or not counted, each reason in words."""
     with ctx.session() as session:
-        data = publishing.self_check(
-            session, campaign_id=campaign_id, query=q, now=ctx.now, cache=ctx.cache
-        )
+        data = publishing.self_check(session, campaign_id=campaign_id, query=q, now=ctx.now)
     return ctx.respond(
         "check.html", data, campaign=data.campaign, current="check", extra={"submitted": submitted}
     )
@@ -184,7 +181,7 @@ def partners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The partner institutions, their accounts and their campaign videos' reach."""
     with ctx.session(write=False) as session:
         ctx.conditional(campaign_id, session=session)
-        data = publishing.partner_showcase(session, campaign_id=campaign_id, cache=ctx.cache)
+        data = publishing.partner_showcase(session, campaign_id=campaign_id)
     return ctx.respond("partners.html", data, campaign=data.campaign, current="partners")
 
 
@@ -193,7 +190,7 @@ def stats(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """Entries and views over time, topics and the distribution of views, as charts."""
     with ctx.session(write=False) as session:
         ctx.conditional(campaign_id, session=session)
-        data = trends.stats(session, campaign_id=campaign_id, now=ctx.now, cache=ctx.cache)
+        data = trends.stats(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond(
         "stats.html",
         data,

@@ -1,0 +1,890 @@
+"""Decided rows: each video's verdict kept by the store, so no read ever recomputes a campaign.
+
+A video's verdict — eligible or not and why, its views at the deadline and their basis, its
+metadata at the deadline, its topic — depends only on its own observations, the campaign's rules
+and people's decisions about it. So every write records the videos it touches (:func:`touch`:
+observations stored by :class:`~oyren.store.ingest.ObservationWriter`, a decision, a removal),
+and before its transaction commits (:func:`settle`, also run by a session event) their rows are
+rewritten from :func:`oyren.batch.evaluate.decide_videos` over those videos' observations only,
+read with one indexed query per few hundred videos. The creators' totals of the creators whose
+videos changed follow, with the engine's :func:`~oyren.rules.awards.creator_totals`. Ranking,
+creator order and prizes are then ordered reads (``rank_key``) and the engine's own settlement
+over their top (:func:`oyren.batch.evaluate.settle_ranked`).
+
+Rows come in generations. Pages read the campaign's complete generation; when the rules change,
+:func:`rebuild` fills a new generation in batches (each its own transaction) while writes keep
+both up to date, then switches to it — pages say "recomputing" with its progress meanwhile
+and never show a half-built state. Small campaigns are rebuilt at once when their rules are
+registered. Integrity flags and the charts' daily series are campaign-wide and computed apart,
+after writes settle (:func:`refresh_flags`), with the time they were computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, Table, delete, event, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from oyren.batch.evaluate import (
+    decide_videos,
+    judged_entries,
+    jury_from_contenders,
+    settle_ranked,
+)
+from oyren.rules.awards import CreatorTotal, creator_totals
+from oyren.rules.campaign import Campaign
+from oyren.rules.observations import Observation
+from oyren.rules.results import Entry, Flag, Results, Winners, id_sort_key
+from oyren.rules.videos import collect_videos
+from oyren.screening.flags import flag_videos
+from oyren.screening.screener import CampaignScreener
+from oyren.store.audit import now
+from oyren.store.models import (
+    CampaignRow,
+    DecidedCreatorRow,
+    DecidedFlagsRow,
+    DecidedStateRow,
+    DecidedTotalsRow,
+    DecidedVideoRow,
+    VideoRow,
+)
+from oyren.store.rows import (
+    parse_stored,
+    require_campaign,
+    round_judgments_of,
+    stored_decisions,
+    stored_observations,
+    stored_removals,
+)
+
+__all__ = [
+    "BATCH",
+    "INLINE_REBUILD",
+    "Counts",
+    "DecidedVideo",
+    "Status",
+    "counts",
+    "creator_page",
+    "eligible_facts",
+    "entries_of",
+    "flags_of",
+    "rank_key",
+    "ranked_totals",
+    "rebuild",
+    "refresh_flags",
+    "results",
+    "rules_changed",
+    "settle",
+    "start",
+    "status",
+    "touch",
+    "video_page",
+    "winners",
+]
+
+BATCH = 500  # videos per query: well under every database's parameter limit
+INLINE_REBUILD = 5_000  # videos a change of rules rebuilds at once, in the same transaction
+PENDING = "oyren.decided.pending"
+V = DecidedVideoRow
+C = DecidedCreatorRow
+T = DecidedTotalsRow
+# Plain tables for bulk inserts: the ORM's bulk path costs more than the database's work.
+VIDEOS: Table = DecidedVideoRow.__table__  # type: ignore[assignment]
+CREATORS: Table = DecidedCreatorRow.__table__  # type: ignore[assignment]
+FLAGS: Table = DecidedFlagsRow.__table__  # type: ignore[assignment]
+VIEWS_SPAN = 10**19  # above any BIGINT view count
+TIME_SHIFT = 10**12  # keeps any plausible Unix time positive in 13 digits
+
+
+# --- The rank order as one sortable text ------------------------------------------------------
+
+
+def _id_key(video_id: str) -> str:
+    """:func:`~oyren.rules.results.id_sort_key` as text: numbers by value, then other ids."""
+    kind, number, text = id_sort_key(video_id)
+    if kind == 0:
+        return f"0{number:064d}"
+    # UTF-8 bytes order as code points do; hex digits collate alike under every locale.
+    return "1" + text.encode().hex()
+
+
+def _post_key(create_time: int, video_id: str) -> str:
+    return f"{create_time + TIME_SHIFT:013d}{_id_key(video_id)}"
+
+
+def rank_key(views: int, create_time: int, video_id: str) -> str:
+    """The engine's rank order (most views, the earlier post, the smaller id) as one text."""
+    return f"{VIEWS_SPAN - views:020d}{_post_key(create_time, video_id)}"
+
+
+def _creator_key(total: CreatorTotal) -> str:
+    return f"{VIEWS_SPAN - total.views:020d}{_post_key(total.first_post, total.first_post_id)}"
+
+
+# --- Writes: touched videos, settled before the commit -------------------------------------------
+
+
+def touch(session: Session, campaign_id: str, video_ids: Iterable[str]) -> None:
+    """Note videos whose inputs this transaction changed; :func:`settle` rewrites their rows."""
+    pending: dict[str, set[str]] = session.info.setdefault(PENDING, {})
+    pending.setdefault(campaign_id, set()).update(video_ids)
+
+
+def settle(session: Session) -> None:
+    """Rewrite the rows of every video touched in this transaction (run before it commits)."""
+    pending: dict[str, set[str]] | None = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    session.flush()
+    for campaign_id, ids in sorted(pending.items()):
+        if ids:
+            _refresh(session, campaign_id, sorted(ids))
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    settle(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(PENDING, None)
+
+
+def _state(session: Session, campaign_id: str, *, lock: bool = True) -> DecidedStateRow | None:
+    # Writers and rebuild batches of one campaign take the state row in turn (on PostgreSQL),
+    # so a batch never writes a row from observations a concurrent writer has since added to.
+    query = select(DecidedStateRow).where(DecidedStateRow.campaign_id == campaign_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def _refresh(session: Session, campaign_id: str, video_ids: Sequence[str]) -> None:
+    state = _state(session, campaign_id)
+    if state is None:
+        return  # stored before decided rows: `oyren rebuild` builds them all
+    for generation, campaign in _targets(session, state):
+        newest = _write(session, campaign_id, generation, campaign, video_ids)
+        if newest is not None and (state.last_observation_at or 0) < newest:
+            state.last_observation_at = newest
+    state.updated_at = now()
+
+
+def _targets(session: Session, state: DecidedStateRow) -> list[tuple[int, Campaign]]:
+    """The generations a write must keep up to date, each with the rules it is built with."""
+    out = []
+    if state.generation and state.rules_source is not None:
+        out.append((state.generation, parse_stored(state.rules_source, state.campaign_id)))
+    if state.building is not None:
+        row = require_campaign(session, state.campaign_id)
+        out.append((state.building, parse_stored(row.source_text, state.campaign_id)))
+    return out
+
+
+def _text_digest(meta: Observation) -> str:
+    text = orjson.dumps([meta.description, list(meta.hashtags), meta.voice_to_text])
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+def _write(
+    session: Session,
+    campaign_id: str,
+    generation: int,
+    campaign: Campaign,
+    video_ids: Sequence[str],
+    *,
+    creators: bool = True,
+) -> int | None:
+    """Rewrite the rows of ``video_ids`` in ``generation`` from their inputs, by batches;
+    return the newest observation time among them."""
+    topics = _Topics(campaign)
+    folded: set[str] = set()
+    newest: int | None = None
+    for start in range(0, len(video_ids), BATCH):
+        chunk = list(video_ids[start : start + BATCH])
+        videos = collect_videos(
+            stored_observations(session, campaign_id, video_ids=chunk), cutoff=campaign.cutoff_ts
+        )
+        before = {
+            r.video_id: r
+            for r in session.execute(
+                select(
+                    V.video_id,
+                    V.username_folded,
+                    V.text_digest,
+                    V.topic,
+                    V.topic_confidence,
+                    V.eligible,
+                    V.views,
+                )
+                .where(V.campaign_id == campaign_id, V.generation == generation)
+                .where(V.video_id.in_(chunk))
+            )
+        }
+        folded.update(r.username_folded for r in before.values())
+
+        known = {vid: (r.text_digest, r.topic, r.topic_confidence) for vid, r in before.items()}
+        entries = decide_videos(
+            campaign,
+            videos.values(),
+            decisions=stored_decisions(session, campaign_id, video_ids=chunk),
+            removals=stored_removals(session, campaign_id, video_ids=chunk),
+            topic=topics.reusing(known),
+        )
+        rows = [_row(campaign_id, generation, e, videos[e.video_id].meta) for e in entries]
+        last = max((v.last_seen for v in videos.values()), default=None)
+        if last is not None and (newest is None or last > newest):
+            newest = last
+        folded.update(r["username_folded"] for r in rows)
+        if before:
+            session.execute(
+                delete(V).where(
+                    V.campaign_id == campaign_id, V.generation == generation, V.video_id.in_(chunk)
+                )
+            )
+        if rows:
+            session.execute(insert(VIDEOS), rows)
+        old = [r for r in before.values() if r.eligible]
+        new = [r for r in rows if r["eligible"]]
+        _bump(session, campaign_id, generation, videos=len(rows) - len(before),
+              entries=len(new) - len(old),
+              views=sum(r["views"] for r in new) - sum(r.views for r in old))  # fmt: skip
+    if creators and folded:
+        _write_creators(session, campaign_id, generation, sorted(folded))
+    return newest
+
+
+class _Topics:
+    """Topics as the screener gives them, computed only when a video's text has changed."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        self.campaign = campaign
+        self.screener: CampaignScreener | None = None
+
+    def reusing(
+        self, known: dict[str, tuple[str, str | None, float | None]]
+    ) -> Callable[[Observation], tuple[str | None, float | None]]:
+        """The topic of a video: the stored one while its text is the same, else a new guess."""
+
+        def topic(meta: Observation) -> tuple[str | None, float | None]:
+            old = known.get(meta.video_id)
+            if old is not None and old[0] == _text_digest(meta):
+                return old[1], old[2]
+            if self.screener is None:
+                self.screener = CampaignScreener(self.campaign)
+            return self.screener.topic(meta)
+
+        return topic
+
+
+def _row(campaign_id: str, generation: int, e: Entry, meta: Observation) -> dict[str, Any]:
+    return {
+        "campaign_id": campaign_id,
+        "generation": generation,
+        "video_id": e.video_id,
+        "eligible": e.eligible,
+        "reasons": " ".join(e.reasons),
+        "views": e.views_at_cutoff,
+        "basis": e.views_basis,
+        "gap_s": e.gap_s,
+        "observations": e.observations,
+        "rank_key": rank_key(e.views_at_cutoff, e.create_time, e.video_id),
+        "username": e.username,
+        "username_folded": e.username.casefold(),
+        "create_time": e.create_time,
+        "description": meta.description,
+        "duration_s": meta.duration_s,
+        "region_code": meta.region_code,
+        "topic": e.topic,
+        "topic_confidence": e.topic_confidence,
+        "text_digest": _text_digest(meta),
+    }
+
+
+def _write_creators(
+    session: Session, campaign_id: str, generation: int, folded: Sequence[str]
+) -> None:
+    """Recompute the totals of these creators from their eligible rows (the engine's sums)."""
+    for start in range(0, len(folded), BATCH):
+        chunk = list(folded[start : start + BATCH])
+        query = (
+            _entry_query()
+            .where(V.campaign_id == campaign_id, V.generation == generation, V.eligible)
+            .where(V.username_folded.in_(chunk))
+        )
+        totals = creator_totals([_entry(r) for r in session.execute(query)])
+        gone = session.execute(
+            delete(C).where(
+                C.campaign_id == campaign_id,
+                C.generation == generation,
+                C.username_folded.in_(chunk),
+            )
+        )
+        _bump(session, campaign_id, generation, creators=-_rowcount(gone))
+        _insert_creators(session, campaign_id, generation, totals)
+
+
+def _insert_creators(
+    session: Session, campaign_id: str, generation: int, totals: Iterable[CreatorTotal]
+) -> None:
+    rows = [
+        {
+            "campaign_id": campaign_id,
+            "generation": generation,
+            "username_folded": t.username.casefold(),
+            "username": t.username,
+            "views": t.views,
+            "videos": len(t.video_ids),
+            "first_post": t.first_post,
+            "first_post_id": t.first_post_id,
+            "rank_key": _creator_key(t),
+        }
+        for t in totals
+    ]
+    if rows:
+        session.execute(insert(CREATORS), rows)
+        _bump(session, campaign_id, generation, creators=len(rows))
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+def _bump(
+    session: Session,
+    campaign_id: str,
+    generation: int,
+    *,
+    videos: int = 0,
+    entries: int = 0,
+    creators: int = 0,
+    views: int = 0,
+) -> None:
+    """Add to a generation's numbers (writers of one campaign take turns on its state row)."""
+    if not (videos or entries or creators or views):
+        return
+    where = (T.campaign_id == campaign_id, T.generation == generation)
+    changed = session.execute(
+        update(T)
+        .where(*where)
+        .values(
+            videos=T.videos + videos,
+            entries=T.entries + entries,
+            creators=T.creators + creators,
+            views=T.views + views,
+        )
+    )
+    if not _rowcount(changed):
+        session.execute(
+            insert(T).values(
+                campaign_id=campaign_id,
+                generation=generation,
+                videos=videos,
+                entries=entries,
+                creators=creators,
+                views=views,
+            )
+        )
+
+
+# --- States, rule changes and rebuilds ---------------------------------------------------------
+
+
+def start(session: Session, campaign: Campaign) -> None:
+    """Give a newly registered campaign its first (empty, complete) generation."""
+    session.add(
+        DecidedStateRow(
+            campaign_id=campaign.id,
+            generation=1,
+            rules_digest=campaign.digest,
+            rules_source=campaign.source_text,
+            building=None,
+            building_digest=None,
+            done=0,
+            total=0,
+            updated_at=now(),
+        )
+    )
+
+
+def _video_count(session: Session, campaign_id: str) -> int:
+    query = select(func.count()).select_from(VideoRow).where(VideoRow.campaign_id == campaign_id)
+    return session.scalar(query) or 0
+
+
+def rules_changed(session: Session, campaign: Campaign) -> None:
+    """The campaign's rules are now ``campaign``: rebuild its rows (at once when it is small)."""
+    session.flush()
+    state = _state(session, campaign.id)
+    if state is None:
+        start(session, campaign)
+        session.flush()
+        state = _state(session, campaign.id)
+        assert state is not None
+        state.generation = 0  # nothing complete yet: built below or by a rebuild
+    if state.rules_digest == campaign.digest and state.generation and state.building is None:
+        return
+    _begin(session, state, campaign)
+    if state.total <= INLINE_REBUILD:
+        _build_rest(session, state, campaign, after=None)
+
+
+def _begin(session: Session, state: DecidedStateRow, campaign: Campaign) -> None:
+    """Start a new generation for ``campaign``'s rules (leftovers of an abandoned one dropped)."""
+    if state.building is not None:
+        _drop(session, state.campaign_id, state.building)
+    state.building = max(state.generation, state.building or 0) + 1
+    state.building_digest = campaign.digest
+    state.done, state.total = 0, _video_count(session, state.campaign_id)
+    state.updated_at = now()
+    _drop(session, state.campaign_id, state.building)
+
+
+def _drop(session: Session, campaign_id: str, generation: int) -> None:
+    for table in (V, C, T):
+        session.execute(
+            delete(table).where(table.campaign_id == campaign_id, table.generation == generation)
+        )
+
+
+def _next_ids(session: Session, campaign_id: str, after: str | None, limit: int) -> list[str]:
+    query = select(VideoRow.video_id).where(VideoRow.campaign_id == campaign_id)
+    if after is not None:
+        query = query.where(VideoRow.video_id > after)
+    return list(session.scalars(query.order_by(VideoRow.video_id).limit(limit)))
+
+
+def _build_rest(
+    session: Session,
+    state: DecidedStateRow,
+    campaign: Campaign,
+    *,
+    after: str | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Fill the building generation from ``after`` to the end and switch to it."""
+    assert state.building is not None
+    while ids := _next_ids(session, state.campaign_id, after, 5 * BATCH):
+        _newest(state, _write(session, state.campaign_id, state.building, campaign, ids,
+                              creators=False))  # fmt: skip
+        state.done += len(ids)
+        after = ids[-1]
+        if progress is not None:
+            progress(state.done, max(state.total, state.done))
+    _finish(session, state, campaign)
+
+
+def _newest(state: DecidedStateRow, newest: int | None) -> None:
+    if newest is not None and (state.last_observation_at or 0) < newest:
+        state.last_observation_at = newest
+
+
+def _finish(session: Session, state: DecidedStateRow, campaign: Campaign) -> None:
+    """Total every creator of the new generation and make it the one pages read."""
+    assert state.building is not None
+    generation = state.building
+    gone = session.execute(
+        delete(C).where(C.campaign_id == state.campaign_id, C.generation == generation)
+    )
+    _bump(session, state.campaign_id, generation, creators=-_rowcount(gone))
+    query = (
+        _entry_query()
+        .where(V.campaign_id == state.campaign_id, V.generation == generation, V.eligible)
+        .order_by(V.username_folded)
+    )
+    group: list[Entry] = []
+    current: str | None = None
+    for row in session.execute(query.execution_options(yield_per=10_000)):
+        entry = _entry(row)
+        name = entry.username.casefold()
+        if name != current and group:
+            _insert_creators(session, state.campaign_id, generation, creator_totals(group))
+            group = []
+        current = name
+        group.append(entry)
+    if group:
+        _insert_creators(session, state.campaign_id, generation, creator_totals(group))
+    old = state.generation
+    state.generation, state.building = generation, None
+    state.rules_digest, state.rules_source = campaign.digest, campaign.source_text
+    state.building_digest = None
+    state.done = state.total = max(state.done, state.total)
+    state.updated_at = now()
+    if old and old != generation:
+        _drop(session, state.campaign_id, old)
+
+
+def rebuild(
+    engine: Engine,
+    campaign_id: str,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 5 * BATCH,
+) -> bool:
+    """Bring a campaign's rows to its current rules, a batch per transaction; True if rebuilt.
+
+    Pages keep reading the last complete generation meanwhile. Safe to run again after a
+    crash (it starts the generation over) and beside writers (they update both generations).
+    """
+    from oyren.store.db import transaction
+
+    with transaction(engine) as session:
+        row = require_campaign(session, campaign_id)
+        campaign = parse_stored(row.source_text, campaign_id)
+        state = _state(session, campaign_id)
+        if state is None:
+            start(session, campaign)
+            session.flush()
+            state = _state(session, campaign_id)
+            assert state is not None
+            state.generation = 0
+        elif state.rules_digest == campaign.digest and state.generation and state.building is None:
+            return False
+        _begin(session, state, campaign)
+        generation = state.building
+        assert generation is not None
+    after: str | None = None
+    while True:
+        with transaction(engine) as session:
+            state = _state(session, campaign_id)
+            if state is None or state.building != generation:
+                return False  # another rebuild took over
+            row = require_campaign(session, campaign_id)
+            if row.rules_digest != state.building_digest:
+                return rebuild(engine, campaign_id, progress=progress, batch=batch)
+            campaign = parse_stored(row.source_text, campaign_id)
+            ids = _next_ids(session, campaign_id, after, batch)
+            if not ids:
+                _finish(session, state, campaign)
+                if progress is not None:
+                    progress(state.done, state.total)
+                return True
+            _newest(state, _write(session, campaign_id, generation, campaign, ids, creators=False))
+            state.done += len(ids)
+            state.updated_at = now()
+            after = ids[-1]
+            done, total = state.done, max(state.total, state.done)
+        if progress is not None:
+            progress(done, total)
+
+
+# --- Reads -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Where a campaign's rows stand, for pages to say so."""
+
+    generation: int  # the complete generation pages read; 0 when none is complete yet
+    recomputing: bool  # a change of rules is being applied (or the rows were never built)
+    done: int
+    total: int
+    flags_computed_at: int | None
+    views_by_day: tuple[tuple[int, int], ...] | None
+    last_observation_at: int | None = None  # the newest observation's collected_at
+
+    @property
+    def ready(self) -> bool:
+        """True when a complete generation exists."""
+        return self.generation > 0
+
+
+def status(session: Session, campaign_id: str) -> Status:
+    """Where the campaign's rows stand (settling this transaction's own writes first)."""
+    settle(session)
+    state = _state(session, campaign_id, lock=False)
+    if state is None:
+        return Status(0, True, 0, _video_count(session, campaign_id), None, None)
+    digest = session.scalar(select(CampaignRow.rules_digest).where(CampaignRow.id == campaign_id))
+    series = None if state.views_by_day is None else orjson.loads(state.views_by_day)
+    return Status(
+        generation=state.generation,
+        recomputing=state.building is not None or state.rules_digest != digest,
+        done=state.done,
+        total=state.total,
+        flags_computed_at=state.flags_computed_at,
+        views_by_day=None if series is None else tuple((int(t), int(v)) for t, v in series),
+        last_observation_at=state.last_observation_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DecidedVideo:
+    """A decided row: the engine's entry and the metadata at the deadline pages show."""
+
+    entry: Entry
+    description: str
+    duration_s: int | None
+    region_code: str | None
+
+
+def _entry_query() -> Any:
+    return select(
+        V.video_id,
+        V.username,
+        V.create_time,
+        V.eligible,
+        V.reasons,
+        V.views,
+        V.basis,
+        V.observations,
+        V.gap_s,
+        V.topic,
+        V.topic_confidence,
+        V.description,
+        V.duration_s,
+        V.region_code,
+    )
+
+
+def _entry(r: Any, flags: tuple[Flag, ...] = ()) -> Entry:
+    reasons = tuple(r[4].split()) if r[4] else ()
+    return Entry(r[0], r[1], r[2], bool(r[3]), reasons, r[5], r[6], r[7], r[8], flags, r[9], r[10])
+
+
+def _video(r: Any) -> DecidedVideo:
+    return DecidedVideo(_entry(r), r[11], r[12], r[13])
+
+
+def video_page(
+    session: Session, status: Status, campaign_id: str, *, offset: int, limit: int
+) -> list[DecidedVideo]:
+    """Eligible videos in rank order, from rank ``offset + 1``."""
+    query = (
+        _entry_query()
+        .where(V.campaign_id == campaign_id, V.generation == status.generation, V.eligible)
+        .order_by(V.rank_key)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [_video(r) for r in session.execute(query)]
+
+
+def creator_page(
+    session: Session, status: Status, campaign_id: str, *, offset: int, limit: int
+) -> list[tuple[str, int, int]]:
+    """Creators in rank order from ``offset + 1``: (username, views, eligible videos)."""
+    query = (
+        select(C.username, C.views, C.videos)
+        .where(C.campaign_id == campaign_id, C.generation == status.generation)
+        .order_by(C.rank_key)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(u, v, n) for u, v, n in session.execute(query)]
+
+
+def entries_of(
+    session: Session,
+    status: Status,
+    campaign_id: str,
+    *,
+    username: str | None = None,
+    video_ids: Collection[str] | None = None,
+    eligible: bool | None = None,
+) -> list[DecidedVideo]:
+    """Decided rows of a creator (any case), or of some videos, in rank order."""
+    query = _entry_query().where(V.campaign_id == campaign_id, V.generation == status.generation)
+    if username is not None:
+        query = query.where(V.username_folded == username.casefold())
+    if video_ids is not None:
+        query = query.where(V.video_id.in_(list(video_ids)))
+    if eligible is not None:
+        query = query.where(V.eligible == eligible)
+    return [_video(r) for r in session.execute(query.order_by(V.rank_key))]
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """A campaign's numbers: videos seen, eligible entries, creators, their views."""
+
+    videos: int
+    entries: int
+    creators: int
+    views: int
+
+
+def counts(session: Session, status: Status, campaign_id: str) -> Counts:
+    """The campaign's numbers, kept with its rows (one primary-key read)."""
+    row = session.execute(
+        select(T.videos, T.entries, T.creators, T.views).where(
+            T.campaign_id == campaign_id, T.generation == status.generation
+        )
+    ).first()
+    return Counts(0, 0, 0, 0) if row is None else Counts(*row)
+
+
+def eligible_facts(
+    session: Session, status: Status, campaign_id: str
+) -> list[tuple[int, int, str | None]]:
+    """(posted, views, topic) of every eligible row: what the charts count."""
+    query = select(V.create_time, V.views, V.topic).where(
+        V.campaign_id == campaign_id, V.generation == status.generation, V.eligible
+    )
+    return [(t, v, topic) for t, v, topic in session.execute(query)]
+
+
+def ranked_totals(session: Session, status: Status, campaign_id: str) -> tuple[int, int]:
+    """How many videos and creators the rankings hold."""
+    c = counts(session, status, campaign_id)
+    return c.entries, c.creators
+
+
+def winners(session: Session, status: Status, campaign: Campaign) -> Winners:
+    """The prizes now: the engine's settlement over the top of both rankings and the jury's."""
+    campaign_id, gen = campaign.id, status.generation
+    places = 3  # the prizes there are: more places than prizes held before any is settled
+    ranked = [v.entry for v in video_page(session, status, campaign_id, offset=0, limit=places)]
+    judgments = round_judgments_of(session, campaign_id)
+    judged = judged_entries(judgments)
+    jury = []
+    if judged:
+        contenders = entries_of(session, status, campaign_id, video_ids=judged, eligible=True)
+        jury = jury_from_contenders(judgments, [v.entry.video_id for v in contenders])
+        seen = {e.video_id for e in ranked}
+        ranked += [v.entry for v in contenders if v.entry.video_id not in seen]
+        ranked.sort(key=lambda e: e.sort_key)
+    top = session.execute(
+        select(C.username, C.views, C.first_post, C.first_post_id, C.username_folded)
+        .where(C.campaign_id == campaign_id, C.generation == gen)
+        .order_by(C.rank_key)
+        .limit(places)
+    ).all()
+    creators = [
+        CreatorTotal(u, v, tuple(_creator_ids(session, campaign_id, gen, f)), p, pid)
+        for u, v, p, pid, f in top
+    ]
+    return settle_ranked(campaign, ranked, creators, jury)
+
+
+def _creator_ids(session: Session, campaign_id: str, generation: int, folded: str) -> list[str]:
+    query = (
+        select(V.video_id)
+        .where(V.campaign_id == campaign_id, V.generation == generation, V.eligible)
+        .where(V.username_folded == folded)
+        .order_by(V.rank_key)
+    )
+    return list(session.scalars(query))
+
+
+def results(session: Session, status: Status, campaign: Campaign) -> Results:
+    """Every decided row as the engine's results, with the stored flags (for the organizer's
+    queue, which weighs every entry; public pages read pages of rows instead)."""
+    flags = flags_of(session, campaign.id)
+    query = (
+        _entry_query()
+        .where(V.campaign_id == campaign.id, V.generation == status.generation)
+        .order_by(V.eligible.desc(), V.rank_key)
+    )
+    entries = tuple(_entry(r, flags.get(r[0], ())) for r in session.execute(query))
+    creators = session.execute(
+        select(C.username, C.views, C.username_folded)
+        .where(C.campaign_id == campaign.id, C.generation == status.generation)
+        .order_by(C.rank_key)
+    ).all()
+    by_creator: dict[str, list[str]] = {}
+    for e in entries:
+        if e.eligible:
+            by_creator.setdefault(e.username.casefold(), []).append(e.video_id)
+    return Results(
+        campaign=campaign.id,
+        cutoff=campaign.cutoff,
+        entries=entries,
+        winners=winners(session, status, campaign),
+        creators=tuple((u, v, tuple(by_creator.get(f, ()))) for u, v, f in creators),
+    )
+
+
+# --- Screening off the request path ------------------------------------------------------------
+
+
+def flags_of(session: Session, campaign_id: str) -> dict[str, tuple[Flag, ...]]:
+    """The integrity flags as last computed, by video id (empty before the first run)."""
+    query = select(DecidedFlagsRow.video_id, DecidedFlagsRow.flags).where(
+        DecidedFlagsRow.campaign_id == campaign_id
+    )
+    return {video_id: _flags(text) for video_id, text in session.execute(query)}
+
+
+def _flags(text: str) -> tuple[Flag, ...]:
+    def tupled(value: Any) -> Any:
+        return tuple(tupled(v) for v in value) if isinstance(value, list) else value
+
+    return tuple(
+        Flag(f["code"], f["score"], f["explanation"], tuple((k, tupled(v)) for k, v in f["ev"]))
+        for f in orjson.loads(text)
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A number from numpy (screening computes with it) as the Python number it stands for."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in a flag's evidence")
+
+
+def _flags_json(flags: tuple[Flag, ...]) -> str:
+    return orjson.dumps(
+        [
+            {"code": f.code, "score": f.score, "explanation": f.explanation, "ev": list(f.evidence)}
+            for f in flags
+        ],
+        default=_plain,
+    ).decode()
+
+
+def refresh_flags(engine: Engine, campaign_id: str, *, at: int | None = None) -> int:
+    """Recompute the campaign's integrity flags and the daily views the charts show, and store
+    them with the time (``at``, else now); return how many videos raised a flag.
+
+    Reads every observation of the campaign, so it runs as a background job after writes
+    settle, never in a request. Flags inform people only: no verdict depends on them.
+    """
+    from oyren.rules.views import views_at
+    from oyren.store.db import transaction
+
+    with transaction(engine, write=False) as session:
+        campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
+        videos = list(
+            collect_videos(
+                stored_observations(session, campaign_id), cutoff=campaign.cutoff_ts
+            ).values()
+        )
+        state = status(session, campaign_id)
+        eligible = {
+            r[0]: r[1]
+            for r in session.execute(
+                select(V.video_id, V.create_time).where(
+                    V.campaign_id == campaign_id, V.generation == state.generation, V.eligible
+                )
+            )
+        }
+    at = now() if at is None else at
+    found = flag_videos(videos)
+    series = []
+    for t in (int(day.timestamp()) for day in campaign.day_ends(at)):
+        total = 0
+        for video in videos:
+            created = eligible.get(video.video_id)
+            if created is not None and created <= t:
+                total += views_at(video.times, video.views, cutoff=t, create_time=created).views
+        series.append((t, total))
+    with transaction(engine) as session:
+        session.execute(delete(DecidedFlagsRow).where(DecidedFlagsRow.campaign_id == campaign_id))
+        rows = [
+            {"campaign_id": campaign_id, "video_id": vid, "flags": _flags_json(flags)}
+            for vid, flags in found.items()
+        ]
+        if rows:
+            session.execute(insert(FLAGS), rows)
+        row = _state(session, campaign_id)
+        if row is not None:
+            row.flags_computed_at = at
+            row.views_by_day = orjson.dumps(series).decode()
+    return len(found)
