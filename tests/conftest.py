@@ -130,6 +130,11 @@ class PostgresServer:
             for table in reversed(Base.metadata.sorted_tables):
                 connection.exec_driver_sql(f"DELETE FROM {table.name}")
             connection.exec_driver_sql(f"ALTER TABLE audit_log ENABLE {guard}")
+            # The job queue's tables (procrastinate's, made on first use) empty too: a job one
+            # test left waiting must not answer another's request.
+            queued = connection.exec_driver_sql("SELECT to_regclass('procrastinate_jobs')")
+            if queued.scalar() is not None:
+                connection.exec_driver_sql("TRUNCATE procrastinate_jobs CASCADE")
         return self.url
 
     def create_schema(self) -> tuple[str, Any]:

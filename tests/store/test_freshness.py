@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from oyren.store import ingest_observations, moderate, remove_video
+from oyren.store import ingest_observations, moderate, refresh_flags, remove_video
 from oyren.store.db import transaction
 from oyren.store.freshness import campaign_version, site_version
 from tests.store.conftest import CID
@@ -76,3 +76,14 @@ def test_site_version_moves_with_a_new_campaign(stored_db: Engine) -> None:
     with transaction(stored_db, write=False) as session:
         after = site_version(session)
     assert after.digest != before.digest
+
+
+def test_stored_flags_move_the_version(stored_db: Engine) -> None:
+    # The background screening changes what moderators and the charts see without a new input
+    # row: its stored time must move the version, or a cached page would keep the old flags.
+    before = _version(stored_db)
+    refresh_flags(stored_db, CID, at=1_900_000_000)
+    after = _version(stored_db)
+    assert after.digest != before.digest
+    assert after.modified_at >= 1_900_000_000
+    assert _version(stored_db) == after

@@ -6,10 +6,11 @@ Four jobs, each about one campaign:
   (:func:`oyren.collect.dbstore.crawl_campaign`);
 - ``track``: one tracking cycle (:func:`oyren.collect.dbstore.track_campaign`); with
   ``every_s``, the job puts its next run on the queue when it ends;
-- ``screen``: the campaign-wide integrity flags, through the store's ``refresh_flags(engine,
-  campaign_id)`` (registration point :func:`screen_job`);
-- ``rebuild``: every decided row after a change of the rules, through the store's
-  ``rebuild(engine, campaign_id, progress)`` (registration point :func:`rebuild_job`).
+- ``screen``: the campaign-wide integrity flags and the charts' daily views
+  (:func:`oyren.store.refresh_flags`); every crawl or track job that ends queues one a minute
+  later, so the flags follow the writes once they settle, never in a request;
+- ``rebuild``: every decided row after a change of the rules (:func:`oyren.store.rebuild`),
+  a batch per transaction while pages keep serving the last complete rows.
 
 Sharing the work safely. Every job of a campaign carries procrastinate's ``lock`` named after the
 campaign and the kind of work (``collect:ID`` for crawl and track, which share the API quota),
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -43,6 +43,7 @@ from procrastinate.testing import InMemoryConnector
 
 from oyren.errors import CollectorBusy, OyrenError, StoreError
 from oyren.settings import Settings
+from oyren.store import rebuild, refresh_flags
 from oyren.store.db import Engine, open_database
 from oyren.store.queue import ensure_queue_schema
 
@@ -136,6 +137,7 @@ def crawl_job(context: JobContext, campaign_id: str, by: str) -> dict[str, Any]:
         return _finish(runtime, {"job": "crawl", "campaign": campaign_id, "skipped": str(exc)})
     result: dict[str, Any] = {"job": "crawl", "campaign": campaign_id}
     result.update(new_videos=report.new_videos, requests=report.requests)
+    _screen_after_writes(context, campaign_id)
     return _finish(runtime, result)
 
 
@@ -146,6 +148,7 @@ def track_job(context: JobContext, campaign_id: str, by: str, every_s: int = 0) 
     try:
         report = _collect(runtime, "track", campaign_id, by, every_s)
         result.update(cycles=report.cycles, requests=report.requests)
+        _screen_after_writes(context, campaign_id)
     except CollectorBusy as exc:
         result.update(skipped=str(exc))
     app = context.app
@@ -157,32 +160,36 @@ def track_job(context: JobContext, campaign_id: str, by: str, every_s: int = 0) 
     return _finish(runtime, result)
 
 
-def _store_function(name: str) -> Callable[..., Any]:
-    store = importlib.import_module("oyren.store")
-    function = getattr(store, name, None)
-    if not callable(function):
-        raise StoreError(
-            f"this version of the store has no {name}(): the {name} job cannot run yet"
-        )
-    return function  # type: ignore[no-any-return]
+SETTLE_S = 60
+"""How long after a collection job its campaign's flags are recomputed: writes settle first, and
+the queueing lock folds every collection of that minute into one screening."""
+
+
+def _screen_after_writes(context: JobContext, campaign_id: str) -> None:
+    """Queue the campaign's screening once writes settle (one waiting screening at a time)."""
+    app = context.app
+    if app is None or isinstance(app.connector, InMemoryConnector):
+        return
+    with contextlib.suppress(AlreadyEnqueued):  # one is already waiting: it will see these writes
+        _configured(app, "screen", campaign_id, schedule_in=SETTLE_S).defer(campaign_id=campaign_id)
 
 
 def screen_job(context: JobContext, campaign_id: str) -> dict[str, Any]:
-    """Registration point of screening: the store's ``refresh_flags(engine, campaign_id)``."""
+    """Recompute the campaign's integrity flags and charts (:func:`oyren.store.refresh_flags`)."""
     runtime = _runtime(context)
-    _store_function("refresh_flags")(runtime.engine, campaign_id)
-    return _finish(runtime, {"job": "screen", "campaign": campaign_id})
+    flagged = refresh_flags(runtime.engine, campaign_id)
+    return _finish(runtime, {"job": "screen", "campaign": campaign_id, "flagged": flagged})
 
 
 def rebuild_job(context: JobContext, campaign_id: str) -> dict[str, Any]:
-    """Registration point of rebuilds: the store's ``rebuild(engine, campaign_id, progress)``."""
+    """Bring the campaign's decided rows to its rules (:func:`oyren.store.rebuild`)."""
     runtime = _runtime(context)
 
-    def progress(*args: Any) -> None:
-        log.info("rebuild of %s: %s", campaign_id, args)
+    def progress(done: int, total: int) -> None:
+        log.info("rebuild of %s: %d of %d videos", campaign_id, done, total)
 
-    _store_function("rebuild")(runtime.engine, campaign_id, progress)
-    return _finish(runtime, {"job": "rebuild", "campaign": campaign_id})
+    rebuilt = rebuild(runtime.engine, campaign_id, progress=progress)
+    return _finish(runtime, {"job": "rebuild", "campaign": campaign_id, "rebuilt": rebuilt})
 
 
 _TASKS: dict[str, Callable[..., dict[str, Any]]] = {

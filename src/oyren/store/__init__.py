@@ -29,6 +29,7 @@ from oyren.store.campaigns import (
     list_campaigns,
     register_campaign,
 )
+from oyren.store.decided import rebuild, refresh_flags
 from oyren.store.ingest import IngestSummary, ingest_observations
 from oyren.store.jury import (
     JurorInfo,
@@ -99,9 +100,11 @@ __all__ = [
     "moderate",
     "moderation_queue",
     "next_question",
+    "rebuild",
     "record_failure",
     "record_judgment",
     "record_success",
+    "refresh_flags",
     "register_campaign",
     "remove_juror_votes",
     "remove_video",

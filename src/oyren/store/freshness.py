@@ -12,7 +12,9 @@ made of index-only lookups, each O(log n) whatever the campaign's size:
 - the campaign's newest award and newest audit entry (through the ``(campaign_id, …)`` indexes):
   every change made in place rather than by a new row — a creator's erasure, an entry's lost
   access, a round closed, a vote removed — is logged there;
-- the campaign's rules digest and the time they were last changed.
+- the campaign's rules digest and the time they were last changed;
+- where its decided rows stand (the complete generation, a rebuild's progress) and when the
+  background screening last stored its flags and charts.
 
 The newest ids are over all campaigns (a per-campaign maximum of observations would need a
 join); a write to another campaign then changes this one's version too, which costs a reader a
@@ -39,6 +41,7 @@ from oyren.store.models import (
     CampaignRow,
     CreatorEntryRow,
     CreatorWithdrawalRow,
+    DecidedStateRow,
     DecisionRow,
     JudgmentRow,
     ObservationRow,
@@ -113,6 +116,17 @@ def _campaign_statement() -> Select[Any]:
         _time_of(AuditRow.at, AuditRow.id, audit),
         _time_of(AwardRow.awarded_at, AwardRow.id, award),
         *_shared(),
+        # Where the decided rows stand: a rebuild's progress and its completion, and the flags
+        # and charts the background screening stored, change pages without a new input row.
+        *(
+            select(column).where(DecidedStateRow.campaign_id == campaign_id).scalar_subquery()
+            for column in (
+                DecidedStateRow.generation,
+                DecidedStateRow.building,
+                DecidedStateRow.done,
+                DecidedStateRow.flags_computed_at,
+            )
+        ),
     )
 
 
@@ -123,8 +137,8 @@ def campaign_version(session: Session, campaign_id: str) -> Version | None:
     values = tuple(session.execute(_campaign_statement(), {"campaign_id": campaign_id}).one())
     if values[0] is None:
         return None
-    ids = (values[0], values[2], values[3], *values[6:13])
-    times = (values[1], values[4], values[5], *values[13:])
+    ids = (values[0], values[2], values[3], *values[6:13], *values[18:])
+    times = (values[1], values[4], values[5], *values[13:18], values[21])
     return _version(ids, times)
 
 
