@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from oyren.rules.campaign import Campaign
 from tests.conftest import PASSWORD, PENDING_ID, SECOND_ID, TOP_ID
@@ -401,3 +402,21 @@ def test_several_videos_are_decided_at_once_with_one_reason(moderator: httpx.Cli
     empty = moderator.post(ORG + "/decisions", data={"action": "exclude", "reason": "x",
                                                      "csrf_token": token})  # fmt: skip
     assert empty.status_code == 400
+
+
+def test_dashboard_and_queue_say_when_the_flags_were_computed(
+    organizer: httpx.Client, sandbox_db: Engine
+) -> None:
+    from oyren.store import refresh_flags
+    from oyren.store.db import transaction
+    from oyren.store.models import DecidedStateRow
+
+    with transaction(sandbox_db) as session:  # as before the first background screening
+        session.query(DecidedStateRow).update({DecidedStateRow.flags_computed_at: None})
+    for path in (ORG + "?lang=en", ORG + "/queue?lang=en"):
+        assert "Integrity flags have not been computed yet" in organizer.get(path).text
+    refresh_flags(sandbox_db, "sandbox-2024", at=1_717_000_000)  # 2024-05-29 16:26:40 UTC
+    for path in (ORG + "?lang=en", ORG + "/queue?lang=en"):
+        page = organizer.get(path).text
+        assert "Integrity flags as computed at" in page and "2024" in page
+    assert organizer.get(ORG + ".json").json()["flags_computed_at"].startswith("2024-05-29T")

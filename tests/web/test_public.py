@@ -324,3 +324,23 @@ def test_pages_show_thumbnails_from_this_site_only(
             sources = re.findall(r'<img[^>]*\ssrc="([^"]+)"', text)
             assert any(s.startswith(f"{BASE}/thumbs/") for s in sources), path
             assert all(s.startswith("/") and not s.startswith("//") for s in sources), path
+
+
+def test_pages_say_recomputing_while_a_rebuild_runs(
+    client: httpx.Client, sandbox_db: Engine
+) -> None:
+    from oyren.store.db import transaction
+    from oyren.store.models import DecidedStateRow
+
+    before = client.get(BASE + "/leaderboard.json").json()
+    assert "being recomputed" not in client.get(BASE + "/leaderboard?lang=en").text
+    with transaction(sandbox_db) as session:  # a rebuild halfway through its second generation
+        state = session.get(DecidedStateRow, "sandbox-2024")
+        assert state is not None
+        state.building, state.done, state.total = state.generation + 1, 1200, 3000
+    for path in (BASE + "/leaderboard?lang=en", BASE + "?lang=en"):
+        assert "being recomputed (1,200 of 3,000 videos)" in client.get(path).text
+    during = client.get(BASE + "/leaderboard.json").json()
+    assert during["recomputing"] is True
+    # The last complete results are served meanwhile, unchanged.
+    assert during["videos"] == before["videos"]
