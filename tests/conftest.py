@@ -480,13 +480,21 @@ _GROUPS = {
 _skipped: dict[str, list[str]] = {}
 
 
+NOT_APPLICABLE = "does not apply"
+"""How a test's skip begins when the case is for the other database, not a missing program: such
+skips are no reason to run anything else, and the summary leaves them out."""
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if not report.skipped:
         return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+    reason = str(reason).removeprefix("Skipped: ")
+    if reason.startswith(NOT_APPLICABLE):
+        return
     for group in _GROUPS:
         if group in report.keywords:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
-            _skipped.setdefault(group, []).append(str(reason).removeprefix("Skipped: "))
+            _skipped.setdefault(group, []).append(reason)
             break
 
 

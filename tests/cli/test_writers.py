@@ -137,7 +137,7 @@ def test_writer_waits_for_the_lock_held_by_another(
     stored_db: Any, write_jsonl: Any, make_record: Any
 ) -> None:
     if stored_db.dialect.name != "sqlite":
-        pytest.skip("SQLite's write lock")
+        pytest.skip("does not apply to PostgreSQL: a case of SQLite's write lock")
     held = threading.Event()
     holder = threading.Thread(target=_hold_write_lock, args=(stored_db.url.database, 0.5, held))
     holder.start()

@@ -123,7 +123,7 @@ def test_jobs_run_here_on_sqlite_and_queue_on_postgres(
 
 def test_a_worker_needs_postgres(cli: Callable[..., Any], db: Engine) -> None:
     if db.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL has a queue")
+        pytest.skip("does not apply to PostgreSQL: it has a queue")
     result = cli("worker", "--burst")
     assert result.exit_code == 2
     assert "workers need PostgreSQL" in result.stderr
