@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -75,8 +76,14 @@ def require_campaign(session: Session, campaign_id: str) -> CampaignRow:
     return row
 
 
+@functools.lru_cache(maxsize=64)
 def parse_stored(source_text: str, campaign_id: str) -> Campaign:
-    """Parse rules as stored in the database."""
+    """Parse rules as stored in the database.
+
+    Every page reads its campaign's rules; parsing them took a fifth of a leaderboard's data. The
+    result depends only on the text (a :class:`Campaign` is frozen), so parsed rules are kept by
+    their text: a change of rules is new text and is parsed anew, in every process alike.
+    """
     return parse_campaign(source_text, path=f"<campaign '{campaign_id}' as stored>")
 
 
