@@ -129,3 +129,16 @@ def test_pages_refuse_a_missing_value_instead_of_printing_nothing() -> None:
         pages.env.from_string("{{ missing }}").render(lang="en")
     with pytest.raises(jinja2.TemplateNotFound):
         pages.render("no_such_page.html", {"lang": "en"})
+
+
+def test_every_template_is_compiled_when_the_process_starts() -> None:
+    from oyren.web.render import shared_pages
+
+    pages = shared_pages()
+    assert shared_pages() is pages  # one compiled set per process, whatever the number of apps
+    names = pages.env.list_templates(extensions=["html"])
+    assert "leaderboard.html" in names
+    cache = pages.env.cache
+    assert cache is not None
+    compiled = {key[1] for key in cache}  # Jinja keys its cache by (loader, name)
+    assert compiled >= set(names)

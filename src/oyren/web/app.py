@@ -30,8 +30,7 @@ from oyren.store.accounts import session_secret
 from oyren.store.db import Engine, open_database, transaction
 from oyren.web.conditional import CachePolicy, NotModified, headers_for
 from oyren.web.context import WebState, error_response
-from oyren.web.i18n import load_catalogs
-from oyren.web.render import Pages
+from oyren.web.render import shared_pages
 from oyren.web.responses import document_refusals
 from oyren.web.security import PLAYER_ORIGIN, RateLimit, SecurityHeaders, SharedRateLimiter
 
@@ -86,7 +85,7 @@ def create_app(
         secret = session_secret(session)
     state = WebState(
         engine=engine,
-        pages=Pages(load_catalogs()),
+        pages=shared_pages(),
         # The same clock as the pages, so a test that holds time still holds the buckets too.
         limiter=SharedRateLimiter(engine, options.rate_limits, clock=options.clock),
         secret=secret,
