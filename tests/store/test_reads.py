@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from oyren.store import ingest_observations, moderate, remove_video
+from oyren.store import ingest_observations, moderate
 from oyren.store.reads import (
     CHUNK,
     StoredDecision,
@@ -16,22 +16,9 @@ from oyren.store.reads import (
     decision_history,
     exclusion_notes,
     last_observation_at,
-    observation_series,
     view_series,
-    watermark,
 )
 from tests.store.conftest import CID
-
-
-def test_watermark_moves_with_every_input(ingested: Session) -> None:
-    marks = [watermark(ingested, CID)]
-    moderate(ingested, campaign_id=CID, video_id="1", action="exclude", reason="spam", by="m")
-    marks.append(watermark(ingested, CID))
-    remove_video(ingested, campaign_id=CID, video_id="2", reason="deleted", by="m")
-    marks.append(watermark(ingested, CID))
-    assert len(set(marks)) == 3
-    assert watermark(ingested, CID) == marks[-1]  # reading changes nothing
-    assert watermark(ingested, "no-such-campaign")[-1] is None
 
 
 def test_activity_counts_observations_since_a_moment(
@@ -69,13 +56,6 @@ def test_view_series_takes_the_larger_of_two_counts_at_one_moment(
     ingest_observations(ingested, campaign_id=CID, path=more, by="crawler")
     assert view_series(ingested, CID, "1") == [(seen, 3500), (seen + 600, 4000)]
     assert view_series(ingested, CID, "404") == []
-    assert list(observation_series(ingested, CID)) == [
-        ("1", seen, 3000),
-        ("1", seen, 3500),
-        ("1", seen + 600, 4000),
-        ("2", seen, 2000),
-        ("3", seen, 500),
-    ]
 
 
 def test_decision_history_newest_first_and_exclusion_notes(ingested: Session) -> None:

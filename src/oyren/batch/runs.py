@@ -7,20 +7,19 @@ read after the observations because every id they name must be a video of the ca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from oyren.batch.evaluate import decide
 from oyren.batch.plan import entered, run_files_plan
-from oyren.inputs.columnar import is_parquet, read_parquet_observations
+from oyren.inputs.columnar import read_observation_file
 from oyren.inputs.decisions import read_decisions
 from oyren.inputs.grouping import read_videos
 from oyren.inputs.judgments import read_judgments
-from oyren.inputs.observations import SkipReport, read_observations
+from oyren.inputs.observations import SkipReport
 from oyren.inputs.removals import read_removals
 from oyren.rules.campaign import Campaign
-from oyren.rules.observations import Observation
 from oyren.rules.results import Results
 
 __all__ = ["ENGINES", "RunInputs", "run_files"]
@@ -67,12 +66,7 @@ def run_files(
         return _run_on_spark(campaign, inputs, skip=skip, progress=progress)
     decisions = read_decisions(inputs.decisions) if inputs.decisions else []
     removals = read_removals(inputs.removed) if inputs.removed else []
-    if is_parquet(inputs.observations):
-        observations: Iterable[Observation] = read_parquet_observations(
-            inputs.observations, skip=skip
-        )
-    else:
-        observations = read_observations(inputs.observations, skip=skip)
+    observations = read_observation_file(inputs.observations, skip=skip)
     videos = read_videos(observations, cutoff=campaign.cutoff_ts)
     judgments = read_judgments(inputs.judgments, videos.keys()) if inputs.judgments else []
     return decide(

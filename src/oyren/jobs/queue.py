@@ -281,11 +281,8 @@ class JobQueue:
 
     @contextmanager
     def app(self) -> Iterator[App]:
-        """The procrastinate app on this installation's queue, open."""
-        if not self.persistent:
-            connector: Any = InMemoryConnector()
-            yield _app(connector)
-            return
+        """The procrastinate app on this installation's PostgreSQL queue, open (SQLite has none:
+        its jobs run in :meth:`_run_here`)."""
         ensure_queue_schema(self.runtime.engine)
         app = _app(PsycopgConnector(conninfo=self._conninfo()), persistent=True)
         with app.open():

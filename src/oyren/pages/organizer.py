@@ -275,7 +275,7 @@ def evidence(
     found: list[DecidedVideo] = snap.entries(session, video_ids=[video_id])
     if not found:
         raise NotFound(f"no video '{video_id[:64]}' in campaign '{campaign_id}'")
-    flags = decided.flags_of(session, campaign_id).get(video_id, ())
+    flags = decided.flags_of(session, campaign_id, video_ids=[video_id]).get(video_id, ())
     entry = found[0].entry
     c = snap.campaign
     meta = metas_at_deadline(session, c, [video_id])[video_id]
@@ -315,7 +315,13 @@ def award_preview(session: Session, *, campaign_id: str, now: int) -> AwardPrevi
     Read from the live decided rows even after an award: a new award would take today's.
     """
     snap = snapshot_of(session, campaign_id)
-    live = decided.winners(session, snap.status, snap.campaign)
+    # The queue weighs every kept verdict; read them once and settle the prizes from them too.
+    results = decided.results(session, snap.status, snap.campaign) if snap.status.ready else None
+    live = (
+        results.winners
+        if results is not None
+        else decided.winners(session, snap.status, snap.campaign)
+    )
     entries = decided.counts(session, snap.status, campaign_id).entries
     return AwardPreview(
         campaign=snap.campaign,
@@ -323,7 +329,7 @@ def award_preview(session: Session, *, campaign_id: str, now: int) -> AwardPrevi
         award=snap.award,
         prizes=prizes_of(session, snap, live, entries),
         entries=entries,
-        pending=len(moderation_queue(session, campaign_id=campaign_id)),
+        pending=len(moderation_queue(session, campaign_id=campaign_id, results=results)),
         jury=jury_certainty(session, campaign_id=campaign_id),
     )
 

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from oyren.errors import StoreBusy, StoreError
 
@@ -42,6 +43,7 @@ __all__ = [
     "create_db_engine",
     "current_revision",
     "head_revision",
+    "insert_ignoring_duplicates",
     "is_busy",
     "migrate",
     "normalize_url",
@@ -252,3 +254,18 @@ def head_revision() -> str:
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     assert head is not None
     return head
+
+
+def insert_ignoring_duplicates(session: Session, table: Any) -> Insert:
+    """An INSERT of ``table`` that leaves a row whose key is already stored alone (both
+    databases' ``ON CONFLICT DO NOTHING``)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    raise StoreError(f"the {dialect} database is not supported: use SQLite or PostgreSQL")

@@ -170,9 +170,7 @@ def _refresh(session: Session, campaign_id: str, video_ids: Sequence[str]) -> No
     if state is None:
         return  # stored before decided rows: `oyren rebuild` builds them all
     for generation, campaign in _targets(session, state):
-        newest = _write(session, campaign_id, generation, campaign, video_ids)
-        if newest is not None and (state.last_observation_at or 0) < newest:
-            state.last_observation_at = newest
+        _newest(state, _write(session, campaign_id, generation, campaign, video_ids))
     state.updated_at = now()
 
 
@@ -230,14 +228,18 @@ def _write(
         folded.update(r.username_folded for r in before.values())
 
         known = {vid: (r.text_digest, r.topic, r.topic_confidence) for vid, r in before.items()}
+        digests = {vid: _text_digest(v.meta) for vid, v in videos.items()}  # once a video
         entries = decide_videos(
             campaign,
             videos.values(),
             decisions=stored_decisions(session, campaign_id, video_ids=chunk),
             removals=stored_removals(session, campaign_id, video_ids=chunk),
-            topic=topics.reusing(known),
+            topic=topics.reusing(known, digests),
         )
-        rows = [_row(campaign_id, generation, e, videos[e.video_id].meta) for e in entries]
+        rows = [
+            _row(campaign_id, generation, e, videos[e.video_id].meta, digests[e.video_id])
+            for e in entries
+        ]
         last = max((v.last_seen for v in videos.values()), default=None)
         if last is not None and (newest is None or last > newest):
             newest = last
@@ -268,13 +270,14 @@ class _Topics:
         self.screener: CampaignScreener | None = None
 
     def reusing(
-        self, known: dict[str, tuple[str, str | None, float | None]]
+        self, known: dict[str, tuple[str, str | None, float | None]], digests: dict[str, str]
     ) -> Callable[[Observation], tuple[str | None, float | None]]:
-        """The topic of a video: the stored one while its text is the same, else a new guess."""
+        """The topic of a video: the stored one while its text (its digest in ``digests``) is
+        the same, else a new guess."""
 
         def topic(meta: Observation) -> tuple[str | None, float | None]:
             old = known.get(meta.video_id)
-            if old is not None and old[0] == _text_digest(meta):
+            if old is not None and old[0] == digests[meta.video_id]:
                 return old[1], old[2]
             if self.screener is None:
                 self.screener = CampaignScreener(self.campaign)
@@ -283,7 +286,9 @@ class _Topics:
         return topic
 
 
-def _row(campaign_id: str, generation: int, e: Entry, meta: Observation) -> dict[str, Any]:
+def _row(
+    campaign_id: str, generation: int, e: Entry, meta: Observation, text_digest: str
+) -> dict[str, Any]:
     return {
         "campaign_id": campaign_id,
         "generation": generation,
@@ -303,7 +308,7 @@ def _row(campaign_id: str, generation: int, e: Entry, meta: Observation) -> dict
         "region_code": meta.region_code,
         "topic": e.topic,
         "topic_confidence": e.topic_confidence,
-        "text_digest": _text_digest(meta),
+        "text_digest": text_digest,
     }
 
 
@@ -804,11 +809,16 @@ def results(session: Session, status: Status, campaign: Campaign) -> Results:
 # --- Screening off the request path ------------------------------------------------------------
 
 
-def flags_of(session: Session, campaign_id: str) -> dict[str, tuple[Flag, ...]]:
-    """The integrity flags as last computed, by video id (empty before the first run)."""
+def flags_of(
+    session: Session, campaign_id: str, *, video_ids: Sequence[str] | None = None
+) -> dict[str, tuple[Flag, ...]]:
+    """The integrity flags as last computed, by video id (empty before the first run); with
+    ``video_ids``, of those videos only (a lookup by key)."""
     query = select(DecidedFlagsRow.video_id, DecidedFlagsRow.flags).where(
         DecidedFlagsRow.campaign_id == campaign_id
     )
+    if video_ids is not None:
+        query = query.where(DecidedFlagsRow.video_id.in_(video_ids))
     return {video_id: _flags(text) for video_id, text in session.execute(query)}
 
 

@@ -21,12 +21,13 @@ import orjson
 from sqlalchemy import Connection, Insert, Table, select
 from sqlalchemy.orm import Session
 
-from oyren.errors import InputError, StoreError
+from oyren.errors import InputError
 from oyren.inputs.columnar import is_parquet, parquet_rows, read_observation_file
 from oyren.inputs.observations import SkipReport, observation_to_record
 from oyren.rules.observations import Observation
 from oyren.store import decided
 from oyren.store.audit import now, record_event
+from oyren.store.db import insert_ignoring_duplicates
 from oyren.store.models import ObservationRow, VideoRow
 from oyren.store.rows import require_campaign
 
@@ -146,9 +147,9 @@ class ObservationWriter:
         self.insert_observations = (
             _CopyInsert(connection)
             if connection.dialect.name == "postgresql"
-            else _BulkInsert(connection, _insert_ignoring_duplicates(session, OBSERVATIONS))
+            else _BulkInsert(connection, insert_ignoring_duplicates(session, OBSERVATIONS))
         )
-        self.insert_videos = _insert_ignoring_duplicates(session, VIDEOS)
+        self.insert_videos = insert_ignoring_duplicates(session, VIDEOS)
         # The stored videos seen so far, by id: their primary keys (looked up chunk by chunk, so
         # a small import costs as much in a big campaign as in a small one).
         self.known: dict[str, int] = {}
@@ -203,19 +204,6 @@ def _scan(path: Path) -> tuple[int, str]:
     if is_parquet(path):
         lines = parquet_rows(path)
     return lines, digest.hexdigest()
-
-
-def _insert_ignoring_duplicates(session: Session, table: Table) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).on_conflict_do_nothing()
-    raise StoreError(f"the {dialect} database is not supported: use SQLite or PostgreSQL")
 
 
 # The columns an observation fills, in the order of :func:`_row`.

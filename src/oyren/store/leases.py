@@ -31,11 +31,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, Insert, Table, delete, insert, select, update
+from sqlalchemy import Engine, Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from oyren.errors import CollectorBusy
-from oyren.store.db import transaction
+from oyren.store.db import insert_ignoring_duplicates, transaction
 from oyren.store.models import CollectorLeaseRow
 from oyren.store.rows import require_campaign
 
@@ -139,7 +139,7 @@ def take_lease(
         # Two collectors may both find no row: the primary key lets one insert, the other fails.
         # RETURNING says whether a row was written (psycopg reports no rowcount for these).
         inserted = session.scalar(
-            _insert_or_nothing(session)
+            insert_ignoring_duplicates(session, LEASES)
             .values(campaign_id=campaign_id, **values)
             .returning(table.c.holder)
         )
@@ -157,19 +157,6 @@ def take_lease(
         .values(**values)
     )
     return lease
-
-
-def _insert_or_nothing(session: Session) -> Insert:
-    table = LEASES
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    if session.get_bind().dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).on_conflict_do_nothing()
-    return insert(table)
 
 
 def check_lease(session: Session, lease: Lease) -> None:

@@ -15,10 +15,10 @@ Rows of clients not seen for :data:`FORGET_AFTER_S` are deleted when a new clien
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Index, Insert, String, delete, select
+from sqlalchemy import Float, Index, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from oyren.errors import StoreError
+from oyren.store.db import insert_ignoring_duplicates
 from oyren.store.models import Base
 
 __all__ = ["FORGET_AFTER_S", "RateBucketRow", "spend_token"]
@@ -53,7 +53,7 @@ def spend_token(
         return 0.0
     purpose, client = purpose[:_PURPOSE_LENGTH], client[:_CLIENT_LENGTH]
     inserted = session.execute(
-        _insert_or_nothing(session).values(
+        insert_ignoring_duplicates(session, RateBucketRow).values(
             purpose=purpose, client=client, tokens=float(burst), seen=now
         )
     )
@@ -73,17 +73,3 @@ def spend_token(
         wait = (1.0 - tokens) / rate
     row.tokens, row.seen = tokens, max(now, row.seen)
     return wait
-
-
-def _insert_or_nothing(session: Session) -> Insert:
-    table = RateBucketRow
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).on_conflict_do_nothing()
-    raise StoreError(f"the {dialect} database is not supported: use SQLite or PostgreSQL")

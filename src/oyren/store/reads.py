@@ -6,7 +6,7 @@ them into what a person reads. Nothing here decides anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -14,13 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from oyren.store.models import (
-    AuditRow,
-    AwardRow,
-    CampaignRow,
     CrawlMissRow,
     DecisionRow,
     ObservationRow,
-    RemovalRow,
     VideoRow,
 )
 
@@ -31,9 +27,7 @@ __all__ = [
     "decision_history",
     "exclusion_notes",
     "last_observation_at",
-    "observation_series",
     "view_series",
-    "watermark",
 ]
 
 CHUNK = 500  # ids per IN (...) list: well under every database's parameter limit
@@ -56,30 +50,6 @@ class StoredDecision(NamedTuple):
     reason: str
     actor: str
     at: int
-
-
-def watermark(session: Session, campaign_id: str) -> tuple[object, ...]:
-    """The newest row of each input table, and the rules' version: any change moves one of them.
-
-    Ids only grow, so maxima over primary keys are cheap on every database.
-    """
-    return tuple(
-        session.execute(
-            select(
-                select(func.max(ObservationRow.id)).scalar_subquery(),
-                select(func.max(DecisionRow.id)).scalar_subquery(),
-                select(func.max(RemovalRow.id)).scalar_subquery(),
-                select(func.max(AwardRow.id)).scalar_subquery(),
-                # Every jury change (an answer, an undo, a closed round) is logged.
-                select(func.max(AuditRow.id))
-                .where(AuditRow.campaign_id == campaign_id, AuditRow.action.like("jury.%"))
-                .scalar_subquery(),
-                select(CampaignRow.rules_digest)
-                .where(CampaignRow.id == campaign_id)
-                .scalar_subquery(),
-            )
-        ).one()
-    )
 
 
 def activity(session: Session, campaign_id: str, *, since: int) -> Activity:
@@ -152,15 +122,3 @@ def exclusion_notes(session: Session, campaign_id: str, video_ids: Sequence[str]
         for video_id, action, reason in session.execute(query):
             out[video_id] = reason if action == "exclude" else ""
     return out
-
-
-def observation_series(session: Session, campaign_id: str) -> Iterator[tuple[str, int, int]]:
-    """Every (video id, collected_at, views) of a campaign, by video then time, streamed."""
-    query = (
-        select(VideoRow.video_id, ObservationRow.collected_at, ObservationRow.view_count)
-        .join(VideoRow, VideoRow.id == ObservationRow.video_pk)
-        .where(VideoRow.campaign_id == campaign_id)
-        .order_by(VideoRow.video_id, ObservationRow.collected_at)
-    )
-    for row in session.execute(query.execution_options(yield_per=10_000)):
-        yield row[0], row[1], row[2]

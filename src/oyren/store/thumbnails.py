@@ -138,6 +138,8 @@ def thumbnails_due(
             func.max(ObservationRow.id).label("last_id"),
             func.max(ObservationRow.view_count).label("views"),
         )
+        .join(VideoRow, VideoRow.id == ObservationRow.video_pk)
+        .where(VideoRow.campaign_id == campaign_id)  # this campaign's observations, not all
         .group_by(ObservationRow.video_pk)
         .subquery()
     )
