@@ -66,8 +66,11 @@ __all__ = [
     "PlanEngine",
     "Runner",
     "entries_from_rows",
+    "mask_of_reasons",
     "plan_sql",
+    "reasons_of_mask",
     "run_plan",
+    "settle_tied",
     "tied_rows_sql",
 ]
 
@@ -131,9 +134,18 @@ metas AS (
   JOIN spans AS s ON o.video_id = s.video_id AND o.collected_at = s.meta_at
 ),
 ties AS (
-  SELECT video_id, MAX(CASE WHEN pick = 2 AND place = 1 THEN 1 ELSE 0 END) AS tied
-  FROM metas
-  GROUP BY video_id
+  SELECT
+    a.video_id,
+    MAX(CASE WHEN b.pick > 1 AND (
+      a.create_time IS DISTINCT FROM b.create_time
+      OR a.region_code IS DISTINCT FROM b.region_code
+      OR a.video_duration IS DISTINCT FROM b.video_duration
+      OR a.hashtags_folded IS DISTINCT FROM b.hashtags_folded
+    ) THEN 1 ELSE 0 END) AS tied
+  FROM metas AS a
+  JOIN metas AS b ON b.video_id = a.video_id AND b.place = 1
+  WHERE a.pick = 1
+  GROUP BY a.video_id
 )
 SELECT
   s.video_id AS video_id,
@@ -170,7 +182,8 @@ SELECT
     WHEN s.t0 IS NOT NULL AND s.t1 IS NOT NULL THEN s.t1 - s.t0
   END AS gap_s,
   t.tied AS tied,
-  s.first_row AS first_row
+  s.first_row AS first_row,
+  m.username_folded AS username_folded
 FROM spans AS s
 JOIN metas AS m ON m.video_id = s.video_id AND m.pick = 1
 JOIN ties AS t ON t.video_id = s.video_id
@@ -258,25 +271,38 @@ class Runner(Protocol):
 
 
 def entries_from_rows(
-    rows: Sequence[Sequence[Any]],
+    rows: Iterable[Sequence[Any]],
 ) -> tuple[list[tuple[int, Entry]], dict[str, int]]:
     """Entries from the plan's rows with the position of each video's first observation, and the
     videos it left tied (id to that position)."""
     reasons_of: dict[int, tuple[str, ...]] = {}
     entries: list[tuple[int, Entry]] = []
     tied: dict[str, int] = {}
-    for video_id, username, create_time, mask, views, basis, n_obs, gap_s, tie, first in rows:
+    for video_id, username, create_time, mask, views, basis, n_obs, gap_s, tie, first, *_ in rows:
         if tie:
             tied[video_id] = int(first)
             continue
-        reasons = reasons_of.get(mask)
-        if reasons is None:
-            reasons = tuple(name for i, name in enumerate(REASON_BITS) if mask >> i & 1)
-            reasons_of[mask] = reasons
+        reasons = reasons_of_mask(mask, reasons_of)
         entry = Entry(video_id, username, int(create_time), not reasons, reasons, int(views),
                       BASES[basis], int(n_obs), None if gap_s is None else int(gap_s))  # fmt: skip
         entries.append((int(first), entry))
     return entries, tied
+
+
+def reasons_of_mask(mask: int, seen: dict[int, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """The reasons a mask of :data:`REASON_BITS` names, in the order the pure rules give them
+    (``seen`` keeps those already built, since few masks occur)."""
+    reasons = seen.get(mask) if seen is not None else None
+    if reasons is None:
+        reasons = tuple(name for i, name in enumerate(REASON_BITS) if mask >> i & 1)
+        if seen is not None:
+            seen[mask] = reasons
+    return reasons
+
+
+def mask_of_reasons(reasons: Iterable[str]) -> int:
+    """The mask of :data:`REASON_BITS` naming ``reasons``."""
+    return sum(1 << REASON_BITS.index(name) for name in set(reasons))
 
 
 def _observation(row: Sequence[Any]) -> Observation:
@@ -301,13 +327,30 @@ def run_plan(
     their own observations (fetched with :func:`tied_rows_sql`), in their place.
     """
     entries, tied = entries_from_rows(runner(plan_sql(campaign, dialect)))
-    if tied:
-        rows = runner(tied_rows_sql(sorted(tied), dialect))
-        videos = collect_videos(map(_observation, rows), cutoff=campaign.cutoff_ts)
-        settled = engine.evaluate(campaign, videos.values(), decisions=decisions, removed=removed)
-        entries += [(tied[e.video_id], e) for e in settled.entries]
+    settled = settle_tied(campaign, runner, dialect, tied, decisions=decisions, removed=removed)
+    entries += [(tied[e.video_id], e) for e in settled]
     entries.sort(key=lambda pair: pair[0])
     return [entry for _, entry in entries]
+
+
+def settle_tied(
+    campaign: Campaign,
+    runner: Runner,
+    dialect: str,
+    tied: Iterable[str],
+    *,
+    decisions: Mapping[str, Decision],
+    removed: frozenset[str],
+) -> list[Entry]:
+    """The entries of the videos the plan left tied, decided by the pure rules from their own
+    observations (a handful at most)."""
+    ids = sorted(tied)
+    if not ids:
+        return []
+    rows = runner(tied_rows_sql(ids, dialect))
+    videos = collect_videos(map(_observation, rows), cutoff=campaign.cutoff_ts)
+    settled = engine.evaluate(campaign, videos.values(), decisions=decisions, removed=removed)
+    return list(settled.entries)
 
 
 class PlanEngine:
