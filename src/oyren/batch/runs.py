@@ -7,12 +7,17 @@ read after the observations because every id they name must be a video of the ca
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from oyren.batch.evaluate import decide
-from oyren.batch.plan import entered, run_files_plan
+from oyren.batch.plan import duckdb_plan, entered, run_files_plan
+from oyren.batch.stream import Decided, InMemory, Phase, decide_streamed
+from oyren.errors import InputError
 from oyren.inputs.columnar import read_observation_file
 from oyren.inputs.decisions import read_decisions
 from oyren.inputs.grouping import read_videos
@@ -22,7 +27,7 @@ from oyren.inputs.removals import read_removals
 from oyren.rules.campaign import Campaign
 from oyren.rules.results import Results
 
-__all__ = ["ENGINES", "RunInputs", "run_files"]
+__all__ = ["ENGINES", "RunInputs", "decided_files", "run_files"]
 
 # The engines a run can decide with: the query plan on DuckDB or on Spark (the optional extra),
 # or the pure rules in Python.
@@ -72,6 +77,43 @@ def run_files(
     return decide(
         campaign, videos, decisions=decisions, removals=removals, judgments=judgments, screen=screen
     )
+
+
+@contextmanager
+def decided_files(
+    campaign: Campaign,
+    inputs: RunInputs,
+    *,
+    skip: SkipReport | None = None,
+    screen: bool = True,
+    engine: str = "python",
+    progress: Callable[[int], None] | None = None,
+    phase: Phase | None = None,
+) -> Iterator[Decided]:
+    """:func:`run_files` for showing or writing the results: on DuckDB without screening they
+    are streamed (:mod:`oyren.batch.stream`: memory bounded whatever the number of videos, and
+    ``phase`` told how far each step of the plan has got), else held in memory."""
+    if engine != "duckdb" or screen:
+        yield InMemory(run_files(campaign, inputs, skip=skip, screen=screen, engine=engine,
+                                 progress=progress))  # fmt: skip
+        return
+    decisions = read_decisions(inputs.decisions) if inputs.decisions else []
+    removals = read_removals(inputs.removed) if inputs.removed else []
+    with (
+        entered(inputs.observations, skip=skip, progress=progress) as parquet,
+        duckdb_plan(parquet) as runner,
+    ):
+        judgments = []
+        if inputs.judgments:
+            ids = {row[0] for row in runner(_VIDEO_IDS)}
+            judgments = read_judgments(inputs.judgments, ids)
+        try:
+            yield decide_streamed(campaign, runner, decisions=decisions, removals=removals,
+                                  judgments=judgments, phase=phase)  # fmt: skip
+        except duckdb.Error as exc:
+            raise InputError(
+                f"the query plan failed ({exc})", path=str(inputs.observations)
+            ) from None
 
 
 def _run_on_spark(

@@ -23,6 +23,7 @@ from rich.progress import (
     ProgressColumn,
     Task,
     TaskID,
+    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -32,12 +33,14 @@ from rich.text import Text
 from oyren import __version__
 from oyren.batch.bundle import verify_bundle
 from oyren.batch.exports import FORMATS as FORMATS_EXPORT
+from oyren.batch.stream import Phase
 from oyren.cli.report import (
     render_audit,
     render_campaigns,
     render_ingest,
     render_queue,
     render_results,
+    render_summary,
     render_verification,
     render_winners,
 )
@@ -192,18 +195,49 @@ def run(
     engine: str,
 ) -> None:
     """Decide every video and the prizes from a file of observations (no database)."""
-    from oyren.batch.runs import RunInputs, run_files
+    from oyren.batch.runs import RunInputs, decided_files
 
     campaign = load_campaign(campaign_path)
     skip = SkipReport() if skip_invalid else None
     inputs = RunInputs(observations_path, decisions_path, removed_path, judgments_path)
-    with _reading_progress(observations_path) as progress:
-        results = run_files(
-            campaign, inputs, skip=skip, screen=screen, engine=engine, progress=progress
-        )
+    json_out = fmt == "json"
+    summary = None
+    with (
+        _reading_progress(observations_path) as progress,
+        _phases(shown=not (json_out and sys.stdout.isatty())) as phase,
+        decided_files(
+            campaign, inputs, skip=skip, screen=screen, engine=engine, progress=progress,
+            phase=phase,
+        ) as decided,
+    ):  # fmt: skip
+        if json_out:
+            decided.write_json(sys.stdout.buffer)
+        else:
+            summary = decided.summary()
     if skip is not None:
         _report_skips(skip)
-    _print_results(results, fmt)
+    if summary is not None:
+        render_summary(summary, Console())
+
+
+@contextmanager
+def _phases(*, shown: bool) -> Iterator[Phase | None]:
+    """A progress bar per step of a run (deciding, ranking, writing) on a terminal's stderr."""
+    if not (shown and sys.stderr.isatty()):
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=_err()) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def phase(description: str, done: int, total: int | None) -> None:
+            task = tasks.get(description)
+            if task is None:
+                task = tasks[description] = bar.add_task(description, total=total)
+            bar.update(task, completed=done, total=total)
+
+        yield phase
 
 
 # --- The store: a campaign's workflow in a database (OYREN_DATABASE_URL) ---

@@ -6,7 +6,6 @@ stays free of presentation; the CLI calls :func:`render_results`.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from oyren.batch.stream import Summary, summarize
 from oyren.rules.results import Results
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ __all__ = [
     "render_ingest",
     "render_queue",
     "render_results",
+    "render_summary",
     "render_verification",
     "render_winners",
     "whole_column",
@@ -42,6 +43,13 @@ def _row(table: Table, *cells: RenderableType | None) -> None:
 
 def render_results(results: Results, console: Console, *, top: int = 20) -> None:
     """Print the winners, the top ``top`` videos and creators, and why others were not counted."""
+    render_summary(summarize(results, top), console)
+
+
+def render_summary(results: Summary, console: Console) -> None:
+    """Print a summary of results: the winners, the top videos and creators, and why others
+    were not counted."""
+    top = results.limit
     tz = results.cutoff.tzinfo
     w = results.winners
     winners = Table(title=f"Winners — {results.campaign}", title_justify="left")
@@ -93,7 +101,7 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
         ("Flags", "left"),
     ):
         videos.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for rank, entry in enumerate(results.eligible[:top], start=1):
+    for rank, entry in enumerate(results.top, start=1):
         posted = datetime.fromtimestamp(entry.create_time, tz=tz).strftime("%Y-%m-%d %H:%M")
         _row(
             videos,
@@ -114,19 +122,17 @@ def render_results(results: Results, console: Console, *, top: int = 20) -> None
         ("Views", "right"),
     ):
         creators.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for rank, (username, views, ids) in enumerate(results.creators[:top], start=1):
+    for rank, (username, views, ids) in enumerate(results.top_creators, start=1):
         _row(creators, str(rank), f"@{username}", str(len(ids)), f"{views:,}")
 
-    reasons: Counter[str] = Counter(r for e in results.entries for r in e.reasons)
     summary = Table(title="Not counted, by reason", title_justify="left")
     summary.add_column("Reason")
     summary.add_column("Videos", justify="right")
-    for reason, count in reasons.most_common():
+    for reason, count in results.reasons:
         _row(summary, reason, f"{count:,}")
-    eligible = len(results.eligible)
     console.print(Group(winners, videos, creators, summary))
-    console.print(f"{len(results.entries):,} videos, {eligible:,} eligible, "
-                  f"{len(results.creators):,} eligible creators.")  # fmt: skip
+    console.print(f"{results.videos:,} videos, {results.eligible:,} eligible, "
+                  f"{results.creators:,} eligible creators.")  # fmt: skip
 
 
 def _utc(ts: int) -> str:

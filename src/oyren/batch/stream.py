@@ -1,0 +1,441 @@
+"""A campaign decided by the plan and written out as it is read back: memory that stays that of
+a batch of rows, whatever the number of videos.
+
+``oyren run`` on DuckDB without screening comes here. The plan's per-video rows go into a table
+of the DuckDB connection (which spills to disk past its memory cap), are ranked there in the pure
+engine's order, and are read back as Arrow record batches, each written before the next is read.
+The prizes are settled by the pure engine's own settlement
+(:func:`oyren.batch.evaluate.settle_ranked`) over the only rows it needs, the top of both rankings
+and the entries the jury names; the creators' totals are summed in SQL. What is written is byte
+for byte :func:`oyren.rules.results.results_json` of the results the engine holds in memory for
+the same inputs, which the tests check.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, BinaryIO, Protocol
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from oyren.batch.evaluate import judged_entries, jury_from_contenders, settle_ranked
+from oyren.batch.plan import (
+    REASON_BITS,
+    DuckPlan,
+    _observation,
+    mask_of_reasons,
+    plan_sql,
+    reasons_of_mask,
+)
+from oyren.inputs.judgments import Judgment
+from oyren.inputs.removals import Removal, removed_ids
+from oyren.rules import engine
+from oyren.rules.awards import CreatorTotal, JuryPick
+from oyren.rules.campaign import Campaign
+from oyren.rules.decisions import Decision, latest_decisions
+from oyren.rules.observations import Observation
+from oyren.rules.results import Entry, Results, Winners, results_json, results_to_dict
+from oyren.rules.videos import collect_videos
+from oyren.rules.views import BASES
+
+__all__ = [
+    "PRIZES",
+    "Decided",
+    "InMemory",
+    "Phase",
+    "Streamed",
+    "Summary",
+    "decide_streamed",
+    "summarize",
+]
+
+# The prizes there are: settling them looks at most this far down either ranking.
+PRIZES = 3
+# Rows per Arrow record batch read back: a batch's entries are all that is held at a time.
+BATCH_ROWS = 20_000
+
+# Progress of a phase: its description, how much is done and of how much (None: unknown).
+Phase = Callable[[str, int, int | None], None]
+
+# The pure engine's rank order (eligible first, most views, the earlier post, the smaller id as
+# a number) and then first appearance, as its stable sort leaves entries whose keys are equal.
+_RANK = "reasons <> 0, views DESC, create_time, CAST(video_id AS HUGEINT), first_row"
+
+_ENTRY = "video_id, username, create_time, reasons, views, basis, n_obs, gap_s"
+
+# A creator's total over their eligible entries, as oyren.rules.awards.creator_totals sums it:
+# the name of their first post (earliest, then the smaller id, then the first in rank order),
+# their videos in rank order; creators then rank by views, first post, its id, first appearance.
+_CREATORS = """
+CREATE OR REPLACE TEMP TABLE creators AS
+SELECT
+  first(username ORDER BY create_time, CAST(video_id AS HUGEINT), pos) AS username,
+  sum(views) AS views,
+  list(video_id ORDER BY pos) AS video_ids,
+  min(create_time) AS first_post,
+  first(video_id ORDER BY create_time, CAST(video_id AS HUGEINT), pos) AS first_post_id,
+  min(pos) AS first_pos
+FROM ranked
+WHERE reasons = 0
+GROUP BY username_folded
+"""
+_CREATOR_ORDER = "views DESC, first_post, CAST(first_post_id AS HUGEINT), first_pos"
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What a table of results shows: the winners, the top of both rankings, the counts."""
+
+    campaign: str
+    cutoff: datetime
+    winners: Winners
+    top: tuple[Entry, ...]  # the first eligible entries, in rank order
+    top_creators: tuple[tuple[str, int, tuple[str, ...]], ...]
+    reasons: tuple[tuple[str, int], ...]  # entries per reason, the most common first
+    videos: int
+    eligible: int
+    creators: int
+    limit: int = 20  # how many of each ranking the summary was asked for
+
+
+def summarize(results: Results, top: int = 20) -> Summary:
+    """The summary of results held in memory."""
+    reasons = Counter(r for e in results.entries for r in e.reasons)
+    eligible = results.eligible
+    return Summary(results.campaign, results.cutoff, results.winners, eligible[:top],
+                   results.creators[:top], tuple(reasons.most_common()), len(results.entries),
+                   len(eligible), len(results.creators), top)  # fmt: skip
+
+
+class Decided(Protocol):
+    """A decided campaign, ready to be shown or written."""
+
+    def summary(self, top: int = 20) -> Summary:
+        """The winners, the first ``top`` entries and creators, and the counts."""
+        ...
+
+    def write_json(self, out: BinaryIO) -> None:
+        """Write the results as :func:`oyren.rules.results.results_json` gives them."""
+        ...
+
+
+class InMemory:
+    """Results held in memory (the pure engine, Spark, screening on)."""
+
+    def __init__(self, results: Results) -> None:
+        self.results = results
+
+    def summary(self, top: int = 20) -> Summary:
+        """The summary of the results."""
+        return summarize(self.results, top)
+
+    def write_json(self, out: BinaryIO) -> None:
+        """Write the results' JSON."""
+        out.write(results_json(self.results))
+
+
+def decide_streamed(
+    campaign: Campaign,
+    runner: DuckPlan,
+    *,
+    decisions: Iterable[Decision] = (),
+    removals: Iterable[Removal] = (),
+    judgments: Iterable[Judgment] = (),
+    phase: Phase | None = None,
+) -> Streamed:
+    """Decide every video with the plan into tables of ``runner``'s connection and settle the
+    prizes, with the same inputs in force as :func:`oyren.batch.evaluate.decide_with` assembles
+    (the latest decision per video, the removals, the jury's order over the judged contenders)."""
+    latest, removed = latest_decisions(decisions), removed_ids(removals)
+    runner.load(latest, removed)
+    con = runner.connection
+    with _watched(con, "deciding videos", phase):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE decided AS {plan_sql(campaign)}")
+    with _watched(con, "deciding tied videos", phase):
+        _settle_tied(campaign, runner, decisions=latest, removed=removed)
+    with _watched(con, "ranking videos", phase):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE ranked AS"
+            f" SELECT *, row_number() OVER (ORDER BY {_RANK}) AS pos FROM decided"
+        )
+        con.execute("DROP TABLE decided")
+    with _watched(con, "summing creators", phase):
+        con.execute(_CREATORS)
+    given = list(judgments)
+    jury: list[JuryPick] = []
+    judged = sorted(judged_entries(given))
+    if judged:
+        contenders = con.execute(
+            "SELECT video_id FROM ranked WHERE reasons = 0 AND list_contains(?, video_id)"
+            " ORDER BY pos",
+            [judged],
+        ).fetchall()
+        jury = jury_from_contenders(given, [row[0] for row in contenders])
+    return Streamed(campaign, con, _winners(campaign, con, jury), phase=phase)
+
+
+# Every column of the observations of the videos the plan left tied, a video's rows together in
+# file order and the videos in order of first appearance.
+_TIED_ROWS = """
+SELECT
+  o.id, o.username, o.create_time, o.collected_at, o.view_count, o.region_code,
+  o.video_description, o.hashtag_names, o.video_duration, o.like_count, o.comment_count,
+  o.share_count, o.music_id, o.voice_to_text
+FROM observations AS o
+JOIN (SELECT video_id, first_row FROM decided WHERE tied = 1) AS t ON o.video_id = t.video_id
+ORDER BY t.first_row, o.row_ordinal
+"""
+# Videos the pure rules decide at a time: their observations are all that is held.
+TIED_VIDEOS = 2_000
+
+
+def _settle_tied(
+    campaign: Campaign,
+    runner: DuckPlan,
+    *,
+    decisions: Mapping[str, Decision],
+    removed: frozenset[str],
+) -> None:
+    """Decide the videos the plan left tied with the pure rules, from their own observations
+    (read a few thousand videos at a time), and put their verdicts in place of the plan's."""
+    settled: list[Entry] = []
+    chunk: list[Observation] = []
+    videos = 0
+
+    def decide_chunk() -> None:
+        grouped = collect_videos(chunk, cutoff=campaign.cutoff_ts)
+        results = engine.evaluate(campaign, grouped.values(), decisions=decisions, removed=removed)
+        settled.extend(results.entries)
+        chunk.clear()
+
+    for _, rows in groupby(runner.stream(_TIED_ROWS), key=itemgetter(0)):
+        if videos == TIED_VIDEOS:
+            decide_chunk()
+            videos = 0
+        chunk.extend(map(_observation, rows))
+        videos += 1
+    if chunk:
+        decide_chunk()
+    if not settled:
+        return
+    verdicts = pa.table(
+        {
+            "video_id": [e.video_id for e in settled],
+            "username": [e.username for e in settled],
+            "username_folded": [e.username.casefold() for e in settled],
+            "create_time": pa.array([e.create_time for e in settled], pa.int64()),
+            "reasons": pa.array([mask_of_reasons(e.reasons) for e in settled], pa.int32()),
+            "views": pa.array([e.views_at_cutoff for e in settled], pa.int64()),
+            "basis": pa.array([BASES.index(e.views_basis) for e in settled], pa.int32()),
+            "n_obs": pa.array([e.observations for e in settled], pa.int64()),
+            "gap_s": pa.array([e.gap_s for e in settled], pa.int64()),
+        }
+    )
+    con = runner.connection
+    con.register("settled_verdicts", verdicts)
+    try:
+        con.execute(
+            "UPDATE decided SET username = s.username, username_folded = s.username_folded,"
+            " create_time = s.create_time, reasons = s.reasons, views = s.views,"
+            " basis = s.basis, n_obs = s.n_obs, gap_s = s.gap_s, tied = 0"
+            " FROM settled_verdicts AS s WHERE decided.video_id = s.video_id"
+        )
+    finally:
+        con.unregister("settled_verdicts")
+
+
+def _winners(
+    campaign: Campaign, con: duckdb.DuckDBPyConnection, jury: Sequence[JuryPick]
+) -> Winners:
+    """The prizes from the first eligible entries, those the jury names and the first creators:
+    enough of both rankings for the settlement to award what the whole of them would."""
+    picks = [pick.video_id for pick in jury]
+    ranked = [
+        _entry(row)
+        for row in con.execute(
+            f"SELECT {_ENTRY} FROM ranked WHERE reasons = 0"
+            " AND (pos <= ? OR list_contains(?, video_id)) ORDER BY pos",
+            [PRIZES, picks],
+        ).fetchall()
+    ]
+    creators = [
+        CreatorTotal(username, int(views), tuple(ids), first_post, first_post_id)
+        for username, views, ids, first_post, first_post_id in con.execute(
+            "SELECT username, views, video_ids, first_post, first_post_id FROM creators"
+            f" ORDER BY {_CREATOR_ORDER} LIMIT ?",
+            [PRIZES],
+        ).fetchall()
+    ]
+    return settle_ranked(campaign, ranked, creators, jury)
+
+
+def _entry(row: Sequence[Any], seen: dict[int, tuple[str, ...]] | None = None) -> Entry:
+    video_id, username, create_time, mask, views, basis, n_obs, gap_s = row
+    reasons = reasons_of_mask(mask, seen)
+    return Entry(video_id, username, create_time, not reasons, reasons, views, BASES[basis],
+                 n_obs, gap_s)  # fmt: skip
+
+
+class Streamed:
+    """A campaign decided into the tables of a DuckDB connection, read back a batch at a time."""
+
+    def __init__(
+        self,
+        campaign: Campaign,
+        connection: duckdb.DuckDBPyConnection,
+        winners: Winners,
+        *,
+        phase: Phase | None = None,
+    ) -> None:
+        self.campaign = campaign
+        self.connection = connection
+        self.winners = winners
+        self.phase = phase
+
+    def _results(
+        self,
+        entries: tuple[Entry, ...] = (),
+        creators: tuple[tuple[str, int, tuple[str, ...]], ...] = (),
+    ) -> Results:
+        return Results(self.campaign.id, self.campaign.cutoff, entries, self.winners, creators)
+
+    def _batches(self, sql: str) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of ``sql`` as Arrow record batches, each turned into Python rows."""
+        reader = self.connection.sql(sql).to_arrow_reader(BATCH_ROWS)
+        for batch in reader:
+            yield list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
+
+    def entries(self) -> Iterator[list[Entry]]:
+        """Every entry in rank order, a batch at a time."""
+        seen: dict[int, tuple[str, ...]] = {}
+        for rows in self._batches(f"SELECT {_ENTRY} FROM ranked ORDER BY pos"):
+            yield [_entry(row, seen) for row in rows]
+
+    def creators(self) -> Iterator[list[tuple[str, int, tuple[str, ...]]]]:
+        """Every creator with eligible entries, in rank order, a batch at a time."""
+        sql = f"SELECT username, views, video_ids FROM creators ORDER BY {_CREATOR_ORDER}"
+        for rows in self._batches(sql):
+            yield [(username, int(views), tuple(ids)) for username, views, ids in rows]
+
+    def counts(self) -> tuple[int, int, int]:
+        """How many videos, eligible entries and eligible creators there are."""
+        # fetchall, not fetchone: a result left unfinished would hold the connection.
+        (row,) = self.connection.execute(
+            "SELECT (SELECT count(*) FROM ranked), (SELECT count(*) FROM ranked WHERE reasons = 0),"
+            " (SELECT count(*) FROM creators)"
+        ).fetchall()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def summary(self, top: int = 20) -> Summary:
+        """The winners, the first ``top`` entries and creators, and the counts."""
+        con = self.connection
+        first = tuple(
+            _entry(row)
+            for row in con.execute(
+                f"SELECT {_ENTRY} FROM ranked WHERE reasons = 0 ORDER BY pos LIMIT ?", [top]
+            ).fetchall()
+        )
+        creators = tuple(
+            (username, int(views), tuple(ids))
+            for username, views, ids in con.execute(
+                f"SELECT username, views, video_ids FROM creators ORDER BY {_CREATOR_ORDER}"
+                " LIMIT ?",
+                [top],
+            ).fetchall()
+        )
+        # Counter.most_common keeps reasons of equal counts in the order they were first met:
+        # the first entry in rank order giving them, and the rules' order within an entry.
+        columns = ", ".join(
+            f"count(*) FILTER (WHERE reasons & {1 << i} <> 0),"
+            f" min(pos) FILTER (WHERE reasons & {1 << i} <> 0)"
+            for i in range(len(REASON_BITS))
+        )
+        (row,) = con.execute(f"SELECT {columns} FROM ranked").fetchall()
+        found = [
+            (int(row[2 * i]), int(row[2 * i + 1] or 0), i, name)
+            for i, name in enumerate(REASON_BITS)
+            if row[2 * i]
+        ]
+        found.sort(key=lambda r: (-r[0], r[1], r[2]))
+        videos, eligible, n_creators = self.counts()
+        return Summary(self.campaign.id, self.campaign.cutoff, self.winners, first, creators,
+                       tuple((name, count) for count, _, _, name in found), videos, eligible,
+                       n_creators, top)  # fmt: skip
+
+    def write_json(self, out: BinaryIO) -> None:
+        """Write the results as :func:`oyren.rules.results.results_json` would, a batch of
+        entries at a time."""
+        videos, _, n_creators = self.counts()
+        outline = orjson.dumps(results_to_dict(self._results()), option=orjson.OPT_INDENT_2)
+        head, rest = outline.split(b'"entries": []', 1)
+        middle, tail = rest.split(b'"creators": []', 1)
+        out.write(head + b'"entries": ')
+        self._write_list(out, "writing entries", videos, self._entry_dicts())
+        out.write(middle + b'"creators": ')
+        self._write_list(out, "writing creators", n_creators, self._creator_dicts())
+        out.write(tail + b"\n")
+
+    def _entry_dicts(self) -> Iterator[list[Any]]:
+        for batch in self.entries():
+            yield results_to_dict(self._results(entries=tuple(batch)))["entries"]
+
+    def _creator_dicts(self) -> Iterator[list[Any]]:
+        for batch in self.creators():
+            yield results_to_dict(self._results(creators=tuple(batch)))["creators"]
+
+    def _write_list(
+        self, out: BinaryIO, description: str, total: int, batches: Iterator[list[Any]]
+    ) -> None:
+        """A list one level into the document, as orjson indents it, from batches of items."""
+        done = 0
+        if self.phase is not None:
+            self.phase(description, 0, total)
+        for items in batches:
+            if not items:
+                continue
+            # The batch as a list on its own is indented one level less than in the document.
+            text = orjson.dumps(items, option=orjson.OPT_INDENT_2)[2:-2].replace(b"\n", b"\n  ")
+            out.write((b"[\n  " if done == 0 else b",\n  ") + text)
+            done += len(items)
+            if self.phase is not None:
+                self.phase(description, done, total)
+        out.write(b"\n  ]" if done else b"[]")
+
+
+@contextmanager
+def _watched(
+    con: duckdb.DuckDBPyConnection, description: str, phase: Phase | None
+) -> Iterator[None]:
+    """Report DuckDB's progress through the query the block runs (polled from a thread)."""
+    if phase is None:
+        yield
+        return
+    # Progress is tracked but not printed: DuckDB would draw its bar on standard output.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    phase(description, 0, 100)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(0.5):
+            done = con.query_progress()
+            if done >= 0:
+                phase(description, int(done), 100)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+    phase(description, 100, 100)

@@ -1,0 +1,111 @@
+"""The streamed run against the results held in memory: the same bytes, a batch at a time.
+
+The campaigns are the differential test's (every trap the rules know, with decisions, removals,
+judgments and ties at the metadata instant); the oracle is the pure engine's results and their
+JSON, :func:`oyren.rules.results.results_json`.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from oyren.batch import stream
+from oyren.batch.evaluate import decide
+from oyren.batch.plan import duckdb_plan
+from oyren.batch.runs import RunInputs, decided_files, run_files
+from oyren.batch.stream import InMemory, Streamed, decide_streamed, summarize
+from oyren.errors import InputError
+from oyren.inputs.columnar import write_observations_parquet
+from oyren.inputs.observations import observation_from_record
+from oyren.rules.campaign import load_campaign
+from oyren.rules.results import results_json
+from oyren.rules.videos import collect_videos
+from tests.batch.test_plan import _campaign, _parquet, campaigns
+
+ROOT = Path(__file__).resolve().parents[2]
+SANDBOX = load_campaign(ROOT / "src" / "oyren" / "data" / "sandbox-2024.toml")
+
+
+def _streamed_bytes(decided: Streamed) -> bytes:
+    out = io.BytesIO()
+    decided.write_json(out)
+    return out.getvalue()
+
+
+@given(case=campaigns())
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+def test_streamed_output_is_the_pure_engines_json_byte_for_byte(case: dict[str, Any]) -> None:
+    campaign = _campaign(case)
+    observations = [observation_from_record(r) for r in case["records"]]
+    videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
+    expected = decide(campaign, videos, decisions=case["decisions"], removals=case["removals"],
+                      judgments=case["judgments"], screen=False)  # fmt: skip
+    with _parquet(case) as path, duckdb_plan(path) as runner:
+        decided = decide_streamed(
+            campaign, runner, decisions=case["decisions"], removals=case["removals"],
+            judgments=case["judgments"],
+        )  # fmt: skip
+        assert _streamed_bytes(decided) == results_json(expected)
+        assert decided.summary(top=3) == summarize(expected, top=3)
+
+
+def test_a_file_of_many_batches_streams_what_the_in_memory_run_gives(tmp_path, monkeypatch):
+    from oyren.sandbox.bulk import write_bulk
+
+    path = tmp_path / "sim.parquet"
+    write_bulk(SANDBOX, path, videos=2_000, seed=5, observations_per_video=4)
+    monkeypatch.setattr(stream, "BATCH_ROWS", 97)
+    inputs = RunInputs(path)
+    expected = run_files(SANDBOX, inputs, screen=False, engine="duckdb")
+    seen: dict[str, list[tuple[int, int | None]]] = {}
+    with decided_files(
+        SANDBOX, inputs, screen=False, engine="duckdb",
+        phase=lambda what, done, total: seen.setdefault(what, []).append((done, total)),
+    ) as decided:  # fmt: skip
+        assert isinstance(decided, Streamed)
+        out = io.BytesIO()
+        decided.write_json(out)
+        assert out.getvalue() == results_json(expected)
+        assert decided.summary() == summarize(expected)
+    # Every step of the run reported, each ending done; entries were written batch by batch.
+    assert set(seen) == {"deciding videos", "deciding tied videos", "ranking videos",
+                         "summing creators",
+                         "writing entries", "writing creators"}  # fmt: skip
+    assert all(steps[-1][0] == steps[-1][1] for steps in seen.values())
+    assert len(seen["writing entries"]) == 1 + -(-len(expected.entries) // 97)
+
+
+def test_no_observations_stream_empty_lists(tmp_path):
+    path = tmp_path / "empty.parquet"
+    write_observations_parquet([], path)
+    with duckdb_plan(path) as runner:
+        decided = decide_streamed(SANDBOX, runner)
+        expected = decide(SANDBOX, {}, screen=False)
+        assert _streamed_bytes(decided) == results_json(expected)
+        assert decided.summary() == summarize(expected)
+
+
+def test_screening_and_other_engines_are_held_in_memory(write_jsonl, make_record):
+    inputs = RunInputs(write_jsonl([make_record()]))
+    for screen, engine in ((True, "duckdb"), (False, "python")):
+        with decided_files(SANDBOX, inputs, screen=screen, engine=engine) as decided:
+            assert isinstance(decided, InMemory)
+            out = io.BytesIO()
+            decided.write_json(out)
+            expected = run_files(SANDBOX, inputs, screen=screen, engine=engine)
+            assert out.getvalue() == results_json(expected)
+
+
+def test_a_bad_line_is_named_before_anything_is_written(write_jsonl, make_record):
+    inputs = RunInputs(write_jsonl([make_record(), make_record(view_count="many")]))
+    with (
+        pytest.raises(InputError, match=r"line 2.*view_count"),
+        decided_files(SANDBOX, inputs, screen=False, engine="duckdb"),
+    ):
+        pytest.fail("the run went on past a bad line")
