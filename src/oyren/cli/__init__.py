@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,26 +104,46 @@ _PROGRESS_MIN_BYTES = 64 << 20
 
 
 @contextmanager
-def _reading_progress(path: Path) -> Iterator[Any]:
-    """A progress bar over reading ``path`` when it is big and stderr is a terminal."""
+def _run_progress(
+    path: Path, *, steps: bool
+) -> Iterator[tuple[Callable[[int], None] | None, Phase | None]]:
+    """Bars on a terminal's stderr, unless ``steps`` is off: reading ``path`` when it is big
+    (bytes, or rows of Parquet), then each step of the run (deciding, ranking, writing)."""
     try:
         size = path.stat().st_size
     except OSError:
         size = 0
-    if size < _PROGRESS_MIN_BYTES or not sys.stderr.isatty():
-        yield None
+    reading = steps and size >= _PROGRESS_MIN_BYTES
+    if not sys.stderr.isatty() or not steps:
+        yield None, None
         return
-    parquet = path.suffix.lower() == ".parquet"
-    total = size
-    if parquet:
-        from oyren.inputs.columnar import parquet_rows
-
-        total = parquet_rows(path)
-    columns = (TextColumn("reading {task.description}"), BarColumn(), MofNCompleteColumn(),
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
     with Progress(*columns, console=_err(), transient=True) as bar:
-        task = bar.add_task(path.name, total=total)
-        yield lambda done: bar.update(task, completed=done)
+        read_task = None
+        if reading:
+            total = size
+            if path.suffix.lower() == ".parquet":
+                from oyren.inputs.columnar import parquet_rows
+
+                total = parquet_rows(path)
+            read_task = bar.add_task(f"reading {path.name}", total=total)
+        tasks: dict[str, TaskID] = {}
+
+        def read(done: int) -> None:
+            if read_task is not None:
+                bar.update(read_task, completed=done)
+
+        def phase(description: str, done: int, total: int | None) -> None:
+            if read_task is not None and not tasks:
+                # The file has entered: read, or (Öyrən's Parquet) checked as it stands.
+                bar.update(read_task, completed=bar.tasks[read_task].total)
+            task = tasks.get(description)
+            if task is None:
+                task = tasks[description] = bar.add_task(description, total=total)
+            bar.update(task, completed=done, total=total)
+
+        yield (read if reading else None), phase
 
 
 def _report_skips(skip: SkipReport) -> None:
@@ -202,9 +222,10 @@ def run(
     inputs = RunInputs(observations_path, decisions_path, removed_path, judgments_path)
     json_out = fmt == "json"
     summary = None
+    # No bars over JSON going to the same terminal.
+    steps = not (json_out and sys.stdout.isatty())
     with (
-        _reading_progress(observations_path) as progress,
-        _phases(shown=not (json_out and sys.stdout.isatty())) as phase,
+        _run_progress(observations_path, steps=steps) as (progress, phase),
         decided_files(
             campaign, inputs, skip=skip, screen=screen, engine=engine, progress=progress,
             phase=phase,
@@ -218,26 +239,6 @@ def run(
         _report_skips(skip)
     if summary is not None:
         render_summary(summary, Console())
-
-
-@contextmanager
-def _phases(*, shown: bool) -> Iterator[Phase | None]:
-    """A progress bar per step of a run (deciding, ranking, writing) on a terminal's stderr."""
-    if not (shown and sys.stderr.isatty()):
-        yield None
-        return
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-               TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=_err()) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def phase(description: str, done: int, total: int | None) -> None:
-            task = tasks.get(description)
-            if task is None:
-                task = tasks[description] = bar.add_task(description, total=total)
-            bar.update(task, completed=done, total=total)
-
-        yield phase
 
 
 # --- The store: a campaign's workflow in a database (OYREN_DATABASE_URL) ---
