@@ -113,7 +113,7 @@ def _run_progress(
         size = path.stat().st_size
     except OSError:
         size = 0
-    reading = steps and size >= _PROGRESS_MIN_BYTES
+    reading = size >= _PROGRESS_MIN_BYTES
     if not sys.stderr.isatty() or not steps:
         yield None, None
         return
