@@ -58,10 +58,19 @@ def _words(text: str | None) -> tuple[frozenset[str], str]:
     return frozenset(words), " ".join(words)
 
 
-def _print(obs: Observation) -> _Print:
-    description, description_key = _words(obs.description)
-    speech, speech_key = _words(obs.voice_to_text)
-    return _Print(description, description_key, speech, speech_key, obs.music_id or "")
+def _prints(metas: Sequence[Observation]) -> list[_Print]:
+    # Captions and transcripts repeat across a campaign: each distinct text is split once.
+    texts: dict[str | None, tuple[frozenset[str], str]] = {}
+    out = []
+    for obs in metas:
+        description = texts.get(obs.description)
+        if description is None:
+            description = texts[obs.description] = _words(obs.description)
+        speech = texts.get(obs.voice_to_text)
+        if speech is None:
+            speech = texts[obs.voice_to_text] = _words(obs.voice_to_text)
+        out.append(_Print(*description, *speech, obs.music_id or ""))
+    return out
 
 
 def _similar(a: frozenset[str], b: frozenset[str], minimum: int) -> float:
@@ -72,7 +81,7 @@ def _similar(a: frozenset[str], b: frozenset[str], minimum: int) -> float:
 
 def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
     """Flag later uploads of content already in the campaign; keys index into ``metas``."""
-    prints = [_print(m) for m in metas]
+    prints = _prints(metas)
     blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, p in enumerate(prints):
         if metas[i].duration_s is None:
