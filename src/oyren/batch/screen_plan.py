@@ -28,6 +28,7 @@ from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
 from oyren.rules.results import Entry
 from oyren.rules.videos import collect_videos
+from oyren.screening.columns import FIELDS, MetaColumns, as_columns
 from oyren.screening.growth import Intervals
 from oyren.screening.screener import CampaignScreener
 
@@ -157,27 +158,32 @@ def _sorted(video_row: IntArray, times: IntArray) -> bool:
     return bool(np.all((step > 0) | ((step == 0) & (np.diff(times) > 0))))
 
 
-def _metas(runner: Any, dialect: str, campaign: Campaign) -> tuple[IntArray, list[Observation]]:
+def _metas(runner: Any, dialect: str, campaign: Campaign) -> tuple[IntArray, MetaColumns]:
     """Each video's first row and metadata observation, in order of first appearance."""
     columns = _columns(runner, metas_sql(campaign.cutoff_ts, dialect))
     if not columns:
-        return np.zeros(0, dtype=np.int64), []
+        return np.zeros(0, dtype=np.int64), as_columns([])
     first_rows = np.asarray(columns[0], dtype=np.int64)
-    metas = list(map(_observation, zip(*columns[2:], strict=True)))
     tied = [i for i, flag in enumerate(columns[1]) if flag]
+    fields = columns[2:]
     if np.any(np.diff(first_rows) <= 0):
         order = np.argsort(first_rows, kind="stable")
         first_rows = first_rows[order]
-        metas = [metas[i] for i in order]
+        fields = [[column[i] for i in order] for column in fields]
         tied = sorted(int(np.searchsorted(first_rows, columns[0][i])) for i in tied)
+    description = FIELDS.index("description")
+    hashtags = FIELDS.index("hashtags")
+    fields[description] = [text or "" for text in fields[description]]
+    fields[hashtags] = [tuple(tags) if tags else () for tags in fields[hashtags]]
+    metas = MetaColumns(*fields)
     if tied:
         # Settled by the pure rules, which compare whole records, from the videos' own rows.
-        ids = ", ".join("'" + metas[i].video_id.replace("'", "''") + "'" for i in tied)
+        ids = ", ".join("'" + metas.video_id[i].replace("'", "''") + "'" for i in tied)
         sql = _ROWS_OF.format(columns=", ".join(f"o.{c}" for c in META_COLUMNS), ids=ids)
         rows = runner(_translate(sql, dialect))
         videos = collect_videos(map(_observation, rows), cutoff=campaign.cutoff_ts)
         for i in tied:
-            metas[i] = videos[metas[i].video_id].meta
+            metas.put(i, videos[metas.video_id[i]].meta)
     return first_rows, metas
 
 
@@ -195,12 +201,12 @@ def screen_entries(
         order = np.lexsort((times, video_row))
         video_row, times, views = video_row[order], times[order], views[order]
     screener = CampaignScreener(campaign)
-    create = np.fromiter((m.create_time for m in metas), np.int64, len(metas))
+    create = np.array(metas.create_time, dtype=np.int64)
     # Points name their video by its first row; metas are sorted by it.
     video = np.searchsorted(first_rows, video_row)
     flags = screener.flag_series(metas, Intervals.of_points(video, times, views, create))
     topics = screener.topics(metas)
-    where = {m.video_id: i for i, m in enumerate(metas)}
+    where = {video_id: i for i, video_id in enumerate(metas.video_id)}
     out = []
     for entry in entries:
         i = where[entry.video_id]

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from oyren.rules.observations import Observation
 from oyren.rules.results import Flag
 from oyren.rules.videos import Video
+from oyren.screening.columns import as_columns
 from oyren.screening.growth import Intervals, Yardstick, decrease_flags, spike_flags
 from oyren.screening.lockstep import lockstep_flags
 from oyren.screening.reuploads import duplicate_flags
@@ -81,12 +82,12 @@ def flag_series(metas: Sequence[Observation], intervals: Intervals) -> dict[str,
 
 
 def _engagement_flags(metas: Sequence[Observation]) -> list[tuple[int, Flag]]:
-    n = len(metas)
-    views = np.fromiter((m.view_count for m in metas), np.float64, n)
+    columns = as_columns(metas)
+    views = np.array(columns.view_count, dtype=np.float64)
     counts = {
-        "likes": _counts(m.like_count for m in metas),
-        "comments": _counts(m.comment_count for m in metas),
-        "shares": _counts(m.share_count for m in metas),
+        "likes": _counts(columns.like_count),
+        "comments": _counts(columns.comment_count),
+        "shares": _counts(columns.share_count),
     }
     z: dict[str, FloatArray] = {}
     medians: dict[str, tuple[float, float]] = {}
@@ -146,7 +147,7 @@ def _engagement_flags(metas: Sequence[Observation]) -> list[tuple[int, Flag]]:
 
 def _counts(values: Iterable[int | None]) -> FloatArray:
     """Counts as floats, -1 where the API did not say."""
-    return np.fromiter((-1 if c is None else c for c in values), np.float64)
+    return np.array([-1 if c is None else c for c in values], dtype=np.float64)
 
 
 def _per_1000_value(rate: float) -> float:

@@ -34,6 +34,7 @@ from typing import Any
 from oyren.rules.campaign import Campaign, Theme
 from oyren.rules.hashtags import extract_hashtags, fold
 from oyren.rules.observations import Observation
+from oyren.screening.columns import as_columns
 
 __all__ = [
     "LOW_CONFIDENCE",
@@ -327,10 +328,13 @@ class Classifier:
         return self.classify(description=observation.description, hashtags=observation.hashtags,
                              voice_to_text=observation.voice_to_text)  # fmt: skip
 
-    def topics(self, observations: Iterable[Observation]) -> list[tuple[str | None, float]]:
+    def topics(self, observations: Sequence[Observation]) -> list[tuple[str | None, float]]:
         """The topic and confidence of each observation's video, as :meth:`classify_observation`
         gives them, with each distinct caption, hashtag and transcript matched once."""
-        return _TopicBatch(self).topics(observations)
+        columns = as_columns(observations)
+        return _TopicBatch(self).topics(
+            columns.description, columns.hashtags, columns.voice_to_text
+        )
 
     def _decide(self, totals: dict[str, float], evidence: tuple[Evidence, ...]) -> ThemeGuess:
         theme_total = sum(totals[t] for t in self.themes)
@@ -469,12 +473,16 @@ class _TopicBatch:
         self.weights: dict[tuple[str, str], float] = {}
         self.decided: dict[tuple[tuple[str, str], ...], tuple[str | None, float]] = {}
 
-    def topics(self, observations: Iterable[Observation]) -> list[tuple[str | None, float]]:
-        """The topic and confidence of each observation's video."""
+    def topics(
+        self,
+        descriptions: Sequence[str],
+        hashtags: Sequence[tuple[str, ...]],
+        voices: Sequence[str | None],
+    ) -> list[tuple[str | None, float]]:
+        """The topic and confidence of each video, from its texts."""
         by_text: dict[tuple[str, tuple[str, ...], str | None], tuple[str | None, float]] = {}
         out = []
-        for obs in observations:
-            key = (obs.description, obs.hashtags, obs.voice_to_text)
+        for key in zip(descriptions, hashtags, voices, strict=True):
             found = by_text.get(key)
             if found is None:
                 found = by_text[key] = self._topic(*key)
