@@ -187,6 +187,19 @@ def _metas(runner: Any, dialect: str, campaign: Campaign) -> tuple[IntArray, Met
     return first_rows, metas
 
 
+def _intervals(runner: Any, dialect: str, first_rows: IntArray, metas: MetaColumns) -> Intervals:
+    """The intervals of every video's series (the points themselves are let go on return)."""
+    video_row, times, views = _series(runner, dialect)
+    if len(video_row) > 1 and not _sorted(video_row, times):
+        # Engines return ORDER BY results in order; a runner that does not is sorted here.
+        order = np.lexsort((times, video_row))
+        video_row, times, views = video_row[order], times[order], views[order]
+    create = np.array(metas.create_time, dtype=np.int64)
+    # Points name their video by its first row; metas are sorted by it.
+    video = np.searchsorted(first_rows, video_row)
+    return Intervals.of_points(video, times, views, create)
+
+
 def screen_entries(
     campaign: Campaign, runner: Any, dialect: str, entries: Sequence[Entry]
 ) -> list[Entry]:
@@ -195,16 +208,8 @@ def screen_entries(
     The same flags and topics as the pure engine's screening of the same observations.
     """
     first_rows, metas = _metas(runner, dialect, campaign)
-    video_row, times, views = _series(runner, dialect)
-    if len(video_row) > 1 and not _sorted(video_row, times):
-        # Engines return ORDER BY results in order; a runner that does not is sorted here.
-        order = np.lexsort((times, video_row))
-        video_row, times, views = video_row[order], times[order], views[order]
     screener = CampaignScreener(campaign)
-    create = np.array(metas.create_time, dtype=np.int64)
-    # Points name their video by its first row; metas are sorted by it.
-    video = np.searchsorted(first_rows, video_row)
-    flags = screener.flag_series(metas, Intervals.of_points(video, times, views, create))
+    flags = screener.flag_series(metas, _intervals(runner, dialect, first_rows, metas))
     topics = screener.topics(metas)
     where = {video_id: i for i, video_id in enumerate(metas.video_id)}
     out = []
