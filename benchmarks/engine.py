@@ -9,7 +9,7 @@ each timed from start to exit, with CPU time and peak memory (all its processes 
 - ``oyren run --format json --no-screen``: the same without screening, the work the reference does;
 - ``--engine python``: the pure rules engine in memory, the plan's oracle, for comparison;
 - ``--no-screen`` on the same observations as Parquet (folded when they entered), which the plan
-  reads as it stands;
+  reads as it stands, and the same with screening on;
 - a reference: one DuckDB SQL query that computes the same views at the deadline (observed,
   interpolated, last before the cutoff, from creation; integers rounded half up), eligibility and
   prizes (best video, then discover with the max-prizes pass-over and the tie-breaks).
@@ -115,6 +115,8 @@ def main() -> None:
         on_parquet = [*base, "--no-screen"]
         on_parquet[on_parquet.index(str(data))] = str(parquet)
         sides["--no-screen, Parquet"] = on_parquet
+        # With screening on the same Parquet: what screening costs apart from reading JSONL.
+        sides["oyren run, Parquet"] = [arg for arg in on_parquet if arg != "--no-screen"]
         outputs = {name: work / f"{n}.json" for n, name in enumerate(sides)}
         duck_out = work / "duckdb.jsonl"
         sql_file = work / "reference.sql"

@@ -1,6 +1,7 @@
 from oyren.rules.observations import Observation
 from oyren.rules.videos import Video
-from oyren.screening.flags import FLAG_CODES, flag_videos
+from oyren.screening.flags import FLAG_CODES, flag_series, flag_videos
+from oyren.screening.growth import Intervals
 from tests.screening.conftest import DAY, START, block, codes, curve, video
 
 
@@ -63,3 +64,13 @@ def test_flag_videos_unknown_engagement_counts_are_left_out(honest):
 
 def _fields(obs: Observation) -> dict:
     return {name: getattr(obs, name) for name in Observation.__slots__}
+
+
+def test_flag_series_is_flag_videos_from_columns(honest):
+    bought = block(9 * DAY, 40_000)
+    buyer = video("1", "buyer", START + DAY, lambda a: curve(30_000, 48, a) + bought(a))
+    videos = [*honest, buyer]
+    flags = flag_series([v.meta for v in videos], Intervals.of(videos))
+    assert flags == flag_videos(videos)
+    assert [f.code for f in flags["1"]] == ["view_spike"]
+    assert flag_series([], Intervals.of([])) == {}

@@ -389,3 +389,31 @@ def test_theme_report_has_a_section_per_split():
 
 def test_classify_ignores_short_words_inside_hashtags(classifier: Classifier):
     assert classifier.classify(hashtags=("sunset", "dubai", "artsy")).evidence == ()
+
+
+# Texts that exercise every path: multi-word patterns, hashtags split at case changes and run
+# together, ignored tags, repeated and truncated text, transcripts, nothing at all.
+_MANY = [
+    ("Evdə dadlı toyuq şorbası resepti 🍲 #resept", ("LifeHack", "kimyadersi"), None),
+    ("how to make plov, step by step #TikTokdanÖyrən", ("cookingtiktok",), "bu gün öyrənək"),
+    ("Dance challenge with my friends 💃 #fyp", (), None),
+    ("Kainat nə qədər böyükdür? #elm #Elm #ELM", ("elm", "elmira"), "объясняю как устроена"),
+    ("", (), ""),
+    ("", ("LearnfromTikTok", "learnfromtiktok"), None),
+    ("Riyaziyyat: kəsrləri necə toplamaq olar? " * 3000, ("dərs",) * 300, "formula " * 5000),
+    ("Gündəlik makiyaj və dəri baxımı 💄 #StyleTips", ("makeUpTutorial2024",), "giveaway follow"),
+]
+
+
+def test_topics_are_classify_observation_for_each_video(classifier: Classifier):
+    observations = [
+        Observation(str(n), "a", 0, 0, 0, description=d, hashtags=h, voice_to_text=v)
+        for n, (d, h, v) in enumerate(_MANY * 2)
+    ]
+    expected = [
+        (guess.topic, guess.confidence)
+        for guess in map(classifier.classify_observation, observations)
+    ]
+    assert classifier.topics(observations) == expected
+    assert len({topic for topic, _ in expected}) >= 4
+    assert classifier.topics([]) == []

@@ -30,17 +30,19 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
 from oyren.batch.evaluate import decide_with
+from oyren.batch.screen_plan import screen_entries
 from oyren.errors import InputError
 from oyren.inputs.columnar import FOLDED_MARK, SCHEMA, is_parquet, to_parquet
 from oyren.inputs.decisions import read_decisions
@@ -57,7 +59,6 @@ from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Results
 from oyren.rules.videos import collect_videos
 from oyren.rules.views import BASES
-from oyren.screening.screener import CampaignScreener
 
 __all__ = [
     "DIALECTS",
@@ -397,41 +398,9 @@ class PlanEngine:
         return engine.settle_entries(self.campaign, entries, jury=jury)
 
     def _screened(self, entries: list[Entry]) -> list[Entry]:
-        """Entries with the screener's flags and topics, from the videos as the pure rules see
-        them (screening informs people and is not part of the plan)."""
-        sql = _translate(
-            "SELECT o.id, o.username, o.create_time, o.collected_at, o.view_count, "
-            "o.region_code, o.video_description, o.hashtag_names, o.video_duration, "
-            "o.like_count, o.comment_count, o.share_count, o.music_id, o.voice_to_text "
-            "FROM observations AS o ORDER BY o.row_ordinal",
-            self.dialect,
-        )
-        stream = getattr(self.runner, "stream", None)
-        rows: Iterable[Sequence[Any]] = stream(sql) if stream is not None else self.runner(sql)
-        videos = collect_videos(map(_observation, rows), cutoff=self.campaign.cutoff_ts)
-        screener = CampaignScreener(self.campaign)
-        flags = screener.flags(list(videos.values()))
-        out = []
-        for entry in entries:
-            meta = videos[entry.video_id].meta
-            topic, confidence = screener.topic(meta)
-            out.append(
-                Entry(
-                    entry.video_id,
-                    entry.username,
-                    entry.create_time,
-                    entry.eligible,
-                    entry.reasons,
-                    entry.views_at_cutoff,
-                    entry.views_basis,
-                    entry.observations,
-                    entry.gap_s,
-                    flags.get(entry.video_id, ()),
-                    topic,
-                    confidence,
-                )
-            )
-        return out
+        """Entries with the screener's flags and topics (screening informs people and is not
+        part of the plan), from the observations as columns: see :mod:`oyren.batch.screen_plan`."""
+        return screen_entries(self.campaign, self.runner, self.dialect, entries)
 
 
 @dataclass
@@ -444,6 +413,10 @@ class DuckPlan:
     def __call__(self, sql: str) -> Sequence[Sequence[Any]]:
         """Run ``sql`` and return its rows."""
         return self.connection.execute(sql).fetchall()
+
+    def columns(self, sql: str) -> pa.Table:
+        """Run ``sql`` and return its result as columns."""
+        return self.connection.sql(sql).to_arrow_table()
 
     def stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
         """Run ``sql`` and yield its rows a batch at a time (memory stays that of one batch)."""

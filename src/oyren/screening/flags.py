@@ -24,14 +24,16 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from oyren.rules.observations import Observation
 from oyren.rules.results import Flag
 from oyren.rules.videos import Video
+from oyren.screening.columns import as_columns
 from oyren.screening.growth import Intervals, Yardstick, decrease_flags, spike_flags
 from oyren.screening.lockstep import lockstep_flags
 from oyren.screening.reuploads import duplicate_flags
 from oyren.screening.wording import threshold_score
 
-__all__ = ["FLAG_CODES", "flag_videos"]
+__all__ = ["FLAG_CODES", "flag_series", "flag_videos"]
 
 FLAG_CODES = (
     "view_spike",
@@ -53,29 +55,39 @@ def flag_videos(videos: Sequence[Video]) -> dict[str, tuple[Flag, ...]]:
     """Screen a campaign's videos; return the flags of each video that raised any, by id."""
     if not videos:
         return {}
+    return flag_series([v.meta for v in videos], Intervals.of(videos))
+
+
+def flag_series(metas: Sequence[Observation], intervals: Intervals) -> dict[str, tuple[Flag, ...]]:
+    """Screen a campaign from columns: its videos' metadata and the intervals of their series.
+
+    The same flags as :func:`flag_videos` for the videos whose metadata ``metas`` are, in that
+    order (the intervals index into it); an engine that returns columns calls this directly.
+    """
+    if not metas:
+        return {}
     out: dict[str, list[Flag]] = defaultdict(list)
-    intervals = Intervals.of(videos)
     yardstick = Yardstick.of(intervals)
     found = [
         *spike_flags(intervals, yardstick),
         *decrease_flags(intervals),
-        *_engagement_flags(videos),
-        *duplicate_flags([v.meta for v in videos]).items(),
-        *lockstep_flags(videos, intervals, yardstick),
+        *_engagement_flags(metas),
+        *duplicate_flags(metas).items(),
+        *lockstep_flags(metas, intervals, yardstick),
     ]
     for i, flag in found:
-        out[videos[i].video_id].append(flag)
+        out[metas[i].video_id].append(flag)
     order = {code: n for n, code in enumerate(FLAG_CODES)}
     return {vid: tuple(sorted(flags, key=lambda f: order[f.code])) for vid, flags in out.items()}
 
 
-def _engagement_flags(videos: Sequence[Video]) -> list[tuple[int, Flag]]:
-    n = len(videos)
-    views = np.fromiter((v.meta.view_count for v in videos), np.float64, n)
+def _engagement_flags(metas: Sequence[Observation]) -> list[tuple[int, Flag]]:
+    columns = as_columns(metas)
+    views = np.array(columns.view_count, dtype=np.float64)
     counts = {
-        "likes": _counts(v.meta.like_count for v in videos),
-        "comments": _counts(v.meta.comment_count for v in videos),
-        "shares": _counts(v.meta.share_count for v in videos),
+        "likes": _counts(columns.like_count),
+        "comments": _counts(columns.comment_count),
+        "shares": _counts(columns.share_count),
     }
     z: dict[str, FloatArray] = {}
     medians: dict[str, tuple[float, float]] = {}
@@ -135,7 +147,7 @@ def _engagement_flags(videos: Sequence[Video]) -> list[tuple[int, Flag]]:
 
 def _counts(values: Iterable[int | None]) -> FloatArray:
     """Counts as floats, -1 where the API did not say."""
-    return np.fromiter((-1 if c is None else c for c in values), np.float64)
+    return np.array([-1 if c is None else c for c in values], dtype=np.float64)
 
 
 def _per_1000_value(rate: float) -> float:

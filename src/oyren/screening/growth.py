@@ -104,6 +104,26 @@ class Intervals:
             age0=np.maximum(t0 - np.repeat(create, lengths - 1), 0),
         )
 
+    @staticmethod
+    def of_points(video: IntArray, times: IntArray, views: IntArray, create: IntArray) -> Intervals:
+        """The same intervals from a campaign's points as columns, as a query returns them.
+
+        ``video`` is each point's video (an index into ``create``, the videos' posting times);
+        the points come grouped by video in order and sorted by time within it, one per instant.
+        """
+        # Consecutive points of one video make an interval; a pair across two videos does not.
+        inside = video[1:] == video[:-1]
+        owner = video[:-1][inside]
+        t0 = times[:-1][inside]
+        return Intervals(
+            video=owner.astype(np.int64, copy=False),
+            t0=t0,
+            t1=times[1:][inside],
+            v0=views[:-1][inside],
+            v1=views[1:][inside],
+            age0=np.maximum(t0 - create[owner], 0),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Yardstick:

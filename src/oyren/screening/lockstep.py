@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from oyren.rules.observations import Observation
 from oyren.rules.results import Flag
-from oyren.rules.videos import Video
 from oyren.screening.growth import Intervals, Yardstick, falls_back
 from oyren.screening.wording import figure, moment, significant, threshold_score
 
@@ -38,9 +38,14 @@ MIN_SHARED_BURSTS = 2  # moments a trio must share
 LOCKSTEP_ALPHA = 1e-2  # chance of two accounts meeting that often, below which they are linked
 
 
-def lockstep_flags(videos: Sequence[Video], s: Intervals, g: Yardstick) -> list[tuple[int, Flag]]:
-    """Flag the bursting videos of lockstep groups: (index of the video, flag) for each."""
-    occasions = _occasions(videos, s, g)
+def lockstep_flags(
+    metas: Sequence[Observation], s: Intervals, g: Yardstick
+) -> list[tuple[int, Flag]]:
+    """Flag the bursting videos of lockstep groups: (index of the video, flag) for each.
+
+    ``metas`` are the videos' metadata, in the order the intervals index them.
+    """
+    occasions = _occasions(metas, s, g)
     bursts = sorted(
         (b[0], b[1], account, n)
         for account, occs in occasions.items()
@@ -118,7 +123,9 @@ class _Occasion:
         return sum(t1 - t0 for t0, t1 in self.bursts)
 
 
-def _occasions(videos: Sequence[Video], s: Intervals, g: Yardstick) -> dict[str, list[_Occasion]]:
+def _occasions(
+    metas: Sequence[Observation], s: Intervals, g: Yardstick
+) -> dict[str, list[_Occasion]]:
     """Each account's block-shaped bursts, grouped into occasions a day or more apart."""
     dv = s.v1 - s.v0
     candidates = np.flatnonzero(
@@ -135,7 +142,7 @@ def _occasions(videos: Sequence[Video], s: Intervals, g: Yardstick) -> dict[str,
     out: dict[str, list[_Occasion]] = defaultdict(list)
     for k in sorted(rows, key=lambda r: int(s.t0[r])):
         video = int(s.video[k])
-        username = videos[video].meta.username
+        username = metas[video].username
         t0, t1 = int(s.t0[k]), int(s.t1[k])
         occs = out[username.casefold()]
         if occs and t0 <= occs[-1].end + OCCASION_GAP_S:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import combinations
+from typing import NamedTuple
 
 from oyren.rules.hashtags import fold
 from oyren.rules.observations import Observation
 from oyren.rules.results import Flag, id_sort_key
+from oyren.screening.columns import MetaColumns, as_columns
 from oyren.screening.wording import duration
 
 __all__ = ["MAX_SHARED", "duplicate_flags"]
@@ -39,8 +40,7 @@ MIN_SPEECH_WORDS = 4
 _WORD = re.compile(r"\w+")
 
 
-@dataclass(frozen=True, slots=True)
-class _Print:
+class _Print(NamedTuple):
     """A video's fingerprints: folded word sets and exact keys for blocking."""
 
     description: frozenset[str]
@@ -58,10 +58,21 @@ def _words(text: str | None) -> tuple[frozenset[str], str]:
     return frozenset(words), " ".join(words)
 
 
-def _print(obs: Observation) -> _Print:
-    description, description_key = _words(obs.description)
-    speech, speech_key = _words(obs.voice_to_text)
-    return _Print(description, description_key, speech, speech_key, obs.music_id or "")
+def _prints(metas: MetaColumns) -> list[_Print]:
+    # Captions and transcripts repeat across a campaign: each distinct text is split once.
+    texts: dict[str | None, tuple[frozenset[str], str]] = {}
+    out = []
+    for description, speech, music in zip(
+        metas.description, metas.voice_to_text, metas.music_id, strict=True
+    ):
+        said = texts.get(description)
+        if said is None:
+            said = texts[description] = _words(description)
+        spoken = texts.get(speech)
+        if spoken is None:
+            spoken = texts[speech] = _words(speech)
+        out.append(_Print(*said, *spoken, music or ""))
+    return out
 
 
 def _similar(a: frozenset[str], b: frozenset[str], minimum: int) -> float:
@@ -72,10 +83,11 @@ def _similar(a: frozenset[str], b: frozenset[str], minimum: int) -> float:
 
 def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
     """Flag later uploads of content already in the campaign; keys index into ``metas``."""
-    prints = [_print(m) for m in metas]
+    columns = as_columns(metas)
+    prints = _prints(columns)
     blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, p in enumerate(prints):
-        if metas[i].duration_s is None:
+    for i, (p, length) in enumerate(zip(prints, columns.duration_s, strict=True)):
+        if length is None:
             continue
         if p.music:
             blocks[("music", p.music)].append(i)
@@ -95,10 +107,11 @@ def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
     # Per later upload: (rank, original, what matched); most fingerprints, then earliest original.
     best: dict[int, tuple[tuple[int, int, tuple[int, int, str]], int, list[tuple[str, int, int]]]]
     best = {}
+    lengths = columns.duration_s
     for i, j in candidates:
-        a, b = metas[i], metas[j]
-        assert a.duration_s is not None and b.duration_s is not None
-        if abs(a.duration_s - b.duration_s) > MAX_LENGTH_GAP_S:
+        length_a, length_b = lengths[i], lengths[j]
+        assert length_a is not None and length_b is not None
+        if abs(length_a - length_b) > MAX_LENGTH_GAP_S:
             continue
         pa, pb = prints[i], prints[j]
         # (words, how many videos share the fingerprint) for each fingerprint that matches.
@@ -119,6 +132,7 @@ def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
         if len(found) < 2 or min(uses for _, _, uses in found) > MAX_SHARED:
             continue
         matched = [(what, share, uses if uses > MAX_SHARED else 0) for what, share, uses in found]
+        a, b = metas[i], metas[j]
         original, later = (i, j) if _posted(a) <= _posted(b) else (j, i)
         rank = (-len(matched), *_posted(metas[original]))
         if later not in best or rank < best[later][0]:

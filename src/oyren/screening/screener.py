@@ -8,7 +8,8 @@ from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
 from oyren.rules.results import Flag
 from oyren.rules.videos import Video
-from oyren.screening.flags import flag_videos
+from oyren.screening.flags import flag_series, flag_videos
+from oyren.screening.growth import Intervals
 from oyren.screening.themes import Classifier
 
 __all__ = ["CampaignScreener"]
@@ -33,3 +34,15 @@ class CampaignScreener:
             return None, None
         guess = self._classifier.classify_observation(meta)
         return guess.topic, guess.confidence
+
+    def flag_series(
+        self, metas: Sequence[Observation], intervals: Intervals
+    ) -> Mapping[str, tuple[Flag, ...]]:
+        """The flags :meth:`flags` raises, from columns: the videos' metadata and intervals."""
+        return flag_series(metas, intervals)
+
+    def topics(self, metas: Sequence[Observation]) -> list[tuple[str | None, float | None]]:
+        """:meth:`topic` of each video, each distinct text classified once."""
+        if self._classifier is None:
+            return [(None, None)] * len(metas)
+        return list(self._classifier.topics(metas))

@@ -34,6 +34,7 @@ from typing import Any
 from oyren.rules.campaign import Campaign, Theme
 from oyren.rules.hashtags import extract_hashtags, fold
 from oyren.rules.observations import Observation
+from oyren.screening.columns import as_columns
 
 __all__ = [
     "LOW_CONFIDENCE",
@@ -327,6 +328,14 @@ class Classifier:
         return self.classify(description=observation.description, hashtags=observation.hashtags,
                              voice_to_text=observation.voice_to_text)  # fmt: skip
 
+    def topics(self, observations: Sequence[Observation]) -> list[tuple[str | None, float]]:
+        """The topic and confidence of each observation's video, as :meth:`classify_observation`
+        gives them, with each distinct caption, hashtag and transcript matched once."""
+        columns = as_columns(observations)
+        return _TopicBatch(self).topics(
+            columns.description, columns.hashtags, columns.voice_to_text
+        )
+
     def _decide(self, totals: dict[str, float], evidence: tuple[Evidence, ...]) -> ThemeGuess:
         theme_total = sum(totals[t] for t in self.themes)
         against = totals[NOT_EDUCATIONAL]
@@ -443,3 +452,126 @@ def theme_mix(topics: Iterable[str | None], themes: Sequence[Theme]) -> tuple[Th
     return tuple(
         ThemeShare(theme=k, count=v, share=v / total if total else 0.0) for k, v in counts.items()
     )
+
+
+class _TopicBatch:
+    """Many videos classified at once: what :meth:`Classifier.classify` does per video, with the
+    matches of each distinct word, hashtag and transcript kept, and each distinct list of
+    matched patterns decided once.
+
+    A guess depends only on which (label, pattern) pairs matched and, since weights are added up
+    as floats, in which order they were first met; both are kept exactly. A word whose cues are
+    all single words matches the same wherever it stands, so its match is kept by word.
+    """
+
+    def __init__(self, classifier: Classifier) -> None:
+        self.c = classifier
+        self.descriptions: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {}
+        self.tags: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
+        self.voices: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.at_word: dict[str, tuple[tuple[str, str], ...] | list[Cue]] = {}
+        self.weights: dict[tuple[str, str], float] = {}
+        self.decided: dict[tuple[tuple[str, str], ...], tuple[str | None, float]] = {}
+
+    def topics(
+        self,
+        descriptions: Sequence[str],
+        hashtags: Sequence[tuple[str, ...]],
+        voices: Sequence[str | None],
+    ) -> list[tuple[str | None, float]]:
+        """The topic and confidence of each video, from its texts."""
+        by_text: dict[tuple[str, tuple[str, ...], str | None], tuple[str | None, float]] = {}
+        out = []
+        for key in zip(descriptions, hashtags, voices, strict=True):
+            found = by_text.get(key)
+            if found is None:
+                found = by_text[key] = self._topic(*key)
+            out.append(found)
+        return out
+
+    def _topic(
+        self, description: str, hashtags: tuple[str, ...], voice: str | None
+    ) -> tuple[str | None, float]:
+        c = self.c
+        description = description[:MAX_PART_CHARS]
+        known = self.descriptions.get(description)
+        if known is None:
+            sequence = [w for w in words(description) if w not in c._ignore]
+            known = (self._match(sequence), tuple(extract_hashtags(description)))
+            self.descriptions[description] = known
+        matched, inline = known
+        found = dict.fromkeys(matched)
+        seen: set[str] = set()
+        for tag in islice(chain(inline, hashtags), MAX_HASHTAGS * 2):
+            whole, keys = self._tag(tag)
+            if not whole or whole in seen or whole in c._ignore:
+                continue
+            seen.add(whole)
+            if len(seen) > MAX_HASHTAGS:
+                break
+            for key in keys:
+                found.setdefault(key)
+        speech = (voice or "")[:MAX_PART_CHARS]
+        spoken = self.voices.get(speech)
+        if spoken is None:
+            sequence = [w for w in words(speech) if w not in c._ignore]
+            spoken = self.voices[speech] = self._match(sequence)
+        for key in spoken:
+            found.setdefault(key)
+        order = tuple(found)
+        decided = self.decided.get(order)
+        if decided is None:
+            totals = dict.fromkeys((*c.themes, NOT_EDUCATIONAL, TEACHING), 0.0)
+            for label, pattern in order:
+                totals[label] += self.weights[(label, pattern)]
+            guess = c._decide(totals, ())
+            decided = self.decided[order] = (guess.topic, guess.confidence)
+        return decided
+
+    def _tag(self, tag: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """A hashtag's folded whole and the patterns it matches, as ``_sequences`` yields them."""
+        known = self.tags.get(tag)
+        if known is None:
+            c = self.c
+            whole = "".join(words(tag[:MAX_HASHTAG_CHARS]))
+            keys: tuple[tuple[str, str], ...] = ()
+            if whole and whole not in c._ignore:
+                keys = self._match([whole])
+                parts = [w for w in split_hashtag(tag) if w not in c._ignore]
+                if len(parts) > 1:
+                    keys += self._match(parts)
+                keys += self._match(c._inner_words(whole))
+            known = self.tags[tag] = (whole, keys)
+        return known
+
+    def _match(self, sequence: list[str]) -> tuple[tuple[str, str], ...]:
+        """The (label, pattern) of each match in ``sequence``, in the order ``_match`` yields."""
+        keys: list[tuple[str, str]] = []
+        for i, word in enumerate(sequence):
+            known = self.at_word.get(word)
+            if known is None:
+                cues = self.c._cues_at(word)
+                if all(len(cue.words) == 1 for cue in cues):
+                    known = self._pick(cues, sequence, i)
+                else:
+                    known = cues
+                self.at_word[word] = known
+            keys.extend(known if isinstance(known, tuple) else self._pick(known, sequence, i))
+        return tuple(keys)
+
+    def _pick(self, cues: list[Cue], sequence: list[str], i: int) -> tuple[tuple[str, str], ...]:
+        """Per label, the heaviest (then longest) cue matching at position ``i``."""
+        per_label: dict[str, tuple[Cue, int]] = {}
+        for cue in cues:
+            n = len(cue.words)
+            if n > 1 and not _matches_rest(cue.words, sequence, i):
+                continue
+            held = per_label.get(cue.label)
+            if held is None or (cue.weight, n) > (held[0].weight, held[1]):
+                per_label[cue.label] = (cue, n)
+        keys = []
+        for cue, _ in per_label.values():
+            key = (cue.label, cue.pattern)
+            self.weights[key] = cue.weight
+            keys.append(key)
+        return tuple(keys)

@@ -1,0 +1,235 @@
+"""Screening beside the query plan: the screener's inputs read from the engine as columns.
+
+The screener needs every video's view series and its metadata as at the deadline. Two queries
+written once in DuckDB's dialect and transpiled with sqlglot like the plan (so they run on
+PostgreSQL and Spark as well) give them: every point of every series (two counts at one instant
+keep the larger) with its video's first row, sorted by video and time; and each video's metadata
+observation, chosen as :func:`oyren.rules.videos.collect_videos` chooses it. Neither builds a
+:class:`~oyren.rules.videos.Video`: the series go to the screener's arrays
+(:meth:`~oyren.screening.growth.Intervals.of_points`) as columns, and topics are classified once
+per distinct text (:meth:`~oyren.screening.themes.Classifier.topics`).
+
+Videos are in order of first appearance, as the pure engine screens them. A video whose metadata
+instant holds two different observations equal in views, description and username is settled
+as the pure rules settle it (comparing whole records), from its own observations: a handful at
+most, as in the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import sqlglot
+
+from oyren.rules.campaign import Campaign
+from oyren.rules.observations import Observation
+from oyren.rules.results import Entry
+from oyren.rules.videos import collect_videos
+from oyren.screening.columns import FIELDS, MetaColumns, as_columns
+from oyren.screening.growth import Intervals
+from oyren.screening.screener import CampaignScreener
+
+__all__ = ["META_COLUMNS", "metas_sql", "screen_entries", "series_sql"]
+
+# The columns of an observation, in the order of Observation's fields.
+META_COLUMNS = (
+    "id", "username", "create_time", "collected_at", "view_count", "region_code",
+    "video_description", "hashtag_names", "video_duration", "like_count", "comment_count",
+    "share_count", "music_id", "voice_to_text",
+)  # fmt: skip
+
+_SERIES = """
+WITH points AS (
+  SELECT video_id, collected_at, MAX(view_count) AS views, MIN(row_ordinal) AS first_row
+  FROM observations
+  GROUP BY video_id, collected_at
+)
+SELECT MIN(first_row) OVER (PARTITION BY video_id) AS video_row, collected_at, views
+FROM points
+ORDER BY video_row, collected_at
+"""
+
+# The metadata as at the deadline: the last observation at or before the cutoff, else the first
+# after; at that instant the most views, then description, then username (code point order).
+_METAS = """
+WITH spans AS (
+  SELECT
+    video_id,
+    MIN(row_ordinal) AS first_row,
+    COALESCE(MAX(CASE WHEN collected_at <= {cutoff} THEN collected_at END), MIN(collected_at))
+      AS meta_at
+  FROM observations
+  GROUP BY video_id
+),
+metas AS (
+  SELECT
+    s.first_row, {columns},
+    RANK() OVER (
+      PARTITION BY o.video_id
+      ORDER BY o.view_count DESC, COALESCE(o.video_description, '') DESC, o.username DESC
+    ) AS place,
+    ROW_NUMBER() OVER (
+      PARTITION BY o.video_id
+      ORDER BY o.view_count DESC, COALESCE(o.video_description, '') DESC, o.username DESC
+    ) AS pick
+  FROM observations AS o
+  JOIN spans AS s ON o.video_id = s.video_id AND o.collected_at = s.meta_at
+),
+ties AS (
+  SELECT first_row, MAX(CASE WHEN pick = 2 AND place = 1 THEN 1 ELSE 0 END) AS tied
+  FROM metas
+  GROUP BY first_row
+)
+SELECT m.first_row, t.tied, {picked}
+FROM metas AS m
+JOIN ties AS t ON t.first_row = m.first_row
+WHERE m.pick = 1
+ORDER BY m.first_row
+"""
+
+_ROWS_OF = """
+SELECT {columns}
+FROM observations AS o
+WHERE o.video_id IN ({ids})
+ORDER BY o.row_ordinal
+"""
+
+IntArray = npt.NDArray[np.int64]
+
+
+def _translate(text: str, dialect: str) -> str:
+    if dialect == "duckdb":
+        return text  # written in DuckDB's dialect: parsing it again would only cost time
+    return sqlglot.transpile(text, read="duckdb", write=dialect)[0]
+
+
+def series_sql(dialect: str = "duckdb") -> str:
+    """Every point of every series: (first row of its video, instant, views), by video and time."""
+    return _translate(_SERIES, dialect)
+
+
+def metas_sql(cutoff: int, dialect: str = "duckdb") -> str:
+    """Each video's metadata observation: (first row, tied, the observation's columns)."""
+    columns = ", ".join(f"o.{c}" for c in META_COLUMNS)
+    picked = ", ".join(f"m.{c}" for c in META_COLUMNS)
+    return _translate(_METAS.format(cutoff=int(cutoff), columns=columns, picked=picked), dialect)
+
+
+def _observation(row: Sequence[Any]) -> Observation:
+    (video_id, username, create_time, collected_at, views, region, description, tags, duration,
+     likes, comments, shares, music_id, voice) = row  # fmt: skip
+    return Observation(video_id, username, int(create_time), int(collected_at), int(views), region,
+                       description or "", tuple(tags or ()), duration, likes, comments, shares,
+                       music_id, voice)  # fmt: skip
+
+
+def _columns(runner: Any, sql: str) -> list[list[Any]]:
+    """The result of ``sql`` as one list per column: from Arrow when the runner gives columns."""
+    columns = getattr(runner, "columns", None)
+    if columns is not None:
+        table = columns(sql)
+        return [table.column(i).to_pylist() for i in range(table.num_columns)]
+    rows = runner(sql)
+    return [list(column) for column in zip(*rows, strict=True)] if rows else []
+
+
+def _series(runner: Any, dialect: str) -> tuple[IntArray, IntArray, IntArray]:
+    sql = series_sql(dialect)
+    columns = getattr(runner, "columns", None)
+    if columns is not None:
+        table = columns(sql)
+        return tuple(  # type: ignore[return-value]
+            np.asarray(table.column(i).to_numpy(), dtype=np.int64) for i in range(3)
+        )
+    rows = runner(sql)
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    points = np.array(rows, dtype=np.int64)
+    return points[:, 0].copy(), points[:, 1].copy(), points[:, 2].copy()
+
+
+def _sorted(video_row: IntArray, times: IntArray) -> bool:
+    """Tell whether points are sorted by video, then time."""
+    step = np.diff(video_row)
+    return bool(np.all((step > 0) | ((step == 0) & (np.diff(times) > 0))))
+
+
+def _metas(runner: Any, dialect: str, campaign: Campaign) -> tuple[IntArray, MetaColumns]:
+    """Each video's first row and metadata observation, in order of first appearance."""
+    columns = _columns(runner, metas_sql(campaign.cutoff_ts, dialect))
+    if not columns:
+        return np.zeros(0, dtype=np.int64), as_columns([])
+    first_rows = np.asarray(columns[0], dtype=np.int64)
+    tied = [i for i, flag in enumerate(columns[1]) if flag]
+    fields = columns[2:]
+    if np.any(np.diff(first_rows) <= 0):
+        order = np.argsort(first_rows, kind="stable")
+        first_rows = first_rows[order]
+        fields = [[column[i] for i in order] for column in fields]
+        tied = sorted(int(np.searchsorted(first_rows, columns[0][i])) for i in tied)
+    description = FIELDS.index("description")
+    hashtags = FIELDS.index("hashtags")
+    fields[description] = [text or "" for text in fields[description]]
+    fields[hashtags] = [tuple(tags) if tags else () for tags in fields[hashtags]]
+    metas = MetaColumns(*fields)
+    if tied:
+        # Settled by the pure rules, which compare whole records, from the videos' own rows.
+        ids = ", ".join("'" + metas.video_id[i].replace("'", "''") + "'" for i in tied)
+        sql = _ROWS_OF.format(columns=", ".join(f"o.{c}" for c in META_COLUMNS), ids=ids)
+        rows = runner(_translate(sql, dialect))
+        videos = collect_videos(map(_observation, rows), cutoff=campaign.cutoff_ts)
+        for i in tied:
+            metas.put(i, videos[metas.video_id[i]].meta)
+    return first_rows, metas
+
+
+def _intervals(runner: Any, dialect: str, first_rows: IntArray, metas: MetaColumns) -> Intervals:
+    """The intervals of every video's series (the points themselves are let go on return)."""
+    video_row, times, views = _series(runner, dialect)
+    if len(video_row) > 1 and not _sorted(video_row, times):
+        # Engines return ORDER BY results in order; a runner that does not is sorted here.
+        order = np.lexsort((times, video_row))
+        video_row, times, views = video_row[order], times[order], views[order]
+    create = np.array(metas.create_time, dtype=np.int64)
+    # Points name their video by its first row; metas are sorted by it.
+    video = np.searchsorted(first_rows, video_row)
+    return Intervals.of_points(video, times, views, create)
+
+
+def screen_entries(
+    campaign: Campaign, runner: Any, dialect: str, entries: Sequence[Entry]
+) -> list[Entry]:
+    """``entries`` with the screener's flags and topics, from the observations ``runner`` holds.
+
+    The same flags and topics as the pure engine's screening of the same observations.
+    """
+    first_rows, metas = _metas(runner, dialect, campaign)
+    screener = CampaignScreener(campaign)
+    flags = screener.flag_series(metas, _intervals(runner, dialect, first_rows, metas))
+    topics = screener.topics(metas)
+    where = {video_id: i for i, video_id in enumerate(metas.video_id)}
+    out = []
+    for entry in entries:
+        i = where[entry.video_id]
+        topic, confidence = topics[i]
+        out.append(
+            Entry(
+                entry.video_id,
+                entry.username,
+                entry.create_time,
+                entry.eligible,
+                entry.reasons,
+                entry.views_at_cutoff,
+                entry.views_basis,
+                entry.observations,
+                entry.gap_s,
+                flags.get(entry.video_id, ()),
+                topic,
+                confidence,
+            )
+        )
+    return out

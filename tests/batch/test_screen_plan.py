@@ -1,0 +1,214 @@
+"""Screening beside the plan against the pure screener: identical flags and topics.
+
+The oracle is the pure engine screening the videos :func:`~oyren.rules.videos.collect_videos`
+builds (:class:`~oyren.screening.screener.CampaignScreener`). The screening from columns must give
+every video the same flags (codes, scores, words, evidence) and the same topic and confidence, on
+seeded sandbox campaigns with every planted integrity case (bought views, removed views, bought
+engagement, re-uploads, lockstep groups, off-theme videos, honest second waves and trending
+sounds), and on hypothesis-made disorder of the same files: lines shuffled, series seen twice
+with other counts at the same instant, ties at the metadata instant, usernames in other cases.
+DuckDB always; PostgreSQL with the ``postgres`` marker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oyren.batch.plan import PlanEngine, duckdb_plan
+from oyren.batch.screen_plan import META_COLUMNS, metas_sql, screen_entries, series_sql
+from oyren.inputs.columnar import write_observations_parquet
+from oyren.rules import engine
+from oyren.rules.campaign import Campaign
+from oyren.rules.observations import Observation
+from oyren.rules.videos import collect_videos
+from oyren.sandbox.plants import plant
+from oyren.sandbox.simulate import DAY, observations, sandbox_campaign, simulate
+from oyren.screening.growth import Intervals
+from oyren.screening.screener import CampaignScreener
+from tests.batch.test_plan import postgres_runner  # noqa: F401
+
+CAMPAIGN = sandbox_campaign()
+
+
+@cache
+def planted(videos: int, seed: int, every_s: int | None) -> tuple[Observation, ...]:
+    """A sandbox campaign's observations with every kind of integrity case planted."""
+    sim = plant(simulate(CAMPAIGN, videos=videos, seed=seed))
+    return tuple(observations(sim, every_s=every_s))
+
+
+def _pure(campaign: Campaign, rows: Sequence[Observation]) -> dict[str, Any]:
+    videos = collect_videos(rows, cutoff=campaign.cutoff_ts)
+    results = engine.evaluate(campaign, videos.values(), screener=CampaignScreener(campaign))
+    return {e.video_id: (e.flags, e.topic, e.topic_confidence) for e in results.entries}
+
+
+def _by_columns(campaign: Campaign, runner: Any, dialect: str) -> dict[str, Any]:
+    plan = PlanEngine(campaign, runner, dialect)
+    results = plan.results({}, frozenset(), (), screen=True)
+    return {e.video_id: (e.flags, e.topic, e.topic_confidence) for e in results.entries}
+
+
+@contextmanager
+def _duck(rows: Sequence[Observation]) -> Iterator[Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "observations.parquet"
+        write_observations_parquet(rows, path)
+        with duckdb_plan(path) as runner:
+            yield runner
+
+
+def _codes(screened: dict[str, Any]) -> Counter[str]:
+    return Counter(f.code for flags, _, _ in screened.values() for f in flags)
+
+
+# The codes each campaign raises at least once, so that agreement is not agreement on nothing:
+# tracked about ten times a video, spikes are rarely seen; tracked every 6 hours, they are.
+SPARSE = {"views_decreased", "engagement_outlier", "duplicate_upload"}
+STEADY = SPARSE | {"view_spike", "coordinated_accounts"}
+
+
+@pytest.mark.parametrize(
+    ("videos", "seed", "every_s", "codes"),
+    [(1500, 11, None, SPARSE), (600, 21, DAY // 4, STEADY)],
+)
+def test_screening_from_columns_flags_planted_campaigns_like_the_pure_screener(
+    videos, seed, every_s, codes
+):
+    rows = planted(videos, seed, every_s)
+    with _duck(rows) as runner:
+        screened = _by_columns(CAMPAIGN, runner, "duckdb")
+    expected = _pure(CAMPAIGN, rows)
+    assert screened == expected
+    assert set(_codes(expected)) >= codes
+    assert len({topic for _, topic, _ in expected.values()}) > 3
+
+
+@st.composite
+def disorder(draw: st.DrawFn) -> list[Observation]:
+    """A planted campaign's lines shuffled, some seen again with other counts or in other case."""
+    rows = list(planted(600, 21, DAY // 4))
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    extra = []
+    for obs in rng.sample(rows, draw(st.integers(0, 60))):
+        kind = draw(st.sampled_from(["again", "more", "less", "tie", "case", "late", "lone"]))
+        if kind == "again":  # the same line twice
+            extra.append(obs)
+        elif kind in ("more", "less"):  # another count at the same instant: the larger counts
+            change = rng.randint(1, 5_000) * (1 if kind == "more" else -1)
+            extra.append(dataclasses.replace(obs, view_count=max(0, obs.view_count + change)))
+        elif kind == "tie":  # equal in views, description and username: a whole-record tie-break
+            extra.append(dataclasses.replace(obs, region_code="TR", like_count=obs.view_count))
+        elif kind == "case":
+            extra.append(dataclasses.replace(obs, username=obs.username.upper()))
+        elif kind == "late":  # seen long after, with a new description
+            later = obs.collected_at + rng.randint(1, 40) * DAY
+            extra.append(dataclasses.replace(obs, collected_at=later, description="Outfit #fyp"))
+        else:  # a video seen once, sharing another's sound and length
+            extra.append(dataclasses.replace(obs, video_id=str(10**18 + rng.randrange(10**6))))
+    rows += extra
+    if draw(st.booleans()):
+        rng.shuffle(rows)
+    return rows
+
+
+@given(rows=disorder())
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+def test_screening_from_columns_matches_the_pure_screener_in_any_line_order(rows):
+    with _duck(rows) as runner:
+        assert _by_columns(CAMPAIGN, runner, "duckdb") == _pure(CAMPAIGN, rows)
+
+
+def test_screening_from_columns_without_themes_gives_no_topics():
+    bare = dataclasses.replace(CAMPAIGN, themes=())
+    rows = planted(300, 5, None)
+    with _duck(rows) as runner:
+        screened = _by_columns(bare, runner, "duckdb")
+    assert screened == _pure(bare, rows)
+    assert {(topic, confidence) for _, topic, confidence in screened.values()} == {(None, None)}
+
+
+def test_series_come_sorted_and_one_point_per_instant():
+    rows = list(planted(300, 5, None))
+    first = rows[0]
+    rows += [dataclasses.replace(first, view_count=first.view_count + 7), first]
+    with _duck(rows) as runner:
+        video_row, times, views = (np.array(c) for c in zip(*runner(series_sql()), strict=True))
+    videos = collect_videos(rows, cutoff=CAMPAIGN.cutoff_ts)
+    assert len(times) == sum(len(v.times) for v in videos.values())
+    assert views[0] == max(first.view_count + 7, first.view_count)
+    assert np.all(np.diff(video_row) >= 0)
+
+
+def test_intervals_of_points_are_the_intervals_of_the_videos():
+    videos = list(collect_videos(planted(300, 5, None), cutoff=CAMPAIGN.cutoff_ts).values())
+    index = np.repeat(np.arange(len(videos)), [len(v.times) for v in videos])
+    times = np.concatenate([v.times for v in videos])
+    views = np.concatenate([v.views for v in videos])
+    create = np.array([v.meta.create_time for v in videos])
+    got = Intervals.of_points(index, times, views, create)
+    want = Intervals.of(videos)
+    for field in dataclasses.fields(Intervals):
+        assert np.array_equal(getattr(got, field.name), getattr(want, field.name)), field.name
+
+
+def test_metas_are_the_videos_metadata_at_the_deadline():
+    rows = planted(300, 5, None)
+    with _duck(rows) as runner:
+        picked = runner(metas_sql(CAMPAIGN.cutoff_ts))
+    videos = collect_videos(rows, cutoff=CAMPAIGN.cutoff_ts)
+    assert [row[2] for row in picked] == list(videos)
+    assert all(not tied for _, tied, *_ in picked)
+    at = META_COLUMNS.index("collected_at") + 2
+    assert [row[at] for row in picked] == [v.meta.collected_at for v in videos.values()]
+
+
+class _RowsOnly:
+    """A runner that returns rows and no columns, in a scrambled order, as some engines may."""
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+
+    def __call__(self, sql: str) -> list[tuple[Any, ...]]:
+        rows = list(self.runner(sql))
+        random.Random(3).shuffle(rows)
+        return rows
+
+
+def test_screening_from_rows_in_any_order_matches_the_pure_screener():
+    rows = planted(300, 5, None)
+    with _duck(rows) as runner:
+        plan = PlanEngine(CAMPAIGN, runner, "duckdb")
+        entries = plan.entries({}, frozenset())
+        by_rows = screen_entries(CAMPAIGN, _RowsOnly(runner), "duckdb", entries)
+    screened = {e.video_id: (e.flags, e.topic, e.topic_confidence) for e in by_rows}
+    assert screened == _pure(CAMPAIGN, rows)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("videos", "seed", "every_s"), [(1500, 11, None), (600, 21, DAY // 4)])
+def test_screening_from_columns_on_postgres_matches_the_pure_screener(
+    videos, seed, every_s, request
+):
+    # The fixture of the plan's own PostgreSQL tests, imported above.
+    runner = request.getfixturevalue("postgres_runner")
+    rows = planted(videos, seed, every_s)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "observations.parquet"
+        write_observations_parquet(rows, path)
+        runner.fill(path)
+    assert _by_columns(CAMPAIGN, runner, "postgres") == _pure(CAMPAIGN, rows)
