@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from oyren.batch.entry import entered
 from oyren.batch.evaluate import decide
-from oyren.batch.plan import entered, run_files_plan
+from oyren.batch.plan import run_files_plan
 from oyren.inputs.columnar import read_observation_file
 from oyren.inputs.decisions import read_decisions
 from oyren.inputs.grouping import read_videos
@@ -88,7 +89,7 @@ def _run_on_spark(
     removals = read_removals(inputs.removed) if inputs.removed else []
     session = local_session()
     try:
-        with entered(inputs.observations, skip=skip, progress=progress) as parquet:
+        with entered(inputs.observations, skip=skip, progress=progress, whole=True) as parquet:
             judgments = []
             if inputs.judgments:
                 ids = {row[0] for row in SparkPlan(session, parquet)(_VIDEO_IDS)}
