@@ -44,6 +44,7 @@ from oyren.cli.report import (
 from oyren.errors import OyrenError
 from oyren.inputs.observations import SkipReport
 from oyren.rules.campaign import load_campaign
+from oyren.rules.engine import collector_paused
 from oyren.rules.results import Results, results_json
 from oyren.settings import Settings, load_settings
 
@@ -197,13 +198,16 @@ def run(
     campaign = load_campaign(campaign_path)
     skip = SkipReport() if skip_invalid else None
     inputs = RunInputs(observations_path, decisions_path, removed_path, judgments_path)
-    with _reading_progress(observations_path) as progress:
-        results = run_files(
-            campaign, inputs, skip=skip, screen=screen, engine=engine, progress=progress
-        )
-    if skip is not None:
-        _report_skips(skip)
-    _print_results(results, fmt)
+    # A one-shot command building an object per video: the cycle collector would walk them all
+    # again and again while they pile up (a third of the JSON's time), and they form no cycles.
+    with collector_paused():
+        with _reading_progress(observations_path) as progress:
+            results = run_files(
+                campaign, inputs, skip=skip, screen=screen, engine=engine, progress=progress
+            )
+        if skip is not None:
+            _report_skips(skip)
+        _print_results(results, fmt)
 
 
 # --- The store: a campaign's workflow in a database (OYREN_DATABASE_URL) ---
