@@ -64,6 +64,9 @@ __all__ = [
 
 # DuckDB's memory for the plan unless OYREN_DUCKDB_MEMORY says otherwise (e.g. "8GB").
 DEFAULT_MEMORY = "2GB"
+# DuckDB's memory while it reads a JSONL file: the Parquet writer holds batches read ahead until
+# their turn comes (rows stay in the file's order); under this cap it reads ahead less.
+ENTRY_MEMORY = "300MB"
 
 
 def sql_literal(value: str) -> str:
@@ -365,7 +368,8 @@ def jsonl_in_sql(path: Path, dest: Path) -> bool:
                 ends_in_newline = True
     except OSError:
         return False  # the reader says why it cannot open the file
-    con = connect(ordered=True)  # rows in file order: their position orders the videos
+    # Rows in the file's order: their position orders the videos.
+    con = connect(ordered=True, memory=ENTRY_MEMORY)
     try:
         con.create_function("oyren_casefold", str.casefold, ["VARCHAR"], "VARCHAR")
         con.execute(_jsonl_sql(path, dest))
