@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from oyren.batch.plan import folded_parquet
+from oyren.batch.entry import folded_parquet
 from oyren.batch.runs import RunInputs, run_files
 from oyren.inputs.columnar import read_parquet_observations
 from oyren.rules.campaign import load_campaign

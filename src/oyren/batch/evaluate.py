@@ -15,7 +15,6 @@ from typing import Protocol
 
 from oyren.inputs.judgments import Judgment, active, tiebreak
 from oyren.inputs.removals import Removal, removed_ids
-from oyren.jury.model import jury_picks
 from oyren.rules import engine
 from oyren.rules.awards import CreatorTotal, JuryPick, settle
 from oyren.rules.campaign import Campaign
@@ -171,7 +170,12 @@ def jury_from_contenders(
     decided = tiebreak(given)
     if decided is not None:
         counted.append(decided)  # the organizer's tie-break orders, the model ignores it
-    return jury_picks(counted, list(contenders)) if contenders and counted else []
+    if not (contenders and counted):
+        return []
+    # The model brings SciPy, which a run without judgments need not import.
+    from oyren.jury.model import jury_picks
+
+    return jury_picks(counted, list(contenders))
 
 
 def judged_entries(judgments: Iterable[Judgment]) -> set[str]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,14 +41,13 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
+from oyren.batch.entry import DEFAULT_MEMORY, entered, observations_sql
 from oyren.batch.evaluate import decide_with
 from oyren.batch.screen_plan import screen_entries
 from oyren.errors import InputError
-from oyren.inputs.columnar import FOLDED_MARK, SCHEMA, is_parquet, to_parquet
 from oyren.inputs.decisions import read_decisions
 from oyren.inputs.judgments import Judgment, read_judgments
-from oyren.inputs.observations import MAX_COUNT, MAX_DESCRIPTION, MAX_USERNAME, SkipReport
-from oyren.inputs.records import MAX_ID_DIGITS, MAX_TIMESTAMP, MIN_TIMESTAMP
+from oyren.inputs.observations import SkipReport
 from oyren.inputs.removals import read_removals
 from oyren.rules import engine
 from oyren.rules.awards import JuryPick
@@ -76,8 +75,6 @@ __all__ = [
 ]
 
 DIALECTS = ("duckdb", "postgres", "spark")
-# DuckDB's memory for the plan unless OYREN_DUCKDB_MEMORY says otherwise (e.g. "8GB").
-DEFAULT_MEMORY = "2GB"
 
 # Reasons as bits of one integer, in the order the pure rules report them.
 REASON_BITS = (
@@ -449,75 +446,12 @@ def duckdb_plan(path: Path, *, memory_limit: str | None = None) -> Iterator[Duck
         # DuckDB would take 80 % of the machine's memory; past this it spills to disk instead.
         limit = memory_limit or os.environ.get("OYREN_DUCKDB_MEMORY") or DEFAULT_MEMORY
         con.execute(f"SET memory_limit = {_literal(limit)}")
-        con.execute(
-            "CREATE VIEW observations AS SELECT *, id AS video_id, file_row_number AS row_ordinal "
-            f"FROM read_parquet({_literal(str(path))}, file_row_number = true)"
-        )
+        con.execute(f"CREATE VIEW observations AS {observations_sql(path)}")
         runner = DuckPlan(con, path)
         runner.load({}, frozenset())
         yield runner
     finally:
         con.close()
-
-
-def folded_parquet(path: Path) -> bool:
-    """True when ``path`` is a Parquet file in Öyrən's schema, marked as validated and folded."""
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(str(path))
-    except Exception:
-        return False
-    return FOLDED_MARK in (schema.metadata or {}) and schema.remove_metadata().equals(
-        SCHEMA.remove_metadata()
-    )
-
-
-# What Öyrən's writer guarantees of every row, checked again when a marked file is read as is:
-# a file edited or forged elsewhere goes through the validating reader, which names the row.
-_ROW_CHECKS = f"""
-SELECT count(*) FROM read_parquet({{path}}) WHERE NOT COALESCE(
-  regexp_full_match(id, '[0-9]{{{{1,{MAX_ID_DIGITS}}}}}')
-  AND length(username) BETWEEN 1 AND {MAX_USERNAME} AND username_folded IS NOT NULL
-  AND create_time >= {MIN_TIMESTAMP} AND create_time < {MAX_TIMESTAMP}
-  AND collected_at >= create_time AND collected_at < {MAX_TIMESTAMP}
-  AND view_count BETWEEN 0 AND {MAX_COUNT}
-  AND COALESCE(video_duration BETWEEN 0 AND {MAX_COUNT}, true)
-  AND COALESCE(regexp_full_match(region_code, '[A-Z][A-Z]'), true)
-  AND hashtags_folded IS NOT NULL AND hashtag_names IS NOT NULL
-  AND COALESCE(length(video_description) <= {MAX_DESCRIPTION}, true),
-  false)
-"""
-
-
-def _rows_valid(path: Path) -> bool:
-    con = duckdb.connect(config={"memory_limit": DEFAULT_MEMORY})
-    con.execute("SET enable_progress_bar = false")
-    try:
-        sql = _ROW_CHECKS.format(path=_literal(str(path)))
-        row = con.execute(sql).fetchone()
-        return row is not None and row[0] == 0
-    finally:
-        con.close()
-
-
-@contextmanager
-def entered(
-    path: Path,
-    *,
-    skip: SkipReport | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[Path]:
-    """The observations of ``path`` as a validated, folded Parquet file: the file itself when
-    Öyrən wrote it (its rows checked again in SQL), else a temporary one written by the
-    validating reader, which names the first bad line (or skips bad lines into ``skip``)."""
-    if is_parquet(path) and folded_parquet(path) and _rows_valid(path):
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="oyren-") as folder:
-        dest = Path(folder) / "observations.parquet"
-        to_parquet(path, dest, skip=skip, progress=progress)
-        yield dest
 
 
 def run_files_plan(

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import duckdb
 
+from oyren.batch.entry import entered
 from oyren.batch.evaluate import decide
-from oyren.batch.plan import duckdb_plan, entered, run_files_plan
+from oyren.batch.plan import duckdb_plan, run_files_plan
 from oyren.batch.stream import Decided, InMemory, Phase, decide_streamed
 from oyren.errors import InputError
 from oyren.inputs.columnar import read_observation_file
@@ -130,7 +131,7 @@ def _run_on_spark(
     removals = read_removals(inputs.removed) if inputs.removed else []
     session = local_session()
     try:
-        with entered(inputs.observations, skip=skip, progress=progress) as parquet:
+        with entered(inputs.observations, skip=skip, progress=progress, whole=True) as parquet:
             judgments = []
             if inputs.judgments:
                 ids = {row[0] for row in SparkPlan(session, parquet)(_VIDEO_IDS)}

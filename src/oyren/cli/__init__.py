@@ -47,6 +47,7 @@ from oyren.cli.report import (
 from oyren.errors import OyrenError
 from oyren.inputs.observations import SkipReport
 from oyren.rules.campaign import load_campaign
+from oyren.rules.engine import collector_paused
 from oyren.rules.results import Results, results_json
 from oyren.settings import Settings, load_settings
 
@@ -224,7 +225,10 @@ def run(
     summary = None
     # No bars over JSON going to the same terminal.
     steps = not (json_out and sys.stdout.isatty())
+    # A one-shot command building an object per video: the cycle collector would walk them all
+    # again and again while they pile up (a third of the JSON's time), and they form no cycles.
     with (
+        collector_paused(),
         _run_progress(observations_path, steps=steps) as (progress, phase),
         decided_files(
             campaign, inputs, skip=skip, screen=screen, engine=engine, progress=progress,

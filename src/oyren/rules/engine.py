@@ -20,7 +20,14 @@ from oyren.rules.results import Entry, Flag, Results
 from oyren.rules.videos import Video, collect_videos
 from oyren.rules.views import views_at
 
-__all__ = ["Screener", "evaluate", "evaluate_observations", "judge", "settle_entries"]
+__all__ = [
+    "Screener",
+    "collector_paused",
+    "evaluate",
+    "evaluate_observations",
+    "judge",
+    "settle_entries",
+]
 
 
 class Screener(Protocol):
@@ -53,7 +60,7 @@ def evaluate(
     Screening only informs moderators and the public charts: it never changes eligibility,
     views or prizes, so no screener settles the same prizes faster.
     """
-    with _collector_paused():
+    with collector_paused():
         return _evaluate(
             campaign, videos, decisions=decisions, removed=removed, jury=jury, screener=screener
         )
@@ -141,7 +148,7 @@ def evaluate_observations(
     screener: Screener | None = None,
 ) -> Results:
     """Group raw observations into videos and :func:`evaluate` them."""
-    with _collector_paused():
+    with collector_paused():
         videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
         return evaluate(
             campaign, videos.values(), decisions=decisions, removed=removed, jury=jury,
@@ -150,7 +157,7 @@ def evaluate_observations(
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector while building many objects that form no cycles.
 
     The collector traverses every live object each time their number has grown by a quarter; on

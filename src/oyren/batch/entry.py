@@ -1,0 +1,389 @@
+"""Observations entering the plan: any file of them as a validated, folded Parquet file.
+
+:func:`entered` gives the query plan the Parquet file it reads (the columns of
+:data:`~oyren.inputs.columnar.SCHEMA`, and some bookkeeping). Three ways in:
+
+- a Parquet file Öyrən wrote is read as it stands, after one SQL pass checks every row against
+  what the writer guarantees;
+- a JSONL file is read by DuckDB itself (:func:`jsonl_in_sql`), with SQL checks that accept a line
+  only when the validating reader (:mod:`oyren.inputs.observations`) accepts it and would read
+  the same values from it;
+- anything else, and any JSONL file with a line the SQL checks do not vouch for, goes through the
+  validating reader, which names the file, line and field of the first bad line (or skips bad
+  lines). Bad input is rare: its speed matters less than its message.
+
+How the SQL checks stay exact. DuckDB parses JSON more leniently than orjson (trailing commas,
+NaN, a byte-order mark) and ignores keys it is not asked for, which may repeat or hold anything.
+Every field the reader looks at is read as DuckDB's JSON text of the value (its own compact
+writing, never longer than the file's) and checked for its JSON type, so no string is taken for
+a number or the other way round. Then the lengths are added up: a line written compactly, with
+only those fields, is exactly ``{``, each ``"key":value`` and ``}`` with commas between, and the
+file is those lines and their newlines. Any other byte (whitespace, a trailing comma, a key the
+reader ignores, an escape DuckDB writes shorter, a blank line) makes the file longer than that
+sum, and the file goes through the reader. What remains is per field: the same ranges, lengths
+and characters as :class:`~oyren.inputs.observations._Fields`, conservatively (a value the reader
+would accept after changing it, such as an id with spaces around it, also goes through it).
+Hashtag lists, few and repeated, are validated, stripped and folded by the reader's own Python
+code, once per distinct list.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from oyren.errors import InputError
+from oyren.inputs.columnar import FOLDED_MARK, SCHEMA, folded_tags, is_parquet, to_parquet
+from oyren.inputs.observations import (
+    MAX_COUNT,
+    MAX_DESCRIPTION,
+    MAX_MUSIC_ID,
+    MAX_TRANSCRIPT,
+    MAX_USERNAME,
+    SkipReport,
+    _Fields,
+)
+from oyren.inputs.records import MAX_ID_DIGITS, MAX_TIMESTAMP, MAX_VIDEO_ID, MIN_TIMESTAMP
+from oyren.rules.hashtags import extract_hashtags
+
+__all__ = [
+    "DEFAULT_MEMORY",
+    "entered",
+    "folded_parquet",
+    "hashtags_beside",
+    "jsonl_in_sql",
+    "observations_sql",
+    "sql_literal",
+]
+
+# DuckDB's memory for the plan unless OYREN_DUCKDB_MEMORY says otherwise (e.g. "8GB").
+DEFAULT_MEMORY = "2GB"
+# DuckDB's memory while it reads a JSONL file: the Parquet writer holds batches read ahead until
+# their turn comes (rows stay in the file's order); under this cap it reads ahead less.
+ENTRY_MEMORY = "300MB"
+
+
+def sql_literal(value: str) -> str:
+    """``value`` as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def memory_limit(given: str | None = None) -> str:
+    """DuckDB's memory cap: ``given``, else OYREN_DUCKDB_MEMORY, else :data:`DEFAULT_MEMORY`."""
+    return given or os.environ.get("OYREN_DUCKDB_MEMORY") or DEFAULT_MEMORY
+
+
+def connect(*, ordered: bool = False, memory: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection as the plan uses them: no progress bar on standard output (where the
+    results may be going), a memory cap past which it spills to the temporary folder."""
+    con = duckdb.connect(config={"preserve_insertion_order": ordered})
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET temp_directory = {sql_literal(tempfile.gettempdir())}")
+    con.execute(f"SET memory_limit = {sql_literal(memory_limit(memory))}")
+    return con
+
+
+def folded_parquet(path: Path) -> bool:
+    """True when ``path`` is a Parquet file in Öyrən's schema, marked as validated and folded."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(str(path))
+    except Exception:
+        return False
+    return FOLDED_MARK in (schema.metadata or {}) and schema.remove_metadata().equals(
+        SCHEMA.remove_metadata()
+    )
+
+
+# What Öyrən's writer guarantees of every row, checked again when a marked file is read as is:
+# a file edited or forged elsewhere goes through the validating reader, which names the row.
+_ROW_CHECKS = f"""
+SELECT count(*) FROM read_parquet({{path}}) WHERE NOT COALESCE(
+  regexp_full_match(id, '[0-9]{{{{1,{MAX_ID_DIGITS}}}}}')
+  AND length(username) BETWEEN 1 AND {MAX_USERNAME} AND username_folded IS NOT NULL
+  AND create_time >= {MIN_TIMESTAMP} AND create_time < {MAX_TIMESTAMP}
+  AND collected_at >= create_time AND collected_at < {MAX_TIMESTAMP}
+  AND view_count BETWEEN 0 AND {MAX_COUNT}
+  AND COALESCE(video_duration BETWEEN 0 AND {MAX_COUNT}, true)
+  AND COALESCE(regexp_full_match(region_code, '[A-Z][A-Z]'), true)
+  AND hashtags_folded IS NOT NULL AND hashtag_names IS NOT NULL
+  AND COALESCE(length(video_description) <= {MAX_DESCRIPTION}, true),
+  false)
+"""
+
+
+def _rows_valid(path: Path) -> bool:
+    con = connect()
+    try:
+        row = con.execute(_ROW_CHECKS.format(path=sql_literal(str(path)))).fetchone()
+        return row is not None and row[0] == 0
+    finally:
+        con.close()
+
+
+@contextmanager
+def entered(
+    path: Path,
+    *,
+    skip: SkipReport | None = None,
+    progress: Callable[[int], None] | None = None,
+    whole: bool = False,
+) -> Iterator[Path]:
+    """The observations of ``path`` as a validated, folded Parquet file: the file itself when
+    Öyrən wrote it (its rows checked again in SQL), else a temporary one, written by DuckDB from
+    a JSONL file its checks vouch for (read it with :func:`observations_sql`), or by the
+    validating reader, which names the first bad line (or skips bad lines into ``skip``).
+    ``whole`` asks for a file in :data:`~oyren.inputs.columnar.SCHEMA` that other engines read
+    as it stands (from the reader)."""
+    if is_parquet(path) and folded_parquet(path) and _rows_valid(path):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="oyren-") as folder:
+        dest = Path(folder) / "observations.parquet"
+        if whole or not (is_jsonl(path) and jsonl_in_sql(path, dest)):
+            to_parquet(path, dest, skip=skip, progress=progress)
+        elif progress is not None:
+            progress(path.stat().st_size)
+        yield dest
+
+
+def is_jsonl(path: Path) -> bool:
+    """True when ``path`` is read as JSONL (neither CSV nor Parquet, by its suffix)."""
+    return not is_parquet(path) and path.suffix.lower() != ".csv"
+
+
+# The keys the validating reader looks at, all read as DuckDB's JSON text of the value.
+_KEYS = ("id", "video_id", "username", "create_time", "collected_at", "view_count",
+         "region_code", "video_description", "hashtag_names", "video_duration", "like_count",
+         "comment_count", "share_count", "music_id", "voice_to_text")  # fmt: skip
+_COUNTS = ("video_duration", "like_count", "comment_count", "share_count")
+# The code points str.strip() removes (str.isspace): a username starting with none of them is not
+# blank. Listed rather than computed, which takes a third of a second (a test compares them).
+PY_SPACES = (0x9, 0xA, 0xB, 0xC, 0xD, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
+             0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009,
+             0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)  # fmt: skip
+_PY_SPACES = ", ".join(map(str, PY_SPACES))
+_BIGGEST_ID = str(MAX_VIDEO_ID)
+
+
+def _is_text(key: str) -> str:
+    return f"starts_with({key}, '\"')"
+
+
+def _text(key: str) -> str:
+    """The string a JSON string value holds (NULL for any other JSON value)."""
+    return f"CASE WHEN {_is_text(key)} THEN {key} ->> '$' END"
+
+
+def _integer(key: str) -> str:
+    return f"TRY_CAST({key}::VARCHAR AS BIGINT)"
+
+
+def _is_integer(name: str) -> str:
+    """Whether ``name``_j (JSON text) holds a whole number that fits ``name``_n (BIGINT)."""
+    # DuckDB writes every JSON number that is not a whole number with '.' or 'e' (or as nan,
+    # inf), and the cast refuses strings, lists, booleans and whole numbers past 64 bits.
+    return (f"({name}_n IS NOT NULL AND NOT contains({name}_j, '.')"
+            f" AND NOT contains({name}_j, 'e'))")  # fmt: skip
+
+
+def _no_nul(key: str) -> str:
+    # A NUL character can only come from a \u0000 escape, which DuckDB writes as such.
+    return f"NOT contains({key}, '\\u0000')"
+
+
+def _jsonl_sql(path: Path, dest: Path) -> str:
+    canonical = " + ".join(f"COALESCE(strlen({k}) + {len(k) + 4}, 0)" for k in _KEYS)
+    columns = ", ".join(f"{k}: 'JSON'" for k in _KEYS)
+    counts_ok = " AND ".join(
+        f"({k}_j IS NULL OR ({_is_integer(k)} AND {k}_n BETWEEN 0 AND {MAX_COUNT}))"
+        for k in _COUNTS
+    )
+    return f"""
+COPY (
+WITH raw AS (
+  SELECT * FROM read_json({sql_literal(str(path))}, format = 'newline_delimited',
+                          columns = {{{columns}}})
+),
+decoded AS (
+  SELECT
+    COALESCE(id, video_id) AS id_j,
+    {_text("COALESCE(id, video_id)")} AS id_s,
+    video_id,
+    username AS username_j, {_text("username")} AS username_s,
+    create_time AS create_time_j, {_integer("create_time")} AS create_time_n,
+    collected_at AS collected_at_j, {_integer("collected_at")} AS collected_at_n,
+    view_count AS view_count_j, {_integer("view_count")} AS view_count_n,
+    region_code AS region_j, {_text("region_code")} AS region_s,
+    video_description AS description_j, {_text("video_description")} AS description_s,
+    COALESCE('L' || hashtag_names::VARCHAR, 'D' || COALESCE(video_description::VARCHAR, '""'))
+      AS tags_key,
+    {", ".join(f"{k} AS {k}_j, {_integer(k)} AS {k}_n" for k in _COUNTS)},
+    music_id AS music_j, {_text("music_id")} AS music_s,
+    voice_to_text AS voice_j, {_text("voice_to_text")} AS voice_s,
+    ({canonical} + 1)::BIGINT AS line_bytes
+  FROM raw
+),
+checked AS (
+  SELECT
+    *,
+    COALESCE(
+      (CASE WHEN id_s IS NULL
+            THEN regexp_full_match(id_j, '[0-9]{{1,{MAX_ID_DIGITS}}}')
+                 AND (strlen(id_j) < {MAX_ID_DIGITS} OR id_j::VARCHAR <= '{_BIGGEST_ID}')
+            ELSE regexp_full_match(id_s, '[0-9]{{1,{MAX_ID_DIGITS}}}') END)
+      AND (video_id IS NULL OR {_is_text("video_id")} OR regexp_full_match(video_id, '-?[0-9]+'))
+      AND username_s IS NOT NULL AND {_no_nul("username_j")}
+      AND length(username_s) BETWEEN 1 AND {MAX_USERNAME}
+      AND ascii(username_s) NOT IN ({_PY_SPACES})
+      AND {_is_integer("create_time")}
+      AND create_time_n >= {MIN_TIMESTAMP} AND create_time_n < {MAX_TIMESTAMP}
+      AND {_is_integer("collected_at")}
+      AND collected_at_n >= create_time_n AND collected_at_n < {MAX_TIMESTAMP}
+      AND {_is_integer("view_count")} AND view_count_n BETWEEN 0 AND {MAX_COUNT}
+      AND {counts_ok}
+      AND (region_j IS NULL OR region_s = '' OR regexp_full_match(region_s, '[A-Za-z]{{2}}'))
+      AND (description_j IS NULL OR (description_s IS NOT NULL AND {_no_nul("description_j")}
+                                     AND length(description_s) <= {MAX_DESCRIPTION}))
+      AND (music_j IS NULL OR regexp_full_match(music_s, '[!-~]{{0,{MAX_MUSIC_ID}}}')
+           OR (music_s IS NULL AND regexp_full_match(music_j, '[0-9]{{1,19}}')))
+      AND (voice_j IS NULL OR (voice_s IS NOT NULL AND {_no_nul("voice_j")}
+                               AND length(voice_s) <= {MAX_TRANSCRIPT})),
+      false) AS row_ok
+  FROM decoded
+)
+SELECT
+  COALESCE(id_s, id_j::VARCHAR) AS id,
+  username_s AS username,
+  create_time_n AS create_time,
+  collected_at_n AS collected_at,
+  view_count_n AS view_count,
+  CASE WHEN region_s <> '' THEN upper(region_s) END AS region_code,
+  COALESCE(description_s, '') AS video_description,
+  video_duration_n AS video_duration,
+  like_count_n AS like_count,
+  comment_count_n AS comment_count,
+  share_count_n AS share_count,
+  CASE WHEN music_s IS NULL THEN music_j::VARCHAR ELSE NULLIF(music_s, '') END AS music_id,
+  voice_s AS voice_to_text,
+  CASE WHEN strlen(username_s) = length(username_s) THEN lower(username_s)
+       ELSE oyren_casefold(username_s) END AS username_folded,
+  tags_key,
+  line_bytes,
+  row_ok
+FROM checked
+) TO {sql_literal(str(dest))} (FORMAT parquet, COMPRESSION zstd)
+"""
+
+
+def _tag_lists(text: str) -> tuple[list[str], list[str]] | None:
+    """A hashtag list (DuckDB's JSON text of it) as the reader keeps it, and folded; None when
+    the reader refuses it."""
+    try:
+        value = orjson.loads(text)
+        tags = _Fields({"hashtag_names": value}, "", None, False).hashtags("")
+    except (orjson.JSONDecodeError, InputError):
+        return None
+    return list(tags), folded_tags(tags)
+
+
+def _described(description: str | None) -> tuple[list[str], list[str]]:
+    """The hashtags written in a description (JSON text), for a line that has no list."""
+    try:
+        text = orjson.loads(description) if description is not None else ""
+    except orjson.JSONDecodeError:
+        text = ""
+    tags = extract_hashtags(text if isinstance(text, str) else "")
+    return list(tags), folded_tags(tags)
+
+
+def hashtags_beside(path: Path) -> Path:
+    """Where the hashtag lists of a Parquet file written by :func:`jsonl_in_sql` are kept."""
+    return path.with_name(path.stem + ".hashtags.parquet")
+
+
+def _write_tag_lists(con: duckdb.DuckDBPyConnection, written: Path) -> bool:
+    """Validate, strip and fold every distinct hashtag list of ``written`` with the reader's own
+    code, into the file beside it; False if the reader refuses one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from oyren.inputs.columnar import _TAGS
+
+    rows = con.execute(
+        f"SELECT DISTINCT tags_key FROM read_parquet({sql_literal(str(written))})"
+    ).fetchall()
+    keys, names, folded = [], [], []
+    for (key,) in rows:
+        found = _tag_lists(key[1:]) if key[0] == "L" else _described(key[1:])
+        if found is None:
+            return False
+        keys.append(key)
+        names.append(found[0])
+        folded.append(found[1])
+    table = pa.table(
+        {
+            "tags_key": pa.array(keys, pa.string()),
+            "hashtag_names": pa.array(names, _TAGS),
+            "hashtags_folded": pa.array(folded, _TAGS),
+        }
+    )
+    pq.write_table(table, str(hashtags_beside(written)))
+    return True
+
+
+def observations_sql(path: Path) -> str:
+    """The plan's ``observations`` relation over the Parquet file :func:`entered` gave: the
+    file's columns, ``video_id`` and ``row_ordinal`` (with the hashtag lists kept beside a file
+    written from JSONL joined back by their key: a join per scan costs less than writing them)."""
+    rows = f"read_parquet({sql_literal(str(path))}, file_row_number = true)"
+    lists = hashtags_beside(path)
+    if not lists.exists():
+        return f"SELECT *, id AS video_id, file_row_number AS row_ordinal FROM {rows}"
+    return (
+        "SELECT o.*, t.hashtag_names, t.hashtags_folded, o.id AS video_id, "
+        f"o.file_row_number AS row_ordinal FROM {rows} AS o "
+        f"JOIN read_parquet({sql_literal(str(lists))}) AS t ON o.tags_key = t.tags_key"
+    )
+
+
+def jsonl_in_sql(path: Path, dest: Path) -> bool:
+    """Write the observations of the JSONL file ``path`` to Parquet at ``dest`` with DuckDB (the
+    hashtag lists by key, the lists themselves beside it: :func:`observations_sql` reads both),
+    and return True, when its checks vouch for every line; False sends the file to the reader."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            if size:
+                handle.seek(size - 1)
+                ends_in_newline = handle.read(1) == b"\n"
+            else:
+                ends_in_newline = True
+    except OSError:
+        return False  # the reader says why it cannot open the file
+    # Rows in the file's order: their position orders the videos.
+    con = connect(ordered=True, memory=ENTRY_MEMORY)
+    try:
+        con.create_function("oyren_casefold", str.casefold, ["VARCHAR"], "VARCHAR")
+        con.execute(_jsonl_sql(path, dest))
+        row = con.execute(
+            "SELECT count(*), COALESCE(sum(line_bytes), 0), COALESCE(bool_and(row_ok), true) "
+            f"FROM read_parquet({sql_literal(str(dest))})"
+        ).fetchone()
+        if row is None:
+            return False
+        lines, line_bytes, rows_ok = row
+        if not rows_ok or line_bytes + lines - (0 if ends_in_newline else 1) != size:
+            return False
+        return _write_tag_lists(con, dest)
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()

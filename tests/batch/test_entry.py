@@ -1,0 +1,250 @@
+"""Observations entering the plan: DuckDB's reading of JSONL agrees with the validating reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oyren.batch.entry import (
+    PY_SPACES,
+    entered,
+    hashtags_beside,
+    jsonl_in_sql,
+    observations_sql,
+)
+from oyren.errors import InputError
+from oyren.inputs.columnar import SCHEMA, to_parquet
+from oyren.inputs.observations import SkipReport
+
+BASE = {
+    "id": "7330000000010000001",
+    "username": "leyla_baku",
+    "create_time": 1713738482,
+    "region_code": "AZ",
+    "video_description": "Dərs #TikTokdanÖyrən",
+    "hashtag_names": ["TikTokdanÖyrən", "təhsil"],
+    "video_duration": 31,
+    "view_count": 30,
+    "like_count": 1,
+    "comment_count": 0,
+    "share_count": 0,
+    "collected_at": 1713744009,
+    "music_id": "7000000000508721945",
+}
+
+
+def _line(**changes: object) -> bytes:
+    record = {**BASE, **changes}
+    return orjson.dumps({k: v for k, v in record.items() if v is not _DROP})
+
+
+_DROP = object()
+
+
+def _rows(path: Path) -> list[tuple[object, ...]]:
+    con = duckdb.connect()
+    try:
+        names = ", ".join(SCHEMA.names)
+        sql = f"SELECT {names} FROM ({observations_sql(path)}) ORDER BY row_ordinal"
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _reader(path: Path, tmp: Path) -> list[tuple[object, ...]] | None:
+    """The rows the validating reader writes, or None when it refuses the file."""
+    dest = tmp / "reader.parquet"
+    try:
+        to_parquet(path, dest)
+    except InputError:
+        return None
+    return _rows(dest)
+
+
+def _sql(path: Path, tmp: Path) -> list[tuple[object, ...]] | None:
+    """The rows DuckDB writes when its checks vouch for the file, else None."""
+    dest = tmp / "sql.parquet"
+    for written in (dest, hashtags_beside(dest)):
+        written.unlink(missing_ok=True)
+    return _rows(dest) if jsonl_in_sql(path, dest) else None
+
+
+def _agree(content: bytes, tmp: Path) -> tuple[bool, bool]:
+    """Check that DuckDB accepts only what the reader accepts, with the same rows; return
+    (accepted by the reader, accepted by DuckDB)."""
+    path = tmp / "observations.jsonl"
+    path.write_bytes(content)
+    theirs = _reader(path, tmp)
+    ours = _sql(path, tmp)
+    if ours is not None:
+        assert ours == theirs
+    return theirs is not None, ours is not None
+
+
+def _file(*lines: bytes) -> bytes:
+    return b"".join(line + b"\n" for line in lines)
+
+
+def test_jsonl_in_sql_writes_what_the_reader_writes(tmp_path):
+    lines = [
+        _line(),
+        _line(id=7330000000010000002, view_count=0, region_code="az"),
+        _line(hashtag_names=[" #tag ", "\u3000TikTokdanÖyrən\u00a0", "  ", "ＴＩＫＴＯＫdanÖYRƏN"]),
+        _line(hashtag_names=_DROP, video_description="Bax #TİKTOKDANÖYRƏN və #öyrən"),
+        _line(username="Straße_ẞ", video_description='a "quoted"\nline\\ with / slash'),
+        _line(region_code="", music_id="", video_duration=_DROP, like_count=_DROP),
+        _line(music_id=7000000000508721945, voice_to_text="salam"),
+        _line(id="18446744073709551615", collected_at=1713738482),
+    ]
+    assert _agree(_file(*lines), tmp_path) == (True, True)
+
+
+def test_jsonl_in_sql_file_without_final_newline_and_empty_file(tmp_path):
+    assert _agree(_line() + b"\n" + _line(view_count=5), tmp_path) == (True, True)
+    assert _agree(b"", tmp_path) == (True, True)
+
+
+# Lines the reader refuses: DuckDB must refuse them too (or the file would read differently).
+REFUSED = {
+    "float with a fraction": _line(view_count=1.5),
+    "string for a count": _line(view_count="5"),
+    "boolean for a count": _line(like_count=True),
+    "negative count": _line(share_count=-1),
+    "count past the limit": _line(view_count=10**15 + 1),
+    "integer past 64 bits": _line().replace(b":30,", b":18446744073709551616,"),
+    "id past 2^64-1": _line().replace(b'"7330000000010000001"', b"18446744073709551616"),
+    "float id": _line().replace(b'"7330000000010000001"', b"7.3e18"),
+    "id with letters": _line(id="73x"),
+    "key written twice": _line().replace(b'"view_count":30', b'"view_count":30,"view_count":31'),
+    "unknown key twice": _line().replace(b"{", b'{"x":1,"x":2,', 1),
+    "nested key twice": _line().replace(b"{", b'{"x":{"a":1,"a":2},', 1),
+    "trailing comma": _line().replace(b"}", b",}"),
+    "trailing comma in the list": _line().replace(b'"t\xc9\x99hsil"]', b'"t\xc9\x99hsil",]'),
+    "NaN in an unknown key": _line().replace(b"{", b'{"x":NaN,', 1),
+    "Infinity for a count": _line().replace(b'"like_count":1', b'"like_count":Infinity'),
+    "byte-order mark": b"\xef\xbb\xbf" + _line(),
+    "array line": b"[1, 2]",
+    "null line": b"null",
+    "number for the username": _line(username=12345),
+    "blank username": _line(username="\u3000 "),
+    "long username": _line(username="u" * 25),
+    "region not letters": _line(region_code="A1"),
+    "region too long": _line(region_code="AZE"),
+    "tag not a string": _line(hashtag_names=["a", 5]),
+    "hashtags as a string": _line(hashtag_names="a b"),
+    "tag too long": _line(hashtag_names=["a" * 201]),
+    "NUL in a tag": _line(hashtag_names=["a\x00b"]),
+    "NUL in the description": _line(video_description="a\x00b"),
+    "description too long": _line(video_description="ə" * 4001),
+    "seen before posted": _line(collected_at=1713738481),
+    "time before 2014": _line(create_time=1_000_000_000, collected_at=1_000_000_001),
+    "missing view_count": _line(view_count=_DROP),
+    "missing username": _line(username=_DROP),
+    "float music_id": _line(music_id=1.5),
+    "comment after the object": _line() + b" // note",
+    "two objects on a line": _line() + _line(),
+}
+
+
+@pytest.mark.parametrize("line", REFUSED.values(), ids=REFUSED.keys())
+def test_jsonl_in_sql_refuses_what_the_reader_refuses(tmp_path, line):
+    reader, sql = _agree(_file(_line(), line, _line(view_count=99)), tmp_path)
+    assert (reader, sql) == (False, False)
+
+
+# Lines the reader accepts, some after changing them: DuckDB may send them to the reader (which
+# then reads them) but must never read them differently.
+ACCEPTED = {
+    "float without a fraction": _line(view_count=30.0),
+    "exponent count": _line().replace(b'"view_count":30', b'"view_count":3e1'),
+    "integer id": _line(id=7330000000010000001),
+    "id with spaces": _line(id=" 7330000000010000001 "),
+    "video_id instead of id": _line(id=_DROP, video_id="7330000000010000001"),
+    "both ids": _line(video_id=5),
+    "object for video_id beside id": _line().replace(b"{", b'{"video_id":{"a":1},', 1),
+    "ISO collected_at": _line(collected_at="2024-04-22T04:40:09+04:00"),
+    "digits collected_at": _line(collected_at="1713744009"),
+    "null values": _line(region_code=None, music_id=None),
+    "unknown key": _line().replace(b"{", b'{"effect_ids":["1"],', 1),
+    "spaces after colons": orjson.dumps(BASE).replace(b'":', b'": '),
+    "space before a colon": _line().replace(b'"username":', b'"username" :'),
+    "escaped key": _line().replace(b'"username"', b'"user\\u006eame"'),
+    "escaped text": _line().replace(b"Ders", b"D\\u0259rs"),
+    "NUL in the username": _line(username="ab\x00c"),
+    "region blank": _line(region_code="  "),
+    "crlf": _line() + b"\r",
+    "blank lines": b"\n  \n" + _line(),
+    "Unicode spaces at tag edges": _line(hashtag_names=["\u2003#\u3000tag\u2029", "\u00a0"]),
+    "empty list": _line(hashtag_names=[]),
+    "music_id with spaces": _line(music_id=" 7 "),
+}
+
+
+@pytest.mark.parametrize("line", ACCEPTED.values(), ids=ACCEPTED.keys())
+def test_jsonl_in_sql_reads_accepted_lines_as_the_reader_does(tmp_path, line):
+    reader, _ = _agree(_file(_line(), line), tmp_path)
+    assert reader
+
+
+def test_jsonl_in_sql_reads_compact_lines_itself(tmp_path):
+    """What Öyrən and the API write (compact, known fields) stays on DuckDB's side."""
+    line = _line(id=7330000000010000001, hashtag_names=["\u3000x "], region_code=_DROP)
+    assert _agree(_file(_line(), line), tmp_path) == (True, True)
+
+
+_VALUES = st.one_of(
+    st.integers(min_value=-(2**65), max_value=2**65),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=5),
+    st.sampled_from(["", " ", "\u3000", "AZ", "az", "#", "1713744009", "18446744073709551615"]),
+    st.booleans(),
+    st.none(),
+    st.lists(st.one_of(st.text(max_size=4), st.integers()), max_size=3),
+)
+
+
+_KEYS = st.sampled_from([*BASE, "video_id", "voice_to_text", "extra"])
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    changes=st.dictionaries(_KEYS, _VALUES, max_size=3),
+    spaced=st.booleans(),
+)
+def test_jsonl_in_sql_never_reads_a_line_differently(tmp_path, changes, spaced):
+    line = orjson.dumps({**BASE, **changes})
+    if spaced:
+        line = line.replace(b",", b", ")
+    _agree(_file(_line(), line), tmp_path)
+
+
+def test_entered_names_the_bad_line_or_skips_it(tmp_path):
+    path = tmp_path / "observations.jsonl"
+    path.write_bytes(_file(_line(), _line(view_count=-5), _line(view_count=7)))
+    with pytest.raises(InputError, match=r"line 2.*view_count"), entered(path):
+        pass
+    skip = SkipReport()
+    with entered(path, skip=skip) as parquet:
+        assert len(_rows(parquet)) == 2
+    assert skip.count == 1
+
+
+def test_entered_reads_a_valid_file_with_duckdb(tmp_path):
+    path = tmp_path / "observations.jsonl"
+    path.write_bytes(_file(_line(), _line(view_count=7)))
+    seen: list[int] = []
+    with entered(path, progress=seen.append) as parquet:
+        assert [row[4] for row in _rows(parquet)] == [30, 7]
+        assert parquet != path
+    assert seen == [path.stat().st_size]
+
+
+def test_py_spaces_are_what_str_strip_removes():
+    assert tuple(c for c in range(0x110000) if chr(c).isspace()) == PY_SPACES
