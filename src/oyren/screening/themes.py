@@ -448,8 +448,9 @@ class Classifier:
         memory = self._evidence
         for i, word in enumerate(sequence):
             key = (field_name, word)
-            known = memory.get(key, False)
-            if known is False:
+            if key in memory:
+                known = memory[key]
+            else:
                 # What a word alone gives, unless a cue of several words starts there.
                 cues = self._cues_at(word)
                 known = (
