@@ -350,10 +350,12 @@ class Classifier:
                              voice_to_text=observation.voice_to_text)  # fmt: skip
 
     def _decide(self, totals: dict[str, float], evidence: tuple[Evidence, ...]) -> ThemeGuess:
-        theme_total = sum(totals[t] for t in self.themes)
+        theme_total = sum(map(totals.__getitem__, self.themes))
         against = totals[NOT_EDUCATIONAL]
         teaching = totals[TEACHING]
-        scores = tuple((label, round(score, 6)) for label, score in totals.items())
+        # Most labels have no evidence: 0.0 needs no rounding.
+        scores = tuple([(label, round(score, 6) if score else score)
+                        for label, score in totals.items()])  # fmt: skip
         educational = theme_total + teaching > against
         topic: str | None = None
         confidence = 0.0
