@@ -241,3 +241,27 @@ def test_content_hash_is_the_digest_of_the_record(fields: dict[str, Any]) -> Non
     obs = replace(base, **fields)
     record = orjson.dumps(observation_to_record(obs))
     assert content_hash(obs) == hashlib.blake2b(record, digest_size=16).hexdigest()
+
+
+def test_an_import_sets_its_bulk_load_settings_back(
+    stored_db: Engine, make_record: Callable[..., dict[str, Any]], write_jsonl: Callable[..., Path]
+) -> None:
+    # The collector runs less often and SQLite's cache is bigger during an import, not after it,
+    # whether the import succeeded or failed.
+    import gc
+
+    def cache_size() -> Any:
+        with stored_db.connect() as connection:
+            if connection.dialect.name != "sqlite":
+                return None
+            return connection.exec_driver_sql("PRAGMA cache_size").scalar()
+
+    threshold, cache = gc.get_threshold(), cache_size()
+    seen: list[tuple[int, ...]] = []
+    good = write_jsonl([make_record(id=1), make_record(id=2)])
+    ingest(stored_db, good, chunk_size=1, progress=lambda d, t: seen.append(gc.get_threshold()))
+    assert seen and seen[0][0] > threshold[0]
+    assert (gc.get_threshold(), cache_size()) == (threshold, cache)
+    with pytest.raises(InputError):
+        ingest(stored_db, write_jsonl([make_record(id=3), "{not json"]))
+    assert (gc.get_threshold(), cache_size()) == (threshold, cache)
