@@ -291,10 +291,11 @@ def main() -> None:
         metavar="N",
         help="only the full ingest, N times each, versions taking turns (with --baseline-src)",
     )
+    parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     args = parser.parse_args()
     sizes = args.videos or [100_000, 10_000]
     campaign = load_campaign(CAMPAIGN_FILE)
-    kinds = ["sqlite"] + (["postgres"] if args.postgres else [])
+    kinds = ([] if args.no_sqlite else ["sqlite"]) + (["postgres"] if args.postgres else [])
     with tempfile.TemporaryDirectory(prefix="oyren-live-") as tmp:
         folder = Path(tmp)
         if args.full_only:

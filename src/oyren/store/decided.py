@@ -29,7 +29,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Table, delete, event, func, insert, select, update
+from sqlalchemy import Engine, Table, delete, event, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from oyren.batch.evaluate import (
@@ -54,6 +54,8 @@ from oyren.store.models import (
     DecidedStateRow,
     DecidedTotalsRow,
     DecidedVideoRow,
+    DecisionRow,
+    RemovalRow,
     VideoRow,
 )
 from oyren.store.rows import (
@@ -299,8 +301,11 @@ def _write(
     return the newest observation time among them. Videos ``fresh`` holds are not read back."""
     topics = _Topics(campaign)
     put = BulkInsert(session.connection(), insert(VIDEOS), _VIDEO_COLUMNS)
+    # People's decisions and removals are few: when the campaign has none, no batch asks.
+    people = _has_people(session, campaign_id)
     folded: set[str] = set()
     newest: int | None = None
+    videos_added = entries_added = views_added = 0  # the generation's numbers, bumped once
     for start in range(0, len(video_ids), BATCH):
         chunk = list(video_ids[start : start + BATCH])
         videos = fresh.videos(campaign.cutoff_ts, chunk) if fresh is not None else {}
@@ -335,8 +340,8 @@ def _write(
         entries = decide_videos(
             campaign,
             videos.values(),
-            decisions=stored_decisions(session, campaign_id, video_ids=chunk),
-            removals=stored_removals(session, campaign_id, video_ids=chunk),
+            decisions=stored_decisions(session, campaign_id, video_ids=chunk) if people else (),
+            removals=stored_removals(session, campaign_id, video_ids=chunk) if people else (),
             topic=topics.reusing(known, digests),
         )
         rows = [
@@ -356,12 +361,22 @@ def _write(
         put(list(map(_VIDEO_VALUES, rows)))
         old = [r for r in before.values() if r.eligible]
         new = [r for r in rows if r["eligible"]]
-        _bump(session, campaign_id, generation, videos=len(rows) - len(before),
-              entries=len(new) - len(old),
-              views=sum(r["views"] for r in new) - sum(r.views for r in old))  # fmt: skip
+        videos_added += len(rows) - len(before)
+        entries_added += len(new) - len(old)
+        views_added += sum(r["views"] for r in new) - sum(r.views for r in old)
+    _bump(session, campaign_id, generation, videos=videos_added, entries=entries_added,
+          views=views_added)  # fmt: skip
     if creators and folded:
         _write_creators(session, campaign_id, generation, sorted(folded))
     return newest
+
+
+def _has_people(session: Session, campaign_id: str) -> bool:
+    """Whether any decision or removal is stored for the campaign."""
+    return any(
+        session.scalar(select(exists().where(table.campaign_id == campaign_id)))
+        for table in (DecisionRow, RemovalRow)
+    )
 
 
 class _Topics:
