@@ -261,3 +261,19 @@ def test_videos_past_the_memory_limit_are_read_back(
     _check(db, campaign_id)
     _, rows = _rows(db, campaign_id)
     assert sorted(e.video_id for e in rows) == ["300", "301", "302"]
+
+
+def test_many_creators_are_recounted_in_one_pass(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past MANY_CREATORS a write recounts its creators from one read of the eligible rows.
+    monkeypatch.setattr(decided, "MANY_CREATORS", 0)
+    _register(db, _campaign("many"))
+    records = [
+        record(SHIPPED, id=400 + i, username=NAMES[i % 4], view_count=10 * i, video_duration=45)
+        for i in range(9)
+    ]
+    _apply(db, "many", ("ingest", records, 5, "read between"))
+    _check(db, "many")
+    _apply(db, "many", ("decide", "403", "exclude"))
+    _check(db, "many")
