@@ -66,12 +66,13 @@ campaign = load_campaign(campaign_path)
 page = f"/campaigns/{campaign.id}/leaderboard"
 if mode == "full":
     engine = open_database(url, create=True)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with transaction(engine) as session:
         register_campaign(session, campaign=campaign, by="benchmark")
     with transaction(engine) as session:
         ingest_observations(session, campaign_id=campaign.id, path=data, by="benchmark")
-    print(json.dumps({"ingest_s": time.perf_counter() - start}))
+    print(json.dumps({"ingest_s": time.perf_counter() - start,
+                      "ingest_cpu_s": time.process_time() - cpu}))
 elif mode == "restart":
     started = time.perf_counter()
     web = client()
@@ -189,8 +190,11 @@ def fresh_url(kind: str, name: str, folder: Path, postgres: str | None) -> str:
     from oyren.store.db import normalize_url
 
     assert postgres is not None
-    admin = create_engine(normalize_url(postgres), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    database = f"oyren_bench_{name}"
+    server = normalize_url(postgres)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    # Named after the URL's database, so that runs against different scratch databases of one
+    # server never drop each other's.
+    database = f"{server.database or 'oyren_bench'}_{name}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         connection.exec_driver_sql(f"CREATE DATABASE {database}")
@@ -217,7 +221,8 @@ def measure(
     url = fresh_url(kind, f"{label}_{videos}", folder, postgres)
     full, wall, peak = run(src, "full", url, str(CAMPAIGN_FILE), str(data))
     if rounds == 0:
-        return {"full_wall_s": wall, "full_ingest_s": full["ingest_s"], "full_peak_mb": peak / 1e6}
+        return {"full_wall_s": wall, "full_ingest_s": full["ingest_s"],
+                "full_cpu_s": full["ingest_cpu_s"], "full_peak_mb": peak / 1e6}  # fmt: skip
     seen = sightings(data, 500)
     batches = [new_batch(campaign, folder, n, seen) for n in range(rounds)]
     out, _, _ = run(src, "rounds", url, str(CAMPAIGN_FILE), orjson.dumps(batches).decode())
@@ -225,6 +230,7 @@ def measure(
     return {
         "full_wall_s": wall,
         "full_ingest_s": full["ingest_s"],
+        "full_cpu_s": full["ingest_cpu_s"],
         "full_peak_mb": peak / 1e6,
         "ingest_1k": [r["ingest_s"] for r in out],
         "shown": [r["shown_s"] for r in out],
@@ -236,17 +242,36 @@ def report(kind: str, videos: int, label: str, m: dict[str, Any]) -> None:
     if "shown" not in m:
         print(
             f"{kind:8} {videos:>7,} {label:9} full ingest {m['full_ingest_s']:7.1f} s "
-            f"(process {m['full_wall_s']:.1f} s, peak {m['full_peak_mb']:,.0f} MB)",
+            f"(cpu {m['full_cpu_s']:.1f} s, process {m['full_wall_s']:.1f} s, "
+            f"peak {m['full_peak_mb']:,.0f} MB)",
             flush=True,
         )
         return
     print(
         f"{kind:8} {videos:>7,} {label:9} full ingest {m['full_ingest_s']:7.1f} s "
-        f"(process {m['full_wall_s']:.1f} s, peak {m['full_peak_mb']:,.0f} MB) | "
+        f"(cpu {m['full_cpu_s']:.1f} s, process {m['full_wall_s']:.1f} s, "
+        f"peak {m['full_peak_mb']:,.0f} MB) | "
         f"1,000 new: ingest {median_ms(m['ingest_1k'])}, to leaderboard {median_ms(m['shown'])} "
         f"(max {max(m['shown']) * 1000:,.1f} ms, {len(m['shown'])} rounds) | after restart: "
         f"first {m['restart']['first_s'] * 1000:,.1f} ms, second "
         f"{m['restart']['second_s'] * 1000:,.1f} ms",
+        flush=True,
+    )
+
+
+def full_only_ratios(kind: str, videos: int, turns: dict[str, list[dict[str, Any]]]) -> None:
+    """Medians of the turns, and decided / baseline."""
+    med = {
+        label: {k: statistics.median(m[k] for m in ms) for k in ("full_ingest_s", "full_cpu_s")}
+        for label, ms in turns.items()
+    }
+    d, b = med["decided"], med["baseline"]
+    print(
+        f"{kind:8} {videos:>7,} medians of {len(turns['decided'])} turns: decided "
+        f"{d['full_ingest_s']:.1f} s (cpu {d['full_cpu_s']:.1f} s), baseline "
+        f"{b['full_ingest_s']:.1f} s (cpu {b['full_cpu_s']:.1f} s); decided / baseline: wall "
+        f"{d['full_ingest_s'] / b['full_ingest_s']:.2f}x, cpu "
+        f"{d['full_cpu_s'] / b['full_cpu_s']:.2f}x",
         flush=True,
     )
 
@@ -266,20 +291,26 @@ def main() -> None:
         metavar="N",
         help="only the full ingest, N times each, versions taking turns (with --baseline-src)",
     )
+    parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     args = parser.parse_args()
     sizes = args.videos or [100_000, 10_000]
     campaign = load_campaign(CAMPAIGN_FILE)
-    kinds = ["sqlite"] + (["postgres"] if args.postgres else [])
+    kinds = ([] if args.no_sqlite else ["sqlite"]) + (["postgres"] if args.postgres else [])
     with tempfile.TemporaryDirectory(prefix="oyren-live-") as tmp:
         folder = Path(tmp)
         if args.full_only:
             for kind in kinds:
                 for videos in sizes:
+                    turns: dict[str, list[dict[str, Any]]] = {}
                     for _ in range(args.full_only):
                         for label, src in (("decided", SRC), ("baseline", args.baseline_src)):
                             if src is not None:
-                                report(kind, videos, label, measure(kind, videos, label, src, 0,
-                                       folder, args.postgres, campaign))  # fmt: skip
+                                m = measure(kind, videos, label, src, 0, folder, args.postgres,
+                                            campaign)  # fmt: skip
+                                report(kind, videos, label, m)
+                                turns.setdefault(label, []).append(m)
+                    if "baseline" in turns:
+                        full_only_ratios(kind, videos, turns)
             return
         for kind in kinds:
             for videos in sizes:

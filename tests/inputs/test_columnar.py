@@ -13,6 +13,7 @@ from oyren.inputs.columnar import (
     ParquetSink,
     folded_tags,
     read_parquet_observations,
+    stream_observations,
     to_parquet,
     write_observations_parquet,
 )
@@ -137,3 +138,32 @@ def test_a_sink_writes_tables_built_elsewhere_in_its_schema(tmp_path, make_recor
     sink.close()
     assert sink.count == 2
     assert list(read_parquet_observations(tmp_path / "b.parquet")) == [obs, obs]
+
+
+def test_stream_observations_reads_a_file_as_read_observations_does(tmp_path, write_jsonl,
+                                                                    make_record):  # fmt: skip
+    # The fast lane for JSONL: the same observations, and the same errors naming line and field.
+    lines = [
+        make_record(id=1, view_count=10),
+        make_record(id="2", hashtag_names=["#Elm", "öyrən"], collected_at="2024-05-01T10:00:00Z"),
+        "",
+        '{"id": 3, "id": 4}',
+        make_record(id=5, view_count="many"),
+        "{not json",
+        make_record(id=6, region_code="az", music_id=77, voice_to_text="salam"),
+    ]
+    path = write_jsonl(lines)
+    skip_fast, skip_slow = SkipReport(), SkipReport()
+    fast = list(stream_observations(path, skip=skip_fast))
+    assert fast == list(read_observations(path, skip=skip_slow))
+    assert [o.video_id for o in fast] == ["1", "2", "6"]
+    assert [str(e) for e in skip_fast.errors] == [str(e) for e in skip_slow.errors]
+    assert skip_fast.count == 3
+    with pytest.raises(InputError, match="line 4") as error:
+        list(stream_observations(path))
+    with pytest.raises(InputError) as expected:
+        list(read_observations(path))
+    assert str(error.value) == str(expected.value)
+    csv = tmp_path / "o.csv"
+    csv.write_text("id,username,create_time,view_count,collected_at\n7,a,1714000000,5,1714000100\n")
+    assert list(stream_observations(csv)) == list(read_observations(csv))

@@ -417,3 +417,33 @@ def test_topics_are_classify_observation_for_each_video(classifier: Classifier):
     assert classifier.topics(observations) == expected
     assert len({topic for topic, _ in expected}) >= 4
     assert classifier.topics([]) == []
+
+
+REMEMBERED = [
+    ("Sadə resept: plov #yemək #kimyadersi", ("LifeHack", "öyrən"), None),
+    ("Мой рецепт борща, объясняю", (), "how to cook a quick soup"),
+    ("funny prank challenge #fyp", ("fyp",), None),
+    ("English grammar: present perfect", ("təhsil",), "grammar lesson for school"),
+    ("Sadə resept: plov #yemək #kimyadersi", ("LifeHack", "öyrən"), None),  # again, the same
+    ("elmira dance #elmira", (), None),
+]
+
+
+@pytest.mark.parametrize("memory", [1, 2, 50_000])
+def test_classify_remembering_gives_the_same_guesses(
+    themes: tuple[Theme, ...], memory: int, monkeypatch: pytest.MonkeyPatch
+):
+    # A classifier remembers words, tags and texts it has seen (and forgets all when full): its
+    # guesses, evidence included, are those of a classifier seeing each text for the first time.
+    monkeypatch.setattr("oyren.screening.themes.MEMORY", memory)
+    seasoned = Classifier(themes)
+    for _ in range(2):
+        for description, tags, voice in REMEMBERED:
+            fresh = Classifier(themes).classify(
+                description=description, hashtags=tags, voice_to_text=voice
+            )
+            again = seasoned.classify(description=description, hashtags=tags, voice_to_text=voice)
+            assert again == fresh
+    assert seasoned.classify(description="resept", hashtags=iter(["yemək"])) == Classifier(
+        themes
+    ).classify(description="resept", hashtags=["yemək"])

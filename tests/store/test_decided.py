@@ -120,7 +120,12 @@ def observation(draw: st.DrawFn, cutoff: int, start: int) -> dict[str, Any]:
 
 def writes(cutoff: int, start: int) -> st.SearchStrategy[list[tuple[Any, ...]]]:
     op = st.one_of(
-        st.tuples(st.just("ingest"), st.lists(observation(cutoff, start), min_size=1, max_size=6)),
+        st.tuples(
+            st.just("ingest"),
+            st.lists(observation(cutoff, start), min_size=1, max_size=6),
+            st.integers(0, 6),  # where the second part starts
+            st.sampled_from(["one writer", "two writers", "read between"]),
+        ),
         st.tuples(
             st.just("decide"),
             st.sampled_from(VIDEOS),
@@ -137,8 +142,17 @@ def _apply(engine: Engine, campaign_id: str, op: tuple[Any, ...]) -> None:
     try:
         with transaction(engine) as session:
             if kind == "ingest":
+                # In two parts: the videos the first creates are decided from the observations in
+                # memory, unless a second writer or a read (which settles) comes between.
                 observations = [observation_from_record(r) for r in op[1]]
-                ObservationWriter(session, campaign_id).insert(observations)
+                split, how = (op[2], op[3]) if len(op) > 2 else (len(observations), "one writer")
+                writer = ObservationWriter(session, campaign_id)
+                writer.insert(observations[:split])
+                if how == "two writers":
+                    writer = ObservationWriter(session, campaign_id)
+                elif how == "read between":
+                    decided.status(session, campaign_id)
+                writer.insert(observations[split:])
             elif kind == "decide":
                 moderate(session, campaign_id=campaign_id, video_id=op[1], action=op[2],
                          reason="checked by hand", by="mod", at=2)  # fmt: skip
@@ -229,3 +243,37 @@ def test_flags_are_computed_apart_with_their_time(db: Engine) -> None:
     assert [t for t, _ in state.views_by_day] == days
     assert state.views_by_day[-1] == (SHIPPED.cutoff_ts, sum(r["view_count"] for r in records))
     assert sorted(stored) == sorted(e.video_id for e in expected.entries if e.flags)
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2])
+def test_videos_past_the_memory_limit_are_read_back(
+    db: Engine, limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An import keeps the videos it creates in memory up to a limit; the others are read back.
+    monkeypatch.setattr(decided, "FRESH_LIMIT", limit)
+    campaign_id = f"m{limit}"
+    _register(db, _campaign(campaign_id))
+    records = [
+        record(SHIPPED, id=300 + i % 3, view_count=100 * i, collected_at=SHIPPED.cutoff_ts - i)
+        for i in range(7)
+    ]
+    _apply(db, campaign_id, ("ingest", records, 4, "one writer"))
+    _check(db, campaign_id)
+    _, rows = _rows(db, campaign_id)
+    assert sorted(e.video_id for e in rows) == ["300", "301", "302"]
+
+
+def test_many_creators_are_recounted_in_one_pass(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past MANY_CREATORS a write recounts its creators from one read of the eligible rows.
+    monkeypatch.setattr(decided, "MANY_CREATORS", 0)
+    _register(db, _campaign("many"))
+    records = [
+        record(SHIPPED, id=400 + i, username=NAMES[i % 4], view_count=10 * i, video_duration=45)
+        for i in range(9)
+    ]
+    _apply(db, "many", ("ingest", records, 5, "read between"))
+    _check(db, "many")
+    _apply(db, "many", ("decide", "403", "exclude"))
+    _check(db, "many")

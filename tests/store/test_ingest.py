@@ -214,3 +214,54 @@ def test_ingest_two_files_in_one_transaction(
                 session, campaign_id="tiktokdan-oyren-2024", path=path, by="tester"
             )
     assert (last.new_videos, last.new_observations, last.duplicates) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"region_code": None, "duration_s": None, "like_count": None, "comment_count": None,
+         "share_count": None, "hashtags": ()},
+        {"region_code": "", "description": "", "music_id": "7", "voice_to_text": "salam"},
+        {"description": 'a "quoted" \\ ə line\n', "hashtags": ("elm", "öyrən"), "like_count": 0},
+    ],
+)  # fmt: skip
+def test_content_hash_is_the_digest_of_the_record(fields: dict[str, Any]) -> None:
+    # Stored hashes name duplicates across versions: the fast build must give the same digest.
+    import hashlib
+    from dataclasses import replace
+
+    import orjson
+
+    from oyren.rules.observations import Observation, observation_to_record
+    from oyren.store.ingest import content_hash
+
+    base = Observation("7330000000000000001", "aysel", 1714000000, 1714003600, 55, "AZ",
+                       "Fotosintez #elm", ("elm",), 60, 3, 2, 1)  # fmt: skip
+    obs = replace(base, **fields)
+    record = orjson.dumps(observation_to_record(obs))
+    assert content_hash(obs) == hashlib.blake2b(record, digest_size=16).hexdigest()
+
+
+def test_an_import_sets_its_bulk_load_settings_back(
+    stored_db: Engine, make_record: Callable[..., dict[str, Any]], write_jsonl: Callable[..., Path]
+) -> None:
+    # The collector runs less often and SQLite's cache is bigger during an import, not after it,
+    # whether the import succeeded or failed.
+    import gc
+
+    def cache_size() -> Any:
+        with stored_db.connect() as connection:
+            if connection.dialect.name != "sqlite":
+                return None
+            return connection.exec_driver_sql("PRAGMA cache_size").scalar()
+
+    threshold, cache = gc.get_threshold(), cache_size()
+    seen: list[tuple[int, ...]] = []
+    good = write_jsonl([make_record(id=1), make_record(id=2)])
+    ingest(stored_db, good, chunk_size=1, progress=lambda d, t: seen.append(gc.get_threshold()))
+    assert seen and seen[0][0] > threshold[0]
+    assert (gc.get_threshold(), cache_size()) == (threshold, cache)
+    with pytest.raises(InputError):
+        ingest(stored_db, write_jsonl([make_record(id=3), "{not json"]))
+    assert (gc.get_threshold(), cache_size()) == (threshold, cache)

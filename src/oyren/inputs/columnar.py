@@ -45,6 +45,7 @@ __all__ = [
     "parquet_rows",
     "read_observation_file",
     "read_parquet_observations",
+    "stream_observations",
     "to_parquet",
     "write_observation_file",
     "write_observations_parquet",
@@ -312,6 +313,18 @@ def read_observation_file(
     if is_parquet(p):
         return read_parquet_observations(p, skip=skip)
     return read_observations(p, skip=skip)
+
+
+def stream_observations(
+    path: str | Path, *, skip: SkipReport | None = None
+) -> Iterator[Observation]:
+    """Every observation of a JSONL, CSV or Parquet file, as :func:`read_observation_file` reads
+    them, a JSONL file through the fast lane: for an import, which stores each one (the engine
+    groups an unread JSONL file's lines without building most of them)."""
+    p = Path(path)
+    if is_parquet(p) or p.suffix.lower() == ".csv":
+        return read_observation_file(p, skip=skip)
+    return _jsonl_observations(ObservationFile(p, skip), None)
 
 
 def write_observation_file(observations: Iterable[Observation], path: Path, fmt: str) -> int:

@@ -75,6 +75,10 @@ MAX_HASHTAG_CHARS = 100
 MAX_HASHTAGS = 100
 MIN_STEM = 3  # shortest prefix stem: shorter ones match too many unrelated words
 MIN_INNER_WORD = 4  # shortest lexicon word looked for inside a run-together hashtag
+# Entries a classifier remembers per kind (words, hashtags, whole texts): a campaign's videos
+# repeat a few thousand words and tags, so most are looked up, not worked out again. A full
+# memory is emptied, which bounds it on hostile input.
+MEMORY = 50_000
 
 _TIERS = {"strong": STRONG, "weak": WEAK}
 _LANGS = ("az", "en", "ru")
@@ -254,12 +258,16 @@ class Classifier:
     """Guesses a video's theme among a campaign's themes; build once, then call :meth:`classify`."""
 
     __slots__ = (
+        "_evidence",
         "_first_exact",
         "_first_prefix",
+        "_folded",
+        "_guesses",
         "_ignore",
         "_inner",
         "_inner_longest",
         "_max_stem",
+        "_tags",
         "themes",
     )
 
@@ -302,6 +310,13 @@ class Classifier:
                 self._inner.setdefault(w, False)
         self._max_stem = max((len(s) for s in self._first_prefix), default=0)
         self._inner_longest = max((len(w) for w in self._inner), default=0)
+        # Memories (see MEMORY): a word as found → folded; a hashtag → its words to match;
+        # (field, folded word) → its evidence, or None when a cue of several words starts there;
+        # a whole text → its guess.
+        self._folded: dict[str, str] = {}
+        self._tags: dict[str, tuple[str, list[str], list[str]]] = {}
+        self._evidence: dict[tuple[str, str], tuple[Evidence, ...] | None] = {}
+        self._guesses: dict[tuple[str, tuple[str, ...], str | None], ThemeGuess] = {}
 
     @classmethod
     def for_campaign(cls, campaign: Campaign, *, lexicon: Lexicon | None = None) -> Classifier:
@@ -314,14 +329,21 @@ class Classifier:
         voice_to_text: str | None = None,
     ) -> ThemeGuess:  # fmt: skip
         """Guess the theme of one video from its description, hashtags and speech transcript."""
+        tags = tuple(hashtags)
+        key = (description, tags, voice_to_text)
+        guess = self._guesses.get(key)
+        if guess is not None:
+            return guess
         found: dict[tuple[str, str], Evidence] = {}
-        for field_name, sequence in self._sequences(description, hashtags, voice_to_text or ""):
+        for field_name, sequence in self._sequences(description, tags, voice_to_text or ""):
             for evidence in self._match(sequence, field_name):
                 found.setdefault((evidence.label, evidence.pattern), evidence)
         totals = dict.fromkeys((*self.themes, NOT_EDUCATIONAL, TEACHING), 0.0)
         for evidence in found.values():
             totals[evidence.label] += evidence.weight
-        return self._decide(totals, tuple(found.values()))
+        guess = self._decide(totals, tuple(found.values()))
+        _remember(self._guesses, key, guess)
+        return guess
 
     def classify_observation(self, observation: Observation) -> ThemeGuess:
         """Guess the theme of the video an observation describes."""
@@ -337,10 +359,12 @@ class Classifier:
         )
 
     def _decide(self, totals: dict[str, float], evidence: tuple[Evidence, ...]) -> ThemeGuess:
-        theme_total = sum(totals[t] for t in self.themes)
+        theme_total = sum(map(totals.__getitem__, self.themes))
         against = totals[NOT_EDUCATIONAL]
         teaching = totals[TEACHING]
-        scores = tuple((label, round(score, 6)) for label, score in totals.items())
+        # Most labels have no evidence: 0.0 needs no rounding.
+        scores = tuple([(label, round(score, 6) if score else score)
+                        for label, score in totals.items()])  # fmt: skip
         educational = theme_total + teaching > against
         topic: str | None = None
         confidence = 0.0
@@ -358,22 +382,41 @@ class Classifier:
     ) -> Iterator[tuple[str, list[str]]]:
         """Yield (field, words) runs in which patterns are matched."""
         description = description[:MAX_PART_CHARS]
-        yield "description", [w for w in words(description) if w not in self._ignore]
+        ignore = self._ignore
+        yield "description", [w for w in self._words(description) if w not in ignore]
         seen: set[str] = set()
         tags = islice(chain(extract_hashtags(description), hashtags), MAX_HASHTAGS * 2)
         for tag in tags:
-            whole = "".join(words(tag[:MAX_HASHTAG_CHARS]))
-            if not whole or whole in seen or whole in self._ignore:
+            known = self._tags.get(tag)
+            if known is None:
+                whole = "".join(self._words(tag[:MAX_HASHTAG_CHARS]))
+                split = [w for w in split_hashtag(tag) if w not in ignore]
+                known = (whole, split, self._inner_words(whole) if whole else [])
+                _remember(self._tags, tag, known)
+            whole, parts, inner = known
+            if not whole or whole in seen or whole in ignore:
                 continue
             seen.add(whole)
             if len(seen) > MAX_HASHTAGS:
                 break
             yield "hashtags", [whole]
-            parts = [w for w in split_hashtag(tag) if w not in self._ignore]
             if len(parts) > 1:
                 yield "hashtags", parts
-            yield "hashtags", self._inner_words(whole)
-        yield "voice_to_text", [w for w in words(voice[:MAX_PART_CHARS]) if w not in self._ignore]
+            yield "hashtags", inner
+        yield "voice_to_text", [w for w in self._words(voice[:MAX_PART_CHARS]) if w not in ignore]
+
+    def _words(self, text: str) -> list[str]:
+        """:func:`words`, each word folded once per classifier."""
+        folded = self._folded
+        out = []
+        for w in _WORD_RE.findall(text):
+            if len(w) <= MAX_WORD_CHARS:
+                f = folded.get(w)
+                if f is None:
+                    f = fold(w).replace("ё", "е")
+                    _remember(folded, w, f)
+                out.append(f)
+        return out
 
     def _inner_words(self, tag: str) -> list[str]:
         """Find lexicon words run together in a folded hashtag, longest first, left to right.
@@ -413,18 +456,46 @@ class Classifier:
 
     def _match(self, sequence: list[str], field_name: str) -> Iterator[Evidence]:
         """Yield evidence for each position: per label, the heaviest (then longest) cue there."""
+        memory = self._evidence
         for i, word in enumerate(sequence):
-            per_label: dict[str, tuple[Cue, int]] = {}
-            for cue in self._cues_at(word):
-                n = len(cue.words)
-                if n > 1 and not _matches_rest(cue.words, sequence, i):
-                    continue
-                held = per_label.get(cue.label)
-                if held is None or (cue.weight, n) > (held[0].weight, held[1]):
-                    per_label[cue.label] = (cue, n)
-            for cue, n in per_label.values():
-                yield Evidence(label=cue.label, pattern=cue.pattern, weight=cue.weight,
-                               field=field_name, matched=" ".join(sequence[i : i + n]))  # fmt: skip
+            key = (field_name, word)
+            if key in memory:
+                known = memory[key]
+            else:
+                # What a word alone gives, unless a cue of several words starts there.
+                cues = self._cues_at(word)
+                known = (
+                    None
+                    if any(len(c.words) > 1 for c in cues)
+                    else tuple(self._match_at([word], 0, cues, field_name))
+                )
+                _remember(memory, key, known)
+            if known is not None:
+                yield from known
+            else:
+                yield from self._match_at(sequence, i, self._cues_at(word), field_name)
+
+    def _match_at(
+        self, sequence: list[str], i: int, cues: list[Cue], field_name: str
+    ) -> Iterator[Evidence]:
+        """The evidence at position ``i``, from the cues whose first word is there."""
+        per_label: dict[str, tuple[Cue, int]] = {}
+        for cue in cues:
+            n = len(cue.words)
+            if n > 1 and not _matches_rest(cue.words, sequence, i):
+                continue
+            held = per_label.get(cue.label)
+            if held is None or (cue.weight, n) > (held[0].weight, held[1]):
+                per_label[cue.label] = (cue, n)
+        for cue, n in per_label.values():
+            yield Evidence(label=cue.label, pattern=cue.pattern, weight=cue.weight,
+                           field=field_name, matched=" ".join(sequence[i : i + n]))  # fmt: skip
+
+
+def _remember(memory: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memory) >= MEMORY:
+        memory.clear()
+    memory[key] = value
 
 
 def _matches_rest(pattern: tuple[tuple[str, bool], ...], sequence: list[str], i: int) -> bool:

@@ -22,12 +22,14 @@ after writes settle (:func:`refresh_flags`), with the time they were computed.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Table, delete, event, func, insert, select, update
+from sqlalchemy import Engine, Table, delete, event, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from oyren.batch.evaluate import (
@@ -40,10 +42,11 @@ from oyren.rules.awards import CreatorTotal, creator_totals
 from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Flag, Results, Winners, id_sort_key
-from oyren.rules.videos import collect_videos
+from oyren.rules.videos import Video, VideoGroups, collect_videos
 from oyren.screening.flags import flag_videos
 from oyren.screening.screener import CampaignScreener
 from oyren.store.audit import now
+from oyren.store.db import BulkInsert
 from oyren.store.models import (
     CampaignRow,
     DecidedCreatorRow,
@@ -51,6 +54,8 @@ from oyren.store.models import (
     DecidedStateRow,
     DecidedTotalsRow,
     DecidedVideoRow,
+    DecisionRow,
+    RemovalRow,
     VideoRow,
 )
 from oyren.store.rows import (
@@ -69,10 +74,12 @@ __all__ = [
     "DecidedVideo",
     "Status",
     "counts",
+    "created",
     "creator_page",
     "eligible_facts",
     "entries_of",
     "flags_of",
+    "observed",
     "rank_key",
     "ranked_totals",
     "rebuild",
@@ -90,6 +97,9 @@ __all__ = [
 BATCH = 500  # videos per query: well under every database's parameter limit
 INLINE_REBUILD = 5_000  # videos a change of rules rebuilds at once, in the same transaction
 PENDING = "oyren.decided.pending"
+FRESH = "oyren.decided.fresh"
+MANY_CREATORS = 2_000  # creators past which a write recounts them in one pass
+FRESH_LIMIT = 250_000  # created videos a transaction keeps in memory (about 1.5 kB each)
 V = DecidedVideoRow
 C = DecidedCreatorRow
 T = DecidedTotalsRow
@@ -131,19 +141,104 @@ def _creator_key(total: CreatorTotal) -> str:
 
 def touch(session: Session, campaign_id: str, video_ids: Iterable[str]) -> None:
     """Note videos whose inputs this transaction changed; :func:`settle` rewrites their rows."""
+    ids = set(video_ids)
     pending: dict[str, set[str]] = session.info.setdefault(PENDING, {})
-    pending.setdefault(campaign_id, set()).update(video_ids)
+    pending.setdefault(campaign_id, set()).update(ids)
+    fresh: dict[str, _Fresh] | None = session.info.get(FRESH)
+    if fresh and campaign_id in fresh:
+        fresh[campaign_id].forget(ids)  # changed by a write the groups did not see
+
+
+def created(session: Session, campaign_id: str, video_ids: Iterable[str]) -> None:
+    """Note videos this transaction created: until it settles, every observation stored of them
+    must go through :func:`observed`, which groups them in memory so that :func:`settle` decides
+    them without reading their observations back."""
+    ids = set(video_ids)
+    if not ids:
+        return
+    fresh: dict[str, _Fresh] = session.info.setdefault(FRESH, {})
+    held = fresh.get(campaign_id)
+    if held is None:
+        held = fresh[campaign_id] = _Fresh(_cutoffs(session, campaign_id))
+    room = FRESH_LIMIT - len(held.ids) - len(held.stale)
+    if room > 0:
+        # Past the limit, videos are read back instead: memory stays bounded on any import.
+        held.ids |= set(itertools.islice(ids - held.stale, room))
+
+
+def observed(session: Session, campaign_id: str, observations: Sequence[Observation]) -> None:
+    """Note observations just stored (exact duplicates of stored ones included): their videos
+    are touched, and those :func:`created` in this transaction keep them in memory."""
+    fresh: dict[str, _Fresh] | None = session.info.get(FRESH)
+    held = fresh.get(campaign_id) if fresh else None
+    pending: dict[str, set[str]] = session.info.setdefault(PENDING, {})
+    touched = pending.setdefault(campaign_id, set())
+    if held is None:
+        touched.update(o.video_id for o in observations)
+        return
+    ids, others = held.ids, set()
+    for obs in observations:
+        if obs.video_id in ids:
+            held.add(obs)
+            touched.add(obs.video_id)
+        else:
+            others.add(obs.video_id)
+    if others:
+        touch(session, campaign_id, others)
+
+
+class _Fresh:
+    """Videos created in this transaction with all their observations, grouped as stored (per
+    cutoff of the generations kept up to date: their rules may differ)."""
+
+    __slots__ = ("groups", "ids", "stale")
+
+    def __init__(self, cutoffs: Iterable[int]) -> None:
+        self.groups = {cutoff: VideoGroups(cutoff) for cutoff in set(cutoffs)}
+        self.ids: set[str] = set()  # created, every observation of them seen
+        self.stale: set[str] = set()  # created, but changed by a write not seen here
+
+    def add(self, obs: Observation) -> None:
+        for groups in self.groups.values():
+            groups.add(obs.video_id, obs.collected_at, obs.view_count, obs)
+
+    def forget(self, video_ids: set[str]) -> None:
+        gone = video_ids & self.ids
+        if gone:
+            self.ids -= gone
+            self.stale |= gone
+            for groups in self.groups.values():
+                for video_id in gone:
+                    groups.by_id.pop(video_id, None)
+
+    def videos(self, cutoff: int, video_ids: Sequence[str]) -> dict[str, Video]:
+        """The videos among ``video_ids`` held here, grouped with ``cutoff`` (none if another)."""
+        groups = self.groups.get(cutoff)
+        if groups is None:
+            return {}
+        some = VideoGroups(cutoff)
+        held = groups.by_id
+        some.by_id = {v: held[v] for v in video_ids if v in self.ids and v in held}
+        return some.videos()
+
+
+def _cutoffs(session: Session, campaign_id: str) -> list[int]:
+    """The cutoffs of the generations writes keep up to date (read without waiting: settling
+    takes the state row, and reads the observations of any generation whose cutoff differs)."""
+    state = _state(session, campaign_id, lock=False)
+    return [] if state is None else [c.cutoff_ts for _, c in _targets(session, state)]
 
 
 def settle(session: Session) -> None:
     """Rewrite the rows of every video touched in this transaction (run before it commits)."""
     pending: dict[str, set[str]] | None = session.info.pop(PENDING, None)
+    fresh: dict[str, _Fresh] = session.info.pop(FRESH, None) or {}
     if not pending:
         return
     session.flush()
     for campaign_id, ids in sorted(pending.items()):
         if ids:
-            _refresh(session, campaign_id, sorted(ids))
+            _refresh(session, campaign_id, sorted(ids), fresh.get(campaign_id))
 
 
 @event.listens_for(Session, "before_commit")
@@ -154,6 +249,7 @@ def _before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING, None)
+    session.info.pop(FRESH, None)
 
 
 def _state(session: Session, campaign_id: str, *, lock: bool = True) -> DecidedStateRow | None:
@@ -165,12 +261,14 @@ def _state(session: Session, campaign_id: str, *, lock: bool = True) -> DecidedS
     return session.scalars(query).first()
 
 
-def _refresh(session: Session, campaign_id: str, video_ids: Sequence[str]) -> None:
+def _refresh(
+    session: Session, campaign_id: str, video_ids: Sequence[str], fresh: _Fresh | None = None
+) -> None:
     state = _state(session, campaign_id)
     if state is None:
         return  # stored before decided rows: `oyren rebuild` builds them all
     for generation, campaign in _targets(session, state):
-        _newest(state, _write(session, campaign_id, generation, campaign, video_ids))
+        _newest(state, _write(session, campaign_id, generation, campaign, video_ids, fresh=fresh))
     state.updated_at = now()
 
 
@@ -198,17 +296,28 @@ def _write(
     video_ids: Sequence[str],
     *,
     creators: bool = True,
+    fresh: _Fresh | None = None,
 ) -> int | None:
     """Rewrite the rows of ``video_ids`` in ``generation`` from their inputs, by batches;
-    return the newest observation time among them."""
+    return the newest observation time among them. Videos ``fresh`` holds are not read back."""
     topics = _Topics(campaign)
+    put = BulkInsert(session.connection(), insert(VIDEOS), _VIDEO_COLUMNS)
+    # People's decisions and removals are few: when the campaign has none, no batch asks.
+    people = _has_people(session, campaign_id)
     folded: set[str] = set()
     newest: int | None = None
+    videos_added = entries_added = views_added = 0  # the generation's numbers, bumped once
     for start in range(0, len(video_ids), BATCH):
         chunk = list(video_ids[start : start + BATCH])
-        videos = collect_videos(
-            stored_observations(session, campaign_id, video_ids=chunk), cutoff=campaign.cutoff_ts
-        )
+        videos = fresh.videos(campaign.cutoff_ts, chunk) if fresh is not None else {}
+        rest = [v for v in chunk if v not in videos]
+        if rest:
+            videos.update(
+                collect_videos(
+                    stored_observations(session, campaign_id, video_ids=rest),
+                    cutoff=campaign.cutoff_ts,
+                )
+            )
         before = {
             r.video_id: r
             for r in session.execute(
@@ -232,8 +341,8 @@ def _write(
         entries = decide_videos(
             campaign,
             videos.values(),
-            decisions=stored_decisions(session, campaign_id, video_ids=chunk),
-            removals=stored_removals(session, campaign_id, video_ids=chunk),
+            decisions=stored_decisions(session, campaign_id, video_ids=chunk) if people else (),
+            removals=stored_removals(session, campaign_id, video_ids=chunk) if people else (),
             topic=topics.reusing(known, digests),
         )
         rows = [
@@ -250,16 +359,25 @@ def _write(
                     V.campaign_id == campaign_id, V.generation == generation, V.video_id.in_(chunk)
                 )
             )
-        if rows:
-            session.execute(insert(VIDEOS), rows)
+        put(list(map(_VIDEO_VALUES, rows)))
         old = [r for r in before.values() if r.eligible]
         new = [r for r in rows if r["eligible"]]
-        _bump(session, campaign_id, generation, videos=len(rows) - len(before),
-              entries=len(new) - len(old),
-              views=sum(r["views"] for r in new) - sum(r.views for r in old))  # fmt: skip
+        videos_added += len(rows) - len(before)
+        entries_added += len(new) - len(old)
+        views_added += sum(r["views"] for r in new) - sum(r.views for r in old)
+    _bump(session, campaign_id, generation, videos=videos_added, entries=entries_added,
+          views=views_added)  # fmt: skip
     if creators and folded:
         _write_creators(session, campaign_id, generation, sorted(folded))
     return newest
+
+
+def _has_people(session: Session, campaign_id: str) -> bool:
+    """Whether any decision or removal is stored for the campaign."""
+    return any(
+        session.scalar(select(exists().where(table.campaign_id == campaign_id)))
+        for table in (DecisionRow, RemovalRow)
+    )
 
 
 class _Topics:
@@ -284,6 +402,41 @@ class _Topics:
             return self.screener.topic(meta)
 
         return topic
+
+
+_VIDEO_COLUMNS = (
+    "campaign_id",
+    "generation",
+    "video_id",
+    "eligible",
+    "reasons",
+    "views",
+    "basis",
+    "gap_s",
+    "observations",
+    "rank_key",
+    "username",
+    "username_folded",
+    "create_time",
+    "description",
+    "duration_s",
+    "region_code",
+    "topic",
+    "topic_confidence",
+    "text_digest",
+)
+_VIDEO_VALUES = itemgetter(*_VIDEO_COLUMNS)
+_CREATOR_COLUMNS = (
+    "campaign_id",
+    "generation",
+    "username_folded",
+    "username",
+    "views",
+    "videos",
+    "first_post",
+    "first_post_id",
+    "rank_key",
+)
 
 
 def _row(
@@ -316,14 +469,24 @@ def _write_creators(
     session: Session, campaign_id: str, generation: int, folded: Sequence[str]
 ) -> None:
     """Recompute the totals of these creators from their eligible rows (the engine's sums)."""
+    # Many creators (a big import) are recounted from one pass over the eligible rows: hundreds
+    # of lookups of 500 names each cost far more, on PostgreSQL above all.
+    everyone = (
+        _eligible_by_creator(session, campaign_id, generation, set(folded))
+        if len(folded) > MANY_CREATORS
+        else None
+    )
     for start in range(0, len(folded), BATCH):
         chunk = list(folded[start : start + BATCH])
-        query = (
-            _entry_query()
-            .where(V.campaign_id == campaign_id, V.generation == generation, V.eligible)
-            .where(V.username_folded.in_(chunk))
-        )
-        totals = creator_totals([_entry(r) for r in session.execute(query)])
+        if everyone is not None:
+            totals = creator_totals([e for name in chunk for e in everyone.get(name, ())])
+        else:
+            query = (
+                _entry_query()
+                .where(V.campaign_id == campaign_id, V.generation == generation, V.eligible)
+                .where(V.username_folded.in_(chunk))
+            )
+            totals = creator_totals([_entry(r) for r in session.execute(query)])
         gone = session.execute(
             delete(C).where(
                 C.campaign_id == campaign_id,
@@ -335,25 +498,32 @@ def _write_creators(
         _insert_creators(session, campaign_id, generation, totals)
 
 
+def _eligible_by_creator(
+    session: Session, campaign_id: str, generation: int, folded: set[str]
+) -> dict[str, list[Entry]]:
+    """The eligible entries of these creators (by folded name), read in one pass."""
+    query = (
+        _entry_query()
+        .add_columns(V.username_folded)
+        .where(V.campaign_id == campaign_id, V.generation == generation, V.eligible)
+    )
+    out: dict[str, list[Entry]] = {}
+    for row in session.execute(query.execution_options(yield_per=10_000)):
+        if row[-1] in folded:
+            out.setdefault(row[-1], []).append(_entry(row))
+    return out
+
+
 def _insert_creators(
     session: Session, campaign_id: str, generation: int, totals: Iterable[CreatorTotal]
 ) -> None:
     rows = [
-        {
-            "campaign_id": campaign_id,
-            "generation": generation,
-            "username_folded": t.username.casefold(),
-            "username": t.username,
-            "views": t.views,
-            "videos": len(t.video_ids),
-            "first_post": t.first_post,
-            "first_post_id": t.first_post_id,
-            "rank_key": _creator_key(t),
-        }
+        (campaign_id, generation, t.username.casefold(), t.username, t.views, len(t.video_ids),
+         t.first_post, t.first_post_id, _creator_key(t))
         for t in totals
-    ]
+    ]  # fmt: skip
     if rows:
-        session.execute(insert(CREATORS), rows)
+        BulkInsert(session.connection(), insert(CREATORS), _CREATOR_COLUMNS)(rows)
         _bump(session, campaign_id, generation, creators=len(rows))
 
 

@@ -11,23 +11,28 @@ same instant are both kept (the engine takes the larger), as :mod:`oyren.rules.v
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Insert, Table, select
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from oyren.errors import InputError
-from oyren.inputs.columnar import is_parquet, parquet_rows, read_observation_file
-from oyren.inputs.observations import SkipReport, observation_to_record
+from oyren.inputs.columnar import is_parquet, parquet_rows, stream_observations
+from oyren.inputs.observations import SkipReport
 from oyren.rules.observations import Observation
 from oyren.store import decided
 from oyren.store.audit import now, record_event
-from oyren.store.db import insert_ignoring_duplicates
+from oyren.store.db import BulkInsert, insert_ignoring_duplicates
 from oyren.store.models import ObservationRow, VideoRow
 from oyren.store.rows import require_campaign
 
@@ -65,8 +70,30 @@ class IngestSummary:
 
 
 def content_hash(obs: Observation) -> str:
-    """Name an observation's whole content, so an exact duplicate is recognised."""
-    return hashlib.blake2b(orjson.dumps(observation_to_record(obs)), digest_size=16).hexdigest()
+    """Name an observation's whole content, so an exact duplicate is recognised: the digest of
+    :func:`~oyren.inputs.observations.observation_to_record` as JSON, built here directly (the
+    fields in the same order, those without a value left out) as it runs for every row."""
+    record: dict[str, Any] = {"id": obs.video_id, "username": obs.username,
+                              "create_time": obs.create_time}  # fmt: skip
+    if obs.region_code is not None:
+        record["region_code"] = obs.region_code
+    record["video_description"] = obs.description
+    record["hashtag_names"] = obs.hashtags  # a tuple is written as the list it stands for
+    if obs.duration_s is not None:
+        record["video_duration"] = obs.duration_s
+    record["view_count"] = obs.view_count
+    if obs.like_count is not None:
+        record["like_count"] = obs.like_count
+    if obs.comment_count is not None:
+        record["comment_count"] = obs.comment_count
+    if obs.share_count is not None:
+        record["share_count"] = obs.share_count
+    record["collected_at"] = obs.collected_at
+    if obs.music_id is not None:
+        record["music_id"] = obs.music_id
+    if obs.voice_to_text is not None:
+        record["voice_to_text"] = obs.voice_to_text
+    return blake2b(orjson.dumps(record), digest_size=16).hexdigest()
 
 
 def ingest_observations(
@@ -87,18 +114,20 @@ def ingest_observations(
     read = 0
     skipped_before = skip.count if skip else 0
     chunk: list[Observation] = []
-    for obs in read_observation_file(p, skip=skip):
-        chunk.append(obs)
-        if len(chunk) >= chunk_size:
+    with _bulk_load(session):
+        for obs in stream_observations(p, skip=skip):
+            chunk.append(obs)
+            if len(chunk) >= chunk_size:
+                writer.insert(chunk)
+                read += len(chunk)
+                chunk = []
+                if progress is not None:
+                    done = read + (skip.count - skipped_before if skip else 0)
+                    progress(min(done, lines), lines)
+        if chunk:
             writer.insert(chunk)
             read += len(chunk)
-            chunk = []
-            if progress is not None:
-                progress(min(read + (skip.count - skipped_before if skip else 0), lines), lines)
-    if chunk:
-        writer.insert(chunk)
-        read += len(chunk)
-    decided.settle(session)  # the touched videos' decided rows, in this transaction
+        decided.settle(session)  # the touched videos' decided rows, in this transaction
     if progress is not None:
         progress(lines, lines)
     new_observations = writer.inserted
@@ -127,6 +156,49 @@ def ingest_observations(
     return summary
 
 
+BULK_CACHE_KIB = 64 * 1024  # SQLite's page cache while a file is imported (default: 2 MiB)
+
+
+GC_YOUNG = 50_000  # allocations between two runs of the young collection while importing
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_before: tuple[int, ...] = ()
+
+
+@contextmanager
+def _bulk_load(session: Session) -> Iterator[None]:
+    """Settings for a bulk load while a file is imported, set back after.
+
+    Python's cycle collector runs every 700 allocations by default and walks the young objects
+    each time, and the older ones every so often: an import allocates millions of objects (none
+    in cycles: reference counting frees them) while holding many, so it runs it far less often.
+    On SQLite the page cache is bigger: the indexes of a big campaign (the decided rows' rank
+    above all) outgrow the default, and each miss is a read from the file.
+    """
+    global _gc_users, _gc_before
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_before = gc.get_threshold()
+            if _gc_before[0]:  # 0: collection is off, and stays so
+                gc.set_threshold(max(GC_YOUNG, _gc_before[0]), *_gc_before[1:])
+        _gc_users += 1
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    if sqlite:
+        connection.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_before)
+        if sqlite:
+            with suppress(DBAPIError):  # never in the way of the error that ended the import
+                connection.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
+
+
 class ObservationWriter:
     """Inserts observations of one campaign in bulk, in the session's transaction: each video's
     row first (once), then the observations, an exact duplicate of a stored one passed over."""
@@ -147,7 +219,7 @@ class ObservationWriter:
         self.insert_observations = (
             _CopyInsert(connection)
             if connection.dialect.name == "postgresql"
-            else _BulkInsert(connection, insert_ignoring_duplicates(session, OBSERVATIONS))
+            else BulkInsert(connection, insert_ignoring_duplicates(session, OBSERVATIONS), COLUMNS)
         )
         self.insert_videos = insert_ignoring_duplicates(session, VIDEOS)
         # The stored videos seen so far, by id: their primary keys (looked up chunk by chunk, so
@@ -171,19 +243,35 @@ class ObservationWriter:
             self._look_up(unseen)
             new = [v for v in unseen if v not in self.known]
             if new:
-                videos = [
-                    {"campaign_id": self.campaign_id, "video_id": v,
-                     "first_ingested_at": self.started}
-                    for v in new
-                ]  # fmt: skip
-                self.connection.execute(self.insert_videos, videos)
-                self._look_up(new)
-                self.new_videos += len(new)
+                self._create(new)
         if chunk:
             rows = [_row(o, self.known[o.video_id], self.source) for o in chunk]
             self.inserted += self.insert_observations(rows)
-            # Their decided rows are rewritten before the transaction commits.
-            decided.touch(self.session, self.campaign_id, {o.video_id for o in chunk})
+            # Their decided rows are rewritten before the transaction commits; the videos this
+            # transaction created are decided from these observations, not read back.
+            decided.observed(self.session, self.campaign_id, chunk)
+
+    def _create(self, new: list[str]) -> None:
+        """Store the rows of videos not found, and say which this transaction created."""
+        videos = [
+            {"campaign_id": self.campaign_id, "video_id": v, "first_ingested_at": self.started}
+            for v in new
+        ]
+        if self.connection.dialect.name == "postgresql":
+            # Another transaction may have stored one since the look-up: only the rows this
+            # insert returns are this transaction's.
+            returning = self.insert_videos.returning(VIDEOS.c.video_id, VIDEOS.c.id)
+            mine = {v: pk for v, pk in self.connection.execute(returning, videos)}
+            self.known.update(mine)
+            self._look_up([v for v in new if v not in mine])
+            created = list(mine)
+        else:
+            # SQLite: a write transaction holds the database's write lock from its start.
+            self.connection.execute(self.insert_videos, videos)
+            self._look_up(new)
+            created = new
+        self.new_videos += len(created)
+        decided.created(self.session, self.campaign_id, created)
 
 
 def _scan(path: Path) -> tuple[int, str]:
@@ -246,32 +334,6 @@ def _row(obs: Observation, video_pk: int, source: str) -> tuple[Any, ...]:
         content_hash(obs),
         source,
     )
-
-
-class _BulkInsert:
-    """An INSERT compiled once and given to the driver's executemany.
-
-    For a million rows SQLAlchemy's handling of each row's parameters costs more than the
-    database's work; the rows here are plain values that need no conversion.
-    """
-
-    def __init__(self, connection: Connection, statement: Insert) -> None:
-        compiled = statement.compile(dialect=connection.dialect, column_keys=list(COLUMNS))
-        self.connection = connection
-        self.sql = str(compiled)
-        # Positional drivers (sqlite3) take tuples in the compiled order; named ones, dicts.
-        self.named = not compiled.positional
-        self.order = [COLUMNS.index(name) for name in compiled.positiontup or COLUMNS]
-        self.reorder = self.order != list(range(len(COLUMNS)))
-
-    def __call__(self, rows: list[tuple[Any, ...]]) -> int:
-        params: list[Any] = rows
-        if self.named:
-            params = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
-        elif self.reorder:
-            params = [tuple(row[i] for i in self.order) for row in rows]
-        # The driver sums the rows each statement stored: duplicates passed over count 0.
-        return int(self.connection.exec_driver_sql(self.sql, params).rowcount)
 
 
 class _CopyInsert:
