@@ -87,7 +87,7 @@ WARM_CAMPAIGNS = 5
 _WARM_PAGES = ("", "/leaderboard", "/winners")
 
 
-async def warm_up(app: FastAPI) -> int:
+async def warm_up(app: FastAPI, *, base_url: str = "http://127.0.0.1:8000") -> int:
     """Read the busiest public pages through ``app`` itself, in every language and as JSON.
 
     A fresh process otherwise pays on its first requests for what it does once: opening
@@ -97,13 +97,15 @@ async def warm_up(app: FastAPI) -> int:
 
     The campaigns are the first :data:`WARM_CAMPAIGNS` by id; each one's pages are read at
     once, which also opens the connections concurrent readers use. Each page is one page of
-    rows, whatever the campaign's size. Returns how many pages answered; a page that fails is
+    rows, whatever the campaign's size. The pages are asked for at ``base_url`` (the site's
+    public address), so those that may be sent as rendered are ready for visitors who reach the
+    site there, until the store changes. Returns how many pages answered; a page that fails is
     logged and skipped (the server starts all the same).
     """
     from oyren.web.i18n import LANGUAGES
 
     transport = httpx.ASGITransport(app=app, client=("warm-up", 0))
-    async with httpx.AsyncClient(transport=transport, base_url="http://warm-up") as client:
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
 
         async def get(path: str) -> bool:
             try:
@@ -160,7 +162,7 @@ def create_app(
         # uvicorn runs this before the process accepts connections.
         if options.warm_up:
             started = time.perf_counter()
-            pages = await warm_up(app)
+            pages = await warm_up(app, base_url=settings.public_url)
             log.info("warmed %d pages in %.2f s", pages, time.perf_counter() - started)
         yield
 
