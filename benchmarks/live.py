@@ -187,7 +187,7 @@ def run(src: Path, *args: str) -> tuple[Any, float, int]:
 
 
 def fresh_url(kind: str, name: str, folder: Path, postgres: str | None) -> str:
-    """An empty database for one measurement."""
+    """An empty database for one measurement (on PostgreSQL, dropped first if it exists)."""
     if kind == "sqlite":
         path = folder / f"{name}.db"
         path.unlink(missing_ok=True)
@@ -198,8 +198,10 @@ def fresh_url(kind: str, name: str, folder: Path, postgres: str | None) -> str:
     from oyren.store.db import normalize_url
 
     assert postgres is not None
-    admin = create_engine(normalize_url(postgres), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    database = f"oyren_bench_{name}"
+    server = normalize_url(postgres)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    # Named after the URL's database, so that runs given different ones never meet.
+    database = f"{server.database or 'oyren_bench'}_{name}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         connection.exec_driver_sql(f"CREATE DATABASE {database}")
