@@ -816,13 +816,15 @@ def _top_creators_query() -> Any:
 
 @functools.cache
 def _creator_ids_query() -> Any:
+    # One creator at a time: an equality on the name walks the creator index in rank order,
+    # where a list of names would let SQLite walk the whole ranking instead.
     return (
-        select(V.username_folded, V.video_id)
+        select(V.video_id)
         .where(
             V.campaign_id == bindparam("campaign_id", type_=String),
             V.generation == bindparam("generation", type_=Integer),
+            V.username_folded == bindparam("folded", type_=String),
             V.eligible,
-            V.username_folded.in_(bindparam("folded", expanding=True)),
         )
         .order_by(V.rank_key)
     )
@@ -831,12 +833,9 @@ def _creator_ids_query() -> Any:
 def _creator_ids(
     session: Session, values: dict[str, Any], folded: list[str]
 ) -> dict[str, list[str]]:
-    """Each creator's eligible video ids in rank order (one read for all of them)."""
-    out: dict[str, list[str]] = {}
-    if folded:
-        for name, video_id in session.execute(_creator_ids_query(), {**values, "folded": folded}):
-            out.setdefault(name, []).append(video_id)
-    return out
+    """Each creator's eligible video ids in rank order."""
+    query = _creator_ids_query()
+    return {f: list(session.scalars(query, {**values, "folded": f})) for f in folded}
 
 
 def results(session: Session, status: Status, campaign: Campaign) -> Results:
