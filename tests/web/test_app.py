@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import anyio
 import httpx
@@ -124,6 +125,30 @@ def test_warm_up_reads_each_campaigns_busiest_pages_before_serving(
     assert anyio.run(warm_up, app) == 9
     # The pages a visitor may be sent as rendered are ready for the warm-up's own address.
     assert len(app.state.web.answers) == 6
+
+
+def test_after_warm_up_the_first_visitor_at_the_public_address_gets_a_ready_page(
+    sandbox_db: Engine, clock: Clock, sandbox: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oyren.web import public
+    from oyren.web.app import warm_up
+
+    app = _app(sandbox_db, clock)
+    assert anyio.run(partial(warm_up, app, base_url="http://oyren.example")) == 9
+
+    def unread(*_: object, **__: object) -> None:
+        raise AssertionError("the page's data was read again")
+
+    monkeypatch.setattr(public.publishing, "leaderboard", unread)
+
+    async def visit(path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://oyren.example") as c:
+            return await c.get(path)
+
+    for path in ("", ".json", "?lang=en"):
+        response = anyio.run(visit, f"/campaigns/{sandbox.id}/leaderboard{path}")
+        assert response.status_code == 200, path
 
 
 def test_warm_up_runs_at_start_up_and_a_failing_page_does_not_stop_it(

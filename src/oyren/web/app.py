@@ -102,7 +102,11 @@ async def warm_up(app: FastAPI, *, base_url: str = "http://127.0.0.1:8000") -> i
     site there, until the store changes. Returns how many pages answered; a page that fails is
     logged and skipped (the server starts all the same).
     """
-    from oyren.web.i18n import LANGUAGES
+    from oyren.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+    # The addresses visitors ask for: the page itself (the default language, or the one their
+    # cookie names), each other language by its query, and the JSON twin.
+    forms = ("", *(f"?lang={lang}" for lang in LANGUAGES if lang != DEFAULT_LANGUAGE), ".json")
 
     transport = httpx.ASGITransport(app=app, client=("warm-up", 0))
     async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
@@ -118,8 +122,7 @@ async def warm_up(app: FastAPI, *, base_url: str = "http://127.0.0.1:8000") -> i
         read = 0
         for campaign_id in await run_in_threadpool(_first_campaigns, app.state.web.engine):
             base = f"/campaigns/{campaign_id}"
-            paths = [f"{base}{page}{form}" for page in _WARM_PAGES
-                     for form in (*(f"?lang={lang}" for lang in LANGUAGES), ".json")]  # fmt: skip
+            paths = [f"{base}{page}{form}" for page in _WARM_PAGES for form in forms]
             read += sum(await asyncio.gather(*(get(path) for path in paths)))
     return read
 
