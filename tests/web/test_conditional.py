@@ -210,6 +210,55 @@ def test_rendered_answers_keep_the_most_recently_used() -> None:
     assert off.get(("a", "h")) is None
 
 
+def test_one_request_renders_a_missed_page_while_the_others_wait_for_it() -> None:
+    import threading
+
+    answers = RenderedAnswers(wait_s=10.0)
+    key = ("tag", "http://h/")
+    assert answers.get_or_claim(key) == (None, True)  # this one renders
+    got: list[object] = []
+    waiter = threading.Thread(target=lambda: got.append(answers.get_or_claim(key)))
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive()  # waiting for the render, not rendering it again
+    answers.put(key, b"page", "text/html")
+    waiter.join(5)
+    assert got == [((b"page", "text/html"), False)]
+    # A render that fails lets the waiters go at once, to render it themselves.
+    other = ("other", "http://h/")
+    assert answers.get_or_claim(other) == (None, True)
+    waiter = threading.Thread(target=lambda: got.append(answers.get_or_claim(other)))
+    waiter.start()
+    answers.release(other)
+    waiter.join(5)
+    assert got[-1] == (None, False)
+    assert answers.get_or_claim(other) == (None, True)
+
+
+def test_a_page_that_fails_gives_up_its_claim(
+    make_client: Callable[..., httpx.Client], sandbox: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oyren.web import public
+
+    real = public.publishing.leaderboard
+    calls = []
+
+    def once_broken(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("broken")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(public.publishing, "leaderboard", once_broken)
+    path = f"/campaigns/{sandbox.id}/leaderboard"
+    with make_client(raise_server_exceptions=False) as c:
+        assert c.get(path).status_code == 500
+        answers = c._transport._asgi.app.state.web.answers  # type: ignore[attr-defined]
+        assert not answers._rendering  # nobody waits for a page that will never come
+        assert c.get(path).status_code == 200
+    assert len(calls) == 2
+
+
 def test_signed_in_readers_get_private_answers(
     make_client: Callable[..., httpx.Client], sandbox: Campaign
 ) -> None:

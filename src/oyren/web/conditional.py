@@ -185,9 +185,11 @@ class RenderedAnswers:
     (256 leaderboard pages are about 20 MB).
     """
 
-    def __init__(self, max_entries: int = 256) -> None:
+    def __init__(self, max_entries: int = 256, *, wait_s: float = 5.0) -> None:
         self.max_entries = max_entries
+        self.wait_s = wait_s
         self._answers: OrderedDict[tuple[str, str], tuple[bytes, str]] = OrderedDict()
+        self._rendering: dict[tuple[str, str], threading.Event] = {}
         self._lock = threading.Lock()  # handlers run in a thread pool
 
     def get(self, key: tuple[str, str]) -> tuple[bytes, str] | None:
@@ -198,15 +200,44 @@ class RenderedAnswers:
                 self._answers.move_to_end(key)
             return found
 
+    def get_or_claim(self, key: tuple[str, str]) -> tuple[tuple[bytes, str] | None, bool]:
+        """The answer kept for ``key`` (and False); else None, and whether the caller claimed it.
+
+        After a write, every request for a page misses at once; only the first renders it (it
+        must :meth:`put` or :meth:`release` what it claimed) while the others wait for its
+        bytes, up to ``wait_s`` seconds, rather than render the same page each.
+        """
+        with self._lock:
+            found = self._answers.get(key)
+            if found is not None:
+                self._answers.move_to_end(key)
+                return found, False
+            pending = self._rendering.get(key)
+            if pending is None:
+                self._rendering[key] = threading.Event()
+                return None, True
+        pending.wait(self.wait_s)
+        return self.get(key), False  # None: that render failed or is slow, render it too
+
     def put(self, key: tuple[str, str], body: bytes, media_type: str) -> None:
         """Keep ``body`` for ``key``, forgetting the least recently used beyond the bound."""
-        if self.max_entries <= 0:
-            return
         with self._lock:
-            self._answers[key] = (body, media_type)
-            self._answers.move_to_end(key)
-            while len(self._answers) > self.max_entries:
-                self._answers.popitem(last=False)
+            if self.max_entries > 0:
+                self._answers[key] = (body, media_type)
+                self._answers.move_to_end(key)
+                while len(self._answers) > self.max_entries:
+                    self._answers.popitem(last=False)
+            self._wake(key)
+
+    def release(self, key: tuple[str, str]) -> None:
+        """Give up a claim on ``key`` without an answer (the page failed): waiters go on."""
+        with self._lock:
+            self._wake(key)
+
+    def _wake(self, key: tuple[str, str]) -> None:
+        pending = self._rendering.pop(key, None)
+        if pending is not None:
+            pending.set()
 
     def __len__(self) -> int:
         return len(self._answers)

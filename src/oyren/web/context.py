@@ -9,7 +9,7 @@ limited per client), :func:`staff_ctx` and :func:`organizer_ctx` for signed-in r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -130,6 +130,7 @@ class Ctx:
         self.validator: Validator | None = None
         self.private = False
         self._answer_key: tuple[str, str] | None = None
+        self._claimed = False  # this request renders a page other requests wait for
 
     @property
     def client(self) -> str:
@@ -204,7 +205,7 @@ class Ctx:
         if not reuse:
             return None
         self._answer_key = (validator.etag, str(self.request.base_url))
-        kept = self.state.answers.get(self._answer_key)
+        kept, self._claimed = self.state.answers.get_or_claim(self._answer_key)
         if kept is None:
             return None
         body, media_type = kept
@@ -213,7 +214,14 @@ class Ctx:
     def _keep(self, response: Response) -> Response:
         if self._answer_key is not None and response.status_code == 200:
             self.state.answers.put(self._answer_key, bytes(response.body), str(response.media_type))
+            self._claimed = False
         return self._cookies(response)
+
+    def release(self) -> None:
+        """Give up this request's claim to render a page others wait for (it ended without it)."""
+        if self._claimed and self._answer_key is not None:
+            self.state.answers.release(self._answer_key)
+            self._claimed = False
 
     def _cookies(self, response: Response) -> Response:
         if self.validator is not None and response.status_code == 200:
@@ -382,10 +390,14 @@ async def _user(state: WebState, request: Request) -> User | None:
     return await run_in_threadpool(_load_user, state, request)
 
 
-async def page_ctx(request: Request) -> Ctx:
+async def page_ctx(request: Request) -> AsyncIterator[Ctx]:
     """A public page's context, counted against the client's page rate limit."""
     state = await _limited(request, "page")
-    return Ctx(state, request, user=await _user(state, request))
+    ctx = Ctx(state, request, user=await _user(state, request))
+    try:
+        yield ctx
+    finally:
+        ctx.release()  # a page that failed before it was rendered: others stop waiting for it
 
 
 def limited_ctx(purpose: str) -> Callable[[Request], Awaitable[Ctx]]:
