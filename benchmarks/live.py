@@ -272,6 +272,7 @@ def main() -> None:
     parser.add_argument("--videos", type=int, action="append", help="campaign sizes (repeatable)")
     parser.add_argument("--rounds", type=int, default=15, help="1,000-observation ingests")
     parser.add_argument("--postgres", help="a PostgreSQL server URL to measure too")
+    parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     parser.add_argument("--baseline-src", type=Path, help="src folder of the code to compare")
     parser.add_argument("--baseline-rounds", type=int, default=1, help="its ingest rounds")
     parser.add_argument("--baseline-videos", type=int, help="the size the baseline runs at")
@@ -284,7 +285,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = args.videos or [100_000, 10_000]
     campaign = load_campaign(CAMPAIGN_FILE)
-    kinds = ["sqlite"] + (["postgres"] if args.postgres else [])
+    kinds = ([] if args.no_sqlite else ["sqlite"]) + (["postgres"] if args.postgres else [])
     with tempfile.TemporaryDirectory(prefix="oyren-live-") as tmp:
         folder = Path(tmp)
         if args.full_only:
