@@ -7,10 +7,12 @@ With ``workers`` above 1, uvicorn's supervisor starts that many processes on one
 socket and restarts any that dies. Each builds its own app with :func:`app_from_environment`
 from the settings, which the parent hands down as ``OYREN_…`` environment variables (the
 highest precedence, so each worker reads exactly the parent's settings). Nothing a page needs
-is kept in one process's memory alone: validators and shared rate limits live in the database.
+is kept in one process's memory alone: validators and shared rate limits live in the database
+(a process keeps the pages it rendered only under the store's version, which every write moves).
 The same factory serves under another process manager::
 
-    gunicorn -k uvicorn_worker.UvicornWorker -w 4 'oyren.web.server:app_from_environment()'
+    gunicorn -k uvicorn_worker.UvicornWorker -w 4 --keep-alive 75 \
+        'oyren.web.server:app_from_environment()'
 """
 
 from __future__ import annotations
