@@ -200,7 +200,8 @@ def fresh_url(kind: str, name: str, folder: Path, postgres: str | None) -> str:
     assert postgres is not None
     server = normalize_url(postgres)
     admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    # Named after the URL's database, so that runs given different ones never meet.
+    # Named after the URL's database (which must exist: the new ones are made from a
+    # connection to it), so that runs given different ones never meet.
     database = f"{server.database or 'oyren_bench'}_{name}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
