@@ -117,12 +117,15 @@ def serve(url: str, port: int, static_dir: Path, workers: int) -> None:
 def write_forever(url: str, batch: int, seed: int) -> None:
     """Run in the writer subprocess: every second, store ``batch`` later counts of random videos."""
     import random
+    import signal
 
     from oyren.rules.observations import Observation
     from oyren.store import ingest_observations
     from oyren.store.db import open_database, transaction
     from oyren.store.rows import stored_observations
 
+    # Stopped with SIGTERM: leave through SystemExit, so the temporary folder is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     engine = open_database(url)
     with transaction(engine) as session:
         latest: dict[str, Observation] = {}
