@@ -9,8 +9,10 @@ in the system temp folder), for each database (SQLite, and PostgreSQL with ``--p
   later sightings of videos already stored) into a store already holding the campaign, each
   followed by a leaderboard request to an app already serving (in-process, FastAPI's test
   client) that must show the new top video: the ingest's time, and the time from its commit to
-  that response;
-- the first leaderboard request of a freshly started app (a new process), and the second.
+  that response, and the CPU time the process spent on it (which other work on the machine
+  barely changes, unlike the wall time);
+- the first leaderboard request of a freshly started app (a new process, its start-up run as a
+  server runs it before accepting connections), and the second; and how long the start took.
 
 With ``--baseline-src DIR`` (the ``src`` folder of a checkout of the code to compare against, e.g.
 the commit before decided rows) the same steps run with that code in the same run, so the ratios
@@ -60,7 +62,10 @@ def client():
     from oyren.web.app import WebOptions, create_app
     from oyren.web.security import RateLimit
     off = {n: RateLimit(per_minute=0, burst=0) for n in ("page", "check", "submit", "login")}
-    return TestClient(create_app(Settings(database_url=url), options=WebOptions(rate_limits=off)))
+    settings = Settings(database_url=url)
+    # Visitors reach the site at its public address (the Host a proxy passes on).
+    app = create_app(settings, options=WebOptions(rate_limits=off))
+    return TestClient(app, base_url=settings.public_url)
 
 campaign = load_campaign(campaign_path)
 page = f"/campaigns/{campaign.id}/leaderboard"
@@ -75,30 +80,34 @@ if mode == "full":
                       "ingest_cpu_s": time.process_time() - cpu}))
 elif mode == "restart":
     started = time.perf_counter()
-    web = client()
-    ready = time.perf_counter()
-    first = web.get(page)
-    first_s = time.perf_counter() - ready
-    t = time.perf_counter()
-    second = web.get(page)
-    second_s = time.perf_counter() - t
+    # Entering the client runs the app's start-up (its lifespan), as a server does before it
+    # accepts connections; the first request comes after it.
+    with client() as web:
+        ready, ready_cpu = time.perf_counter(), time.process_time()
+        first = web.get(page)
+        first_s, first_cpu = time.perf_counter() - ready, time.process_time() - ready_cpu
+        t = time.perf_counter()
+        second = web.get(page)
+        second_s = time.perf_counter() - t
     assert first.status_code == second.status_code == 200, first.status_code
-    print(json.dumps({"start_s": ready - started, "first_s": first_s, "second_s": second_s}))
+    print(json.dumps({"start_s": ready - started, "first_s": first_s, "second_s": second_s,
+                      "first_cpu_s": first_cpu}))
 elif mode == "rounds":
     files = json.loads(data)
     engine = open_database(url)
-    web = client()
+    web = client().__enter__()  # started as a server starts it
     assert web.get(page).status_code == 200  # the app is serving before the first ingest
     out = []
     for path, top in files:
         t = time.perf_counter()
         with transaction(engine) as session:
             ingest_observations(session, campaign_id=campaign.id, path=path, by="benchmark")
-        ingested = time.perf_counter()
+        ingested, cpu = time.perf_counter(), time.process_time()
         response = web.get(page)
-        shown = time.perf_counter()
+        shown, shown_cpu = time.perf_counter(), time.process_time() - cpu
         assert response.status_code == 200 and top in response.text, "the new top is missing"
-        out.append({"ingest_s": ingested - t, "shown_s": shown - ingested})
+        out.append({"ingest_s": ingested - t, "shown_s": shown - ingested,
+                    "shown_cpu_s": shown_cpu})
     print(json.dumps(out))
 """
 
@@ -179,7 +188,7 @@ def run(src: Path, *args: str) -> tuple[Any, float, int]:
 
 
 def fresh_url(kind: str, name: str, folder: Path, postgres: str | None) -> str:
-    """An empty database for one measurement."""
+    """An empty database for one measurement (on PostgreSQL, dropped first if it exists)."""
     if kind == "sqlite":
         path = folder / f"{name}.db"
         path.unlink(missing_ok=True)
@@ -192,8 +201,8 @@ def fresh_url(kind: str, name: str, folder: Path, postgres: str | None) -> str:
     assert postgres is not None
     server = normalize_url(postgres)
     admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    # Named after the URL's database, so that runs against different scratch databases of one
-    # server never drop each other's.
+    # Named after the URL's database (which must exist: the new ones are made from a
+    # connection to it), so that runs given different ones never meet.
     database = f"{server.database or 'oyren_bench'}_{name}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
@@ -234,6 +243,7 @@ def measure(
         "full_peak_mb": peak / 1e6,
         "ingest_1k": [r["ingest_s"] for r in out],
         "shown": [r["shown_s"] for r in out],
+        "shown_cpu": [r.get("shown_cpu_s", float("nan")) for r in out],
         "restart": restart,
     }
 
@@ -252,8 +262,11 @@ def report(kind: str, videos: int, label: str, m: dict[str, Any]) -> None:
         f"(cpu {m['full_cpu_s']:.1f} s, process {m['full_wall_s']:.1f} s, "
         f"peak {m['full_peak_mb']:,.0f} MB) | "
         f"1,000 new: ingest {median_ms(m['ingest_1k'])}, to leaderboard {median_ms(m['shown'])} "
-        f"(max {max(m['shown']) * 1000:,.1f} ms, {len(m['shown'])} rounds) | after restart: "
-        f"first {m['restart']['first_s'] * 1000:,.1f} ms, second "
+        f"(CPU {median_ms(m['shown_cpu'])}; max {max(m['shown']) * 1000:,.1f} ms, "
+        f"{len(m['shown'])} rounds) | after restart: "
+        f"start {m['restart']['start_s'] * 1000:,.0f} ms, "
+        f"first {m['restart']['first_s'] * 1000:,.1f} ms "
+        f"(CPU {m['restart'].get('first_cpu_s', float('nan')) * 1000:,.1f} ms), second "
         f"{m['restart']['second_s'] * 1000:,.1f} ms",
         flush=True,
     )
@@ -282,6 +295,7 @@ def main() -> None:
     parser.add_argument("--videos", type=int, action="append", help="campaign sizes (repeatable)")
     parser.add_argument("--rounds", type=int, default=15, help="1,000-observation ingests")
     parser.add_argument("--postgres", help="a PostgreSQL server URL to measure too")
+    parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     parser.add_argument("--baseline-src", type=Path, help="src folder of the code to compare")
     parser.add_argument("--baseline-rounds", type=int, default=1, help="its ingest rounds")
     parser.add_argument("--baseline-videos", type=int, help="the size the baseline runs at")
@@ -291,7 +305,6 @@ def main() -> None:
         metavar="N",
         help="only the full ingest, N times each, versions taking turns (with --baseline-src)",
     )
-    parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     args = parser.parse_args()
     sizes = args.videos or [100_000, 10_000]
     campaign = load_campaign(CAMPAIGN_FILE)

@@ -14,9 +14,10 @@ Then, in the same run, each target gets ``--clients`` concurrent clients (asynci
 one httpx connection pool, all on loopback) for ``--seconds``, after a short warm-up that is not
 counted. Each client loops until the time is up (and never past ``MAX_REQUESTS``). Printed per
 target: requests, requests per second, p50 and p99 latency, errors (anything but a 200, and
-failed connections), and the CPU time the server's processes spent per request (read from
-``/proc`` for the server and its workers), which stays meaningful when other work shares the
-machine. The ratios (throughput, p99 and CPU against the static file) come from the same run.
+failed connections; what they were is listed after the table), and the CPU time the server's
+processes spent per request (read from ``/proc`` for the server and its workers), which stays
+meaningful when other work shares the machine. The ratios (throughput, p99 and CPU against the
+static file) come from the same run.
 
 Rate limits are switched off in the served app, since every client comes from 127.0.0.1. Only
 loopback addresses are used; nothing is fetched from the network.
@@ -37,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +95,8 @@ def serve(url: str, port: int, static_dir: Path, workers: int) -> None:
     """Run in the server subprocess: uvicorn with ``workers`` processes on :func:`bench_app`."""
     import uvicorn
 
+    from oyren.web.server import KEEP_ALIVE_S
+
     os.environ.update(OYREN_BENCH_URL=url, OYREN_BENCH_STATIC=str(static_dir))
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # workers import "web:bench_app"
     os.environ["PYTHONPATH"] = os.pathsep.join(
@@ -106,18 +110,22 @@ def serve(url: str, port: int, static_dir: Path, workers: int) -> None:
         workers=workers,
         log_level="warning",
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,  # as `oyren serve` runs it
     )
 
 
 def write_forever(url: str, batch: int, seed: int) -> None:
     """Run in the writer subprocess: every second, store ``batch`` later counts of random videos."""
     import random
+    import signal
 
     from oyren.rules.observations import Observation
     from oyren.store import ingest_observations
     from oyren.store.db import open_database, transaction
     from oyren.store.rows import stored_observations
 
+    # Stopped with SIGTERM: leave through SystemExit, so the temporary folder is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     engine = open_database(url)
     with transaction(engine) as session:
         latest: dict[str, Observation] = {}
@@ -159,6 +167,7 @@ class Outcome:
     p50_ms: float
     p99_ms: float
     server_cpu_s: float  # CPU time the server process spent in the measured seconds
+    error_kinds: tuple[tuple[str, int], ...] = ()  # what the errors were: a status or exception
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -198,6 +207,7 @@ async def load(
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     latencies: list[float] = []
     errors = 0
+    kinds: Counter[str] = Counter()
     size = 0
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60.0) as client:
 
@@ -207,15 +217,20 @@ async def load(
             while time.monotonic() < until and sent < MAX_REQUESTS // clients:
                 sent += 1
                 start = time.perf_counter()
+                kind = ""
                 try:
                     response = await client.get(path)
-                    ok = response.status_code == 200
-                    size = len(response.content)
-                except httpx.HTTPError:
-                    ok = False
+                    if response.status_code == 200:
+                        size = len(response.content)
+                    else:
+                        kind = str(response.status_code)
+                except httpx.HTTPError as exc:
+                    kind = type(exc).__name__
                 if record:
                     latencies.append(time.perf_counter() - start)
-                    errors += not ok
+                    if kind:
+                        errors += 1
+                        kinds[kind] += 1
 
         warm = time.monotonic() + WARM_UP_S
         await asyncio.gather(*(loop(warm, False) for _ in range(clients)))
@@ -232,6 +247,7 @@ async def load(
         p50_ms=_percentile(latencies, 0.50) * 1000,
         p99_ms=_percentile(latencies, 0.99) * 1000,
         server_cpu_s=cpu_used,
+        error_kinds=tuple(sorted(kinds.items())),
     )
 
 
@@ -241,17 +257,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_for(base: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+def _wait_for(base: str, process: subprocess.Popen[bytes], timeout: float = 300.0) -> None:
+    # Generous: on a loaded machine starting the workers (imports, then the app's warm-up)
+    # can take most of a minute.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit("the server exited before it answered")
         try:
-            httpx.get(base + "/campaigns", timeout=1.0)
+            httpx.get(base + "/campaigns", timeout=30.0)
             return
         except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit("the server did not answer within a minute")
+            time.sleep(0.2)
+    raise SystemExit(f"the server did not answer within {timeout:g} s")
 
 
 def run_config(
@@ -353,6 +371,12 @@ def main() -> None:
             f"server CPU per request {lb.cpu_ms_per_request / st.cpu_ms_per_request:.2f}, "
             f"errors {lb.errors + st.errors}"
         )
+    for workers, writes, lb, st in rows:
+        for r in (lb, st):
+            if r.error_kinds:
+                kinds = ", ".join(f"{kind} ×{n}" for kind, n in r.error_kinds)
+                print(f"errors, {workers} worker(s), writes {'yes' if writes else 'no'}, "
+                      f"{r.target}: {kinds}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -78,6 +78,21 @@ def test_site_version_moves_with_a_new_campaign(stored_db: Engine) -> None:
     assert after.digest != before.digest
 
 
+def test_site_version_moves_with_new_videos(
+    stored_db: Engine,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+) -> None:
+    # The list of campaigns shows how many videos each has.
+    with transaction(stored_db, write=False) as session:
+        before = site_version(session)
+    path = write_jsonl([make_record(id=777, view_count=10)])
+    with transaction(stored_db) as session:
+        ingest_observations(session, campaign_id=CID, path=path, by="test")
+    with transaction(stored_db, write=False) as session:
+        assert site_version(session).digest != before.digest
+
+
 def test_stored_flags_move_the_version(stored_db: Engine) -> None:
     # The background screening changes what moderators and the charts see without a new input
     # row: its stored time must move the version, or a cached page would keep the old flags.

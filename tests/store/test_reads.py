@@ -13,6 +13,7 @@ from oyren.store.reads import (
     CHUNK,
     StoredDecision,
     activity,
+    campaign_ids,
     decision_history,
     exclusion_notes,
     last_observation_at,
@@ -77,3 +78,13 @@ def test_exclusion_notes_reads_long_id_lists_in_chunks(ingested: Session) -> Non
     many = [str(n) for n in range(10_000, 10_000 + 2 * CHUNK)] + ["3"]
     assert exclusion_notes(ingested, CID, many) == {"3": "late"}
     assert exclusion_notes(ingested, CID, []) == {}
+
+
+def test_campaign_ids_in_order_up_to_a_limit(ingested: Session, campaign) -> None:
+    from dataclasses import replace
+
+    from oyren.store import register_campaign
+
+    register_campaign(ingested, campaign=replace(campaign, id="a-first"), by="o")
+    assert campaign_ids(ingested, limit=5) == sorted(["a-first", CID])
+    assert campaign_ids(ingested, limit=1) == ["a-first"]

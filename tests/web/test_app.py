@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
+import anyio
 import httpx
-from fastapi import APIRouter
+import pytest
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
+from oyren.rules.campaign import Campaign
 from tests.web.conftest import Clock
 from tests.web.test_security import BASE
 
@@ -98,3 +102,70 @@ def test_a_write_kept_waiting_past_the_busy_timeout_is_a_503_then_goes_through(
     assert (busy.status_code, busy.headers.get("retry-after")) == (503, "5")
     assert busy.json()["error"]["retry_after"] == 5
     assert done.status_code == 303
+
+
+def _app(engine: Engine, clock: Clock, **options: object) -> FastAPI:
+    from oyren.settings import Settings
+    from oyren.web.app import WebOptions, create_app
+
+    return create_app(
+        Settings(database_url="sqlite://"),
+        options=WebOptions(clock=clock, **options),  # type: ignore[arg-type]
+        engine=engine,
+    )
+
+
+def test_warm_up_reads_each_campaigns_busiest_pages_before_serving(
+    sandbox_db: Engine, clock: Clock, sandbox: Campaign
+) -> None:
+    from oyren.web.app import warm_up
+
+    app = _app(sandbox_db, clock)
+    # The overview, leaderboard and winners, in both languages and as JSON.
+    assert anyio.run(warm_up, app) == 9
+    # The pages a visitor may be sent as rendered are ready for the warm-up's own address.
+    assert len(app.state.web.answers) == 6
+
+
+def test_after_warm_up_the_first_visitor_at_the_public_address_gets_a_ready_page(
+    sandbox_db: Engine, clock: Clock, sandbox: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oyren.web import public
+    from oyren.web.app import warm_up
+
+    app = _app(sandbox_db, clock)
+    assert anyio.run(partial(warm_up, app, base_url="http://oyren.example")) == 9
+
+    def unread(*_: object, **__: object) -> None:
+        raise AssertionError("the page's data was read again")
+
+    monkeypatch.setattr(public.publishing, "leaderboard", unread)
+
+    async def visit(path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://oyren.example") as c:
+            return await c.get(path)
+
+    for path in ("", ".json", "?lang=en"):
+        response = anyio.run(visit, f"/campaigns/{sandbox.id}/leaderboard{path}")
+        assert response.status_code == 200, path
+
+
+def test_warm_up_runs_at_start_up_and_a_failing_page_does_not_stop_it(
+    sandbox_db: Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oyren.web import public
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(public.publishing, "leaderboard", broken)
+    app = _app(sandbox_db, clock)
+    quiet = _app(sandbox_db, clock, warm_up=False)
+
+    async def start(app: FastAPI) -> int:
+        async with app.router.lifespan_context(app):  # the start-up a server runs first
+            return len(app.state.web.answers)
+
+    assert anyio.run(start, app) == 3  # the winners in three forms; the leaderboard failed
+    assert anyio.run(start, quiet) == 0

@@ -15,6 +15,7 @@ from oyren.store.freshness import Version
 from oyren.web.conditional import (
     MAX_TAGS,
     CachePolicy,
+    RenderedAnswers,
     http_date,
     is_not_modified,
     make_validator,
@@ -151,6 +152,111 @@ def test_if_none_match_wins_over_if_modified_since(client: httpx.Client, sandbox
         headers={"If-None-Match": '"stale"', "If-Modified-Since": first.headers["last-modified"]},
     )
     assert response.status_code == 200
+
+
+def test_a_page_read_again_is_sent_as_rendered_without_reading_its_data(
+    client: httpx.Client, sandbox: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oyren.web import public
+
+    paths = [f"/campaigns/{sandbox.id}/leaderboard", f"/campaigns/{sandbox.id}/leaderboard.json"]
+    first = [client.get(path) for path in paths]
+
+    def unread(*_: object, **__: object) -> None:
+        raise AssertionError("the page's data was read again")
+
+    monkeypatch.setattr(public.publishing, "leaderboard", unread)
+    for path, before in zip(paths, first, strict=True):
+        again = client.get(path)
+        assert again.status_code == 200
+        assert again.content == before.content
+        assert again.headers["etag"] == before.headers["etag"]
+        assert again.headers["content-type"] == before.headers["content-type"]
+        assert "set-cookie" not in again.headers
+
+
+def test_a_kept_page_is_not_sent_after_a_write_or_to_someone_signed_in(
+    make_client: Callable[..., httpx.Client], sandbox: Campaign, sandbox_db: Engine
+) -> None:
+    path = f"/campaigns/{sandbox.id}/leaderboard"
+    with make_client() as c:
+        first = c.get(path)
+        top = c.get(path + ".json").json()["videos"][0]["video_id"]
+        with transaction(sandbox_db) as session:
+            moderate(
+                session, campaign_id=sandbox.id, video_id=top, action="exclude", reason="r", by="m"
+            )
+        after = c.get(path)
+        assert after.headers["etag"] != first.headers["etag"]
+        assert after.content != first.content
+        log_in(c, "olga")
+        signed_in = c.get(path)
+    assert "olga" in signed_in.text
+    assert "olga" not in after.text
+
+
+def test_rendered_answers_keep_the_most_recently_used() -> None:
+    answers = RenderedAnswers(max_entries=2)
+    answers.put(("a", "h"), b"A", "text/html")
+    answers.put(("b", "h"), b"B", "text/html")
+    assert answers.get(("a", "h")) == (b"A", "text/html")
+    answers.put(("c", "h"), b"C", "application/json")
+    assert answers.get(("b", "h")) is None
+    assert answers.get(("a", "h")) == (b"A", "text/html")
+    assert answers.get(("c", "h")) == (b"C", "application/json")
+    assert len(answers) == 2
+    off = RenderedAnswers(max_entries=0)
+    off.put(("a", "h"), b"A", "text/html")
+    assert off.get(("a", "h")) is None
+
+
+def test_one_request_renders_a_missed_page_while_the_others_wait_for_it() -> None:
+    import threading
+
+    answers = RenderedAnswers(wait_s=10.0)
+    key = ("tag", "http://h/")
+    assert answers.get_or_claim(key) == (None, True)  # this one renders
+    got: list[object] = []
+    waiter = threading.Thread(target=lambda: got.append(answers.get_or_claim(key)))
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive()  # waiting for the render, not rendering it again
+    answers.put(key, b"page", "text/html")
+    waiter.join(5)
+    assert got == [((b"page", "text/html"), False)]
+    # A render that fails lets the waiters go at once, to render it themselves.
+    other = ("other", "http://h/")
+    assert answers.get_or_claim(other) == (None, True)
+    waiter = threading.Thread(target=lambda: got.append(answers.get_or_claim(other)))
+    waiter.start()
+    answers.release(other)
+    waiter.join(5)
+    assert got[-1] == (None, False)
+    assert answers.get_or_claim(other) == (None, True)
+
+
+def test_a_page_that_fails_gives_up_its_claim(
+    make_client: Callable[..., httpx.Client], sandbox: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oyren.web import public
+
+    real = public.publishing.leaderboard
+    calls = []
+
+    def once_broken(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("broken")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(public.publishing, "leaderboard", once_broken)
+    path = f"/campaigns/{sandbox.id}/leaderboard"
+    with make_client(raise_server_exceptions=False) as c:
+        assert c.get(path).status_code == 500
+        answers = c._transport._asgi.app.state.web.answers  # type: ignore[attr-defined]
+        assert not answers._rendering  # nobody waits for a page that will never come
+        assert c.get(path).status_code == 200
+    assert len(calls) == 2
 
 
 def test_signed_in_readers_get_private_answers(

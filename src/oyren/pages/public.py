@@ -141,9 +141,10 @@ def leaderboard(
     snap = snapshot_of(session, campaign_id)
     c = snap.campaign
     offset, limit = max(0, offset), max(1, min(limit, 200))
+    page = snap.creators(session, offset=offset, limit=limit)
     creators = tuple(
         CreatorRow(rank=offset + i + 1, username=u, views=v, videos=n, url=profile_url(u))
-        for i, (u, v, n) in enumerate(snap.creators(session, offset=offset, limit=limit))
+        for i, (u, v, n) in enumerate(page)
     )
     videos = video_rows(snap, snap.videos(session, offset=offset, limit=limit), offset + 1)
     last = snap.status.last_observation_at
@@ -160,18 +161,24 @@ def leaderboard(
         last_observation=None if last is None else c.local(last),
         recomputing=snap.recomputing,
         progress=snap.progress,
-        **_discover_note(session, snap),
+        **_discover_note(session, snap, page if offset == 0 else None),
     )
 
 
-def _discover_note(session: Session, snap: Snapshot) -> dict[str, Any]:
+def _discover_note(
+    session: Session, snap: Snapshot, first: list[tuple[str, int, int]] | None
+) -> dict[str, Any]:
     winner = snap.winners(session).discover
     if winner is None:
         return {}
     above = []
     # The winner is among the first creators: only those holding as many prizes as one may win
-    # are passed over, and there are fewer such creators than prizes.
-    for username, _, _ in snap.creators(session, offset=0, limit=len(snap.campaign.categories) + 1):
+    # are passed over, and there are fewer such creators than prizes. ``first``: the first
+    # page of creators, when the page shown is the first one.
+    needed = len(snap.campaign.categories) + 1
+    if first is None or len(first) < needed:
+        first = snap.creators(session, offset=0, limit=needed)
+    for username, _, _ in first[:needed]:
         if username.casefold() == winner.username.casefold():
             break
         above.append(username)

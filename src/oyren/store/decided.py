@@ -21,6 +21,7 @@ after writes settle (:func:`refresh_flags`), with the time they were computed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -29,7 +30,20 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Table, delete, event, exists, func, insert, select, update
+from sqlalchemy import (
+    Engine,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from oyren.batch.evaluate import (
@@ -827,32 +841,53 @@ def _video(r: Any) -> DecidedVideo:
     return DecidedVideo(_entry(r), r[11], r[12], r[13])
 
 
+# The pages' reads are built once, their values bound per request: putting a statement
+# together costs more than running it.
+@functools.cache
+def _video_page_query() -> Any:
+    return (
+        _entry_query()
+        .where(
+            V.campaign_id == bindparam("campaign_id", type_=String),
+            V.generation == bindparam("generation", type_=Integer),
+            V.eligible,
+        )
+        .order_by(V.rank_key)
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+@functools.cache
+def _creator_page_query() -> Any:
+    return (
+        select(C.username, C.views, C.videos)
+        .where(
+            C.campaign_id == bindparam("campaign_id", type_=String),
+            C.generation == bindparam("generation", type_=Integer),
+        )
+        .order_by(C.rank_key)
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
 def video_page(
     session: Session, status: Status, campaign_id: str, *, offset: int, limit: int
 ) -> list[DecidedVideo]:
     """Eligible videos in rank order, from rank ``offset + 1``."""
-    query = (
-        _entry_query()
-        .where(V.campaign_id == campaign_id, V.generation == status.generation, V.eligible)
-        .order_by(V.rank_key)
-        .offset(offset)
-        .limit(limit)
-    )
-    return [_video(r) for r in session.execute(query)]
+    values = {"campaign_id": campaign_id, "generation": status.generation}
+    rows = session.execute(_video_page_query(), {**values, "offset": offset, "limit": limit})
+    return [_video(r) for r in rows]
 
 
 def creator_page(
     session: Session, status: Status, campaign_id: str, *, offset: int, limit: int
 ) -> list[tuple[str, int, int]]:
     """Creators in rank order from ``offset + 1``: (username, views, eligible videos)."""
-    query = (
-        select(C.username, C.views, C.videos)
-        .where(C.campaign_id == campaign_id, C.generation == status.generation)
-        .order_by(C.rank_key)
-        .offset(offset)
-        .limit(limit)
-    )
-    return [(u, v, n) for u, v, n in session.execute(query)]
+    values = {"campaign_id": campaign_id, "generation": status.generation}
+    rows = session.execute(_creator_page_query(), {**values, "offset": offset, "limit": limit})
+    return [(u, v, n) for u, v, n in rows]
 
 
 def entries_of(
@@ -885,13 +920,18 @@ class Counts:
     views: int
 
 
+@functools.cache
+def _counts_query() -> Any:
+    return select(T.videos, T.entries, T.creators, T.views).where(
+        T.campaign_id == bindparam("campaign_id", type_=String),
+        T.generation == bindparam("generation", type_=Integer),
+    )
+
+
 def counts(session: Session, status: Status, campaign_id: str) -> Counts:
     """The campaign's numbers, kept with its rows (one primary-key read)."""
-    row = session.execute(
-        select(T.videos, T.entries, T.creators, T.views).where(
-            T.campaign_id == campaign_id, T.generation == status.generation
-        )
-    ).first()
+    values = {"campaign_id": campaign_id, "generation": status.generation}
+    row = session.execute(_counts_query(), values).first()
     return Counts(0, 0, 0, 0) if row is None else Counts(*row)
 
 
@@ -925,27 +965,48 @@ def winners(session: Session, status: Status, campaign: Campaign) -> Winners:
         seen = {e.video_id for e in ranked}
         ranked += [v.entry for v in contenders if v.entry.video_id not in seen]
         ranked.sort(key=lambda e: e.sort_key)
-    top = session.execute(
-        select(C.username, C.views, C.first_post, C.first_post_id, C.username_folded)
-        .where(C.campaign_id == campaign_id, C.generation == gen)
-        .order_by(C.rank_key)
-        .limit(places)
-    ).all()
-    creators = [
-        CreatorTotal(u, v, tuple(_creator_ids(session, campaign_id, gen, f)), p, pid)
-        for u, v, p, pid, f in top
-    ]
+    values = {"campaign_id": campaign_id, "generation": gen}
+    top = session.execute(_top_creators_query(), {**values, "limit": places}).all()
+    ids = _creator_ids(session, values, [f for *_, f in top])
+    creators = [CreatorTotal(u, v, tuple(ids.get(f, ())), p, pid) for u, v, p, pid, f in top]
     return settle_ranked(campaign, ranked, creators, jury)
 
 
-def _creator_ids(session: Session, campaign_id: str, generation: int, folded: str) -> list[str]:
-    query = (
+@functools.cache
+def _top_creators_query() -> Any:
+    return (
+        select(C.username, C.views, C.first_post, C.first_post_id, C.username_folded)
+        .where(
+            C.campaign_id == bindparam("campaign_id", type_=String),
+            C.generation == bindparam("generation", type_=Integer),
+        )
+        .order_by(C.rank_key)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+@functools.cache
+def _creator_ids_query() -> Any:
+    # One creator at a time: an equality on the name walks the creator index in rank order,
+    # where a list of names would let SQLite walk the whole ranking instead.
+    return (
         select(V.video_id)
-        .where(V.campaign_id == campaign_id, V.generation == generation, V.eligible)
-        .where(V.username_folded == folded)
+        .where(
+            V.campaign_id == bindparam("campaign_id", type_=String),
+            V.generation == bindparam("generation", type_=Integer),
+            V.username_folded == bindparam("folded", type_=String),
+            V.eligible,
+        )
         .order_by(V.rank_key)
     )
-    return list(session.scalars(query))
+
+
+def _creator_ids(
+    session: Session, values: dict[str, Any], folded: list[str]
+) -> dict[str, list[str]]:
+    """Each creator's eligible video ids in rank order."""
+    query = _creator_ids_query()
+    return {f: list(session.scalars(query, {**values, "folded": f})) for f in folded}
 
 
 def results(session: Session, status: Status, campaign: Campaign) -> Results:

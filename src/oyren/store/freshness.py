@@ -142,16 +142,22 @@ def campaign_version(session: Session, campaign_id: str) -> Version | None:
     return _version(ids, times)
 
 
-def site_version(session: Session) -> Version:
-    """The version of pages about every campaign (the list of campaigns)."""
+@functools.cache
+def _site_statement() -> Select[Any]:
     audit = _newest(AuditRow.id, AuditRow)
-    row = session.execute(
-        select(
-            select(func.count()).select_from(CampaignRow).scalar_subquery(),
-            select(func.max(CampaignRow.updated_at)).scalar_subquery(),
-            audit,
-            _time_of(AuditRow.at, AuditRow.id, audit),
-        )
-    ).one()
-    count, updated, newest, at = tuple(row)
-    return _version((count, updated, newest), (updated, at))
+    # The list shows each campaign's number of videos: new ones come with new observations.
+    obs = _newest(ObservationRow.id, ObservationRow)
+    return select(
+        select(func.count()).select_from(CampaignRow).scalar_subquery(),
+        select(func.max(CampaignRow.updated_at)).scalar_subquery(),
+        audit,
+        _time_of(AuditRow.at, AuditRow.id, audit),
+        obs,
+        _time_of(ObservationRow.collected_at, ObservationRow.id, obs),
+    )
+
+
+def site_version(session: Session) -> Version:
+    """The version of pages about every campaign (the list of campaigns and their videos)."""
+    count, updated, newest, at, obs, seen = tuple(session.execute(_site_statement()).one())
+    return _version((count, updated, newest, obs), (updated, at, seen))

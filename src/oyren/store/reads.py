@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from oyren.store.models import (
+    CampaignRow,
     CrawlMissRow,
     DecisionRow,
     ObservationRow,
@@ -24,6 +25,7 @@ __all__ = [
     "Activity",
     "StoredDecision",
     "activity",
+    "campaign_ids",
     "decision_history",
     "exclusion_notes",
     "last_observation_at",
@@ -50,6 +52,11 @@ class StoredDecision(NamedTuple):
     reason: str
     actor: str
     at: int
+
+
+def campaign_ids(session: Session, *, limit: int) -> list[str]:
+    """The ids of the first ``limit`` stored campaigns, by id (one primary-key range read)."""
+    return list(session.scalars(select(CampaignRow.id).order_by(CampaignRow.id).limit(limit)))
 
 
 def activity(session: Session, campaign_id: str, *, since: int) -> Activity:

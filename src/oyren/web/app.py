@@ -9,17 +9,21 @@ this module adds the security headers, the error pages (never a traceback) and t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -28,13 +32,14 @@ from oyren.errors import NotAllowed, NotFound, OyrenError, StoreBusy
 from oyren.settings import Settings
 from oyren.store.accounts import session_secret
 from oyren.store.db import Engine, open_database, transaction
+from oyren.store.reads import campaign_ids
 from oyren.web.conditional import CachePolicy, NotModified, headers_for
 from oyren.web.context import WebState, error_response
 from oyren.web.render import shared_pages
 from oyren.web.responses import document_refusals
 from oyren.web.security import PLAYER_ORIGIN, RateLimit, SecurityHeaders, SharedRateLimiter
 
-__all__ = ["DEFAULT_RATE_LIMITS", "WebOptions", "create_app"]
+__all__ = ["DEFAULT_RATE_LIMITS", "WARM_CAMPAIGNS", "WebOptions", "create_app", "warm_up"]
 
 log = logging.getLogger("oyren.web")
 
@@ -71,6 +76,64 @@ class WebOptions:
     player_origin: str = PLAYER_ORIGIN
     # How long shared caches may keep public pages (ETag, Last-Modified, 304s).
     cache_policy: CachePolicy = field(default_factory=CachePolicy)
+    # Serve the busiest pages once to itself when the server starts (see warm_up).
+    warm_up: bool = True
+
+
+WARM_CAMPAIGNS = 5
+"""How many campaigns' pages :func:`warm_up` reads (the first of the campaigns' list)."""
+# Pages that read a page of rows, never a whole campaign: warming must cost the same whatever
+# the campaign's size. (The charts read every entry and are left out.)
+_WARM_PAGES = ("", "/leaderboard", "/winners")
+
+
+async def warm_up(app: FastAPI, *, base_url: str = "http://127.0.0.1:8000") -> int:
+    """Read the busiest public pages through ``app`` itself, in every language and as JSON.
+
+    A fresh process otherwise pays on its first requests for what it does once: opening
+    database connections, compiling each SQL statement (SQLAlchemy keeps them by shape, for
+    every campaign), loading locale data and running each template the first time. The server
+    calls this before it accepts connections, so the first visitor waits for none of it.
+
+    The campaigns are the first :data:`WARM_CAMPAIGNS` by id; each one's pages are read at
+    once, which also opens the connections concurrent readers use. Each page is one page of
+    rows, whatever the campaign's size. The pages are asked for at ``base_url`` (the site's
+    public address), so those that may be sent as rendered are ready for visitors who reach the
+    site there, until the store changes. Returns how many pages answered; a page that fails is
+    logged and skipped (the server starts all the same).
+    """
+    from oyren.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+    # The addresses visitors ask for: the page itself (the default language, or the one their
+    # cookie names), each other language by its query, and the JSON twin.
+    forms = ("", *(f"?lang={lang}" for lang in LANGUAGES if lang != DEFAULT_LANGUAGE), ".json")
+
+    transport = httpx.ASGITransport(app=app, client=("warm-up", 0))
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+
+        async def get(path: str) -> bool:
+            try:
+                await client.get(path)
+            except Exception:
+                log.warning("warming %s failed", path, exc_info=True)
+                return False
+            return True
+
+        read = 0
+        for campaign_id in await run_in_threadpool(_first_campaigns, app.state.web.engine):
+            base = f"/campaigns/{campaign_id}"
+            paths = [f"{base}{page}{form}" for page in _WARM_PAGES for form in forms]
+            read += sum(await asyncio.gather(*(get(path) for path in paths)))
+    return read
+
+
+def _first_campaigns(engine: Engine) -> list[str]:
+    try:
+        with transaction(engine, write=False) as session:
+            return campaign_ids(session, limit=WARM_CAMPAIGNS)
+    except Exception:
+        log.warning("warming: the campaigns could not be listed", exc_info=True)
+        return []
 
 
 def create_app(
@@ -96,7 +159,18 @@ def create_app(
         player_origin=options.player_origin,
         cache_policy=options.cache_policy,
     )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # uvicorn runs this before the process accepts connections.
+        if options.warm_up:
+            started = time.perf_counter()
+            pages = await warm_up(app, base_url=settings.public_url)
+            log.info("warmed %d pages in %.2f s", pages, time.perf_counter() - started)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Öyrən",
         version=__version__,
         description=(

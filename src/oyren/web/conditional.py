@@ -21,12 +21,19 @@ Request headers are read defensively: an ``If-None-Match`` longer than :data:`MA
 characters or naming more than :data:`MAX_TAGS` tags, or a malformed one, is treated as absent
 (the full page is sent), and so is an ``If-Modified-Since`` that is not an HTTP date.
 ``If-Modified-Since`` is ignored when ``If-None-Match`` is present (RFC 9110, 13.2.2).
+
+:class:`RenderedAnswers` keeps the bytes of answers a process rendered, by validator: while the
+store's version stays the same, a page read again costs its one version query and no rendering.
+A write moves the version and with it the validator, so a kept answer is never served for a
+newer state, and no other process needs to know what this one kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +47,7 @@ __all__ = [
     "MAX_TAGS",
     "CachePolicy",
     "NotModified",
+    "RenderedAnswers",
     "Validator",
     "headers_for",
     "is_not_modified",
@@ -166,3 +174,70 @@ def headers_for(validator: Validator, policy: CachePolicy) -> dict[str, str]:
         "Cache-Control": policy.public,
         "Vary": "Accept, Cookie",
     }
+
+
+class RenderedAnswers:
+    """The bytes of public answers this process rendered, keyed by their validator.
+
+    A key is an answer's entity tag (which digests the store's version, the representation,
+    language, address, Öyrən's version and the time step) plus what else its bytes hold (the
+    host the page names in its absolute links). The ``max_entries`` most recently used are kept
+    (256 leaderboard pages are about 20 MB).
+    """
+
+    def __init__(self, max_entries: int = 256, *, wait_s: float = 5.0) -> None:
+        self.max_entries = max_entries
+        self.wait_s = wait_s
+        self._answers: OrderedDict[tuple[str, str], tuple[bytes, str]] = OrderedDict()
+        self._rendering: dict[tuple[str, str], threading.Event] = {}
+        self._lock = threading.Lock()  # handlers run in a thread pool
+
+    def get(self, key: tuple[str, str]) -> tuple[bytes, str] | None:
+        """The body and media type kept for ``key``, or None."""
+        with self._lock:
+            found = self._answers.get(key)
+            if found is not None:
+                self._answers.move_to_end(key)
+            return found
+
+    def get_or_claim(self, key: tuple[str, str]) -> tuple[tuple[bytes, str] | None, bool]:
+        """The answer kept for ``key`` (and False); else None, and whether the caller claimed it.
+
+        After a write, every request for a page misses at once; only the first renders it (it
+        must :meth:`put` or :meth:`release` what it claimed) while the others wait for its
+        bytes, up to ``wait_s`` seconds, rather than render the same page each.
+        """
+        with self._lock:
+            found = self._answers.get(key)
+            if found is not None:
+                self._answers.move_to_end(key)
+                return found, False
+            pending = self._rendering.get(key)
+            if pending is None:
+                self._rendering[key] = threading.Event()
+                return None, True
+        pending.wait(self.wait_s)
+        return self.get(key), False  # None: that render failed or is slow, render it too
+
+    def put(self, key: tuple[str, str], body: bytes, media_type: str) -> None:
+        """Keep ``body`` for ``key``, forgetting the least recently used beyond the bound."""
+        with self._lock:
+            if self.max_entries > 0:
+                self._answers[key] = (body, media_type)
+                self._answers.move_to_end(key)
+                while len(self._answers) > self.max_entries:
+                    self._answers.popitem(last=False)
+            self._wake(key)
+
+    def release(self, key: tuple[str, str]) -> None:
+        """Give up a claim on ``key`` without an answer (the page failed): waiters go on."""
+        with self._lock:
+            self._wake(key)
+
+    def _wake(self, key: tuple[str, str]) -> None:
+        pending = self._rendering.pop(key, None)
+        if pending is not None:
+            pending.set()
+
+    def __len__(self) -> int:
+        return len(self._answers)

@@ -9,7 +9,7 @@ limited per client), :func:`staff_ctx` and :func:`organizer_ctx` for signed-in r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -32,6 +32,7 @@ from oyren.web.conditional import (
     PRIVATE,
     CachePolicy,
     NotModified,
+    RenderedAnswers,
     Validator,
     headers_for,
     is_not_modified,
@@ -79,6 +80,8 @@ class WebState:
     page_size: int
     player_origin: str = "https://www.tiktok.com"
     cache_policy: CachePolicy = field(default_factory=CachePolicy)
+    # Public answers this process rendered, by validator (see oyren.web.conditional).
+    answers: RenderedAnswers = field(default_factory=RenderedAnswers)
 
     @property
     def sessions(self) -> URLSafeTimedSerializer:
@@ -126,6 +129,8 @@ class Ctx:
         self.csrf_cookie = cookie or new_csrf_cookie()
         self.validator: Validator | None = None
         self.private = False
+        self._answer_key: tuple[str, str] | None = None
+        self._claimed = False  # this request renders a page other requests wait for
 
     @property
     def client(self) -> str:
@@ -153,27 +158,35 @@ class Ctx:
         return self.request.url.scheme == "https"
 
     def conditional(
-        self, campaign_id: str | None = None, *, session: Session | None = None
-    ) -> None:
+        self,
+        campaign_id: str | None = None,
+        *,
+        session: Session | None = None,
+        reuse: bool = False,
+    ) -> Response | None:
         """Make this answer a public one with a validator, or stop with ``304`` if unchanged.
 
         The version is read from the store (the same in every process), in ``session`` when
         given (the page's own read); ``campaign_id`` None means a page about every campaign.
         Someone signed in gets a private answer instead.
+
+        ``reuse``: the page's bytes depend only on what its validator digests (not on the
+        moment within the validator's time step), so an answer this process already rendered
+        for the same validator is returned, for the handler to send as it is; else None, and
+        the answer the handler renders is kept for the next reader.
         """
         if self.user is not None:
             self.private = True
-            return
+            return None
         if session is None:
             with self.session(write=False) as own:
-                self.conditional(campaign_id, session=own)
-            return
+                return self.conditional(campaign_id, session=own, reuse=reuse)
         if campaign_id is None:
             version = site_version(session)
         else:
             found = campaign_version(session, campaign_id)
             if found is None:
-                return  # no such campaign: the handler answers 404
+                return None  # no such campaign: the handler answers 404
             version = found
         query = self.request.url.query
         variant = "|".join(
@@ -189,6 +202,26 @@ class Ctx:
         if is_not_modified(self.request.headers, validator):
             raise NotModified(validator, self.state.cache_policy)
         self.validator = validator
+        if not reuse:
+            return None
+        self._answer_key = (validator.etag, str(self.request.base_url))
+        kept, self._claimed = self.state.answers.get_or_claim(self._answer_key)
+        if kept is None:
+            return None
+        body, media_type = kept
+        return self._cookies(Response(body, 200, media_type=media_type))
+
+    def _keep(self, response: Response) -> Response:
+        if self._answer_key is not None and response.status_code == 200:
+            self.state.answers.put(self._answer_key, bytes(response.body), str(response.media_type))
+            self._claimed = False
+        return self._cookies(response)
+
+    def release(self) -> None:
+        """Give up this request's claim to render a page others wait for (it ended without it)."""
+        if self._claimed and self._answer_key is not None:
+            self.state.answers.release(self._answer_key)
+            self._claimed = False
 
     def _cookies(self, response: Response) -> Response:
         if self.validator is not None and response.status_code == 200:
@@ -276,7 +309,7 @@ class Ctx:
                 }
             ),
         )
-        return self._cookies(HTMLResponse(html, status))
+        return self._keep(HTMLResponse(html, status))
 
     @property
     def wants_json(self) -> bool:
@@ -286,7 +319,7 @@ class Ctx:
     def json(self, data: Any, *, status: int = 200) -> Response:
         """Answer an API call with ``data`` as JSON."""
         body = orjson.dumps(jsonable(data), option=orjson.OPT_NON_STR_KEYS)
-        return self._cookies(Response(body, status, media_type="application/json"))
+        return self._keep(Response(body, status, media_type="application/json"))
 
     def redirect(self, url: str, *, status: int = 303) -> Response:
         """Send the browser to ``url`` (a path on this site) after a form post."""
@@ -357,10 +390,14 @@ async def _user(state: WebState, request: Request) -> User | None:
     return await run_in_threadpool(_load_user, state, request)
 
 
-async def page_ctx(request: Request) -> Ctx:
+async def page_ctx(request: Request) -> AsyncIterator[Ctx]:
     """A public page's context, counted against the client's page rate limit."""
     state = await _limited(request, "page")
-    return Ctx(state, request, user=await _user(state, request))
+    ctx = Ctx(state, request, user=await _user(state, request))
+    try:
+        yield ctx
+    finally:
+        ctx.release()  # a page that failed before it was rendered: others stop waiting for it
 
 
 def limited_ctx(purpose: str) -> Callable[[Request], Awaitable[Ctx]]:

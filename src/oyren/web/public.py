@@ -58,7 +58,8 @@ def home(ctx: PageCtx) -> Response:
 def campaigns(ctx: PageCtx) -> Response:
     """Every campaign on this site."""
     with ctx.session(write=False) as session:
-        ctx.conditional(session=session)
+        if (kept := ctx.conditional(session=session, reuse=True)) is not None:
+            return kept
         data = list_campaigns(session)
     return ctx.respond("campaigns.html", {"campaigns": data})
 
@@ -80,7 +81,8 @@ def leaderboard(
 ) -> Response:
     """The most-viewed eligible videos and creators: views so far, or at the deadline."""
     with ctx.session(write=False) as session:
-        ctx.conditional(campaign_id, session=session)
+        if (kept := ctx.conditional(campaign_id, session=session, reuse=True)) is not None:
+            return kept
         data = publishing.leaderboard(
             session,
             campaign_id=campaign_id,
@@ -95,7 +97,8 @@ def leaderboard(
 def winners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The prizes once they are frozen, with the audit bundle's digest."""
     with ctx.session(write=False) as session:
-        ctx.conditional(campaign_id, session=session)
+        if (kept := ctx.conditional(campaign_id, session=session, reuse=True)) is not None:
+            return kept
         data = publishing.winners(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond("winners.html", data, campaign=data.campaign, current="winners")
 
@@ -180,7 +183,8 @@ def submit(
 def partners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """The partner institutions, their accounts and their campaign videos' reach."""
     with ctx.session(write=False) as session:
-        ctx.conditional(campaign_id, session=session)
+        if (kept := ctx.conditional(campaign_id, session=session, reuse=True)) is not None:
+            return kept
         data = publishing.partner_showcase(session, campaign_id=campaign_id)
     return ctx.respond("partners.html", data, campaign=data.campaign, current="partners")
 
@@ -189,7 +193,8 @@ def partners(campaign_id: CampaignId, ctx: PageCtx) -> Response:
 def stats(campaign_id: CampaignId, ctx: PageCtx) -> Response:
     """Entries and views over time, topics and the distribution of views, as charts."""
     with ctx.session(write=False) as session:
-        ctx.conditional(campaign_id, session=session)
+        if (kept := ctx.conditional(campaign_id, session=session, reuse=True)) is not None:
+            return kept
         data = trends.stats(session, campaign_id=campaign_id, now=ctx.now)
     return ctx.respond(
         "stats.html",

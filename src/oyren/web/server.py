@@ -7,10 +7,12 @@ With ``workers`` above 1, uvicorn's supervisor starts that many processes on one
 socket and restarts any that dies. Each builds its own app with :func:`app_from_environment`
 from the settings, which the parent hands down as ``OYREN_…`` environment variables (the
 highest precedence, so each worker reads exactly the parent's settings). Nothing a page needs
-is kept in one process's memory alone: validators and shared rate limits live in the database.
+is kept in one process's memory alone: validators and shared rate limits live in the database
+(a process keeps the pages it rendered only under the store's version, which every write moves).
 The same factory serves under another process manager::
 
-    gunicorn -k uvicorn_worker.UvicornWorker -w 4 'oyren.web.server:app_from_environment()'
+    gunicorn -k uvicorn_worker.UvicornWorker -w 4 --keep-alive 75 \
+        'oyren.web.server:app_from_environment()'
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ from uvicorn.supervisors import Multiprocess
 from oyren.settings import ENV_PREFIX, Settings, load_settings
 from oyren.web.app import WebOptions, create_app
 
-__all__ = ["app_from_environment", "serve", "settings_environment"]
+__all__ = ["KEEP_ALIVE_S", "app_from_environment", "serve", "settings_environment"]
+
+KEEP_ALIVE_S = 75
+"""How long an idle keep-alive connection stays open. Longer than what clients and proxies keep
+one idle (nginx keeps upstream connections 60 s, httpx 5 s): when the server closes first, a
+request sent at that moment meets a closed connection and fails (uvicorn's default is 5 s)."""
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
@@ -82,7 +89,13 @@ def serve(
     # Forwarded headers are read by the app itself, and only from the trusted_proxies setting;
     # uvicorn's own reading (which trusts 127.0.0.1 by default) stays off.
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=False,
+        server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     _Server(config, on_ready).run()
 
@@ -106,6 +119,7 @@ def _serve_workers(
         log_level=log_level,
         proxy_headers=False,
         server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     sock = config.bind_socket()
     sock.listen(config.backlog)  # connections wait in the backlog until a worker is up
