@@ -43,7 +43,7 @@ from sqlglot import exp
 
 from oyren.batch.entry import DEFAULT_MEMORY, entered, observations_sql
 from oyren.batch.evaluate import decide_with
-from oyren.batch.screen_plan import screen_entries
+from oyren.batch.screen_plan import META_ORDER, screen_entries
 from oyren.errors import InputError
 from oyren.inputs.decisions import read_decisions
 from oyren.inputs.judgments import Judgment, read_judgments
@@ -122,11 +122,11 @@ metas AS (
     o.hashtags_folded,
     RANK() OVER (
       PARTITION BY o.video_id
-      ORDER BY o.view_count DESC, COALESCE(o.video_description, '') DESC, o.username DESC
+      ORDER BY {meta_order}
     ) AS place,
     ROW_NUMBER() OVER (
       PARTITION BY o.video_id
-      ORDER BY o.view_count DESC, COALESCE(o.video_description, '') DESC, o.username DESC
+      ORDER BY {meta_order}
     ) AS pick
   FROM observations AS o
   JOIN spans AS s ON o.video_id = s.video_id AND o.collected_at = s.meta_at
@@ -233,6 +233,7 @@ def plan_sql(campaign: Campaign, dialect: str = "duckdb") -> str:
     cutoff = str(rules.cutoff)
     text = _PLAN.format(
         cutoff=cutoff,
+        meta_order=META_ORDER,
         window_start=str(rules.window_start),
         min_duration=str(rules.min_duration_s),
         regions=_in_list(sorted(rules.regions)),

@@ -34,6 +34,10 @@ from oyren.screening.screener import CampaignScreener
 
 __all__ = ["META_COLUMNS", "metas_sql", "screen_entries", "series_sql"]
 
+# How the metadata observation is picked among those at a video's metadata instant (the order of
+# ``oyren.rules.videos.collect_videos``): the plan and screening's metadata query both use it.
+META_ORDER = "o.view_count DESC, COALESCE(o.video_description, '') DESC, o.username DESC"
+
 # The columns of an observation, in the order of Observation's fields.
 META_COLUMNS = (
     "id", "username", "create_time", "collected_at", "view_count", "region_code",
@@ -69,11 +73,11 @@ metas AS (
     s.first_row, {columns},
     RANK() OVER (
       PARTITION BY o.video_id
-      ORDER BY o.view_count DESC, COALESCE(o.video_description, '') DESC, o.username DESC
+      ORDER BY {meta_order}
     ) AS place,
     ROW_NUMBER() OVER (
       PARTITION BY o.video_id
-      ORDER BY o.view_count DESC, COALESCE(o.video_description, '') DESC, o.username DESC
+      ORDER BY {meta_order}
     ) AS pick
   FROM observations AS o
   JOIN spans AS s ON o.video_id = s.video_id AND o.collected_at = s.meta_at
@@ -115,7 +119,10 @@ def metas_sql(cutoff: int, dialect: str = "duckdb") -> str:
     """Each video's metadata observation: (first row, tied, the observation's columns)."""
     columns = ", ".join(f"o.{c}" for c in META_COLUMNS)
     picked = ", ".join(f"m.{c}" for c in META_COLUMNS)
-    return _translate(_METAS.format(cutoff=int(cutoff), columns=columns, picked=picked), dialect)
+    return _translate(
+        _METAS.format(cutoff=int(cutoff), columns=columns, picked=picked, meta_order=META_ORDER),
+        dialect,
+    )
 
 
 def _observation(row: Sequence[Any]) -> Observation:

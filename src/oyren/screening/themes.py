@@ -479,15 +479,7 @@ class Classifier:
         self, sequence: list[str], i: int, cues: list[Cue], field_name: str
     ) -> Iterator[Evidence]:
         """The evidence at position ``i``, from the cues whose first word is there."""
-        per_label: dict[str, tuple[Cue, int]] = {}
-        for cue in cues:
-            n = len(cue.words)
-            if n > 1 and not _matches_rest(cue.words, sequence, i):
-                continue
-            held = per_label.get(cue.label)
-            if held is None or (cue.weight, n) > (held[0].weight, held[1]):
-                per_label[cue.label] = (cue, n)
-        for cue, n in per_label.values():
+        for cue, n in _heaviest(cues, sequence, i):
             yield Evidence(label=cue.label, pattern=cue.pattern, weight=cue.weight,
                            field=field_name, matched=" ".join(sequence[i : i + n]))  # fmt: skip
 
@@ -496,6 +488,19 @@ def _remember(memory: dict[Any, Any], key: Any, value: Any) -> None:
     if len(memory) >= MEMORY:
         memory.clear()
     memory[key] = value
+
+
+def _heaviest(cues: list[Cue], sequence: list[str], i: int) -> Iterable[tuple[Cue, int]]:
+    """Per label, the heaviest (then longest) cue matching at position ``i``, with its length."""
+    per_label: dict[str, tuple[Cue, int]] = {}
+    for cue in cues:
+        n = len(cue.words)
+        if n > 1 and not _matches_rest(cue.words, sequence, i):
+            continue
+        held = per_label.get(cue.label)
+        if held is None or (cue.weight, n) > (held[0].weight, held[1]):
+            per_label[cue.label] = (cue, n)
+    return per_label.values()
 
 
 def _matches_rest(pattern: tuple[tuple[str, bool], ...], sequence: list[str], i: int) -> bool:
@@ -632,16 +637,8 @@ class _TopicBatch:
 
     def _pick(self, cues: list[Cue], sequence: list[str], i: int) -> tuple[tuple[str, str], ...]:
         """Per label, the heaviest (then longest) cue matching at position ``i``."""
-        per_label: dict[str, tuple[Cue, int]] = {}
-        for cue in cues:
-            n = len(cue.words)
-            if n > 1 and not _matches_rest(cue.words, sequence, i):
-                continue
-            held = per_label.get(cue.label)
-            if held is None or (cue.weight, n) > (held[0].weight, held[1]):
-                per_label[cue.label] = (cue, n)
         keys = []
-        for cue, _ in per_label.values():
+        for cue, _ in _heaviest(cues, sequence, i):
             key = (cue.label, cue.pattern)
             self.weights[key] = cue.weight
             keys.append(key)
