@@ -235,6 +235,12 @@ class _Fresh:
         some.by_id = {v: held[v] for v in video_ids if v in self.ids and v in held}
         return some.videos()
 
+    def created(self, video_ids: Sequence[str]) -> set[str]:
+        """Those of ``video_ids`` this transaction created since it last settled: they have no
+        decided row in any generation yet (a video's row follows its record, which was not
+        there, and rows are only written by a settle or by a rebuild that cannot see them)."""
+        return {v for v in video_ids if v in self.ids or v in self.stale}
+
 
 def _cutoffs(session: Session, campaign_id: str) -> list[int]:
     """The cutoffs of the generations writes keep up to date (read without waiting: settling
@@ -332,22 +338,30 @@ def _write(
                     cutoff=campaign.cutoff_ts,
                 )
             )
-        before = {
-            r.video_id: r
-            for r in session.execute(
-                select(
-                    V.video_id,
-                    V.username_folded,
-                    V.text_digest,
-                    V.topic,
-                    V.topic_confidence,
-                    V.eligible,
-                    V.views,
+        # Videos created by this transaction have no rows to replace: only the others are asked
+        # for (an `IN` list over a table this same transaction keeps filling is slow to plan).
+        new = fresh.created(chunk) if fresh is not None else set()
+        asked = [v for v in chunk if v not in new] if new else chunk
+        before = (
+            {
+                r.video_id: r
+                for r in session.execute(
+                    select(
+                        V.video_id,
+                        V.username_folded,
+                        V.text_digest,
+                        V.topic,
+                        V.topic_confidence,
+                        V.eligible,
+                        V.views,
+                    )
+                    .where(V.campaign_id == campaign_id, V.generation == generation)
+                    .where(V.video_id.in_(asked))
                 )
-                .where(V.campaign_id == campaign_id, V.generation == generation)
-                .where(V.video_id.in_(chunk))
-            )
-        }
+            }
+            if asked
+            else {}
+        )
         folded.update(r.username_folded for r in before.values())
 
         known = {vid: (r.text_digest, r.topic, r.topic_confidence) for vid, r in before.items()}
@@ -370,7 +384,9 @@ def _write(
         if before:
             session.execute(
                 delete(V).where(
-                    V.campaign_id == campaign_id, V.generation == generation, V.video_id.in_(chunk)
+                    V.campaign_id == campaign_id,
+                    V.generation == generation,
+                    V.video_id.in_(list(before)),
                 )
             )
         put(list(map(_VIDEO_VALUES, rows)))
