@@ -265,3 +265,26 @@ def test_an_import_sets_its_bulk_load_settings_back(
     with pytest.raises(InputError):
         ingest(stored_db, write_jsonl([make_record(id=3), "{not json"]))
     assert (gc.get_threshold(), cache_size()) == (threshold, cache)
+
+
+def test_ingest_finds_stored_videos_among_new_ones_past_one_look_up(
+    stored_db: Engine,
+    campaign: Campaign,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+) -> None:
+    # More ids than one look-up takes, half stored by an earlier import: each is found (its
+    # observations join its row) or created once, on either database.
+    first = write_jsonl([make_record(id=i) for i in range(1, 1201)], name="first.jsonl")
+    second = write_jsonl(
+        [make_record(id=i, view_count=99) for i in range(601, 1801)], name="second.jsonl"
+    )
+    ingest(stored_db, first)
+    summary = ingest(stored_db, second)
+    assert (summary.new_videos, summary.new_observations) == (600, 1200)
+    both = write_jsonl(
+        [make_record(id=i) for i in range(1, 1201)]
+        + [make_record(id=i, view_count=99) for i in range(601, 1801)],
+        name="both.jsonl",
+    )
+    assert stored_json(stored_db) == run_json(campaign, both)
