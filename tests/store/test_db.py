@@ -25,12 +25,13 @@ from oyren.store.db import (
     head_revision,
     normalize_url,
     open_database,
+    probe_each,
     show_url,
     transaction,
     upgrade,
 )
 from oyren.store.ingest import content_hash
-from oyren.store.models import AuditRow, CampaignRow
+from oyren.store.models import AuditRow, CampaignRow, VideoRow
 
 
 def url_of(engine: Engine) -> str:
@@ -189,3 +190,25 @@ def test_upgrade_from_0001_keeps_data_and_its_award(
         export_bundle(session, campaign_id=campaign.id, out=tmp_path / "bundle")
         remove_video(session, campaign_id=campaign.id, video_id="2", reason="gone", by="m")
     assert verify_bundle(tmp_path / "bundle").problems == ()
+
+
+def test_probe_each_finds_each_value_or_none_whatever_its_characters(stored_db: Engine) -> None:
+    if stored_db.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL query (SQLite's planner uses the index for IN lists)")
+    hostile = ['a"b', "c,d", "{e}", "f\\g", "h'i", "NULL", "", "ə İ ı", "j k"]
+    mine = VideoRow.campaign_id == "tiktokdan-oyren-2024"
+    with transaction(stored_db) as session:
+        session.add_all(
+            VideoRow(campaign_id="tiktokdan-oyren-2024", video_id=v, first_ingested_at=0)
+            for v in hostile[::2]
+        )
+        session.flush()
+        stored = {v: pk for v, pk in session.execute(select(VideoRow.video_id, VideoRow.id))}
+        asked = [*hostile, "absent"]
+        found = list(session.execute(probe_each(VideoRow.video_id, asked, VideoRow.id, mine)))
+        elsewhere = probe_each(
+            VideoRow.video_id, hostile, VideoRow.id, VideoRow.campaign_id == "other"
+        )
+        assert all(pk is None for _, pk in session.execute(elsewhere))
+    assert found == [(v, stored.get(v)) for v in asked]
+    assert sum(pk is not None for _, pk in found) == len(hostile[::2])

@@ -24,10 +24,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.dml import Insert
 
 from oyren.errors import StoreBusy, StoreError
@@ -49,6 +61,7 @@ __all__ = [
     "migrate",
     "normalize_url",
     "open_database",
+    "probe_each",
     "show_url",
     "transaction",
     "upgrade",
@@ -301,3 +314,24 @@ class BulkInsert:
             params = [tuple(row[i] for i in self.order) for row in rows]
         # The driver sums the rows each statement stored.
         return int(self.connection.exec_driver_sql(self.sql, params).rowcount)
+
+
+def probe_each(
+    key: InstrumentedAttribute[str],
+    values: Sequence[str],
+    out: InstrumentedAttribute[Any],
+    *where: ColumnElement[bool],
+) -> Select[tuple[str, Any]]:
+    """PostgreSQL: each of ``values`` with ``out`` of the row whose ``key`` equals it under
+    ``where`` (NULL when there is none), each found by its own probe of the unique index.
+
+    A big import fills its tables inside one transaction, where the planner has no statistics
+    of the new rows: for ``key IN (…)`` it scans every row of the campaign for each list (about
+    a second each at 100,000 videos), while a probe per value stays a few milliseconds."""
+    wanted = (
+        func.unnest(bindparam("values", list(values), type_=ARRAY(key.type)))
+        .table_valued("value")
+        .render_derived()
+    )
+    found = select(out).where(*where, key == wanted.c.value).scalar_subquery()
+    return select(wanted.c.value, found)

@@ -60,7 +60,7 @@ from oyren.rules.videos import Video, VideoGroups, collect_videos
 from oyren.screening.flags import flag_videos
 from oyren.screening.screener import CampaignScreener
 from oyren.store.audit import now
-from oyren.store.db import BulkInsert
+from oyren.store.db import BulkInsert, probe_each
 from oyren.store.models import (
     CampaignRow,
     DecidedCreatorRow,
@@ -340,8 +340,8 @@ def _write(
             )
         # Videos created by this transaction have no rows to replace: only the others are asked
         # for (an `IN` list over a table this same transaction keeps filling is slow to plan).
-        new = fresh.created(chunk) if fresh is not None else set()
-        asked = [v for v in chunk if v not in new] if new else chunk
+        created_here = fresh.created(chunk) if fresh is not None else set()
+        asked = [v for v in chunk if v not in created_here] if created_here else chunk
         before = (
             {
                 r.video_id: r
@@ -517,14 +517,14 @@ def _write_creators(
                 .where(V.username_folded.in_(chunk))
             )
             totals = creator_totals([_entry(r) for r in session.execute(query)])
-        gone = session.execute(
-            delete(C).where(
-                C.campaign_id == campaign_id,
-                C.generation == generation,
-                C.username_folded.in_(chunk),
-            )
-        )
-        _bump(session, campaign_id, generation, creators=-_rowcount(gone))
+        where = (C.campaign_id == campaign_id, C.generation == generation)
+        if session.get_bind().dialect.name == "postgresql":
+            # Only the names stored are deleted, found one probe each (see probe_each).
+            probed = probe_each(C.username_folded, chunk, C.username_folded, *where)
+            chunk = [name for name, found in session.execute(probed) if found is not None]
+        if chunk:
+            gone = session.execute(delete(C).where(*where, C.username_folded.in_(chunk)))
+            _bump(session, campaign_id, generation, creators=-_rowcount(gone))
         _insert_creators(session, campaign_id, generation, totals)
 
 

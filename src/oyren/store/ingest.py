@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, Table, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -33,7 +32,7 @@ from oyren.inputs.observations import SkipReport
 from oyren.rules.observations import Observation
 from oyren.store import decided
 from oyren.store.audit import now, record_event
-from oyren.store.db import BulkInsert, insert_ignoring_duplicates
+from oyren.store.db import BulkInsert, insert_ignoring_duplicates, probe_each
 from oyren.store.models import ObservationRow, VideoRow
 from oyren.store.rows import require_campaign
 
@@ -230,15 +229,15 @@ class ObservationWriter:
         self.inserted = 0  # observations this writer stored (exact duplicates passed over)
 
     def _look_up(self, video_ids: Sequence[str]) -> None:
+        # PostgreSQL probes the index id by id (see probe_each); SQLite's planner uses it.
         postgres = self.connection.dialect.name == "postgresql"
+        mine = VideoRow.campaign_id == self.campaign_id
         for start in range(0, len(video_ids), LOOKUP_SIZE):
             some = video_ids[start : start + LOOKUP_SIZE]
             found = (
-                _look_up_each(self.campaign_id, some)
+                probe_each(VideoRow.video_id, some, VideoRow.id, mine)
                 if postgres
-                else select(VideoRow.video_id, VideoRow.id).where(
-                    VideoRow.campaign_id == self.campaign_id, VideoRow.video_id.in_(some)
-                )
+                else select(VideoRow.video_id, VideoRow.id).where(mine, VideoRow.video_id.in_(some))
             )
             self.known.update({v: pk for v, pk in self.connection.execute(found) if pk is not None})
 
@@ -278,24 +277,6 @@ class ObservationWriter:
             created = new
         self.new_videos += len(created)
         decided.created(self.session, self.campaign_id, created)
-
-
-def _look_up_each(campaign_id: str, video_ids: Sequence[str]) -> Select[tuple[str, int | None]]:
-    """PostgreSQL: each id's primary key (NULL when not stored) by its own probe of the unique
-    index. A big import fills the videos table inside one transaction, where the planner has no
-    statistics of the rows: for ``video_id IN (…)`` it then scans every row of the campaign for
-    each list (a second each at 100,000 videos), while a probe per id stays a few milliseconds."""
-    wanted = (
-        func.unnest(bindparam("ids", list(video_ids), type_=ARRAY(VideoRow.video_id.type)))
-        .table_valued("video_id")
-        .render_derived()
-    )
-    pk = (
-        select(VideoRow.id)
-        .where(VideoRow.campaign_id == campaign_id, VideoRow.video_id == wanted.c.video_id)
-        .scalar_subquery()
-    )
-    return select(wanted.c.video_id, pk)
 
 
 def _scan(path: Path) -> tuple[int, str]:
