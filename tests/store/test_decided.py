@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from oyren.errors import StoreError
 from oyren.inputs.observations import observation_from_record
@@ -220,6 +220,15 @@ def test_pages_say_recomputing_and_keep_the_last_rows_until_a_rebuild(
     assert not state.recomputing
     assert [e.reasons for e in rows] == [("too_short",)]
     assert decided.rebuild(db, "r") is False  # nothing to do
+    if db.dialect.name == "postgresql":  # a finished rebuild leaves statistics of its rows
+        with db.connect() as connection:
+            analyzed = connection.execute(
+                text(
+                    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+                    " AND relname LIKE 'decided_%' AND analyze_count > 0"
+                )
+            )
+            assert {name for (name,) in analyzed} == {"decided_videos", "decided_creators"}
 
 
 def test_flags_are_computed_apart_with_their_time(db: Engine) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, MetaData, Table, event, func, select, text
 
 from oyren.batch.evaluate import evaluate_observations
 from oyren.errors import InputError, StoreError
@@ -15,7 +15,9 @@ from oyren.inputs.observations import SkipReport, read_observations
 from oyren.rules.campaign import Campaign
 from oyren.rules.results import results_json
 from oyren.store import ingest_observations, standings
-from oyren.store.db import transaction
+from oyren.store.audit import record_event
+from oyren.store.db import analyze_after_commit, transaction
+from oyren.store.models import AuditRow
 
 
 def ingest(engine: Engine, path: Path, **kw: Any) -> Any:
@@ -288,3 +290,53 @@ def test_ingest_finds_stored_videos_among_new_ones_past_one_look_up(
         name="both.jsonl",
     )
     assert stored_json(stored_db) == run_json(campaign, both)
+
+
+def _analyzed(engine: Engine) -> dict[str, int]:
+    """How many times each table of the test's schema was analyzed."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT relname, analyze_count FROM pg_stat_user_tables "
+                "WHERE schemaname = current_schema()"
+            )
+        )
+        return {name: count for name, count in rows}
+
+
+def test_a_bulk_import_leaves_postgresql_statistics_of_what_it_filled(
+    stored_db: Engine,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if stored_db.dialect.name != "postgresql":
+        pytest.skip("SQLite plans without statistics")
+    monkeypatch.setattr("oyren.store.ingest.BULK_ROWS", 3)
+    before = _analyzed(stored_db)
+    ingest(stored_db, write_jsonl([make_record(id=1), make_record(id=2)], name="small.jsonl"))
+    assert _analyzed(stored_db) == before  # fewer rows than a bulk load
+    with pytest.raises(InputError), transaction(stored_db) as session:
+        path = write_jsonl([make_record(id=i) for i in range(3, 9)], name="undone.jsonl")
+        ingest_observations(session, campaign_id="tiktokdan-oyren-2024", path=path, by="t")
+        raise InputError("changed my mind")
+    assert _analyzed(stored_db) == before  # rolled back: nothing to analyze
+    ingest(stored_db, write_jsonl([make_record(id=i) for i in range(3, 9)], name="big.jsonl"))
+    after = _analyzed(stored_db)
+    filled = {"observations", "videos", "decided_videos", "decided_creators"}
+    assert {t for t in after if after[t] != before.get(t, 0)} == filled
+    assert all(after[t] == before.get(t, 0) + 1 for t in filled)
+
+
+def test_statistics_that_cannot_be_gathered_do_not_undo_the_commit(
+    stored_db: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    if stored_db.dialect.name != "postgresql":
+        pytest.skip("SQLite plans without statistics")
+    with transaction(stored_db) as session:
+        record_event(session, campaign_id="tiktokdan-oyren-2024", action="note", by="t", details={})
+        analyze_after_commit(session, Table("no_such_table", MetaData()))
+    assert "could not analyze no_such_table" in caplog.text
+    with transaction(stored_db) as session:
+        noted = select(func.count()).select_from(AuditRow).where(AuditRow.actor == "t")
+        assert session.scalar(noted) == 1

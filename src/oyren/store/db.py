@@ -19,6 +19,7 @@ missing or behind, and says which command mends it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Select,
+    Table,
     bindparam,
     create_engine,
     event,
@@ -38,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.dml import Insert
 
@@ -53,6 +55,7 @@ __all__ = [
     "BulkInsert",
     "Engine",
     "Session",
+    "analyze_after_commit",
     "create_db_engine",
     "current_revision",
     "head_revision",
@@ -73,6 +76,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SCHEMA_REVISION = "live0001"
 SQLITE_BUSY_TIMEOUT_S = 30.0  # how long a writer waits for the one before it, unless the URL says
 READ_ONLY = "oyren_read_only"  # execution option: a deferred transaction on SQLite
+ANALYZE = "oyren_analyze"  # session info: the tables to analyze once the transaction commits
+
+log = logging.getLogger("oyren.store.db")
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -206,6 +212,37 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
         if is_busy(exc):
             raise _busy(engine.url) from None
         raise
+
+
+def analyze_after_commit(session: Session, *tables: Table) -> None:
+    """Have PostgreSQL gather the statistics of ``tables`` once this transaction commits.
+
+    After a bulk load the planner still plans for the tables as they were (an empty table's
+    rows read by the wrong index, sorted, for every page) until autovacuum gets round to them,
+    if it runs at all; PostgreSQL's advice for bulk loads is to ANALYZE after them. It runs
+    after the commit, outside the transaction, so no lock is held while the import runs. SQLite
+    plans well without statistics: nothing is done there."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.info.setdefault(ANALYZE, set()).update(t.name for t in tables)
+
+
+@event.listens_for(Session, "after_commit")
+def _analyze(session: Session) -> None:
+    tables = session.info.pop(ANALYZE, None)
+    if not tables:
+        return
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("ANALYZE " + ", ".join(sorted(tables)))
+    except DBAPIError as exc:  # the data is committed; the statistics are only a speed-up
+        log.warning("could not analyze %s after a bulk load: %s", ", ".join(sorted(tables)), exc)
+
+
+@event.listens_for(Session, "after_rollback")
+def _analyze_nothing(session: Session) -> None:
+    session.info.pop(ANALYZE, None)
 
 
 def _alembic_config(connection: Connection) -> Config:

@@ -60,7 +60,7 @@ from oyren.rules.videos import Video, VideoGroups, collect_videos
 from oyren.screening.flags import flag_videos
 from oyren.screening.screener import CampaignScreener
 from oyren.store.audit import now
-from oyren.store.db import BulkInsert, probe_each
+from oyren.store.db import BulkInsert, analyze_after_commit, probe_each
 from oyren.store.models import (
     CampaignRow,
     DecidedCreatorRow,
@@ -723,6 +723,7 @@ def _finish(session: Session, state: DecidedStateRow, campaign: Campaign) -> Non
     state.updated_at = now()
     if old and old != generation:
         _drop(session, state.campaign_id, old)
+    analyze_after_commit(session, VIDEOS, CREATORS)  # every row of the campaign is new
 
 
 def rebuild(

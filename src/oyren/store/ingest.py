@@ -32,7 +32,12 @@ from oyren.inputs.observations import SkipReport
 from oyren.rules.observations import Observation
 from oyren.store import decided
 from oyren.store.audit import now, record_event
-from oyren.store.db import BulkInsert, insert_ignoring_duplicates, probe_each
+from oyren.store.db import (
+    BulkInsert,
+    analyze_after_commit,
+    insert_ignoring_duplicates,
+    probe_each,
+)
 from oyren.store.models import ObservationRow, VideoRow
 from oyren.store.rows import require_campaign
 
@@ -47,6 +52,7 @@ __all__ = [
 
 CHUNK_SIZE = 5000  # rows per INSERT: large enough to be fast, small enough for SQLite's limits
 LOOKUP_SIZE = 900  # ids per IN (...) list when looking stored videos up
+BULK_ROWS = 10_000  # observations from which an import counts as a bulk load (see below)
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(lines_done, lines_total)`` while a file is read."""
@@ -128,6 +134,8 @@ def ingest_observations(
             writer.insert(chunk)
             read += len(chunk)
         decided.settle(session)  # the touched videos' decided rows, in this transaction
+        if writer.inserted >= BULK_ROWS:
+            analyze_after_commit(session, OBSERVATIONS, VIDEOS, decided.VIDEOS, decided.CREATORS)
     if progress is not None:
         progress(lines, lines)
     new_observations = writer.inserted
