@@ -217,7 +217,7 @@ def _no_nul(key: str) -> str:
     return f"NOT contains({key}, '\\u0000')"
 
 
-def _jsonl_sql(path: Path, dest: Path) -> str:
+def _jsonl_sql(path: Path, dest: Path, *, casefold: bool) -> str:
     canonical = " + ".join(f"COALESCE(strlen({k}) + {len(k) + 4}, 0)" for k in _KEYS)
     columns = ", ".join(f"{k}: 'JSON'" for k in _KEYS)
     counts_ok = " AND ".join(
@@ -292,12 +292,12 @@ SELECT
   CASE WHEN music_s IS NULL THEN music_j::VARCHAR ELSE NULLIF(music_s, '') END AS music_id,
   voice_s AS voice_to_text,
   CASE WHEN strlen(username_s) = length(username_s) THEN lower(username_s)
-       ELSE oyren_casefold(username_s) END AS username_folded,
+       ELSE {"oyren_casefold(username_s)" if casefold else "NULL"} END AS username_folded,
   tags_key,
   line_bytes,
   row_ok
 FROM checked
-) TO {sql_literal(str(dest))} (FORMAT parquet, COMPRESSION zstd)
+) TO {sql_literal(str(dest))} (FORMAT parquet, COMPRESSION lz4_raw)
 """
 
 
@@ -382,17 +382,21 @@ def jsonl_in_sql(path: Path, dest: Path) -> bool:
     # Rows in the file's order: their position orders the videos.
     con = connect(ordered=True, memory=ENTRY_MEMORY)
     try:
-        con.create_function("oyren_casefold", str.casefold, ["VARCHAR"], "VARCHAR")
-        con.execute(_jsonl_sql(path, dest))
-        row = con.execute(
-            "SELECT count(*), COALESCE(sum(line_bytes), 0), COALESCE(bool_and(row_ok), true) "
-            f"FROM read_parquet({sql_literal(str(dest))})"
-        ).fetchone()
-        if row is None:
-            return False
-        lines, line_bytes, rows_ok = row
+        con.execute(_jsonl_sql(path, dest, casefold=False))
+        # fetchall, not fetchone: a result left unfinished would hold the connection.
+        ((lines, line_bytes, rows_ok, unfolded),) = con.execute(
+            "SELECT count(*), COALESCE(sum(line_bytes), 0), COALESCE(bool_and(row_ok), true),"
+            " count(*) FILTER (WHERE username_folded IS NULL)"
+            f" FROM read_parquet({sql_literal(str(dest))})"
+        ).fetchall()
         if not rows_ok or line_bytes + lines - (0 if ends_in_newline else 1) != size:
             return False
+        if unfolded:
+            # Usernames beyond ASCII (rare) are casefolded by Python's own
+            # str.casefold, as the reader folds them, through a DuckDB function: written again
+            # with it. The first pass goes without, since such a function loads numpy.
+            con.create_function("oyren_casefold", str.casefold, ["VARCHAR"], "VARCHAR")
+            con.execute(_jsonl_sql(path, dest, casefold=True))
         return _write_tag_lists(con, dest)
     except duckdb.Error:
         return False
