@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -11,8 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oyren.batch.entry import (
+    PARQUET_COLUMNS,
     PY_SPACES,
     entered,
+    folded_parquet,
     hashtags_beside,
     jsonl_in_sql,
     observations_sql,
@@ -102,6 +105,17 @@ def test_jsonl_in_sql_writes_what_the_reader_writes(tmp_path):
         _line(id="18446744073709551615", collected_at=1713738482),
     ]
     assert _agree(_file(*lines), tmp_path) == (True, True)
+
+
+def test_usernames_beyond_ascii_are_casefolded_as_python_does(tmp_path):
+    path = tmp_path / "observations.jsonl"
+    names = ["Straße", "İlkin", "ΣΊΣΥΦΟΣ", "leyla_BAKU", "ﬁdan"]
+    path.write_bytes(_file(*(_line(username=name) for name in names)))
+    dest = tmp_path / "sql.parquet"
+    assert jsonl_in_sql(path, dest)
+    con = duckdb.connect()
+    folded = con.execute(f"SELECT username_folded FROM read_parquet('{dest}')").fetchall()
+    assert [row[0] for row in folded] == [name.casefold() for name in names]
 
 
 def test_jsonl_in_sql_file_without_final_newline_and_empty_file(tmp_path):
@@ -219,7 +233,8 @@ _KEYS = st.sampled_from([*BASE, "video_id", "voice_to_text", "extra"])
     spaced=st.booleans(),
 )
 def test_jsonl_in_sql_never_reads_a_line_differently(tmp_path, changes, spaced):
-    line = orjson.dumps({**BASE, **changes})
+    # The standard library writes integers past 64 bits, which orjson refuses to write.
+    line = json.dumps({**BASE, **changes}, ensure_ascii=False, separators=(",", ":")).encode()
     if spaced:
         line = line.replace(b",", b", ")
     _agree(_file(_line(), line), tmp_path)
@@ -248,3 +263,62 @@ def test_entered_reads_a_valid_file_with_duckdb(tmp_path):
 
 def test_py_spaces_are_what_str_strip_removes():
     assert tuple(c for c in range(0x110000) if chr(c).isspace()) == PY_SPACES
+
+
+def test_parquet_columns_are_the_columnar_schema_as_duckdb_reads_it(tmp_path):
+    path = tmp_path / "empty.parquet"
+    to_parquet(_empty_jsonl(tmp_path), path)
+    con = duckdb.connect()
+    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
+    assert tuple((row[0], row[1]) for row in described) == PARQUET_COLUMNS
+    assert tuple(name for name, _ in PARQUET_COLUMNS) == tuple(SCHEMA.names)
+    assert folded_parquet(path)
+
+
+def _empty_jsonl(tmp: Path) -> Path:
+    path = tmp / "empty.jsonl"
+    path.write_bytes(b"")
+    return path
+
+
+def test_folded_parquet_refuses_unmarked_other_schemas_and_what_is_not_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "observations.jsonl"
+    source.write_bytes(_file(_line(), _line(view_count=7)))
+    marked = tmp_path / "marked.parquet"
+    to_parquet(source, marked)
+    assert folded_parquet(marked)
+    table = pq.read_table(marked)
+    unmarked = tmp_path / "unmarked.parquet"
+    pq.write_table(table.replace_schema_metadata(None), unmarked)
+    narrower = tmp_path / "narrower.parquet"  # 32-bit counts: not the schema the plan expects
+    pq.write_table(
+        table.set_column(2, "create_time", table["create_time"].cast(pa.int32())), narrower
+    )
+    fewer = tmp_path / "fewer.parquet"
+    pq.write_table(table.drop_columns(["voice_to_text"]), fewer)
+    garbage = tmp_path / "garbage.parquet"
+    garbage.write_bytes(b"PAR1 not really PAR1")
+    for path in (unmarked, narrower, fewer, garbage, tmp_path / "missing.parquet", source):
+        assert not folded_parquet(path), path.name
+
+
+def test_a_run_on_duckdb_loads_neither_pyarrow_nor_numpy(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "observations.jsonl"
+    path.write_bytes(_file(_line(), _line(view_count=7)))
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from oyren.batch.entry import entered\n"
+        "from oyren.batch.plan import duckdb_plan\n"
+        f"with entered(Path({str(path)!r})) as parquet, duckdb_plan(parquet) as runner:\n"
+        "    rows = runner('SELECT count(*) FROM observations')\n"
+        "print(rows[0][0], 'pyarrow' in sys.modules, 'numpy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "False", "False"]

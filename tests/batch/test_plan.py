@@ -337,7 +337,7 @@ def test_every_dialect_divides_integers_and_never_in_floating_point():
         sql = plan_sql(SANDBOX, dialect)
         assert " / " not in sql
         if dialect == "duckdb":
-            assert "//" in sql and "INT128" in sql
+            assert "//" in sql and "HUGEINT" in sql
         else:
             assert "DECIMAL(38, 0)" in sql and "DIV" in sql
 

@@ -39,7 +39,7 @@ import duckdb
 import orjson
 
 from oyren.errors import InputError
-from oyren.inputs.columnar import FOLDED_MARK, SCHEMA, folded_tags, is_parquet, to_parquet
+from oyren.inputs.folded import FOLDED_MARK, folded_tags, is_parquet
 from oyren.inputs.observations import (
     MAX_COUNT,
     MAX_DESCRIPTION,
@@ -54,6 +54,7 @@ from oyren.rules.hashtags import extract_hashtags
 
 __all__ = [
     "DEFAULT_MEMORY",
+    "PARQUET_COLUMNS",
     "entered",
     "folded_parquet",
     "hashtags_beside",
@@ -89,17 +90,32 @@ def connect(*, ordered: bool = False, memory: str | None = None) -> duckdb.DuckD
     return con
 
 
+# Öyrən's schema (oyren.inputs.columnar.SCHEMA) as DuckDB reads it: read without pyarrow, which
+# a run on DuckDB does not otherwise load (a test compares the two).
+PARQUET_COLUMNS = (
+    ("id", "VARCHAR"), ("username", "VARCHAR"), ("create_time", "BIGINT"),
+    ("collected_at", "BIGINT"), ("view_count", "BIGINT"), ("region_code", "VARCHAR"),
+    ("video_description", "VARCHAR"), ("hashtag_names", "VARCHAR[]"), ("video_duration", "BIGINT"),
+    ("like_count", "BIGINT"), ("comment_count", "BIGINT"), ("share_count", "BIGINT"),
+    ("music_id", "VARCHAR"), ("voice_to_text", "VARCHAR"), ("hashtags_folded", "VARCHAR[]"),
+    ("username_folded", "VARCHAR"),
+)  # fmt: skip
+
+
 def folded_parquet(path: Path) -> bool:
     """True when ``path`` is a Parquet file in Öyrən's schema, marked as validated and folded."""
-    import pyarrow.parquet as pq
-
+    con = duckdb.connect()
     try:
-        schema = pq.read_schema(str(path))
-    except Exception:
+        file = sql_literal(str(path))
+        (marks,) = con.execute(
+            f"SELECT count(*) FROM parquet_kv_metadata({file}) WHERE key = ?", [FOLDED_MARK]
+        ).fetchall()
+        columns = con.execute(f"DESCRIBE SELECT * FROM read_parquet({file})").fetchall()
+    except duckdb.Error:
         return False
-    return FOLDED_MARK in (schema.metadata or {}) and schema.remove_metadata().equals(
-        SCHEMA.remove_metadata()
-    )
+    finally:
+        con.close()
+    return marks[0] > 0 and tuple((row[0], row[1]) for row in columns) == PARQUET_COLUMNS
 
 
 # What Öyrən's writer guarantees of every row, checked again when a marked file is read as is:
@@ -148,6 +164,8 @@ def entered(
     with tempfile.TemporaryDirectory(prefix="oyren-") as folder:
         dest = Path(folder) / "observations.parquet"
         if whole or not (is_jsonl(path) and jsonl_in_sql(path, dest)):
+            from oyren.inputs.columnar import to_parquet
+
             to_parquet(path, dest, skip=skip, progress=progress)
         elif progress is not None:
             progress(path.stat().st_size)
@@ -199,7 +217,7 @@ def _no_nul(key: str) -> str:
     return f"NOT contains({key}, '\\u0000')"
 
 
-def _jsonl_sql(path: Path, dest: Path) -> str:
+def _jsonl_sql(path: Path, dest: Path, *, casefold: bool) -> str:
     canonical = " + ".join(f"COALESCE(strlen({k}) + {len(k) + 4}, 0)" for k in _KEYS)
     columns = ", ".join(f"{k}: 'JSON'" for k in _KEYS)
     counts_ok = " AND ".join(
@@ -274,12 +292,12 @@ SELECT
   CASE WHEN music_s IS NULL THEN music_j::VARCHAR ELSE NULLIF(music_s, '') END AS music_id,
   voice_s AS voice_to_text,
   CASE WHEN strlen(username_s) = length(username_s) THEN lower(username_s)
-       ELSE oyren_casefold(username_s) END AS username_folded,
+       ELSE {"oyren_casefold(username_s)" if casefold else "NULL"} END AS username_folded,
   tags_key,
   line_bytes,
   row_ok
 FROM checked
-) TO {sql_literal(str(dest))} (FORMAT parquet, COMPRESSION zstd)
+) TO {sql_literal(str(dest))} (FORMAT parquet, COMPRESSION lz4_raw)
 """
 
 
@@ -312,11 +330,6 @@ def hashtags_beside(path: Path) -> Path:
 def _write_tag_lists(con: duckdb.DuckDBPyConnection, written: Path) -> bool:
     """Validate, strip and fold every distinct hashtag list of ``written`` with the reader's own
     code, into the file beside it; False if the reader refuses one."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from oyren.inputs.columnar import _TAGS
-
     rows = con.execute(
         f"SELECT DISTINCT tags_key FROM read_parquet({sql_literal(str(written))})"
     ).fetchall()
@@ -328,14 +341,12 @@ def _write_tag_lists(con: duckdb.DuckDBPyConnection, written: Path) -> bool:
         keys.append(key)
         names.append(found[0])
         folded.append(found[1])
-    table = pa.table(
-        {
-            "tags_key": pa.array(keys, pa.string()),
-            "hashtag_names": pa.array(names, _TAGS),
-            "hashtags_folded": pa.array(folded, _TAGS),
-        }
+    con.execute(
+        "COPY (SELECT unnest($1::VARCHAR[]) AS tags_key,"
+        " unnest($2::VARCHAR[][]) AS hashtag_names, unnest($3::VARCHAR[][]) AS hashtags_folded)"
+        f" TO {sql_literal(str(hashtags_beside(written)))} (FORMAT parquet)",
+        [keys, names, folded],
     )
-    pq.write_table(table, str(hashtags_beside(written)))
     return True
 
 
@@ -371,17 +382,21 @@ def jsonl_in_sql(path: Path, dest: Path) -> bool:
     # Rows in the file's order: their position orders the videos.
     con = connect(ordered=True, memory=ENTRY_MEMORY)
     try:
-        con.create_function("oyren_casefold", str.casefold, ["VARCHAR"], "VARCHAR")
-        con.execute(_jsonl_sql(path, dest))
-        row = con.execute(
-            "SELECT count(*), COALESCE(sum(line_bytes), 0), COALESCE(bool_and(row_ok), true) "
-            f"FROM read_parquet({sql_literal(str(dest))})"
-        ).fetchone()
-        if row is None:
-            return False
-        lines, line_bytes, rows_ok = row
+        con.execute(_jsonl_sql(path, dest, casefold=False))
+        # fetchall, not fetchone: a result left unfinished would hold the connection.
+        ((lines, line_bytes, rows_ok, unfolded),) = con.execute(
+            "SELECT count(*), COALESCE(sum(line_bytes), 0), COALESCE(bool_and(row_ok), true),"
+            " count(*) FILTER (WHERE username_folded IS NULL)"
+            f" FROM read_parquet({sql_literal(str(dest))})"
+        ).fetchall()
         if not rows_ok or line_bytes + lines - (0 if ends_in_newline else 1) != size:
             return False
+        if unfolded:
+            # Usernames beyond ASCII (rare) are casefolded by Python's own
+            # str.casefold, as the reader folds them, through a DuckDB function: written again
+            # with it. The first pass goes without, since such a function loads numpy.
+            con.create_function("oyren_casefold", str.casefold, ["VARCHAR"], "VARCHAR")
+            con.execute(_jsonl_sql(path, dest, casefold=True))
         return _write_tag_lists(con, dest)
     except duckdb.Error:
         return False

@@ -11,7 +11,7 @@ from the store and one recomputed from its audit bundle agree by construction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from oyren.inputs.judgments import Judgment, active, tiebreak
 from oyren.inputs.removals import Removal, removed_ids
@@ -23,7 +23,9 @@ from oyren.rules.eligibility import RuleSet
 from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Results, Winners
 from oyren.rules.videos import Video
-from oyren.screening.screener import CampaignScreener
+
+if TYPE_CHECKING:
+    from oyren.screening.screener import CampaignScreener
 
 __all__ = [
     "Engine",
@@ -40,6 +42,14 @@ __all__ = [
 ]
 
 
+def _screener(campaign: Campaign) -> CampaignScreener:
+    """The campaign's screener, imported when asked for: a run without screening never loads
+    the screening packages (and numpy)."""
+    from oyren.screening.screener import CampaignScreener
+
+    return CampaignScreener(campaign)
+
+
 def evaluate(
     campaign: Campaign,
     videos: Iterable[Video],
@@ -52,7 +62,7 @@ def evaluate(
     """Decide every video and settle the prizes; ``screen`` adds integrity flags and topics."""
     return engine.evaluate(
         campaign, videos, decisions=decisions, removed=removed, jury=jury,
-        screener=CampaignScreener(campaign) if screen else None,
+        screener=_screener(campaign) if screen else None,
     )  # fmt: skip
 
 
@@ -68,7 +78,7 @@ def evaluate_observations(
     """Group raw observations into videos and :func:`evaluate` them."""
     return engine.evaluate_observations(
         campaign, observations, decisions=decisions, removed=removed, jury=jury,
-        screener=CampaignScreener(campaign) if screen else None,
+        screener=_screener(campaign) if screen else None,
     )  # fmt: skip
 
 
@@ -238,7 +248,7 @@ def decide_videos(
     latest, removed = _people(decisions, removals)
     rules = RuleSet.of(campaign)
     if topic is None and screen:
-        topic = CampaignScreener(campaign).topic
+        topic = _screener(campaign).topic
     return [
         engine.judge(
             video,

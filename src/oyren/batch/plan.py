@@ -34,16 +34,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
-import pyarrow as pa
-import sqlglot
-from sqlglot import exp
 
 from oyren.batch.entry import DEFAULT_MEMORY, entered, observations_sql
 from oyren.batch.evaluate import decide_with
-from oyren.batch.screen_plan import META_ORDER, screen_entries
 from oyren.errors import InputError
 from oyren.inputs.decisions import read_decisions
 from oyren.inputs.judgments import Judgment, read_judgments
@@ -58,6 +54,10 @@ from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Results
 from oyren.rules.videos import collect_videos
 from oyren.rules.views import BASES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlglot import exp
 
 __all__ = [
     "DIALECTS",
@@ -75,6 +75,10 @@ __all__ = [
 ]
 
 DIALECTS = ("duckdb", "postgres", "spark")
+
+# How the metadata observation is picked among those at a video's metadata instant (the order of
+# ``oyren.rules.videos.collect_videos``): the plan and screening's metadata query both use it.
+META_ORDER = "o.view_count DESC, COALESCE(o.video_description, '') DESC, o.username DESC"
 
 # Reasons as bits of one integer, in the order the pure rules report them.
 REASON_BITS = (
@@ -213,6 +217,7 @@ def _in_list(values: Sequence[str]) -> str:
 
 def _transform(dialect: str) -> Callable[[exp.Expression], exp.Expression]:
     """Rewrite the few constructs whose spelling differs between the engines."""
+    from sqlglot import exp
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
@@ -255,10 +260,14 @@ def tied_rows_sql(video_ids: Sequence[str], dialect: str = "duckdb") -> str:
 
 
 def _translate(text: str, dialect: str) -> str:
+    """The plan's SQL, written in DuckDB's dialect, in ``dialect``: as written for DuckDB (sqlglot,
+    which a run on DuckDB then never loads, transpiles it for the others)."""
+    if dialect == "duckdb":
+        return text
+    import sqlglot
+
     tree = sqlglot.parse_one(text, read="duckdb")
-    if dialect != "duckdb":
-        tree = tree.transform(_transform(dialect))
-    return tree.sql(dialect=dialect)
+    return tree.transform(_transform(dialect)).sql(dialect=dialect)
 
 
 class Runner(Protocol):
@@ -398,6 +407,8 @@ class PlanEngine:
     def _screened(self, entries: list[Entry]) -> list[Entry]:
         """Entries with the screener's flags and topics (screening informs people and is not
         part of the plan), from the observations as columns: see :mod:`oyren.batch.screen_plan`."""
+        from oyren.batch.screen_plan import screen_entries
+
         return screen_entries(self.campaign, self.runner, self.dialect, entries)
 
 

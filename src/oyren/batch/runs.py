@@ -19,7 +19,6 @@ from oyren.batch.evaluate import decide
 from oyren.batch.plan import duckdb_plan, run_files_plan
 from oyren.batch.stream import Decided, InMemory, Phase, decide_streamed
 from oyren.errors import InputError
-from oyren.inputs.columnar import read_observation_file
 from oyren.inputs.decisions import read_decisions
 from oyren.inputs.grouping import read_videos
 from oyren.inputs.judgments import read_judgments
@@ -70,6 +69,8 @@ def run_files(
         )  # fmt: skip
     if engine == "spark":
         return _run_on_spark(campaign, inputs, skip=skip, progress=progress)
+    from oyren.inputs.columnar import read_observation_file
+
     decisions = read_decisions(inputs.decisions) if inputs.decisions else []
     removals = read_removals(inputs.removed) if inputs.removed else []
     observations = read_observation_file(inputs.observations, skip=skip)

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import sqlglot
 
+from oyren.batch.plan import META_ORDER
 from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
 from oyren.rules.results import Entry
@@ -34,9 +35,6 @@ from oyren.screening.screener import CampaignScreener
 
 __all__ = ["META_COLUMNS", "metas_sql", "screen_entries", "series_sql"]
 
-# How the metadata observation is picked among those at a video's metadata instant (the order of
-# ``oyren.rules.videos.collect_videos``): the plan and screening's metadata query both use it.
-META_ORDER = "o.view_count DESC, COALESCE(o.video_description, '') DESC, o.username DESC"
 
 # The columns of an observation, in the order of Observation's fields.
 META_COLUMNS = (

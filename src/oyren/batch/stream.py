@@ -3,7 +3,7 @@ a batch of rows, whatever the number of videos.
 
 ``oyren run`` on DuckDB without screening comes here. The plan's per-video rows go into a table
 of the DuckDB connection (which spills to disk past its memory cap), are ranked there in the pure
-engine's order, and are read back as Arrow record batches, each written before the next is read.
+engine's order, and are read back a batch of rows at a time, each written before the next is read.
 The prizes are settled by the pure engine's own settlement
 (:func:`oyren.batch.evaluate.settle_ranked`) over the only rows it needs, the top of both rankings
 and the entries the jury names; the creators' totals are summed in SQL. What is written is byte
@@ -25,7 +25,6 @@ from typing import Any, BinaryIO, Protocol
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from oyren.batch.evaluate import judged_entries, jury_from_contenders, settle_ranked
 from oyren.batch.plan import (
@@ -60,7 +59,7 @@ __all__ = [
 
 # The prizes there are: settling them looks at most this far down either ranking.
 PRIZES = 3
-# Rows per Arrow record batch read back: a batch's entries are all that is held at a time.
+# Rows per batch read back: a batch's entries are all that is held at a time.
 BATCH_ROWS = 20_000
 
 # Progress of a phase: its description, how much is done and of how much (None: unknown).
@@ -227,6 +226,8 @@ def _settle_tied(
         decide_chunk()
     if not settled:
         return
+    import pyarrow as pa  # only here: a run with no tied videos never loads it
+
     verdicts = pa.table(
         {
             "video_id": [e.video_id for e in settled],
@@ -309,10 +310,10 @@ class Streamed:
         return Results(self.campaign.id, self.campaign.cutoff, entries, self.winners, creators)
 
     def _batches(self, sql: str) -> Iterator[list[tuple[Any, ...]]]:
-        """The rows of ``sql`` as Arrow record batches, each turned into Python rows."""
-        reader = self.connection.sql(sql).to_arrow_reader(BATCH_ROWS)
-        for batch in reader:
-            yield list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
+        """The rows of ``sql``, a batch of Python rows at a time."""
+        cursor = self.connection.execute(sql)
+        while rows := cursor.fetchmany(BATCH_ROWS):
+            yield rows
 
     def entries(self) -> Iterator[list[Entry]]:
         """Every entry in rank order, a batch at a time."""

@@ -31,9 +31,7 @@ from rich.progress import (
 from rich.text import Text
 
 from oyren import __version__
-from oyren.batch.bundle import verify_bundle
 from oyren.batch.exports import FORMATS as FORMATS_EXPORT
-from oyren.batch.stream import Phase
 from oyren.cli.report import (
     render_audit,
     render_campaigns,
@@ -52,6 +50,7 @@ from oyren.rules.results import Results, results_json
 from oyren.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from oyren.batch.stream import Phase
     from oyren.collect.connectors import TikTokClient
     from oyren.collect.dbstore import DbCrawlStore
     from oyren.store.db import Session
@@ -662,6 +661,8 @@ def verify(folder: Path, expect: str | None, keys: tuple[str, ...]) -> None:
     from oyren.batch.signing import parse_public_key
 
     trusted = tuple(parse_public_key(k, where=f"--key {k}") for k in keys)
+    from oyren.batch.bundle import verify_bundle
+
     verification = verify_bundle(folder, expect=expect, trusted=trusted)
     render_verification(verification, Console())
     if not verification.ok:

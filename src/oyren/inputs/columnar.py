@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from oyren.errors import InputError
 from oyren.inputs.fastlane import jsonl_lines, observation_from_scanned, scan_record
+from oyren.inputs.folded import FOLDED_MARK, folded_tags, is_parquet
 from oyren.inputs.observations import (
     ObservationFile,
     SkipReport,
@@ -32,7 +33,6 @@ from oyren.inputs.observations import (
     write_observations_csv,
     write_observations_jsonl,
 )
-from oyren.rules.hashtags import fold
 from oyren.rules.observations import Observation
 
 __all__ = [
@@ -71,9 +71,8 @@ SCHEMA = pa.schema(
         ("username_folded", pa.string()),
     ],
     # Marks files whose rows were validated and folded when written by Öyrən.
-    metadata={b"oyren.observations": b"1"},
+    metadata={FOLDED_MARK: b"1"},
 )
-FOLDED_MARK = b"oyren.observations"
 _TAGS = pa.list_(pa.string())
 # The columns a sink collects value by value (the tag lists and folded columns are derived).
 _SCALARS = ("id", "username", "create_time", "collected_at", "view_count", "region_code",
@@ -82,16 +81,6 @@ _SCALARS = ("id", "username", "create_time", "collected_at", "view_count", "regi
 # Rows per row group: big enough for fast scans, small enough to keep a writer's memory low.
 _CHUNK_ROWS = 200_000
 _PARQUET_MAGIC = b"PAR1"
-
-
-def is_parquet(path: Path) -> bool:
-    """True when ``path`` names a Parquet file (by its suffix)."""
-    return path.suffix.lower() == ".parquet"
-
-
-def folded_tags(tags: Iterable[str]) -> list[str]:
-    """The distinct folded forms of ``tags``, in order of first appearance."""
-    return list(dict.fromkeys(fold(tag) for tag in tags))
 
 
 class ParquetSink:
