@@ -17,22 +17,31 @@ most, as in the plan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import sqlglot
 
 from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
-from oyren.rules.results import Entry
+from oyren.rules.results import Entry, Flag
 from oyren.rules.videos import collect_videos
 from oyren.screening.columns import FIELDS, MetaColumns, as_columns
 from oyren.screening.growth import Intervals
 from oyren.screening.screener import CampaignScreener
 
-__all__ = ["META_COLUMNS", "metas_sql", "screen_entries", "series_sql"]
+__all__ = [
+    "META_COLUMNS",
+    "Screening",
+    "metas_sql",
+    "screen_entries",
+    "screen_videos",
+    "series_sql",
+]
 
 # How the metadata observation is picked among those at a video's metadata instant (the order of
 # ``oyren.rules.videos.collect_videos``): the plan and screening's metadata query both use it.
@@ -138,9 +147,30 @@ def _columns(runner: Any, sql: str) -> list[list[Any]]:
     columns = getattr(runner, "columns", None)
     if columns is not None:
         table = columns(sql)
-        return [table.column(i).to_pylist() for i in range(table.num_columns)]
+        return [_pylist(table.column(i)) for i in range(table.num_columns)]
     rows = runner(sql)
     return [list(column) for column in zip(*rows, strict=True)] if rows else []
+
+
+def _pylist(column: pa.ChunkedArray) -> list[Any]:
+    """A column as a Python list, each distinct text (or list of texts, as a tuple) one object.
+
+    Captions, hashtags, sounds and names repeat across a campaign: shared, they take memory once
+    and hash once in the screener's dictionaries.
+    """
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        encoded = column.combine_chunks().dictionary_encode()
+        values = [*encoded.dictionary.to_pylist(), None]
+        indices = encoded.indices.fill_null(len(values) - 1).to_numpy()
+        return list(map(values.__getitem__, indices.tolist()))
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        out = []
+        for items in column.to_pylist():
+            key = tuple(items) if items else ()
+            out.append(shared.setdefault(key, key))
+        return out
+    return column.to_pylist()
 
 
 def _series(runner: Any, dialect: str) -> tuple[IntArray, IntArray, IntArray]:
@@ -207,10 +237,33 @@ def _intervals(runner: Any, dialect: str, first_rows: IntArray, metas: MetaColum
     return Intervals.of_points(video, times, views, create)
 
 
-def screen_entries(
-    campaign: Campaign, runner: Any, dialect: str, entries: Sequence[Entry]
-) -> list[Entry]:
-    """``entries`` with the screener's flags and topics, from the observations ``runner`` holds.
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """The screener's verdicts on every video: flags of the few it flags, topics of all.
+
+    ``first_rows`` names the videos (each by its first row in the file, as the plan's rows do),
+    in order of first appearance; ``topics`` and ``confidences`` follow that order.
+    """
+
+    first_rows: IntArray
+    video_ids: list[str]
+    flags: Mapping[str, tuple[Flag, ...]]
+    topics: list[str | None]
+    confidences: list[float | None]
+
+    def table(self) -> pa.Table:
+        """Each video's first row, topic and confidence as columns (to join with the plan's)."""
+        return pa.table(
+            {
+                "first_row": pa.array(self.first_rows, pa.int64()),
+                "topic": pa.array(self.topics, pa.string()),
+                "confidence": pa.array(self.confidences, pa.float64()),
+            }
+        )
+
+
+def screen_videos(campaign: Campaign, runner: Any, dialect: str) -> Screening:
+    """The screener's flags and topics of every video of the observations ``runner`` holds.
 
     The same flags and topics as the pure engine's screening of the same observations.
     """
@@ -218,11 +271,27 @@ def screen_entries(
     screener = CampaignScreener(campaign)
     flags = screener.flag_series(metas, _intervals(runner, dialect, first_rows, metas))
     topics = screener.topics(metas)
-    where = {video_id: i for i, video_id in enumerate(metas.video_id)}
+    return Screening(
+        first_rows,
+        metas.video_id,
+        flags,
+        [topic for topic, _ in topics],
+        [confidence for _, confidence in topics],
+    )
+
+
+def screen_entries(
+    campaign: Campaign, runner: Any, dialect: str, entries: Sequence[Entry]
+) -> list[Entry]:
+    """``entries`` with the screener's flags and topics, from the observations ``runner`` holds.
+
+    The same flags and topics as the pure engine's screening of the same observations.
+    """
+    screening = screen_videos(campaign, runner, dialect)
+    where = {video_id: i for i, video_id in enumerate(screening.video_ids)}
     out = []
     for entry in entries:
         i = where[entry.video_id]
-        topic, confidence = topics[i]
         out.append(
             Entry(
                 entry.video_id,
@@ -234,9 +303,9 @@ def screen_entries(
                 entry.views_basis,
                 entry.observations,
                 entry.gap_s,
-                flags.get(entry.video_id, ()),
-                topic,
-                confidence,
+                screening.flags.get(entry.video_id, ()),
+                screening.topics[i],
+                screening.confidences[i],
             )
         )
     return out
