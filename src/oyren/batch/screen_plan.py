@@ -59,14 +59,22 @@ WITH points AS (
   SELECT video_id, collected_at, MAX(view_count) AS views, MIN(row_ordinal) AS first_row
   FROM observations
   GROUP BY video_id, collected_at
+),
+firsts AS (
+  SELECT video_id, MIN(first_row) AS video_row
+  FROM points
+  GROUP BY video_id
 )
-SELECT MIN(first_row) OVER (PARTITION BY video_id) AS video_row, collected_at, views
-FROM points
-ORDER BY video_row, collected_at
+SELECT f.video_row, p.collected_at, p.views
+FROM points AS p
+JOIN firsts AS f ON f.video_id = p.video_id
+ORDER BY f.video_row, p.collected_at
 """
 
 # The metadata as at the deadline: the last observation at or before the cutoff, else the first
 # after; at that instant the most views, then description, then username (code point order).
+# The pick is made over narrow rows (an observation's place in the file names it) and only the
+# picked observations are read whole.
 _METAS = """
 WITH spans AS (
   SELECT
@@ -79,7 +87,7 @@ WITH spans AS (
 ),
 metas AS (
   SELECT
-    s.first_row, {columns},
+    s.first_row, o.row_ordinal,
     RANK() OVER (
       PARTITION BY o.video_id
       ORDER BY {meta_order}
@@ -91,16 +99,18 @@ metas AS (
   FROM observations AS o
   JOIN spans AS s ON o.video_id = s.video_id AND o.collected_at = s.meta_at
 ),
-ties AS (
-  SELECT first_row, MAX(CASE WHEN pick = 2 AND place = 1 THEN 1 ELSE 0 END) AS tied
+picked AS (
+  SELECT
+    first_row,
+    MAX(CASE WHEN pick = 1 THEN row_ordinal END) AS row_ordinal,
+    MAX(CASE WHEN pick = 2 AND place = 1 THEN 1 ELSE 0 END) AS tied
   FROM metas
   GROUP BY first_row
 )
-SELECT m.first_row, t.tied, {picked}
-FROM metas AS m
-JOIN ties AS t ON t.first_row = m.first_row
-WHERE m.pick = 1
-ORDER BY m.first_row
+SELECT p.first_row, p.tied, {columns}
+FROM picked AS p
+JOIN observations AS o ON o.row_ordinal = p.row_ordinal
+ORDER BY p.first_row
 """
 
 _ROWS_OF = """
@@ -127,10 +137,8 @@ def series_sql(dialect: str = "duckdb") -> str:
 def metas_sql(cutoff: int, dialect: str = "duckdb") -> str:
     """Each video's metadata observation: (first row, tied, the observation's columns)."""
     columns = ", ".join(f"o.{c}" for c in META_COLUMNS)
-    picked = ", ".join(f"m.{c}" for c in META_COLUMNS)
     return _translate(
-        _METAS.format(cutoff=int(cutoff), columns=columns, picked=picked, meta_order=META_ORDER),
-        dialect,
+        _METAS.format(cutoff=int(cutoff), columns=columns, meta_order=META_ORDER), dialect
     )
 
 
