@@ -178,7 +178,8 @@ def _pylist(column: pa.ChunkedArray) -> list[Any]:
             key = tuple(items) if items else ()
             out.append(shared.setdefault(key, key))
         return out
-    return column.to_pylist()
+    plain: list[Any] = column.to_pylist()
+    return plain
 
 
 def _series(runner: Any, dialect: str) -> tuple[IntArray, IntArray, IntArray]:

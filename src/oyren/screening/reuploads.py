@@ -26,7 +26,7 @@ from typing import NamedTuple
 from oyren.rules.hashtags import fold
 from oyren.rules.observations import Observation
 from oyren.rules.results import Flag, id_sort_key
-from oyren.screening.columns import as_columns
+from oyren.screening.columns import MetaColumns, as_columns
 from oyren.screening.wording import duration
 
 __all__ = ["MAX_SHARED", "duplicate_flags"]
@@ -112,15 +112,14 @@ def _similar(a: frozenset[str], b: frozenset[str], minimum: int) -> float:
     return len(a & b) / len(a | b)
 
 
-def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
-    """Flag later uploads of content already in the campaign; keys index into ``metas``."""
-    columns = as_columns(metas)
+def _candidates(
+    columns: MetaColumns, texts: dict[str | None, tuple[frozenset[str], str]]
+) -> tuple[dict[tuple[str, str], int], set[tuple[int, int]]]:
+    """How many videos share each fingerprint key, and the pairs (i < j) worth comparing: those
+    sharing a sound, description or speech key that two to :data:`MAX_SHARED` videos share."""
     lengths = columns.duration_s
-    # Captions and transcripts repeat across a campaign: each distinct text is split once.
-    texts: dict[str | None, tuple[frozenset[str], str]] = {}
-    music_keys = _Sounds()
     by_kind = {
-        "music": _blocks(columns.music_id, lengths, music_keys),
+        "music": _blocks(columns.music_id, lengths, _Sounds()),
         "description": _blocks(columns.description, lengths, _Keys(texts, MIN_DESCRIPTION_WORDS)),
         "speech": _blocks(columns.voice_to_text, lengths, _Keys(texts, MIN_SPEECH_WORDS)),
     }
@@ -130,6 +129,16 @@ def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
     for _, members_by_key in by_kind.values():
         for members in members_by_key.values():
             candidates.update(combinations(members, 2))
+    return shared, candidates
+
+
+def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
+    """Flag later uploads of content already in the campaign; keys index into ``metas``."""
+    columns = as_columns(metas)
+    lengths = columns.duration_s
+    # Captions and transcripts repeat across a campaign: each distinct text is split once.
+    texts: dict[str | None, tuple[frozenset[str], str]] = {}
+    shared, candidates = _candidates(columns, texts)
     prints: dict[int, _Print] = {}
 
     def print_of(i: int) -> _Print:
