@@ -37,8 +37,11 @@ from oyren.screening.screener import CampaignScreener
 __all__ = [
     "META_COLUMNS",
     "Screening",
+    "ScreeningInputs",
     "metas_sql",
+    "read_screening_inputs",
     "screen_entries",
+    "screen_inputs",
     "screen_videos",
     "series_sql",
 ]
@@ -233,16 +236,37 @@ def _metas(runner: Any, dialect: str, campaign: Campaign) -> tuple[IntArray, Met
     return first_rows, metas
 
 
-def _intervals(runner: Any, dialect: str, first_rows: IntArray, metas: MetaColumns) -> Intervals:
-    """The intervals of every video's series (the points themselves are let go on return)."""
+@dataclass(slots=True)
+class ScreeningInputs:
+    """What the screener reads from the engine: each video's metadata observation, by first
+    appearance, and every point of every series (the first row of its video, instant, views),
+    sorted by video and time. The points are let go once the intervals are made of them."""
+
+    first_rows: IntArray
+    metas: MetaColumns
+    points: tuple[IntArray, IntArray, IntArray] | None
+
+
+def read_screening_inputs(campaign: Campaign, runner: Any, dialect: str) -> ScreeningInputs:
+    """The screener's inputs from the observations ``runner`` holds (two queries)."""
+    first_rows, metas = _metas(runner, dialect, campaign)
     video_row, times, views = _series(runner, dialect)
     if len(video_row) > 1 and not _sorted(video_row, times):
         # Engines return ORDER BY results in order; a runner that does not is sorted here.
         order = np.lexsort((times, video_row))
         video_row, times, views = video_row[order], times[order], views[order]
-    create = np.array(metas.create_time, dtype=np.int64)
+    return ScreeningInputs(first_rows, metas, (video_row, times, views))
+
+
+def _intervals(inputs: ScreeningInputs) -> Intervals:
+    """The intervals of every video's series; the points are let go."""
+    assert inputs.points is not None, "the points were made into intervals already"
+    video_row, times, views = inputs.points
+    inputs.points = None
+    create = np.array(inputs.metas.create_time, dtype=np.int64)
     # Points name their video by its first row; metas are sorted by it.
-    video = np.searchsorted(first_rows, video_row)
+    video = np.searchsorted(inputs.first_rows, video_row)
+    del video_row
     return Intervals.of_points(video, times, views, create)
 
 
@@ -276,12 +300,17 @@ def screen_videos(campaign: Campaign, runner: Any, dialect: str) -> Screening:
 
     The same flags and topics as the pure engine's screening of the same observations.
     """
-    first_rows, metas = _metas(runner, dialect, campaign)
+    return screen_inputs(campaign, read_screening_inputs(campaign, runner, dialect))
+
+
+def screen_inputs(campaign: Campaign, inputs: ScreeningInputs) -> Screening:
+    """The screener's flags and topics from its inputs as read (no engine needed any more)."""
+    metas = inputs.metas
     screener = CampaignScreener(campaign)
-    flags = screener.flag_series(metas, _intervals(runner, dialect, first_rows, metas))
+    flags = screener.flag_series(metas, _intervals(inputs))
     topics = screener.topics(metas)
     return Screening(
-        first_rows,
+        inputs.first_rows,
         metas.video_id,
         flags,
         [topic for topic, _ in topics],

@@ -33,11 +33,12 @@ from oyren.batch.plan import (
     REASON_BITS,
     DuckPlan,
     _observation,
+    duckdb_plan,
     mask_of_reasons,
     plan_sql,
     reasons_of_mask,
 )
-from oyren.batch.screen_plan import screen_videos
+from oyren.batch.screen_plan import read_screening_inputs, screen_inputs
 from oyren.inputs.judgments import Judgment
 from oyren.inputs.removals import Removal, removed_ids
 from oyren.rules import engine
@@ -168,9 +169,14 @@ def decide_streamed(
     con = runner.connection
     flags: Mapping[str, tuple[Flag, ...]] = {}
     if screen:
-        # Before the plan: the screener's columns are let go before the plan's tables are built.
+        # Before the plan, so that the screener's columns are let go before the plan's tables
+        # are built; its two queries on a connection of their own, closed (DuckDB's buffers
+        # given back) before the screener's work in Python.
         with _watched(con, "screening videos", phase):
-            screening = screen_videos(campaign, runner, "duckdb")
+            with duckdb_plan(runner.path) as reader:
+                inputs = read_screening_inputs(campaign, reader, "duckdb")
+            screening = screen_inputs(campaign, inputs)
+            del inputs
             flags = screening.flags
             con.register("screening", screening.table())
             con.execute("CREATE OR REPLACE TEMP TABLE screened AS SELECT * FROM screening")
