@@ -55,6 +55,26 @@ def test_streamed_output_is_the_pure_engines_json_byte_for_byte(case: dict[str, 
         assert decided.summary(top=3) == summarize(expected, top=3)
 
 
+@given(case=campaigns())
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+def test_streamed_output_with_screening_is_the_pure_engines_json_byte_for_byte(
+    case: dict[str, Any],
+) -> None:
+    campaign = _campaign(case)
+    observations = [observation_from_record(r) for r in case["records"]]
+    videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
+    expected = decide(campaign, videos, decisions=case["decisions"], removals=case["removals"],
+                      judgments=case["judgments"], screen=True)  # fmt: skip
+    with _parquet(case) as path, duckdb_plan(path) as runner:
+        decided = decide_streamed(
+            campaign, runner, decisions=case["decisions"], removals=case["removals"],
+            judgments=case["judgments"], screen=True,
+        )  # fmt: skip
+        assert _streamed_bytes(decided) == results_json(expected)
+        assert decided.summary(top=3) == summarize(expected, top=3)
+
+
 def test_a_file_of_many_batches_streams_what_the_in_memory_run_gives(tmp_path, monkeypatch):
     from oyren.sandbox.bulk import write_bulk
 
@@ -84,11 +104,12 @@ def test_a_file_of_many_batches_streams_what_the_in_memory_run_gives(tmp_path, m
 def test_no_observations_stream_empty_lists(tmp_path):
     path = tmp_path / "empty.parquet"
     write_observations_parquet([], path)
-    with duckdb_plan(path) as runner:
-        decided = decide_streamed(SANDBOX, runner)
-        expected = decide(SANDBOX, {}, screen=False)
-        assert _streamed_bytes(decided) == results_json(expected)
-        assert decided.summary() == summarize(expected)
+    for screen in (False, True):
+        with duckdb_plan(path) as runner:
+            decided = decide_streamed(SANDBOX, runner, screen=screen)
+            expected = decide(SANDBOX, {}, screen=screen)
+            assert _streamed_bytes(decided) == results_json(expected)
+            assert decided.summary() == summarize(expected)
 
 
 def test_other_engines_are_held_in_memory(write_jsonl, make_record):
