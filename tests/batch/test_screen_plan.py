@@ -212,3 +212,20 @@ def test_screening_from_columns_on_postgres_matches_the_pure_screener(
         write_observations_parquet(rows, path)
         runner.fill(path)
     assert _by_columns(CAMPAIGN, runner, "postgres") == _pure(CAMPAIGN, rows)
+
+
+def test_columns_read_as_lists_share_each_distinct_text():
+    import pyarrow as pa
+
+    from oyren.batch.screen_plan import _pylist
+
+    texts = pa.chunked_array([["a b", None, "a b"], ["", "ç", None, "a b"]])
+    got = _pylist(texts)
+    assert got == ["a b", None, "a b", "", "ç", None, "a b"]
+    assert got[0] is got[2] is got[6]
+    tags = pa.chunked_array([[["x", "y"], None, [], ["x", "y"]], [["y"]]])
+    lists = _pylist(tags)
+    assert lists == [("x", "y"), (), (), ("x", "y"), ("y",)]
+    assert lists[0] is lists[3]
+    assert _pylist(pa.chunked_array([[1, None, 3]])) == [1, None, 3]
+    assert _pylist(pa.chunked_array([], type=pa.string())) == []

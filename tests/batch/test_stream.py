@@ -55,6 +55,26 @@ def test_streamed_output_is_the_pure_engines_json_byte_for_byte(case: dict[str, 
         assert decided.summary(top=3) == summarize(expected, top=3)
 
 
+@given(case=campaigns())
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+def test_streamed_output_with_screening_is_the_pure_engines_json_byte_for_byte(
+    case: dict[str, Any],
+) -> None:
+    campaign = _campaign(case)
+    observations = [observation_from_record(r) for r in case["records"]]
+    videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
+    expected = decide(campaign, videos, decisions=case["decisions"], removals=case["removals"],
+                      judgments=case["judgments"], screen=True)  # fmt: skip
+    with _parquet(case) as path, duckdb_plan(path) as runner:
+        decided = decide_streamed(
+            campaign, runner, decisions=case["decisions"], removals=case["removals"],
+            judgments=case["judgments"], screen=True,
+        )  # fmt: skip
+        assert _streamed_bytes(decided) == results_json(expected)
+        assert decided.summary(top=3) == summarize(expected, top=3)
+
+
 def test_a_file_of_many_batches_streams_what_the_in_memory_run_gives(tmp_path, monkeypatch):
     from oyren.sandbox.bulk import write_bulk
 
@@ -84,22 +104,69 @@ def test_a_file_of_many_batches_streams_what_the_in_memory_run_gives(tmp_path, m
 def test_no_observations_stream_empty_lists(tmp_path):
     path = tmp_path / "empty.parquet"
     write_observations_parquet([], path)
-    with duckdb_plan(path) as runner:
-        decided = decide_streamed(SANDBOX, runner)
-        expected = decide(SANDBOX, {}, screen=False)
-        assert _streamed_bytes(decided) == results_json(expected)
-        assert decided.summary() == summarize(expected)
+    for screen in (False, True):
+        with duckdb_plan(path) as runner:
+            decided = decide_streamed(SANDBOX, runner, screen=screen)
+            expected = decide(SANDBOX, {}, screen=screen)
+            assert _streamed_bytes(decided) == results_json(expected)
+            assert decided.summary() == summarize(expected)
 
 
-def test_screening_and_other_engines_are_held_in_memory(write_jsonl, make_record):
+def test_other_engines_are_held_in_memory(write_jsonl, make_record):
     inputs = RunInputs(write_jsonl([make_record()]))
-    for screen, engine in ((True, "duckdb"), (False, "python")):
-        with decided_files(SANDBOX, inputs, screen=screen, engine=engine) as decided:
+    for screen in (True, False):
+        with decided_files(SANDBOX, inputs, screen=screen, engine="python") as decided:
             assert isinstance(decided, InMemory)
             out = io.BytesIO()
             decided.write_json(out)
-            expected = run_files(SANDBOX, inputs, screen=screen, engine=engine)
+            expected = run_files(SANDBOX, inputs, screen=screen, engine="python")
             assert out.getvalue() == results_json(expected)
+
+
+def test_a_screened_run_streams_the_flags_and_topics_of_the_pure_screener(tmp_path, monkeypatch):
+    # A planted campaign raises every kind of flag; the pure engine screening it is the oracle.
+    from oyren.sandbox.plants import plant
+    from oyren.sandbox.simulate import DAY, observations, sandbox_campaign, simulate
+
+    campaign = sandbox_campaign()
+    rows = list(observations(plant(simulate(campaign, videos=600, seed=21)), every_s=DAY // 4))
+    path = tmp_path / "planted.parquet"
+    write_observations_parquet(rows, path)
+    monkeypatch.setattr(stream, "BATCH_ROWS", 97)
+    videos = collect_videos(rows, cutoff=campaign.cutoff_ts)
+    expected = decide(campaign, videos, screen=True)
+    seen: set[str] = set()
+    with decided_files(
+        campaign, RunInputs(path), engine="duckdb",
+        phase=lambda what, done, total: seen.add(what),
+    ) as decided:  # fmt: skip
+        assert isinstance(decided, Streamed)
+        out = io.BytesIO()
+        decided.write_json(out)
+        assert out.getvalue() == results_json(expected)
+        assert decided.summary(top=600) == summarize(expected, top=600)
+    assert "screening videos" in seen
+    flagged = [e for e in expected.entries if e.flags]
+    assert {f.code for e in flagged for f in e.flags} >= {"view_spike", "duplicate_upload"}
+    assert any(e.eligible for e in flagged)  # flags reach the summary's top entries too
+    assert len({e.topic for e in expected.entries}) > 3
+
+
+def test_a_screened_run_without_themes_streams_no_topics(tmp_path):
+    import dataclasses
+
+    from oyren.inputs.columnar import read_observation_file
+    from oyren.sandbox.bulk import write_bulk
+
+    bare = dataclasses.replace(SANDBOX, themes=())
+    path = tmp_path / "bulk.parquet"
+    write_bulk(SANDBOX, path, videos=300, seed=3, observations_per_video=4)
+    rows = read_observation_file(path)
+    expected = decide(bare, collect_videos(rows, cutoff=bare.cutoff_ts), screen=True)
+    with duckdb_plan(path) as runner:
+        decided = decide_streamed(bare, runner, screen=True)
+        assert _streamed_bytes(decided) == results_json(expected)
+    assert {(e.topic, e.topic_confidence) for e in expected.entries} == {(None, None)}
 
 
 def test_a_bad_line_is_named_before_anything_is_written(write_jsonl, make_record):

@@ -1,5 +1,17 @@
+import random
+from collections import Counter
+from itertools import combinations
+
 from oyren.rules.observations import Observation
-from oyren.screening.reuploads import MAX_SHARED, duplicate_flags
+from oyren.screening.columns import as_columns
+from oyren.screening.reuploads import (
+    MAX_SHARED,
+    MIN_DESCRIPTION_WORDS,
+    MIN_SPEECH_WORDS,
+    _candidates,
+    _words,
+    duplicate_flags,
+)
 
 T = 1_710_000_000
 DAY = 86400
@@ -111,3 +123,48 @@ def test_duplicate_flags_unknown_length_is_never_a_duplicate():
     unknown = dict(ORIGINAL, duration_s=None)
     metas = [meta("1", "a", **unknown), meta("2", "b", posted=DAY, **unknown)]
     assert duplicate_flags(metas) == {}
+
+
+def _all_pairs_candidates(metas):
+    """Every pair of videos of known length sharing a sound, description or speech key that two
+    to MAX_SHARED such videos share, found by comparing all pairs (the blocking's oracle)."""
+    keys = []
+    for m in metas:
+        found = set()
+        if m.duration_s is not None:
+            if m.music_id:
+                found.add(("music", m.music_id))
+            for kind, text, minimum in (("description", m.description, MIN_DESCRIPTION_WORDS),
+                                        ("speech", m.voice_to_text, MIN_SPEECH_WORDS)):  # fmt: skip
+                words, key = _words(text)
+                if len(words) >= minimum:
+                    found.add((kind, key))
+        keys.append(found)
+    counts = Counter(k for found in keys for k in found)
+    pairs = {
+        (i, j)
+        for i, j in combinations(range(len(metas)), 2)
+        if any(2 <= counts[k] <= MAX_SHARED for k in keys[i] & keys[j])
+    }
+    return pairs, dict(counts)
+
+
+def test_blocking_finds_the_pairs_an_all_pairs_comparison_finds():
+    rng = random.Random(7)
+    sounds = [f"sound-{n}" for n in range(12)] + [None, ""]
+    captions = ["Fotosintez necə işləyir? #elm", "FOTOSİNTEZ necə işləyir #elm", "Part 2 #fyp",
+                "a a a", "", None, "Riyaziyyat dərsi: kəsrlər asan yolla"]  # fmt: skip
+    speech = [None, "", "bu gün biz kəsrləri öyrənirik", "Bu gün biz KƏSRLƏRİ öyrənirik", "salam"]
+    metas = [
+        meta(str(n), description=rng.choice(captions) or "", music_id=rng.choice(sounds),
+             voice_to_text=rng.choice(speech), duration_s=rng.choice([None, 30, 31, 45]))
+        for n in range(40)
+    ]  # fmt: skip
+    # A sound shared by more than MAX_SHARED videos is no block.
+    metas += [meta(str(100 + n), music_id="hit", description="") for n in range(MAX_SHARED + 1)]
+    pairs, counts = _all_pairs_candidates(metas)
+    shared, candidates = _candidates(as_columns(metas), {})
+    assert candidates == pairs
+    assert shared == counts
+    assert pairs  # blocks of every kind were met, not nothing
+    assert {kind for kind, _ in counts} == {"music", "description", "speech"}

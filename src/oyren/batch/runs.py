@@ -92,10 +92,11 @@ def decided_files(
     progress: Callable[[int], None] | None = None,
     phase: Phase | None = None,
 ) -> Iterator[Decided]:
-    """:func:`run_files` for showing or writing the results: on DuckDB without screening they
-    are streamed (:mod:`oyren.batch.stream`: memory bounded whatever the number of videos, and
-    ``phase`` told how far each step of the plan has got), else held in memory."""
-    if engine != "duckdb" or screen:
+    """:func:`run_files` for showing or writing the results: on DuckDB they are streamed
+    (:mod:`oyren.batch.stream`: memory bounded whatever the number of videos, and ``phase`` told
+    how far each step of the plan has got), with the screener's flags and topics unless
+    ``screen`` is off; on the other engines they are held in memory."""
+    if engine != "duckdb":
         yield InMemory(run_files(campaign, inputs, skip=skip, screen=screen, engine=engine,
                                  progress=progress))  # fmt: skip
         return
@@ -111,7 +112,7 @@ def decided_files(
             judgments = read_judgments(inputs.judgments, ids)
         try:
             yield decide_streamed(campaign, runner, decisions=decisions, removals=removals,
-                                  judgments=judgments, phase=phase)  # fmt: skip
+                                  judgments=judgments, screen=screen, phase=phase)  # fmt: skip
         except duckdb.Error as exc:
             raise InputError(
                 f"the query plan failed ({exc})", path=str(inputs.observations)

@@ -17,23 +17,35 @@ most, as in the plan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import sqlglot
 
 from oyren.batch.plan import META_ORDER
 from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
-from oyren.rules.results import Entry
+from oyren.rules.results import Entry, Flag
 from oyren.rules.videos import collect_videos
 from oyren.screening.columns import FIELDS, MetaColumns, as_columns
 from oyren.screening.growth import Intervals
 from oyren.screening.screener import CampaignScreener
 
-__all__ = ["META_COLUMNS", "metas_sql", "screen_entries", "series_sql"]
+__all__ = [
+    "META_COLUMNS",
+    "Screening",
+    "ScreeningInputs",
+    "metas_sql",
+    "read_screening_inputs",
+    "screen_entries",
+    "screen_inputs",
+    "screen_videos",
+    "series_sql",
+]
 
 
 # The columns of an observation, in the order of Observation's fields.
@@ -48,14 +60,22 @@ WITH points AS (
   SELECT video_id, collected_at, MAX(view_count) AS views, MIN(row_ordinal) AS first_row
   FROM observations
   GROUP BY video_id, collected_at
+),
+firsts AS (
+  SELECT video_id, MIN(first_row) AS video_row
+  FROM points
+  GROUP BY video_id
 )
-SELECT MIN(first_row) OVER (PARTITION BY video_id) AS video_row, collected_at, views
-FROM points
-ORDER BY video_row, collected_at
+SELECT f.video_row, p.collected_at, p.views
+FROM points AS p
+JOIN firsts AS f ON f.video_id = p.video_id
+ORDER BY f.video_row, p.collected_at
 """
 
 # The metadata as at the deadline: the last observation at or before the cutoff, else the first
 # after; at that instant the most views, then description, then username (code point order).
+# The pick is made over narrow rows (an observation's place in the file names it) and only the
+# picked observations are read whole.
 _METAS = """
 WITH spans AS (
   SELECT
@@ -68,7 +88,7 @@ WITH spans AS (
 ),
 metas AS (
   SELECT
-    s.first_row, {columns},
+    s.first_row, o.row_ordinal,
     RANK() OVER (
       PARTITION BY o.video_id
       ORDER BY {meta_order}
@@ -80,16 +100,18 @@ metas AS (
   FROM observations AS o
   JOIN spans AS s ON o.video_id = s.video_id AND o.collected_at = s.meta_at
 ),
-ties AS (
-  SELECT first_row, MAX(CASE WHEN pick = 2 AND place = 1 THEN 1 ELSE 0 END) AS tied
+picked AS (
+  SELECT
+    first_row,
+    MAX(CASE WHEN pick = 1 THEN row_ordinal END) AS row_ordinal,
+    MAX(CASE WHEN pick = 2 AND place = 1 THEN 1 ELSE 0 END) AS tied
   FROM metas
   GROUP BY first_row
 )
-SELECT m.first_row, t.tied, {picked}
-FROM metas AS m
-JOIN ties AS t ON t.first_row = m.first_row
-WHERE m.pick = 1
-ORDER BY m.first_row
+SELECT p.first_row, p.tied, {columns}
+FROM picked AS p
+JOIN observations AS o ON o.row_ordinal = p.row_ordinal
+ORDER BY p.first_row
 """
 
 _ROWS_OF = """
@@ -116,10 +138,8 @@ def series_sql(dialect: str = "duckdb") -> str:
 def metas_sql(cutoff: int, dialect: str = "duckdb") -> str:
     """Each video's metadata observation: (first row, tied, the observation's columns)."""
     columns = ", ".join(f"o.{c}" for c in META_COLUMNS)
-    picked = ", ".join(f"m.{c}" for c in META_COLUMNS)
     return _translate(
-        _METAS.format(cutoff=int(cutoff), columns=columns, picked=picked, meta_order=META_ORDER),
-        dialect,
+        _METAS.format(cutoff=int(cutoff), columns=columns, meta_order=META_ORDER), dialect
     )
 
 
@@ -136,9 +156,31 @@ def _columns(runner: Any, sql: str) -> list[list[Any]]:
     columns = getattr(runner, "columns", None)
     if columns is not None:
         table = columns(sql)
-        return [table.column(i).to_pylist() for i in range(table.num_columns)]
+        return [_pylist(table.column(i)) for i in range(table.num_columns)]
     rows = runner(sql)
     return [list(column) for column in zip(*rows, strict=True)] if rows else []
+
+
+def _pylist(column: pa.ChunkedArray) -> list[Any]:
+    """A column as a Python list, each distinct text (or list of texts, as a tuple) one object.
+
+    Captions, hashtags, sounds and names repeat across a campaign: shared, they take memory once
+    and hash once in the screener's dictionaries.
+    """
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        encoded = column.combine_chunks().dictionary_encode()
+        values = [*encoded.dictionary.to_pylist(), None]
+        indices = encoded.indices.fill_null(len(values) - 1).to_numpy()
+        return list(map(values.__getitem__, indices.tolist()))
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        out = []
+        for items in column.to_pylist():
+            key = tuple(items) if items else ()
+            out.append(shared.setdefault(key, key))
+        return out
+    plain: list[Any] = column.to_pylist()
+    return plain
 
 
 def _series(runner: Any, dialect: str) -> tuple[IntArray, IntArray, IntArray]:
@@ -192,17 +234,86 @@ def _metas(runner: Any, dialect: str, campaign: Campaign) -> tuple[IntArray, Met
     return first_rows, metas
 
 
-def _intervals(runner: Any, dialect: str, first_rows: IntArray, metas: MetaColumns) -> Intervals:
-    """The intervals of every video's series (the points themselves are let go on return)."""
+@dataclass(slots=True)
+class ScreeningInputs:
+    """What the screener reads from the engine: each video's metadata observation, by first
+    appearance, and every point of every series (the first row of its video, instant, views),
+    sorted by video and time. The points are let go once the intervals are made of them."""
+
+    first_rows: IntArray
+    metas: MetaColumns
+    points: tuple[IntArray, IntArray, IntArray] | None
+
+
+def read_screening_inputs(campaign: Campaign, runner: Any, dialect: str) -> ScreeningInputs:
+    """The screener's inputs from the observations ``runner`` holds (two queries)."""
+    first_rows, metas = _metas(runner, dialect, campaign)
     video_row, times, views = _series(runner, dialect)
     if len(video_row) > 1 and not _sorted(video_row, times):
         # Engines return ORDER BY results in order; a runner that does not is sorted here.
         order = np.lexsort((times, video_row))
         video_row, times, views = video_row[order], times[order], views[order]
-    create = np.array(metas.create_time, dtype=np.int64)
+    return ScreeningInputs(first_rows, metas, (video_row, times, views))
+
+
+def _intervals(inputs: ScreeningInputs) -> Intervals:
+    """The intervals of every video's series; the points are let go."""
+    assert inputs.points is not None, "the points were made into intervals already"
+    video_row, times, views = inputs.points
+    inputs.points = None
+    create = np.array(inputs.metas.create_time, dtype=np.int64)
     # Points name their video by its first row; metas are sorted by it.
-    video = np.searchsorted(first_rows, video_row)
+    video = np.searchsorted(inputs.first_rows, video_row)
+    del video_row
     return Intervals.of_points(video, times, views, create)
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """The screener's verdicts on every video: flags of the few it flags, topics of all.
+
+    ``first_rows`` names the videos (each by its first row in the file, as the plan's rows do),
+    in order of first appearance; ``topics`` and ``confidences`` follow that order.
+    """
+
+    first_rows: IntArray
+    video_ids: list[str]
+    flags: Mapping[str, tuple[Flag, ...]]
+    topics: list[str | None]
+    confidences: list[float | None]
+
+    def table(self) -> pa.Table:
+        """Each video's first row, topic and confidence as columns (to join with the plan's)."""
+        return pa.table(
+            {
+                "first_row": pa.array(self.first_rows, pa.int64()),
+                "topic": pa.array(self.topics, pa.string()),
+                "confidence": pa.array(self.confidences, pa.float64()),
+            }
+        )
+
+
+def screen_videos(campaign: Campaign, runner: Any, dialect: str) -> Screening:
+    """The screener's flags and topics of every video of the observations ``runner`` holds.
+
+    The same flags and topics as the pure engine's screening of the same observations.
+    """
+    return screen_inputs(campaign, read_screening_inputs(campaign, runner, dialect))
+
+
+def screen_inputs(campaign: Campaign, inputs: ScreeningInputs) -> Screening:
+    """The screener's flags and topics from its inputs as read (no engine needed any more)."""
+    metas = inputs.metas
+    screener = CampaignScreener(campaign)
+    flags = screener.flag_series(metas, _intervals(inputs))
+    topics = screener.topics(metas)
+    return Screening(
+        inputs.first_rows,
+        metas.video_id,
+        flags,
+        [topic for topic, _ in topics],
+        [confidence for _, confidence in topics],
+    )
 
 
 def screen_entries(
@@ -212,15 +323,11 @@ def screen_entries(
 
     The same flags and topics as the pure engine's screening of the same observations.
     """
-    first_rows, metas = _metas(runner, dialect, campaign)
-    screener = CampaignScreener(campaign)
-    flags = screener.flag_series(metas, _intervals(runner, dialect, first_rows, metas))
-    topics = screener.topics(metas)
-    where = {video_id: i for i, video_id in enumerate(metas.video_id)}
+    screening = screen_videos(campaign, runner, dialect)
+    where = {video_id: i for i, video_id in enumerate(screening.video_ids)}
     out = []
     for entry in entries:
         i = where[entry.video_id]
-        topic, confidence = topics[i]
         out.append(
             Entry(
                 entry.video_id,
@@ -232,9 +339,9 @@ def screen_entries(
                 entry.views_basis,
                 entry.observations,
                 entry.gap_s,
-                flags.get(entry.video_id, ()),
-                topic,
-                confidence,
+                screening.flags.get(entry.video_id, ()),
+                screening.topics[i],
+                screening.confidences[i],
             )
         )
     return out

@@ -1,14 +1,15 @@
 """A campaign decided by the plan and written out as it is read back: memory that stays that of
 a batch of rows, whatever the number of videos.
 
-``oyren run`` on DuckDB without screening comes here. The plan's per-video rows go into a table
-of the DuckDB connection (which spills to disk past its memory cap), are ranked there in the pure
-engine's order, and are read back a batch of rows at a time, each written before the next is read.
-The prizes are settled by the pure engine's own settlement
-(:func:`oyren.batch.evaluate.settle_ranked`) over the only rows it needs, the top of both rankings
-and the entries the jury names; the creators' totals are summed in SQL. What is written is byte
-for byte :func:`oyren.rules.results.results_json` of the results the engine holds in memory for
-the same inputs, which the tests check.
+``oyren run`` on DuckDB comes here, with screening or without. The plan's per-video rows go into
+a table of the DuckDB connection (which spills to disk past its memory cap), are ranked there in
+the pure engine's order, and are read back a batch of rows at a time, each written before the next
+is read. With screening, the screener's topics join the ranked table and its flags (of the few
+videos it flags) are joined in as the entries are read back. The prizes are settled by the pure
+engine's own settlement (:func:`oyren.batch.evaluate.settle_ranked`) over the only rows it
+needs, the top of both rankings and the entries the jury names; the creators' totals are summed
+in SQL. What is written is byte for byte :func:`oyren.rules.results.results_json` of the results
+the engine holds in memory for the same inputs, which the tests check.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from oyren.batch.plan import (
     REASON_BITS,
     DuckPlan,
     _observation,
+    duckdb_plan,
     mask_of_reasons,
     plan_sql,
     reasons_of_mask,
 )
+from oyren.batch.screen_plan import read_screening_inputs, screen_inputs
 from oyren.inputs.judgments import Judgment
 from oyren.inputs.removals import Removal, removed_ids
 from oyren.rules import engine
@@ -42,7 +45,7 @@ from oyren.rules.awards import CreatorTotal, JuryPick
 from oyren.rules.campaign import Campaign
 from oyren.rules.decisions import Decision, latest_decisions
 from oyren.rules.observations import Observation
-from oyren.rules.results import Entry, Results, Winners, results_json, results_to_dict
+from oyren.rules.results import Entry, Flag, Results, Winners, results_json, results_to_dict
 from oyren.rules.videos import collect_videos
 from oyren.rules.views import BASES
 
@@ -70,6 +73,8 @@ Phase = Callable[[str, int, int | None], None]
 _RANK = "reasons <> 0, views DESC, create_time, CAST(video_id AS HUGEINT), first_row"
 
 _ENTRY = "video_id, username, create_time, reasons, views, basis, n_obs, gap_s"
+# An entry as shown and written: with the screener's topic (NULL when screening is off).
+_SHOWN = f"{_ENTRY}, topic, confidence"
 
 # A creator's total over their eligible entries, as oyren.rules.awards.creator_totals sums it:
 # the name of their first post (earliest, then the smaller id, then the first in rank order),
@@ -128,7 +133,7 @@ class Decided(Protocol):
 
 
 class InMemory:
-    """Results held in memory (the pure engine, Spark, screening on)."""
+    """Results held in memory (the pure engine, Spark)."""
 
     def __init__(self, results: Results) -> None:
         self.results = results
@@ -149,14 +154,39 @@ def decide_streamed(
     decisions: Iterable[Decision] = (),
     removals: Iterable[Removal] = (),
     judgments: Iterable[Judgment] = (),
+    screen: bool = False,
     phase: Phase | None = None,
 ) -> Streamed:
     """Decide every video with the plan into tables of ``runner``'s connection and settle the
     prizes, with the same inputs in force as :func:`oyren.batch.evaluate.decide_with` assembles
-    (the latest decision per video, the removals, the jury's order over the judged contenders)."""
+    (the latest decision per video, the removals, the jury's order over the judged contenders).
+
+    ``screen`` adds the screener's flags and topics (:func:`oyren.batch.screen_plan.screen_videos`):
+    the topics go into the ranked table beside the plan's columns, the flags (of the few videos
+    flagged) are kept by video id and joined in as the entries are read back."""
     latest, removed = latest_decisions(decisions), removed_ids(removals)
-    runner.load(latest, removed)
     con = runner.connection
+    flags: Mapping[str, tuple[Flag, ...]] = {}
+    if screen:
+        # Before the plan, so that the screener's columns are let go before the plan's tables
+        # are built; its two queries on a connection of their own, closed (DuckDB's buffers
+        # given back) before the screener's work in Python.
+        with _watched(con, "screening videos", phase):
+            with duckdb_plan(runner.path) as reader:
+                inputs = read_screening_inputs(campaign, reader, "duckdb")
+            screening = screen_inputs(campaign, inputs)
+            del inputs
+            flags = screening.flags
+            con.register("screening", screening.table())
+            con.execute("CREATE OR REPLACE TEMP TABLE screened AS SELECT * FROM screening")
+            con.unregister("screening")
+            del screening
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE screened"
+            " (first_row BIGINT, topic VARCHAR, confidence DOUBLE)"
+        )
+    runner.load(latest, removed)
     with _watched(con, "deciding videos", phase):
         con.execute(f"CREATE OR REPLACE TEMP TABLE decided AS {plan_sql(campaign)}")
     with _watched(con, "deciding tied videos", phase):
@@ -164,9 +194,12 @@ def decide_streamed(
     with _watched(con, "ranking videos", phase):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE ranked AS"
-            f" SELECT *, row_number() OVER (ORDER BY {_RANK}) AS pos FROM decided"
+            " SELECT decided.*, screened.topic, screened.confidence,"
+            f" row_number() OVER (ORDER BY {_RANK}) AS pos"
+            " FROM decided LEFT JOIN screened USING (first_row)"
         )
         con.execute("DROP TABLE decided")
+        con.execute("DROP TABLE screened")
     with _watched(con, "summing creators", phase):
         con.execute(_CREATORS)
     given = list(judgments)
@@ -179,7 +212,7 @@ def decide_streamed(
             [judged],
         ).fetchall()
         jury = jury_from_contenders(given, [row[0] for row in contenders])
-    return Streamed(campaign, con, _winners(campaign, con, jury), phase=phase)
+    return Streamed(campaign, con, _winners(campaign, con, jury), flags=flags, phase=phase)
 
 
 # Every column of the observations of the videos the plan left tied, a video's rows together in
@@ -279,11 +312,18 @@ def _winners(
     return settle_ranked(campaign, ranked, creators, jury)
 
 
-def _entry(row: Sequence[Any], seen: dict[int, tuple[str, ...]] | None = None) -> Entry:
-    video_id, username, create_time, mask, views, basis, n_obs, gap_s = row
+def _entry(
+    row: Sequence[Any],
+    seen: dict[int, tuple[str, ...]] | None = None,
+    flags: Mapping[str, tuple[Flag, ...]] | None = None,
+) -> Entry:
+    """An entry from a row of :data:`_ENTRY`, with its topic and flags when the row has them."""
+    video_id, username, create_time, mask, views, basis, n_obs, gap_s, *screened = row
     reasons = reasons_of_mask(mask, seen)
+    topic, confidence = screened or (None, None)
     return Entry(video_id, username, create_time, not reasons, reasons, views, BASES[basis],
-                 n_obs, gap_s)  # fmt: skip
+                 n_obs, gap_s, flags.get(video_id, ()) if flags else (), topic,
+                 confidence)  # fmt: skip
 
 
 class Streamed:
@@ -295,11 +335,13 @@ class Streamed:
         connection: duckdb.DuckDBPyConnection,
         winners: Winners,
         *,
+        flags: Mapping[str, tuple[Flag, ...]] | None = None,
         phase: Phase | None = None,
     ) -> None:
         self.campaign = campaign
         self.connection = connection
         self.winners = winners
+        self.flags = flags or {}
         self.phase = phase
 
     def _results(
@@ -318,8 +360,8 @@ class Streamed:
     def entries(self) -> Iterator[list[Entry]]:
         """Every entry in rank order, a batch at a time."""
         seen: dict[int, tuple[str, ...]] = {}
-        for rows in self._batches(f"SELECT {_ENTRY} FROM ranked ORDER BY pos"):
-            yield [_entry(row, seen) for row in rows]
+        for rows in self._batches(f"SELECT {_SHOWN} FROM ranked ORDER BY pos"):
+            yield [_entry(row, seen, self.flags) for row in rows]
 
     def creators(self) -> Iterator[list[tuple[str, int, tuple[str, ...]]]]:
         """Every creator with eligible entries, in rank order, a batch at a time."""
@@ -340,9 +382,9 @@ class Streamed:
         """The winners, the first ``top`` entries and creators, and the counts."""
         con = self.connection
         first = tuple(
-            _entry(row)
+            _entry(row, flags=self.flags)
             for row in con.execute(
-                f"SELECT {_ENTRY} FROM ranked WHERE reasons = 0 ORDER BY pos LIMIT ?", [top]
+                f"SELECT {_SHOWN} FROM ranked WHERE reasons = 0 ORDER BY pos LIMIT ?", [top]
             ).fetchall()
         )
         creators = tuple(

@@ -18,7 +18,7 @@ The score is the share of the three fingerprints that matched (2/3 or 1).
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from itertools import combinations
 from typing import NamedTuple
@@ -58,21 +58,52 @@ def _words(text: str | None) -> tuple[frozenset[str], str]:
     return frozenset(words), " ".join(words)
 
 
-def _prints(metas: MetaColumns) -> list[_Print]:
-    # Captions and transcripts repeat across a campaign: each distinct text is split once.
-    texts: dict[str | None, tuple[frozenset[str], str]] = {}
-    out = []
-    for description, speech, music in zip(
-        metas.description, metas.voice_to_text, metas.music_id, strict=True
-    ):
-        said = texts.get(description)
+def _blocks(
+    values: Sequence[str | None], lengths: Sequence[int | None], key_of: dict[str | None, str]
+) -> tuple[Counter[str], dict[str, list[int]]]:
+    """How many videos of known length share each key, and the members of the keys shared by
+    two to :data:`MAX_SHARED` videos (the blocks worth comparing within).
+
+    ``key_of`` gives each value's key ('' for none): a value repeated across the campaign is
+    keyed once, and the keys are counted without a tuple made per video.
+    """
+    keys = [
+        "" if length is None else key_of[value]
+        for value, length in zip(values, lengths, strict=True)
+    ]
+    shared = Counter(keys)
+    del shared[""]
+    small = {key for key, count in shared.items() if 2 <= count <= MAX_SHARED}
+    members: dict[str, list[int]] = defaultdict(list)
+    if small:
+        for i, key in enumerate(keys):
+            if key in small:
+                members[key].append(i)
+    return shared, members
+
+
+class _Keys(dict[str | None, str]):
+    """Each text's blocking key: its folded words when there are enough of them, else ''."""
+
+    def __init__(self, texts: dict[str | None, tuple[frozenset[str], str]], minimum: int) -> None:
+        super().__init__()
+        self.texts = texts
+        self.minimum = minimum
+
+    def __missing__(self, text: str | None) -> str:
+        said = self.texts.get(text)
         if said is None:
-            said = texts[description] = _words(description)
-        spoken = texts.get(speech)
-        if spoken is None:
-            spoken = texts[speech] = _words(speech)
-        out.append(_Print(*said, *spoken, music or ""))
-    return out
+            said = self.texts[text] = _words(text)
+        key = self[text] = said[1] if len(said[0]) >= self.minimum else ""
+        return key
+
+
+class _Sounds(dict[str | None, str]):
+    """Each sound's blocking key: its id ('' for none)."""
+
+    def __missing__(self, music: str | None) -> str:
+        key = self[music] = music or ""
+        return key
 
 
 def _similar(a: frozenset[str], b: frozenset[str], minimum: int) -> float:
@@ -81,25 +112,43 @@ def _similar(a: frozenset[str], b: frozenset[str], minimum: int) -> float:
     return len(a & b) / len(a | b)
 
 
+def _candidates(
+    columns: MetaColumns, texts: dict[str | None, tuple[frozenset[str], str]]
+) -> tuple[dict[tuple[str, str], int], set[tuple[int, int]]]:
+    """How many videos share each fingerprint key, and the pairs (i < j) worth comparing: those
+    sharing a sound, description or speech key that two to :data:`MAX_SHARED` videos share."""
+    lengths = columns.duration_s
+    by_kind = {
+        "music": _blocks(columns.music_id, lengths, _Sounds()),
+        "description": _blocks(columns.description, lengths, _Keys(texts, MIN_DESCRIPTION_WORDS)),
+        "speech": _blocks(columns.voice_to_text, lengths, _Keys(texts, MIN_SPEECH_WORDS)),
+    }
+    shared = {(kind, key): count for kind, (counts, _) in by_kind.items()
+              for key, count in counts.items()}  # fmt: skip
+    candidates: set[tuple[int, int]] = set()
+    for _, members_by_key in by_kind.values():
+        for members in members_by_key.values():
+            candidates.update(combinations(members, 2))
+    return shared, candidates
+
+
 def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
     """Flag later uploads of content already in the campaign; keys index into ``metas``."""
     columns = as_columns(metas)
-    prints = _prints(columns)
-    blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, (p, length) in enumerate(zip(prints, columns.duration_s, strict=True)):
-        if length is None:
-            continue
-        if p.music:
-            blocks[("music", p.music)].append(i)
-        if len(p.description) >= MIN_DESCRIPTION_WORDS:
-            blocks[("description", p.description_key)].append(i)
-        if len(p.speech) >= MIN_SPEECH_WORDS:
-            blocks[("speech", p.speech_key)].append(i)
-    shared = {key: len(members) for key, members in blocks.items()}
-    candidates: set[tuple[int, int]] = set()
-    for members in blocks.values():
-        if 2 <= len(members) <= MAX_SHARED:
-            candidates.update(combinations(members, 2))
+    lengths = columns.duration_s
+    # Captions and transcripts repeat across a campaign: each distinct text is split once.
+    texts: dict[str | None, tuple[frozenset[str], str]] = {}
+    shared, candidates = _candidates(columns, texts)
+    prints: dict[int, _Print] = {}
+
+    def print_of(i: int) -> _Print:
+        found = prints.get(i)
+        if found is None:
+            description, speech = columns.description[i], columns.voice_to_text[i]
+            said = texts.get(description) or texts.setdefault(description, _words(description))
+            spoken = texts.get(speech) or texts.setdefault(speech, _words(speech))
+            found = prints[i] = _Print(*said, *spoken, columns.music_id[i] or "")
+        return found
 
     def used_by(kind: str, *keys: str) -> int:
         return min(shared.get((kind, key), 0) for key in keys)
@@ -107,13 +156,12 @@ def duplicate_flags(metas: Sequence[Observation]) -> dict[int, Flag]:
     # Per later upload: (rank, original, what matched); most fingerprints, then earliest original.
     best: dict[int, tuple[tuple[int, int, tuple[int, int, str]], int, list[tuple[str, int, int]]]]
     best = {}
-    lengths = columns.duration_s
     for i, j in candidates:
         length_a, length_b = lengths[i], lengths[j]
         assert length_a is not None and length_b is not None
         if abs(length_a - length_b) > MAX_LENGTH_GAP_S:
             continue
-        pa, pb = prints[i], prints[j]
+        pa, pb = print_of(i), print_of(j)
         # (words, how many videos share the fingerprint) for each fingerprint that matches.
         # (what, share of words in common, how many videos share the fingerprint) per match.
         found: list[tuple[str, int, int]] = []
