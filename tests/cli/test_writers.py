@@ -54,15 +54,20 @@ def big_files(tmp_path_factory: pytest.TempPathFactory, campaign: Campaign) -> l
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path, sqlite_template: Path, campaign_file: Path) -> str:
-    """A migrated SQLite file with the shipped campaign registered."""
+def sqlite_url(tmp_path: Path, sqlite_template: Path, campaign: Campaign) -> str:
+    """A migrated SQLite file with the shipped campaign registered (in this process: `oyren
+    init` has tests of its own, and the writers under test here are the commands that follow)."""
     import shutil
+
+    from oyren.store import register_campaign
 
     path = tmp_path / "oyren.db"
     shutil.copyfile(sqlite_template, path)
     url = f"sqlite:///{path}"
-    code, err = _finish(_oyren(url, "init", "--campaign", campaign_file))
-    assert code == 0, err
+    engine = create_db_engine(url)
+    with transaction(engine) as session:
+        register_campaign(session, campaign=campaign, by="tester")
+    engine.dispose()
     return url
 
 
