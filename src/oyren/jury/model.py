@@ -42,10 +42,10 @@ from dataclasses import dataclass
 from math import lgamma, log
 
 import numpy as np
-import scipy.linalg  # type: ignore[import-untyped]
-import scipy.optimize  # type: ignore[import-untyped]
-import scipy.sparse  # type: ignore[import-untyped]
-import scipy.sparse.csgraph  # type: ignore[import-untyped]
+
+# SciPy loads its submodules (linalg, optimize, sparse) when first used: every command that
+# opens the store imports this module, and only jury rounds need them.
+import scipy  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 
 from oyren.inputs.judgments import Judgment, tiebreak
