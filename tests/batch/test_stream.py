@@ -37,22 +37,26 @@ def _streamed_bytes(decided: Streamed) -> bytes:
     return out.getvalue()
 
 
-@given(case=campaigns())
-@settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
-def test_streamed_output_is_the_pure_engines_json_byte_for_byte(case: dict[str, Any]) -> None:
+def _streams_as_the_pure_engine(case: dict[str, Any], *, screen: bool) -> None:
     campaign = _campaign(case)
     observations = [observation_from_record(r) for r in case["records"]]
     videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
     expected = decide(campaign, videos, decisions=case["decisions"], removals=case["removals"],
-                      judgments=case["judgments"], screen=False)  # fmt: skip
+                      judgments=case["judgments"], screen=screen)  # fmt: skip
     with _parquet(case) as path, duckdb_plan(path) as runner:
         decided = decide_streamed(
             campaign, runner, decisions=case["decisions"], removals=case["removals"],
-            judgments=case["judgments"],
+            judgments=case["judgments"], screen=screen,
         )  # fmt: skip
         assert _streamed_bytes(decided) == results_json(expected)
         assert decided.summary(top=3) == summarize(expected, top=3)
+
+
+@given(case=campaigns())
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+def test_streamed_output_is_the_pure_engines_json_byte_for_byte(case: dict[str, Any]) -> None:
+    _streams_as_the_pure_engine(case, screen=False)
 
 
 @given(case=campaigns())
@@ -61,18 +65,7 @@ def test_streamed_output_is_the_pure_engines_json_byte_for_byte(case: dict[str, 
 def test_streamed_output_with_screening_is_the_pure_engines_json_byte_for_byte(
     case: dict[str, Any],
 ) -> None:
-    campaign = _campaign(case)
-    observations = [observation_from_record(r) for r in case["records"]]
-    videos = collect_videos(observations, cutoff=campaign.cutoff_ts)
-    expected = decide(campaign, videos, decisions=case["decisions"], removals=case["removals"],
-                      judgments=case["judgments"], screen=True)  # fmt: skip
-    with _parquet(case) as path, duckdb_plan(path) as runner:
-        decided = decide_streamed(
-            campaign, runner, decisions=case["decisions"], removals=case["removals"],
-            judgments=case["judgments"], screen=True,
-        )  # fmt: skip
-        assert _streamed_bytes(decided) == results_json(expected)
-        assert decided.summary(top=3) == summarize(expected, top=3)
+    _streams_as_the_pure_engine(case, screen=True)
 
 
 def test_a_file_of_many_batches_streams_what_the_in_memory_run_gives(tmp_path, monkeypatch):

@@ -195,14 +195,17 @@ LEFT JOIN decisions AS d ON d.video_id = s.video_id
 LEFT JOIN removed AS r ON r.video_id = s.video_id
 """
 
-# Every column of the observations of the videos the plan flagged as tied, in file order.
-_TIED_ROWS = """
-SELECT
+# Every column of an observation the pure rules read, in the order ``_observation`` reads them:
+# how the videos the plan leaves tied are fetched for the rules to settle.
+TIED_COLUMNS = """
   o.id, o.username, o.create_time, o.collected_at, o.view_count, o.region_code,
   o.video_description, o.hashtag_names, o.video_duration, o.like_count, o.comment_count,
   o.share_count, o.music_id, o.voice_to_text
-FROM observations AS o
-WHERE o.video_id IN ({ids})
+"""
+# The observations of the videos the plan flagged as tied, in file order.
+_TIED_ROWS = f"""
+SELECT{TIED_COLUMNS}FROM observations AS o
+WHERE o.video_id IN ({{ids}})
 ORDER BY o.row_ordinal
 """
 

@@ -30,6 +30,7 @@ import orjson
 from oyren.batch.evaluate import judged_entries, jury_from_contenders, settle_ranked
 from oyren.batch.plan import (
     REASON_BITS,
+    TIED_COLUMNS,
     DuckPlan,
     _observation,
     duckdb_plan,
@@ -217,12 +218,8 @@ def decide_streamed(
 
 # Every column of the observations of the videos the plan left tied, a video's rows together in
 # file order and the videos in order of first appearance.
-_TIED_ROWS = """
-SELECT
-  o.id, o.username, o.create_time, o.collected_at, o.view_count, o.region_code,
-  o.video_description, o.hashtag_names, o.video_duration, o.like_count, o.comment_count,
-  o.share_count, o.music_id, o.voice_to_text
-FROM observations AS o
+_TIED_ROWS = f"""
+SELECT{TIED_COLUMNS}FROM observations AS o
 JOIN (SELECT video_id, first_row FROM decided WHERE tied = 1) AS t ON o.video_id = t.video_id
 ORDER BY t.first_row, o.row_ordinal
 """
