@@ -198,31 +198,50 @@ def parquet_copy(data: Path) -> Path:
     return path
 
 
+# Each side is started by this small launcher, which reports its child's CPU time and peak memory.
+# On Linux a child's ru_maxrss starts at the peak of the process that started it (the high-water
+# mark of the memory it shared until exec): started from this benchmark, which holds the results
+# it compares, every side would show at least this benchmark's own peak.
+LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+cpu = usage.ru_utime + usage.ru_stime
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {cpu} {usage.ru_maxrss}")
+"""
+
+
 def measure(name: str, command: list[str], *, stdout: Path | None) -> Measurement:
     """Run ``command`` to completion and measure it; exit if it fails."""
     paths = [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
-    with open(stdout or os.devnull, "wb") as out:
+    with tempfile.TemporaryDirectory(prefix="oyren-measure-") as tmp, \
+            open(stdout or os.devnull, "wb") as out:  # fmt: skip
+        report = Path(tmp) / "usage"
         start = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, env=env)
+        launcher = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, str(report), *command], stdout=out, env=env
+        )
         peak = [0]
-        sampler = threading.Thread(target=_sample_tree_rss, args=(proc.pid, peak), daemon=True)
+        sampler = threading.Thread(target=_sample_tree_rss, args=(launcher.pid, peak), daemon=True)
         sampler.start()
-        # wait4 gives this child's own rusage (with the children it waited for); RUSAGE_CHILDREN
-        # would be the maximum over every child this benchmark has run.
-        _, status, usage = os.wait4(proc.pid, 0)
+        launcher.wait()
         wall = time.perf_counter() - start
         sampler.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.exit(f"{name} failed with status {proc.returncode}")
+        if launcher.returncode != 0 or not report.exists():
+            sys.exit(f"{name}: the launcher failed with status {launcher.returncode}")
+        code, cpu_s, max_rss = report.read_text(encoding="utf-8").split()
+    if int(code) != 0:
+        sys.exit(f"{name} failed with status {code}")
     # ru_maxrss (KiB on Linux) is exact but per process; the samples add up a process tree.
-    peak_bytes = max(usage.ru_maxrss * 1024, peak[0])
-    return Measurement(wall, usage.ru_utime + usage.ru_stime, peak_bytes)
+    peak_bytes = max(int(max_rss) * 1024, peak[0])
+    return Measurement(wall, float(cpu_s), peak_bytes)
 
 
 def _sample_tree_rss(pid: int, peak: list[int]) -> None:
-    """Record in ``peak[0]`` the largest total RSS of ``pid`` and its descendants, every 10 ms."""
+    """Record in ``peak[0]`` the largest total RSS of the descendants of ``pid`` (the launcher,
+    itself not counted), every 10 ms."""
     page = os.sysconf("SC_PAGE_SIZE")
     while True:
         total, alive = 0, False
@@ -234,6 +253,7 @@ def _sample_tree_rss(pid: int, peak: list[int]) -> None:
                 continue
             if member == pid:
                 alive = True
+                continue
             total += int(fields[1]) * page
         peak[0] = max(peak[0], total)
         if not alive:
