@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from oyren.batch import stream
 from oyren.batch.evaluate import decide
@@ -23,8 +24,9 @@ from oyren.errors import InputError
 from oyren.inputs.columnar import write_observations_parquet
 from oyren.inputs.observations import observation_from_record
 from oyren.rules.campaign import load_campaign
-from oyren.rules.results import results_json
+from oyren.rules.results import Entry, Flag, Results, Winners, results_json
 from oyren.rules.videos import collect_videos
+from oyren.rules.views import BASES
 from tests.batch.test_plan import _campaign, _parquet, campaigns
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,3 +171,43 @@ def test_a_bad_line_is_named_before_anything_is_written(write_jsonl, make_record
         decided_files(SANDBOX, inputs, screen=False, engine="duckdb"),
     ):
         pytest.fail("the run went on past a bad line")
+
+
+_TEXTS = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+_FLAGS = st.builds(
+    Flag,
+    code=_TEXTS,
+    score=st.floats(allow_nan=False, allow_infinity=False),
+    explanation=_TEXTS,
+    evidence=st.lists(
+        st.tuples(_TEXTS, st.one_of(st.integers(), st.floats(allow_nan=False), _TEXTS,
+                                    st.lists(st.integers(), max_size=3).map(tuple))),
+        max_size=3,
+    ).map(tuple),
+)  # fmt: skip
+
+
+@given(
+    video_id=st.one_of(st.from_regex(r"[0-9]{1,20}", fullmatch=True), _TEXTS),
+    username=_TEXTS,
+    create_time=st.integers(min_value=0, max_value=4_102_444_799),
+    mask=st.integers(min_value=0, max_value=2 ** len(stream.REASON_BITS) - 1),
+    views=st.integers(min_value=0, max_value=10**15),
+    basis=st.integers(min_value=0, max_value=len(BASES) - 1),
+    n_obs=st.integers(min_value=1, max_value=10**6),
+    gap_s=st.one_of(st.none(), st.integers(min_value=0, max_value=10**9)),
+    flags=st.lists(_FLAGS, max_size=2).map(tuple),
+    topic=st.one_of(st.none(), _TEXTS),
+    confidence=st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
+)
+@settings(max_examples=200, deadline=None)
+def test_an_entry_written_from_its_row_is_the_results_json_of_the_entry(
+    video_id, username, create_time, mask, views, basis, n_obs, gap_s, flags, topic, confidence
+):
+    reasons = stream.reasons_of_mask(mask)
+    entry = Entry(video_id, username, create_time, not reasons, reasons, views, BASES[basis],
+                  n_obs, gap_s, flags, topic, confidence)  # fmt: skip
+    texts = stream._EntryTexts(SANDBOX, {video_id: flags})
+    row = (video_id, username, create_time, mask, views, basis, n_obs, gap_s, topic, confidence)
+    document = results_json(Results(SANDBOX.id, SANDBOX.cutoff, (entry,), Winners()))
+    assert b'"entries": [\n' + texts.text(row) + b"\n  ]," in document

@@ -46,7 +46,15 @@ from oyren.rules.awards import CreatorTotal, JuryPick
 from oyren.rules.campaign import Campaign
 from oyren.rules.decisions import Decision, latest_decisions
 from oyren.rules.observations import Observation
-from oyren.rules.results import Entry, Flag, Results, Winners, results_json, results_to_dict
+from oyren.rules.results import (
+    Entry,
+    Flag,
+    Results,
+    Winners,
+    flag_to_dict,
+    results_json,
+    results_to_dict,
+)
 from oyren.rules.videos import collect_videos
 from oyren.rules.views import BASES
 
@@ -424,31 +432,99 @@ class Streamed:
         self._write_list(out, "writing creators", n_creators, self._creator_dicts())
         out.write(tail + b"\n")
 
-    def _entry_dicts(self) -> Iterator[list[Any]]:
-        for batch in self.entries():
-            yield results_to_dict(self._results(entries=tuple(batch)))["entries"]
+    def _entry_dicts(self) -> Iterator[list[bytes]]:
+        texts = _EntryTexts(self.campaign, self.flags)
+        for rows in self._batches(f"SELECT {_SHOWN} FROM ranked ORDER BY pos"):
+            yield list(map(texts.text, rows))
 
     def _creator_dicts(self) -> Iterator[list[Any]]:
         for batch in self.creators():
             yield results_to_dict(self._results(creators=tuple(batch)))["creators"]
 
     def _write_list(
-        self, out: BinaryIO, description: str, total: int, batches: Iterator[list[Any]]
+        self,
+        out: BinaryIO,
+        description: str,
+        total: int,
+        batches: Iterator[list[Any]] | Iterator[list[bytes]],
     ) -> None:
-        """A list one level into the document, as orjson indents it, from batches of items."""
+        """A list one level into the document, as orjson indents it, from batches of items (or
+        of their texts, already indented)."""
         done = 0
         if self.phase is not None:
             self.phase(description, 0, total)
         for items in batches:
             if not items:
                 continue
-            # The batch as a list on its own is indented one level less than in the document.
-            text = orjson.dumps(items, option=orjson.OPT_INDENT_2)[2:-2].replace(b"\n", b"\n  ")
-            out.write((b"[\n  " if done == 0 else b",\n  ") + text)
+            if isinstance(items[0], bytes):
+                text = b",\n".join(items)
+            else:
+                # The batch as a list on its own is indented one level less than in the document.
+                text = orjson.dumps(items, option=orjson.OPT_INDENT_2)[:-2].replace(b"\n", b"\n  ")
+                text = text[2:]
+            out.write((b"[\n" if done == 0 else b",\n") + text)
             done += len(items)
             if self.phase is not None:
                 self.phase(description, done, total)
         out.write(b"\n  ]" if done else b"[]")
+
+
+# An entry of the results' list as orjson writes it there (OPT_INDENT_2, two levels in): the
+# values in the order of oyren.rules.results.results_to_dict, each written by orjson.
+_ENTRY_TEXT = (
+    b'    {\n      "video_id": %b,\n      "username": %b,\n      "eligible": %b,\n'
+    b'      "reasons": %b,\n      "views_at_cutoff": %d,\n      "views_basis": %b,\n'
+    b'      "create_time": %d,\n      "posted_at": %b,\n      "observations": %d,\n'
+    b'      "gap_s": %b,\n      "flags": %b,\n      "topic": %b,\n      "topic_confidence": %b\n'
+    b"    }"
+)
+# What is nested in an entry (a list) is indented three levels further than on its own.
+_NESTED = b"\n      "
+
+
+class _EntryTexts:
+    """Rows of :data:`_SHOWN` written as entries of the results' JSON, without building the
+    entries: byte for byte what :func:`oyren.rules.results.results_json` writes for them (a test
+    compares the two on generated entries), in a third of the time."""
+
+    def __init__(self, campaign: Campaign, flags: Mapping[str, tuple[Flag, ...]]) -> None:
+        self.tz = campaign.cutoff.tzinfo
+        self.flags = flags
+        self.reasons: dict[int, bytes] = {}
+        self.bases = [orjson.dumps(name) for name in BASES]
+
+    def _reasons(self, mask: int) -> bytes:
+        text = self.reasons.get(mask)
+        if text is None:
+            names = list(reasons_of_mask(mask))
+            text = orjson.dumps(names, option=orjson.OPT_INDENT_2).replace(b"\n", _NESTED)
+            self.reasons[mask] = text
+        return text
+
+    def text(self, row: Sequence[Any]) -> bytes:
+        """The entry of one row, as it stands in the document."""
+        video_id, username, create_time, mask, views, basis, n_obs, gap_s, topic, confidence = row
+        dumps = orjson.dumps
+        flags = self.flags.get(video_id) if self.flags else None
+        return _ENTRY_TEXT % (
+            dumps(video_id),
+            dumps(username),
+            b"false" if mask else b"true",
+            self._reasons(mask),
+            views,
+            self.bases[basis],
+            create_time,
+            dumps(datetime.fromtimestamp(create_time, tz=self.tz).isoformat()),
+            n_obs,
+            b"null" if gap_s is None else b"%d" % gap_s,
+            b"[]"
+            if not flags
+            else dumps([flag_to_dict(f) for f in flags], option=orjson.OPT_INDENT_2).replace(
+                b"\n", _NESTED
+            ),
+            dumps(topic),
+            dumps(confidence),
+        )
 
 
 @contextmanager

@@ -17,6 +17,7 @@ __all__ = [
     "MostCreative",
     "Results",
     "Winners",
+    "flag_to_dict",
     "id_sort_key",
     "results_from_dict",
     "results_json",
@@ -146,15 +147,7 @@ def results_to_dict(results: Results) -> dict[str, Any]:
                 ).isoformat(),
                 "observations": e.observations,
                 "gap_s": e.gap_s,
-                "flags": [
-                    {
-                        "code": f.code,
-                        "score": f.score,
-                        "explanation": f.explanation,
-                        "evidence": {k: _listed(v) for k, v in f.evidence},
-                    }
-                    for f in e.flags
-                ],
+                "flags": [flag_to_dict(f) for f in e.flags],
                 "topic": e.topic,
                 "topic_confidence": e.topic_confidence,
             }
@@ -186,6 +179,16 @@ def results_to_dict(results: Results) -> dict[str, Any]:
                 "probability": w.most_creative.probability,
             },
         },
+    }
+
+
+def flag_to_dict(flag: Flag) -> dict[str, Any]:
+    """The JSON form of an integrity flag, as :func:`results_to_dict` writes it in an entry."""
+    return {
+        "code": flag.code,
+        "score": flag.score,
+        "explanation": flag.explanation,
+        "evidence": {k: _listed(v) for k, v in flag.evidence},
     }
 
 
