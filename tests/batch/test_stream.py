@@ -174,14 +174,15 @@ def test_a_bad_line_is_named_before_anything_is_written(write_jsonl, make_record
 
 
 _TEXTS = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+_INTS = st.integers(min_value=-(2**63), max_value=2**64 - 1)  # what JSON numbers orjson writes
 _FLAGS = st.builds(
     Flag,
     code=_TEXTS,
     score=st.floats(allow_nan=False, allow_infinity=False),
     explanation=_TEXTS,
     evidence=st.lists(
-        st.tuples(_TEXTS, st.one_of(st.integers(), st.floats(allow_nan=False), _TEXTS,
-                                    st.lists(st.integers(), max_size=3).map(tuple))),
+        st.tuples(_TEXTS, st.one_of(_INTS, st.floats(allow_nan=False), _TEXTS,
+                                    st.lists(_INTS, max_size=3).map(tuple))),
         max_size=3,
     ).map(tuple),
 )  # fmt: skip
