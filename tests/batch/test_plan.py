@@ -246,6 +246,16 @@ def test_plan_on_postgres_decides_exactly_like_the_pure_rules(case, postgres_run
     assert _by_plan(case, "postgres", postgres_runner) == _pure(case)
 
 
+@pytest.mark.postgres
+def test_billions_of_views_round_exactly_on_postgres(postgres_runner):
+    case = _billions()
+    with _parquet(case) as path:
+        postgres_runner.fill(path)
+    planned = _by_plan(case, "postgres", postgres_runner)
+    assert planned == _pure(case)
+    _billions_round_exactly(planned)
+
+
 # --- Spark in local mode, where pyspark is installed ---
 
 spark_only = pytest.mark.skipif(
@@ -301,10 +311,20 @@ def test_plan_on_spark_decides_exactly_like_the_pure_rules(case, spark_runner):
         assert _by_plan(case, "spark", spark_runner) == _pure(case)
 
 
+@spark_only
+def test_billions_of_views_round_exactly_on_spark(spark_runner):
+    case = _billions()
+    with _parquet(case) as path:
+        spark_runner.fill(path)
+        planned = _by_plan(case, "spark", spark_runner)
+    assert planned == _pure(case)
+    _billions_round_exactly(planned)
+
+
 # --- Exact arithmetic and the plan's text ---
 
 
-def test_billions_of_views_over_months_round_exactly(tmp_path):
+def _billions() -> dict[str, Any]:
     # Counts near the API's limit (10^15) over spans of months: the products pass 2^63, and
     # floating point (exact below 2^53) would lose the units.
     big = 10**15
@@ -318,11 +338,26 @@ def test_billions_of_views_over_months_round_exactly(tmp_path):
         {"id": 2, "username": "b", "create_time": CUT - 100 * DAY - 1,
          "collected_at": CUT + 100 * DAY, "view_count": 999_999_999_999_989,
          "hashtag_names": ["tiktokdanoyren"], "video_duration": 60, "region_code": "AZ"},
+        # The last point before the deadline and the first after it, found by one aggregate each
+        # (instant and views packed into one wide integer): the instant decides, not the views.
+        {"id": 3, "username": "c", "create_time": CUT - 50 * DAY, "collected_at": CUT - 2,
+         "view_count": big, "hashtag_names": ["tiktokdanoyren"], "video_duration": 60,
+         "region_code": "AZ"},
+        {"id": 3, "username": "c", "create_time": CUT - 50 * DAY, "collected_at": CUT - 1,
+         "view_count": big - 1, "hashtag_names": ["tiktokdanoyren"], "video_duration": 60,
+         "region_code": "AZ"},
+        {"id": 3, "username": "c", "create_time": CUT - 50 * DAY, "collected_at": CUT + 5,
+         "view_count": 5, "hashtag_names": ["tiktokdanoyren"], "video_duration": 60,
+         "region_code": "AZ"},
+        {"id": 3, "username": "c", "create_time": CUT - 50 * DAY, "collected_at": CUT + 1,
+         "view_count": big, "hashtag_names": ["tiktokdanoyren"], "video_duration": 60,
+         "region_code": "AZ"},
     ]  # fmt: skip
-    case = {"records": records, "decisions": [], "removals": [], "judgments": [], "max_prizes": 1}
-    with _parquet(case) as path, duckdb_plan(path) as runner:
-        planned = _by_plan(case, "duckdb", runner)
-    assert planned == _pure(case)
+    return {"records": records, "decisions": [], "removals": [], "judgments": [], "max_prizes": 1}
+
+
+def _billions_round_exactly(planned: dict[str, Any]) -> None:
+    big = 10**15
     views = {e["video_id"]: e["views_at_cutoff"] for e in planned["entries"]}
     # Rounded half up by hand: (2 * (v0 * (t1 - cut) + v1 * (cut - t0)) + span) // (2 * span).
     t0, t1 = CUT - 100 * DAY, CUT + 77 * DAY
@@ -330,6 +365,15 @@ def test_billions_of_views_over_months_round_exactly(tmp_path):
     assert views["1"] == (2 * ((big - 3) * (t1 - CUT) + big * (CUT - t0)) + span) // (2 * span)
     v1, span = 999_999_999_999_989, 200 * DAY + 1
     assert views["2"] == (2 * v1 * (100 * DAY + 1) + span) // (2 * span)
+    assert views["3"] == (2 * ((big - 1) * 1 + big * 1) + 2) // 4
+
+
+def test_billions_of_views_over_months_round_exactly(tmp_path):
+    case = _billions()
+    with _parquet(case) as path, duckdb_plan(path) as runner:
+        planned = _by_plan(case, "duckdb", runner)
+    assert planned == _pure(case)
+    _billions_round_exactly(planned)
 
 
 def test_every_dialect_divides_integers_and_never_in_floating_point():
