@@ -67,7 +67,7 @@ __all__ = [
 DEFAULT_MEMORY = "2GB"
 # DuckDB's memory while it reads a JSONL file: the Parquet writer holds batches read ahead until
 # their turn comes (rows stay in the file's order); under this cap it reads ahead less.
-ENTRY_MEMORY = "300MB"
+ENTRY_MEMORY = "200MB"
 
 
 def sql_literal(value: str) -> str:

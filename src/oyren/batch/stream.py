@@ -38,7 +38,6 @@ from oyren.batch.plan import (
     plan_sql,
     reasons_of_mask,
 )
-from oyren.batch.screen_plan import read_screening_inputs, screen_inputs
 from oyren.inputs.judgments import Judgment
 from oyren.inputs.removals import Removal, removed_ids
 from oyren.rules import engine
@@ -180,6 +179,9 @@ def decide_streamed(
         # Before the plan, so that the screener's columns are let go before the plan's tables
         # are built; its two queries on a connection of their own, closed (DuckDB's buffers
         # given back) before the screener's work in Python.
+        # Screening loads numpy, pyarrow and sqlglot, which a run without it never imports.
+        from oyren.batch.screen_plan import read_screening_inputs, screen_inputs
+
         with _watched(con, "screening videos", phase):
             with duckdb_plan(runner.path) as reader:
                 inputs = read_screening_inputs(campaign, reader, "duckdb")
