@@ -101,11 +101,11 @@ _INTERPOLATE = (
     " + ({t1} - {t0})) // (2 * CAST({t1} - {t0} AS HUGEINT)) AS BIGINT)"
 )
 
-# The last point before the deadline and the first after it, with their views, are each found by
+# The views of the last point before the deadline and of the first after it are each found by
 # one aggregate over a video's points: a point packed into one exact wide integer, its instant
-# above its views (below 2^63), orders as its instant, and both come back from the maximum (or
-# minimum) by integer division. No join of the points back to themselves: a tenth less time,
-# and the points are not held to be joined.
+# above its views (below 2^63), orders as its instant, so the largest packed point before the
+# deadline is the one at t0, and its views are what is left after t0 * 2^63. No join of the
+# points back to themselves: less time, and the points are not held to be joined.
 _SHIFT = str(2**63)
 _PACKED = f"CAST(collected_at AS HUGEINT) * {_SHIFT} + views"
 
@@ -122,6 +122,8 @@ bounds AS (
     MIN(first_row) AS first_row,
     COALESCE(MAX(CASE WHEN collected_at <= {cutoff} THEN collected_at END), MIN(collected_at))
       AS meta_at,
+    MAX(CASE WHEN collected_at < {cutoff} THEN collected_at END) AS t0,
+    MIN(CASE WHEN collected_at > {cutoff} THEN collected_at END) AS t1,
     MAX(CASE WHEN collected_at < {cutoff} THEN {packed} END) AS last_before,
     MIN(CASE WHEN collected_at > {cutoff} THEN {packed} END) AS first_after,
     MAX(CASE WHEN collected_at = {cutoff} THEN views END) AS v_at
@@ -130,9 +132,9 @@ bounds AS (
 ),
 spans AS (
   SELECT
-    video_id, n_obs, first_row, meta_at, v_at,
-    CAST(last_before // {shift} AS BIGINT) AS t0, CAST(last_before % {shift} AS BIGINT) AS v0,
-    CAST(first_after // {shift} AS BIGINT) AS t1, CAST(first_after % {shift} AS BIGINT) AS v1
+    video_id, n_obs, first_row, meta_at, v_at, t0, t1,
+    CAST(last_before - CAST(t0 AS HUGEINT) * {shift} AS BIGINT) AS v0,
+    CAST(first_after - CAST(t1 AS HUGEINT) * {shift} AS BIGINT) AS v1
   FROM bounds
 ),
 metas AS (
