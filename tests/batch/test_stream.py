@@ -8,9 +8,12 @@ JSON, :func:`oyren.rules.results.results_json`.
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -208,7 +211,53 @@ def test_an_entry_written_from_its_row_is_the_results_json_of_the_entry(
     reasons = stream.reasons_of_mask(mask)
     entry = Entry(video_id, username, create_time, not reasons, reasons, views, BASES[basis],
                   n_obs, gap_s, flags, topic, confidence)  # fmt: skip
-    texts = stream._EntryTexts(SANDBOX, {video_id: flags})
+    texts = stream._EntryTexts(SANDBOX.cutoff.tzinfo, {video_id: flags})
     row = (video_id, username, create_time, mask, views, basis, n_obs, gap_s, topic, confidence)
     document = results_json(Results(SANDBOX.id, SANDBOX.cutoff, (entry,), Winners()))
     assert b'"entries": [\n' + texts.text(row) + b"\n  ]," in document
+
+
+_ZONES = ("Asia/Baku", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu",
+          "Australia/Lord_Howe", "Pacific/Chatham", "America/Sao_Paulo", "UTC")  # fmt: skip
+
+
+def _isoformat(ts: int, tz: ZoneInfo) -> bytes:
+    return orjson.dumps(datetime.fromtimestamp(ts, tz=tz).isoformat())
+
+
+@pytest.mark.parametrize("zone", _ZONES)
+def test_posted_at_is_isoformat_around_every_change_of_offset(zone):
+    """Every change of offset from 2014 to 2030 (found day by day, then to the second): each
+    second near it and every quarter of an hour of the day around it."""
+    tz = ZoneInfo(zone)
+    texts = stream._EntryTexts(tz, {})
+    changes = []
+    day = 86_400
+    for start in range(1_388_534_400, 1_924_992_000, day):
+        if (
+            datetime.fromtimestamp(start, tz).utcoffset()
+            != datetime.fromtimestamp(start + day, tz).utcoffset()
+        ):
+            low, high = start, start + day
+            while high - low > 1:
+                mid = (low + high) // 2
+                same = datetime.fromtimestamp(mid, tz).utcoffset()
+                low, high = (
+                    (mid, high)
+                    if same == datetime.fromtimestamp(low, tz).utcoffset()
+                    else (low, mid)
+                )
+            changes.append(high)
+    assert changes or zone in ("UTC", "Asia/Kathmandu"), "the zone changes offset in these years"
+    for change in changes:
+        for ts in [*range(change - 5, change + 5), *range(change - day, change + day, 900)]:
+            assert texts.posted_at(ts) == _isoformat(ts, tz), (zone, ts)
+    if zone in ("America/St_Johns", "Australia/Lord_Howe"):  # changes at half past a UTC hour
+        assert None in texts.hours.values()
+
+
+@given(ts=st.integers(min_value=0, max_value=4_102_444_799), zone=st.sampled_from(_ZONES))
+@settings(max_examples=300, deadline=None)
+def test_posted_at_is_isoformat_at_any_instant(ts, zone):
+    tz = ZoneInfo(zone)
+    assert stream._EntryTexts(tz, {}).posted_at(ts) == _isoformat(ts, tz)
