@@ -103,7 +103,7 @@ _INTERPOLATE = (
 
 # The views of the last point before the deadline and of the first after it are each found by
 # one aggregate over a video's points: a point packed into one exact wide integer, its instant
-# above its views (below 2^63), orders as its instant, so the largest packed point before the
+# above its views (0 to 2^63 - 1), orders as its instant, so the largest packed point before the
 # deadline is the one at t0, and its views are what is left after t0 * 2^63. No join of the
 # points back to themselves: less time, and the points are not held to be joined.
 _SHIFT = str(2**63)
