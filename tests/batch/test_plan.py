@@ -251,9 +251,7 @@ def test_billions_of_views_round_exactly_on_postgres(postgres_runner):
     case = _billions()
     with _parquet(case) as path:
         postgres_runner.fill(path)
-    planned = _by_plan(case, "postgres", postgres_runner)
-    assert planned == _pure(case)
-    _billions_round_exactly(planned)
+    _billions_round_exactly(case, _by_plan(case, "postgres", postgres_runner))
 
 
 # --- Spark in local mode, where pyspark is installed ---
@@ -317,8 +315,7 @@ def test_billions_of_views_round_exactly_on_spark(spark_runner):
     with _parquet(case) as path:
         spark_runner.fill(path)
         planned = _by_plan(case, "spark", spark_runner)
-    assert planned == _pure(case)
-    _billions_round_exactly(planned)
+    _billions_round_exactly(case, planned)
 
 
 # --- Exact arithmetic and the plan's text ---
@@ -356,7 +353,9 @@ def _billions() -> dict[str, Any]:
     return {"records": records, "decisions": [], "removals": [], "judgments": [], "max_prizes": 1}
 
 
-def _billions_round_exactly(planned: dict[str, Any]) -> None:
+def _billions_round_exactly(case: dict[str, Any], planned: dict[str, Any]) -> None:
+    """The plan decided ``case`` (:func:`_billions`) as the pure rules do, to the unit."""
+    assert planned == _pure(case)
     big = 10**15
     views = {e["video_id"]: e["views_at_cutoff"] for e in planned["entries"]}
     # Rounded half up by hand: (2 * (v0 * (t1 - cut) + v1 * (cut - t0)) + span) // (2 * span).
@@ -372,8 +371,7 @@ def test_billions_of_views_over_months_round_exactly(tmp_path):
     case = _billions()
     with _parquet(case) as path, duckdb_plan(path) as runner:
         planned = _by_plan(case, "duckdb", runner)
-    assert planned == _pure(case)
-    _billions_round_exactly(planned)
+    _billions_round_exactly(case, planned)
 
 
 def test_every_dialect_divides_integers_and_never_in_floating_point():
