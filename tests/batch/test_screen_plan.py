@@ -28,7 +28,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oyren.batch.plan import PlanEngine, duckdb_plan
-from oyren.batch.screen_plan import META_COLUMNS, metas_sql, screen_entries, series_sql
+from oyren.batch.screen_plan import (
+    META_COLUMNS,
+    metas_sql,
+    read_screening_inputs,
+    screen_entries,
+)
 from oyren.inputs.columnar import write_observations_parquet
 from oyren.rules import engine
 from oyren.rules.campaign import Campaign
@@ -147,11 +152,13 @@ def test_series_come_sorted_and_one_point_per_instant():
     first = rows[0]
     rows += [dataclasses.replace(first, view_count=first.view_count + 7), first]
     with _duck(rows) as runner:
-        video_row, times, views = (np.array(c) for c in zip(*runner(series_sql()), strict=True))
+        video_row, times, views = read_screening_inputs(CAMPAIGN, runner, "duckdb").points
     videos = collect_videos(rows, cutoff=CAMPAIGN.cutoff_ts)
     assert len(times) == sum(len(v.times) for v in videos.values())
     assert views[0] == max(first.view_count + 7, first.view_count)
     assert np.all(np.diff(video_row) >= 0)
+    assert np.array_equal(times, np.concatenate([v.times for v in videos.values()]))
+    assert np.array_equal(views, np.concatenate([v.views for v in videos.values()]))
 
 
 def test_intervals_of_points_are_the_intervals_of_the_videos():
@@ -190,7 +197,10 @@ class _RowsOnly:
 
 
 def test_screening_from_rows_in_any_order_matches_the_pure_screener():
-    rows = planted(300, 5, None)
+    rows = list(planted(300, 5, None))
+    # Two counts at one instant, the larger first or last: the series keep the larger.
+    rows += [dataclasses.replace(r, view_count=r.view_count + 5) for r in rows[::7]]
+    rows += [dataclasses.replace(r, view_count=max(r.view_count - 5, 0)) for r in rows[3::11]]
     with _duck(rows) as runner:
         plan = PlanEngine(CAMPAIGN, runner, "duckdb")
         entries = plan.entries({}, frozenset())

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 
 from oyren.batch.plan import META_ORDER
@@ -37,8 +38,10 @@ from oyren.screening.screener import CampaignScreener
 
 __all__ = [
     "META_COLUMNS",
+    "Fetched",
     "Screening",
     "ScreeningInputs",
+    "fetch_screening",
     "metas_sql",
     "read_screening_inputs",
     "screen_entries",
@@ -55,21 +58,21 @@ META_COLUMNS = (
     "share_count", "music_id", "voice_to_text",
 )  # fmt: skip
 
+# Every observation's point, named by its video's first row, sorted by video, time and views.
+# Two counts at one instant keep the larger: the last of each instant, taken in Python
+# (:func:`_one_per_instant`). Grouping the points in SQL would hold a table of every
+# (video id, instant), a hundred MiB and more at a million observations; sorting three integers
+# holds a third of that.
 _SERIES = """
-WITH points AS (
-  SELECT video_id, collected_at, MAX(view_count) AS views, MIN(row_ordinal) AS first_row
+WITH firsts AS (
+  SELECT video_id, MIN(row_ordinal) AS video_row
   FROM observations
-  GROUP BY video_id, collected_at
-),
-firsts AS (
-  SELECT video_id, MIN(first_row) AS video_row
-  FROM points
   GROUP BY video_id
 )
-SELECT f.video_row, p.collected_at, p.views
-FROM points AS p
-JOIN firsts AS f ON f.video_id = p.video_id
-ORDER BY f.video_row, p.collected_at
+SELECT f.video_row, o.collected_at, o.view_count
+FROM observations AS o
+JOIN firsts AS f ON f.video_id = o.video_id
+ORDER BY f.video_row, o.collected_at, o.view_count
 """
 
 # The metadata as at the deadline: the last observation at or before the cutoff, else the first
@@ -131,7 +134,8 @@ def _translate(text: str, dialect: str) -> str:
 
 
 def series_sql(dialect: str = "duckdb") -> str:
-    """Every point of every series: (first row of its video, instant, views), by video and time."""
+    """Every observation's point: (first row of its video, instant, views), sorted by all three
+    (:func:`_one_per_instant` keeps the larger count of an instant)."""
     return _translate(_SERIES, dialect)
 
 
@@ -151,14 +155,22 @@ def _observation(row: Sequence[Any]) -> Observation:
                        music_id, voice)  # fmt: skip
 
 
-def _columns(runner: Any, sql: str) -> list[list[Any]]:
-    """The result of ``sql`` as one list per column: from Arrow when the runner gives columns."""
+def _fetch(runner: Any, sql: str) -> pa.Table | list[list[Any]]:
+    """The result of ``sql`` as the runner gives it: a table when the runner gives columns, else
+    one list per column."""
     columns = getattr(runner, "columns", None)
     if columns is not None:
-        table = columns(sql)
-        return [_pylist(table.column(i)) for i in range(table.num_columns)]
+        table: pa.Table = columns(sql)
+        return table
     rows = runner(sql)
     return [list(column) for column in zip(*rows, strict=True)] if rows else []
+
+
+def _as_lists(result: pa.Table | list[list[Any]]) -> list[list[Any]]:
+    """A fetched result as one Python list per column."""
+    if isinstance(result, list):
+        return result
+    return [_pylist(result.column(i)) for i in range(result.num_columns)]
 
 
 def _pylist(column: pa.ChunkedArray) -> list[Any]:
@@ -168,9 +180,11 @@ def _pylist(column: pa.ChunkedArray) -> list[Any]:
     and hash once in the screener's dictionaries.
     """
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        encoded = column.combine_chunks().dictionary_encode()
+        pool = pa.system_memory_pool()
+        encoded = pc.dictionary_encode(column.combine_chunks(pool), memory_pool=pool)
         values = [*encoded.dictionary.to_pylist(), None]
-        indices = encoded.indices.fill_null(len(values) - 1).to_numpy()
+        missing = pa.scalar(len(values) - 1, encoded.indices.type)
+        indices = pc.coalesce(encoded.indices, missing, memory_pool=pool).to_numpy()
         return list(map(values.__getitem__, indices.tolist()))
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
         shared: dict[tuple[Any, ...], tuple[Any, ...]] = {}
@@ -183,31 +197,63 @@ def _pylist(column: pa.ChunkedArray) -> list[Any]:
     return plain
 
 
-def _series(runner: Any, dialect: str) -> tuple[IntArray, IntArray, IntArray]:
-    sql = series_sql(dialect)
-    columns = getattr(runner, "columns", None)
-    if columns is not None:
-        table = columns(sql)
-        return tuple(  # type: ignore[return-value]
-            np.asarray(table.column(i).to_numpy(), dtype=np.int64) for i in range(3)
-        )
-    rows = runner(sql)
-    if not rows:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    points = np.array(rows, dtype=np.int64)
-    return points[:, 0].copy(), points[:, 1].copy(), points[:, 2].copy()
+def _points(result: pa.Table | list[list[Any]]) -> tuple[IntArray, IntArray, IntArray]:
+    """The fetched points as three arrays (first row of the video, instant, views)."""
+    if isinstance(result, list):
+        if not result:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        return tuple(np.array(column, dtype=np.int64) for column in result)  # type: ignore[return-value]
+    return tuple(  # type: ignore[return-value]
+        np.asarray(result.column(i).to_numpy(), dtype=np.int64) for i in range(3)
+    )
 
 
-def _sorted(video_row: IntArray, times: IntArray) -> bool:
-    """Tell whether points are sorted by video, then time."""
+def _sorted(video_row: IntArray, times: IntArray, views: IntArray) -> bool:
+    """Tell whether points are sorted by video, then time, then views."""
     step = np.diff(video_row)
-    return bool(np.all((step > 0) | ((step == 0) & (np.diff(times) > 0))))
+    tick = np.diff(times)
+    return bool(
+        np.all((step > 0) | ((step == 0) & ((tick > 0) | ((tick == 0) & (np.diff(views) >= 0)))))
+    )
 
 
-def _metas(runner: Any, dialect: str, campaign: Campaign) -> tuple[IntArray, MetaColumns]:
+def _one_per_instant(
+    video_row: IntArray, times: IntArray, views: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Sorted points with one per instant of a video: the last, which has the most views."""
+    if len(video_row) < 2:
+        return video_row, times, views
+    last = np.ones(len(video_row), dtype=bool)
+    last[:-1] = (video_row[1:] != video_row[:-1]) | (times[1:] != times[:-1])
+    if last.all():
+        return video_row, times, views
+    return video_row[last], times[last], views[last]
+
+
+def _tied_rows(runner: Any, dialect: str, metas: pa.Table | list[list[Any]]) -> list[Sequence[Any]]:
+    """Every observation of the videos whose metadata the pure rules settle (flagged as tied by
+    the metadata query), in file order: a handful at most."""
+    if isinstance(metas, list):
+        ids = (
+            [video_id for video_id, tied in zip(metas[2], metas[1], strict=True) if tied]
+            if metas
+            else []
+        )
+    else:
+        ids = metas.filter(pc.equal(metas.column(1), 1)).column(2).to_pylist()
+    if not ids:
+        return []
+    listed = ", ".join("'" + video_id.replace("'", "''") + "'" for video_id in sorted(ids))
+    sql = _ROWS_OF.format(columns=", ".join(f"o.{c}" for c in META_COLUMNS), ids=listed)
+    return list(runner(_translate(sql, dialect)))
+
+
+def _metas(
+    fetched: pa.Table | list[list[Any]], tied_rows: Sequence[Sequence[Any]], campaign: Campaign
+) -> tuple[IntArray, MetaColumns]:
     """Each video's first row and metadata observation, in order of first appearance."""
-    columns = _columns(runner, metas_sql(campaign.cutoff_ts, dialect))
+    columns = _as_lists(fetched)
     if not columns:
         return np.zeros(0, dtype=np.int64), as_columns([])
     first_rows = np.asarray(columns[0], dtype=np.int64)
@@ -225,13 +271,44 @@ def _metas(runner: Any, dialect: str, campaign: Campaign) -> tuple[IntArray, Met
     metas = MetaColumns(*fields)
     if tied:
         # Settled by the pure rules, which compare whole records, from the videos' own rows.
-        ids = ", ".join("'" + metas.video_id[i].replace("'", "''") + "'" for i in tied)
-        sql = _ROWS_OF.format(columns=", ".join(f"o.{c}" for c in META_COLUMNS), ids=ids)
-        rows = runner(_translate(sql, dialect))
-        videos = collect_videos(map(_observation, rows), cutoff=campaign.cutoff_ts)
+        videos = collect_videos(map(_observation, tied_rows), cutoff=campaign.cutoff_ts)
         for i in tied:
             metas.put(i, videos[metas.video_id[i]].meta)
     return first_rows, metas
+
+
+@dataclass(slots=True)
+class Fetched:
+    """The screener's inputs as the engine gave them, before any Python object is made of them:
+    the metadata query's result, the points, and the rows of the few videos left tied. Fetched
+    first, so that the engine's connection can be closed (its buffers given back) before the
+    columns become Python lists (:meth:`inputs`)."""
+
+    metas: pa.Table | list[list[Any]]
+    points: pa.Table | list[list[Any]] | None
+    tied_rows: list[Sequence[Any]]
+
+    def inputs(self, campaign: Campaign) -> ScreeningInputs:
+        """The screener's inputs; what was fetched is let go as it is converted."""
+        first_rows, metas = _metas(self.metas, self.tied_rows, campaign)
+        self.metas = []
+        assert self.points is not None, "the inputs were made already"
+        video_row, times, views = _points(self.points)
+        self.points = None
+        if len(video_row) > 1 and not _sorted(video_row, times, views):
+            # Engines return ORDER BY results in order; a runner that does not is sorted here.
+            order = np.lexsort((views, times, video_row))
+            video_row, times, views = video_row[order], times[order], views[order]
+        video_row, times, views = _one_per_instant(video_row, times, views)
+        return ScreeningInputs(first_rows, metas, (video_row, times, views))
+
+
+def fetch_screening(campaign: Campaign, runner: Any, dialect: str) -> Fetched:
+    """The screener's inputs from the observations ``runner`` holds, as the engine gives them
+    (two queries, and a third for tied videos if any)."""
+    metas = _fetch(runner, metas_sql(campaign.cutoff_ts, dialect))
+    tied_rows = _tied_rows(runner, dialect, metas)
+    return Fetched(metas, _fetch(runner, series_sql(dialect)), tied_rows)
 
 
 @dataclass(slots=True)
@@ -247,13 +324,7 @@ class ScreeningInputs:
 
 def read_screening_inputs(campaign: Campaign, runner: Any, dialect: str) -> ScreeningInputs:
     """The screener's inputs from the observations ``runner`` holds (two queries)."""
-    first_rows, metas = _metas(runner, dialect, campaign)
-    video_row, times, views = _series(runner, dialect)
-    if len(video_row) > 1 and not _sorted(video_row, times):
-        # Engines return ORDER BY results in order; a runner that does not is sorted here.
-        order = np.lexsort((times, video_row))
-        video_row, times, views = video_row[order], times[order], views[order]
-    return ScreeningInputs(first_rows, metas, (video_row, times, views))
+    return fetch_screening(campaign, runner, dialect).inputs(campaign)
 
 
 def _intervals(inputs: ScreeningInputs) -> Intervals:

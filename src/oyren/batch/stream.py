@@ -177,14 +177,16 @@ def decide_streamed(
     flags: Mapping[str, tuple[Flag, ...]] = {}
     if screen:
         # Before the plan, so that the screener's columns are let go before the plan's tables
-        # are built; its two queries on a connection of their own, closed (DuckDB's buffers
-        # given back) before the screener's work in Python.
+        # are built; its queries on a connection of their own, closed (DuckDB's buffers given
+        # back) before their results become Python objects and the screener works on them.
         # Screening loads numpy, pyarrow and sqlglot, which a run without it never imports.
-        from oyren.batch.screen_plan import read_screening_inputs, screen_inputs
+        from oyren.batch.screen_plan import fetch_screening, screen_inputs
 
         with _watched(con, "screening videos", phase):
             with duckdb_plan(runner.path) as reader:
-                inputs = read_screening_inputs(campaign, reader, "duckdb")
+                fetched = fetch_screening(campaign, reader, "duckdb")
+            inputs = fetched.inputs(campaign)
+            del fetched
             screening = screen_inputs(campaign, inputs)
             del inputs
             flags = screening.flags
