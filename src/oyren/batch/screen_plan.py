@@ -25,7 +25,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlglot
 
 from oyren.batch.plan import META_ORDER
 from oyren.rules.campaign import Campaign
@@ -130,6 +129,8 @@ IntArray = npt.NDArray[np.int64]
 def _translate(text: str, dialect: str) -> str:
     if dialect == "duckdb":
         return text  # written in DuckDB's dialect: parsing it again would only cost time
+    import sqlglot  # only for the other engines: loading it takes 0.15 s and 16 MiB
+
     return sqlglot.transpile(text, read="duckdb", write=dialect)[0]
 
 
