@@ -239,3 +239,50 @@ def test_columns_read_as_lists_share_each_distinct_text():
     assert lists[0] is lists[3]
     assert _pylist(pa.chunked_array([[1, None, 3]])) == [1, None, 3]
     assert _pylist(pa.chunked_array([], type=pa.string())) == []
+
+
+class _ColumnsShuffled:
+    """A runner giving columns, its tables' rows in no order."""
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+
+    def __call__(self, sql: str) -> Any:
+        return self.runner(sql)
+
+    def columns(self, sql: str) -> Any:
+        table = self.runner.columns(sql)
+        order = list(range(table.num_rows))
+        random.Random(5).shuffle(order)
+        return table.take(order)
+
+
+def test_screening_from_columns_in_any_order_matches_the_pure_screener():
+    rows = list(planted(300, 5, None))
+    rows += [dataclasses.replace(r, view_count=r.view_count + 5) for r in rows[::7]]
+    with _duck(rows) as runner:
+        entries = PlanEngine(CAMPAIGN, runner, "duckdb").entries({}, frozenset())
+        by_columns = screen_entries(CAMPAIGN, _ColumnsShuffled(runner), "duckdb", entries)
+    screened = {e.video_id: (e.flags, e.topic, e.topic_confidence) for e in by_columns}
+    assert screened == _pure(CAMPAIGN, rows)
+    assert any(flags for flags, _, _ in screened.values())
+
+
+def test_a_column_read_lazily_reads_and_puts_items_like_a_list():
+    import pyarrow as pa
+
+    from oyren.batch.screen_plan import _ArrowColumn
+
+    values = ["a", None, "ç", "d"]
+    column = _ArrowColumn(pa.chunked_array([values[:2], values[2:]]))
+    assert len(column) == 4
+    assert [column[i] for i in range(-4, 4)] == values + values
+    column[1] = "b"
+    column[-1] = "e"
+    assert list(column) == ["a", "b", "ç", "e"]
+    assert column[3] == "e"
+    for bad in (4, -5):
+        with pytest.raises(IndexError):
+            column[bad]
+        with pytest.raises(IndexError):
+            column[bad] = "x"

@@ -17,7 +17,7 @@ most, as in the plan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Flag
 from oyren.rules.videos import collect_videos
-from oyren.screening.columns import FIELDS, MetaColumns, as_columns
+from oyren.screening.columns import FIELDS, Column, MetaColumns, as_columns
 from oyren.screening.growth import Intervals
 from oyren.screening.screener import CampaignScreener
 
@@ -250,21 +250,67 @@ def _tied_rows(runner: Any, dialect: str, metas: pa.Table | list[list[Any]]) -> 
     return list(runner(_translate(sql, dialect)))
 
 
+# Fields the screener reads of the few videos it flags only (to name them and their accounts):
+# read from the engine's columns an item at a time, no Python object made for every video.
+_READ_LAZILY = frozenset({"video_id", "username", "collected_at", "region_code"})
+
+
+class _ArrowColumn:
+    """A column of a fetched table as a :class:`~oyren.screening.columns.Column`: items made
+    when read, and those put in their place kept beside it."""
+
+    __slots__ = ("_array", "_put")
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        self._array = column.combine_chunks()
+        self._put: dict[int, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._array)
+
+    def __getitem__(self, index: int) -> Any:
+        if not -len(self._array) <= index < len(self._array):
+            raise IndexError(index)
+        index %= len(self._array)
+        if index in self._put:
+            return self._put[index]
+        return self._array[index].as_py()
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        if not -len(self._array) <= index < len(self._array):
+            raise IndexError(index)
+        self._put[index % len(self._array)] = value
+
+    def __iter__(self) -> Iterator[Any]:
+        for index, value in enumerate(self._array.to_pylist()):
+            yield self._put.get(index, value)
+
+
 def _metas(
     fetched: pa.Table | list[list[Any]], tied_rows: Sequence[Sequence[Any]], campaign: Campaign
 ) -> tuple[IntArray, MetaColumns]:
     """Each video's first row and metadata observation, in order of first appearance."""
-    columns = _as_lists(fetched)
-    if not columns:
-        return np.zeros(0, dtype=np.int64), as_columns([])
-    first_rows = np.asarray(columns[0], dtype=np.int64)
-    tied = [i for i, flag in enumerate(columns[1]) if flag]
+    if isinstance(fetched, list):
+        if not fetched:
+            return np.zeros(0, dtype=np.int64), as_columns([])
+        first_rows = np.asarray(fetched[0], dtype=np.int64)
+        columns: list[Any] = fetched
+        if np.any(np.diff(first_rows) <= 0):
+            order = np.argsort(first_rows, kind="stable")
+            first_rows = first_rows[order]
+            columns = [[column[i] for i in order] for column in columns]
+    else:
+        if np.any(np.diff(fetched.column(0).to_numpy()) <= 0):
+            fetched = fetched.take(pc.sort_indices(fetched.column(0)))
+        first_rows = np.asarray(fetched.column(0).to_numpy(), dtype=np.int64)
+        columns = [fetched.column(0), fetched.column(1)] + [
+            _ArrowColumn(fetched.column(i + 2))
+            if name in _READ_LAZILY
+            else _pylist(fetched.column(i + 2))
+            for i, name in enumerate(FIELDS)
+        ]
+    tied = np.flatnonzero(np.asarray(columns[1], dtype=np.int64)).tolist()
     fields = columns[2:]
-    if np.any(np.diff(first_rows) <= 0):
-        order = np.argsort(first_rows, kind="stable")
-        first_rows = first_rows[order]
-        fields = [[column[i] for i in order] for column in fields]
-        tied = sorted(int(np.searchsorted(first_rows, columns[0][i])) for i in tied)
     description = FIELDS.index("description")
     hashtags = FIELDS.index("hashtags")
     fields[description] = [text or "" for text in fields[description]]
@@ -349,7 +395,7 @@ class Screening:
     """
 
     first_rows: IntArray
-    video_ids: list[str]
+    video_ids: Column[str]
     flags: Mapping[str, tuple[Flag, ...]]
     topics: list[str | None]
     confidences: list[float | None]

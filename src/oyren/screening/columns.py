@@ -9,28 +9,44 @@ video. :func:`as_columns` gives the columns of any sequence of observations.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, overload
+from typing import Any, Protocol, TypeVar, overload
 
 from oyren.rules.observations import Observation
 
-__all__ = ["FIELDS", "MetaColumns", "as_columns"]
+__all__ = ["FIELDS", "Column", "MetaColumns", "as_columns"]
+
+T = TypeVar("T")
 
 # Observation's fields, in order: the columns, and the arguments that build one back.
 FIELDS = tuple(f.name for f in fields(Observation))
 
 
+class Column(Protocol[T]):
+    """A column read an item at a time: a list, or an engine's column whose items are made only
+    when read (for fields the screener reads of the few videos it flags)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int, /) -> T: ...
+
+    def __setitem__(self, index: int, value: T, /) -> None: ...
+
+    def __iter__(self) -> Iterator[T]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class MetaColumns(Sequence[Observation]):
-    """Videos' metadata observations as one list per field, all of one length."""
+    """Videos' metadata observations as one list per field, all of one length (the fields read
+    of flagged videos only may be any :class:`Column`)."""
 
-    video_id: list[str]
-    username: list[str]
+    video_id: Column[str]
+    username: Column[str]
     create_time: list[int]
-    collected_at: list[int]
+    collected_at: Column[int]
     view_count: list[int]
-    region_code: list[str | None]
+    region_code: Column[str | None]
     description: list[str]
     hashtags: list[tuple[str, ...]]
     duration_s: list[int | None]
