@@ -101,40 +101,40 @@ _INTERPOLATE = (
     " + ({t1} - {t0})) // (2 * CAST({t1} - {t0} AS HUGEINT)) AS BIGINT)"
 )
 
-# The views of the last point before the deadline and of the first after it are each found by
-# one aggregate over a video's points: a point packed into one exact wide integer, its instant
-# above its views (0 to 2^63 - 1), orders as its instant, so the largest packed point before the
-# deadline is the one at t0, and its views are what is left after t0 * 2^63. No join of the
-# points back to themselves: less time, and the points are not held to be joined.
+# Each video's points around the deadline come from one aggregate over its observations, with no
+# table of its points (one row per video and instant: the largest thing the plan would hold).
+# An observation is packed into one exact wide integer, its instant above its views (0 to
+# 2^63 - 1), so packed observations order as their instants, then their views: the largest
+# packed observation before the deadline is the point at t0 with the larger of two counts at
+# that instant, and its views are what is left after t0 * 2^63. After the deadline the views are
+# packed upside down (2^63 - 1 - views), so that the smallest packed is the point at t1 with
+# its larger count. A video's number of points is its number of distinct instants.
 _SHIFT = str(2**63)
-_PACKED = f"CAST(collected_at AS HUGEINT) * {_SHIFT} + views"
+_TOP = str(2**63 - 1)
+_PACKED = f"CAST(collected_at AS HUGEINT) * {_SHIFT} + view_count"
+_PACKED_DOWN = f"CAST(collected_at AS HUGEINT) * {_SHIFT} + ({_TOP} - view_count)"
 
 _PLAN = """
-WITH points AS (
-  SELECT video_id, collected_at, MAX(view_count) AS views, MIN(row_ordinal) AS first_row
-  FROM observations
-  GROUP BY video_id, collected_at
-),
-bounds AS (
+WITH bounds AS (
   SELECT
     video_id,
-    COUNT(*) AS n_obs,
-    MIN(first_row) AS first_row,
+    list_unique(list(collected_at)) AS n_obs,
+    MIN(row_ordinal) AS first_row,
     COALESCE(MAX(CASE WHEN collected_at <= {cutoff} THEN collected_at END), MIN(collected_at))
       AS meta_at,
     MAX(CASE WHEN collected_at < {cutoff} THEN collected_at END) AS t0,
     MIN(CASE WHEN collected_at > {cutoff} THEN collected_at END) AS t1,
     MAX(CASE WHEN collected_at < {cutoff} THEN {packed} END) AS last_before,
-    MIN(CASE WHEN collected_at > {cutoff} THEN {packed} END) AS first_after,
-    MAX(CASE WHEN collected_at = {cutoff} THEN views END) AS v_at
-  FROM points
+    MIN(CASE WHEN collected_at > {cutoff} THEN {packed_down} END) AS first_after,
+    MAX(CASE WHEN collected_at = {cutoff} THEN view_count END) AS v_at
+  FROM observations
   GROUP BY video_id
 ),
 spans AS (
   SELECT
     video_id, n_obs, first_row, meta_at, v_at, t0, t1,
     CAST(last_before - CAST(t0 AS HUGEINT) * {shift} AS BIGINT) AS v0,
-    CAST(first_after - CAST(t1 AS HUGEINT) * {shift} AS BIGINT) AS v1
+    CAST({top} - (first_after - CAST(t1 AS HUGEINT) * {shift}) AS BIGINT) AS v1
   FROM bounds
 ),
 metas AS (
@@ -241,6 +241,13 @@ def _transform(dialect: str) -> Callable[[exp.Expression], exp.Expression]:
         if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
             # Exact wide integers: NUMERIC on PostgreSQL, DECIMAL(38, 0) on Spark.
             return exp.DataType.build("DECIMAL(38, 0)")
+        if (
+            isinstance(node, exp.Anonymous)
+            and str(node.this).lower() == "list_unique"
+            and isinstance(node.expressions[0], exp.ArrayAgg)
+        ):
+            # The number of distinct values, as the other engines count them.
+            return exp.Count(this=exp.Distinct(expressions=[node.expressions[0].this]))
         if dialect == "spark" and isinstance(node, exp.ArrayOverlaps):
             return exp.Anonymous(this="ARRAYS_OVERLAP", expressions=[node.this, node.expression])
         return node
@@ -263,7 +270,9 @@ def plan_sql(campaign: Campaign, dialect: str = "duckdb") -> str:
         partners=_in_list(sorted(rules.partners)),
         hashtags="[" + _in_list(sorted(rules.hashtags)) + "]",
         packed=_PACKED,
+        packed_down=_PACKED_DOWN,
         shift=_SHIFT,
+        top=_TOP,
         interpolated=_INTERPOLATE.format(v0="s.v0", t0="s.t0", v1="s.v1", t1="s.t1", at=cutoff),
         from_creation=_INTERPOLATE.format(
             v0="0", t0="m.create_time", v1="s.v1", t1="s.t1", at=cutoff
