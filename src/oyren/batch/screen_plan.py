@@ -167,13 +167,6 @@ def _fetch(runner: Any, sql: str) -> pa.Table | list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else []
 
 
-def _as_lists(result: pa.Table | list[list[Any]]) -> list[list[Any]]:
-    """A fetched result as one Python list per column."""
-    if isinstance(result, list):
-        return result
-    return [_pylist(result.column(i)) for i in range(result.num_columns)]
-
-
 def _pylist(column: pa.ChunkedArray) -> list[Any]:
     """A column as a Python list, each distinct text (or list of texts, as a tuple) one object.
 
