@@ -19,6 +19,7 @@ from oyren.batch.entry import (
     hashtags_beside,
     jsonl_in_sql,
     observations_sql,
+    polled,
 )
 from oyren.errors import InputError
 from oyren.inputs.columnar import SCHEMA, to_parquet
@@ -259,6 +260,72 @@ def test_entered_reads_a_valid_file_with_duckdb(tmp_path):
         assert [row[4] for row in _rows(parquet)] == [30, 7]
         assert parquet != path
     assert seen == [path.stat().st_size]
+
+
+class _Progressing:
+    """A connection whose progress through its query goes as scripted (DuckDB's -1: none)."""
+
+    def __init__(self, steps: list[float]) -> None:
+        self.steps = steps
+        self.settings: list[str] = []
+
+    def execute(self, sql: str) -> None:
+        self.settings.append(sql)
+
+    def query_progress(self) -> float:
+        return self.steps.pop(0) if self.steps else 100.0
+
+
+def test_polled_reports_progress_only_when_it_goes_forward(monkeypatch):
+    import time
+
+    from oyren.batch import entry
+
+    monkeypatch.setattr(entry, "POLL_S", 0.001)
+    con = _Progressing([-1.0, 0.0, 12.5, 12.5, 5.0, 60.0])
+    heard: list[float] = []
+    with polled(con, heard.append):  # type: ignore[arg-type]
+        deadline = time.monotonic() + 5
+        while heard[-1:] != [100.0] and time.monotonic() < deadline:
+            time.sleep(0.005)
+    assert heard == [12.5, 60.0, 100.0]
+    assert "SET enable_progress_bar_print = false" in con.settings  # DuckDB draws no bar
+    untouched = _Progressing([50.0])
+    with polled(untouched, None):  # type: ignore[arg-type]
+        pass
+    assert untouched.settings == [] and untouched.steps == [50.0]
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "parquet"])
+def test_entered_reports_duckdb_progress_in_the_reading_bar_units(tmp_path, monkeypatch, kind):
+    """DuckDB's pass over a JSONL file reports bytes, its checks of Öyrən's Parquet rows (the
+    units of the reading bar for each): the share DuckDB reports, of the file's size or rows."""
+    from oyren.batch import entry
+
+    reports: list[object] = []
+    real = entry.polled
+
+    def spy(con, report):  # type: ignore[no-untyped-def]
+        reports.append(report)
+        return real(con, report)
+
+    monkeypatch.setattr(entry, "polled", spy)
+    path = tmp_path / "observations.jsonl"
+    path.write_bytes(_file(*(_line(view_count=n) for n in range(40))))
+    total = path.stat().st_size
+    if kind == "parquet":
+        total = 40
+        written = tmp_path / "observations.parquet"
+        to_parquet(path, written)
+        path = written
+    heard: list[int] = []
+    with entered(path, progress=heard.append) as parquet:
+        assert len(_rows(parquet)) == 40
+    (report,) = [r for r in reports if r is not None]
+    heard.clear()
+    report(50.0)  # type: ignore[operator]
+    report(100.0)  # type: ignore[operator]
+    assert heard == [total // 2, total]
 
 
 def test_py_spaces_are_what_str_strip_removes():

@@ -133,17 +133,21 @@ def test_a_screened_run_streams_the_flags_and_topics_of_the_pure_screener(tmp_pa
     monkeypatch.setattr(stream, "BATCH_ROWS", 97)
     videos = collect_videos(rows, cutoff=campaign.cutoff_ts)
     expected = decide(campaign, videos, screen=True)
-    seen: set[str] = set()
+    seen: dict[str, list[tuple[int, int | None]]] = {}
     with decided_files(
         campaign, RunInputs(path), engine="duckdb",
-        phase=lambda what, done, total: seen.add(what),
+        phase=lambda what, done, total: seen.setdefault(what, []).append((done, total)),
     ) as decided:  # fmt: skip
         assert isinstance(decided, Streamed)
         out = io.BytesIO()
         decided.write_json(out)
         assert out.getvalue() == results_json(expected)
         assert decided.summary(top=600) == summarize(expected, top=600)
-    assert "screening videos" in seen
+    # Screening's bar moves through its steps (not only at its end), never back, to 100 %.
+    screening = seen["screening videos"]
+    done = [d for d, _ in screening]
+    assert done == sorted(done) and done[0] == 0 and screening[-1] == (100, 100)
+    assert {40, 50, 75, 95} <= set(done)
     flagged = [e for e in expected.entries if e.flags]
     assert {f.code for e in flagged for f in e.flags} >= {"view_spike", "duplicate_upload"}
     assert any(e.eligible for e in flagged)  # flags reach the summary's top entries too

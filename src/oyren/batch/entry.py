@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,6 +61,7 @@ __all__ = [
     "hashtags_beside",
     "jsonl_in_sql",
     "observations_sql",
+    "polled",
     "sql_literal",
 ]
 
@@ -68,6 +70,8 @@ DEFAULT_MEMORY = "2GB"
 # DuckDB's memory while it reads a JSONL file: the Parquet writer holds batches read ahead until
 # their turn comes (rows stay in the file's order); under this cap it reads ahead less.
 ENTRY_MEMORY = "200MB"
+# How often DuckDB's progress through a query is asked for, in seconds.
+POLL_S = 0.5
 
 
 def sql_literal(value: str) -> str:
@@ -88,6 +92,37 @@ def connect(*, ordered: bool = False, memory: str | None = None) -> duckdb.DuckD
     con.execute(f"SET temp_directory = {sql_literal(tempfile.gettempdir())}")
     con.execute(f"SET memory_limit = {sql_literal(memory_limit(memory))}")
     return con
+
+
+@contextmanager
+def polled(
+    con: duckdb.DuckDBPyConnection, report: Callable[[float], None] | None
+) -> Iterator[None]:
+    """Call ``report`` with DuckDB's progress (0 to 100) through the queries the block runs on
+    ``con``, polled from a thread every :data:`POLL_S` seconds, only when it has gone forward."""
+    if report is None:
+        yield
+        return
+    # Progress is tracked but not printed: DuckDB would draw its bar on standard output.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    stop = threading.Event()
+
+    def poll() -> None:
+        shown = 0.0
+        while not stop.wait(POLL_S):
+            done = con.query_progress()
+            if done > shown:
+                shown = done
+                report(done)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 # Öyrən's schema (oyren.inputs.columnar.SCHEMA) as DuckDB reads it: read without pyarrow, which
@@ -135,10 +170,22 @@ SELECT count(*) FROM read_parquet({{path}}) WHERE NOT COALESCE(
 """
 
 
-def _rows_valid(path: Path) -> bool:
+def _rows_valid(path: Path, progress: Callable[[int], None] | None = None) -> bool:
+    """Whether every row of ``path`` holds what Öyrən's writer guarantees; ``progress`` hears how
+    many rows the check has got through."""
     con = connect()
     try:
-        row = con.execute(_ROW_CHECKS.format(path=sql_literal(str(path)))).fetchone()
+        report = None
+        if progress is not None:
+            (rows,) = con.execute(
+                f"SELECT count(*) FROM read_parquet({sql_literal(str(path))})"
+            ).fetchall()[0]
+
+            def report(done: float) -> None:
+                progress(int(rows * done / 100))
+
+        with polled(con, report):
+            row = con.execute(_ROW_CHECKS.format(path=sql_literal(str(path)))).fetchone()
         return row is not None and row[0] == 0
     finally:
         con.close()
@@ -158,12 +205,12 @@ def entered(
     validating reader, which names the first bad line (or skips bad lines into ``skip``).
     ``whole`` asks for a file in :data:`~oyren.inputs.columnar.SCHEMA` that other engines read
     as it stands (from the reader)."""
-    if is_parquet(path) and folded_parquet(path) and _rows_valid(path):
+    if is_parquet(path) and folded_parquet(path) and _rows_valid(path, progress):
         yield path
         return
     with tempfile.TemporaryDirectory(prefix="oyren-") as folder:
         dest = Path(folder) / "observations.parquet"
-        if whole or not (is_jsonl(path) and jsonl_in_sql(path, dest)):
+        if whole or not (is_jsonl(path) and jsonl_in_sql(path, dest, progress=progress)):
             from oyren.inputs.columnar import to_parquet
 
             to_parquet(path, dest, skip=skip, progress=progress)
@@ -365,10 +412,11 @@ def observations_sql(path: Path) -> str:
     )
 
 
-def jsonl_in_sql(path: Path, dest: Path) -> bool:
+def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | None = None) -> bool:
     """Write the observations of the JSONL file ``path`` to Parquet at ``dest`` with DuckDB (the
     hashtag lists by key, the lists themselves beside it: :func:`observations_sql` reads both),
-    and return True, when its checks vouch for every line; False sends the file to the reader."""
+    and return True, when its checks vouch for every line; False sends the file to the reader.
+    ``progress`` hears how many bytes of the file DuckDB has got through."""
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
@@ -381,8 +429,14 @@ def jsonl_in_sql(path: Path, dest: Path) -> bool:
         return False  # the reader says why it cannot open the file
     # Rows in the file's order: their position orders the videos.
     con = connect(ordered=True, memory=ENTRY_MEMORY)
+
+    def report(done: float) -> None:
+        if progress is not None:
+            progress(int(size * done / 100))
+
     try:
-        con.execute(_jsonl_sql(path, dest, casefold=False))
+        with polled(con, report if progress is not None else None):
+            con.execute(_jsonl_sql(path, dest, casefold=False))
         # fetchall, not fetchone: a result left unfinished would hold the connection.
         ((lines, line_bytes, rows_ok, unfolded),) = con.execute(
             "SELECT count(*), COALESCE(sum(line_bytes), 0), COALESCE(bool_and(row_ok), true),"

@@ -17,7 +17,7 @@ most, as in the plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -412,11 +412,16 @@ def screen_videos(campaign: Campaign, runner: Any, dialect: str) -> Screening:
     return screen_inputs(campaign, read_screening_inputs(campaign, runner, dialect))
 
 
-def screen_inputs(campaign: Campaign, inputs: ScreeningInputs) -> Screening:
-    """The screener's flags and topics from its inputs as read (no engine needed any more)."""
+def screen_inputs(
+    campaign: Campaign, inputs: ScreeningInputs, *, flagged: Callable[[], None] | None = None
+) -> Screening:
+    """The screener's flags and topics from its inputs as read (no engine needed any more);
+    ``flagged`` is called between the flags and the topics."""
     metas = inputs.metas
     screener = CampaignScreener(campaign)
     flags = screener.flag_series(metas, _intervals(inputs))
+    if flagged is not None:
+        flagged()
     topics = screener.topics(metas)
     return Screening(
         inputs.first_rows,

@@ -14,7 +14,6 @@ the engine holds in memory for the same inputs, which the tests check.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from typing import Any, BinaryIO, Protocol
 import duckdb
 import orjson
 
+from oyren.batch.entry import polled
 from oyren.batch.evaluate import judged_entries, jury_from_contenders, settle_ranked
 from oyren.batch.plan import (
     REASON_BITS,
@@ -75,6 +75,8 @@ BATCH_ROWS = 20_000
 
 # Progress of a phase: its description, how much is done and of how much (None: unknown).
 Phase = Callable[[str, int, int | None], None]
+# The step screening reports its progress as.
+_SCREENING = "screening videos"
 
 # The pure engine's rank order (eligible first, most views, the earlier post, the smaller id as
 # a number) and then first appearance, as its stable sort leaves entries whose keys are equal.
@@ -179,21 +181,31 @@ def decide_streamed(
         # Before the plan, so that the screener's columns are let go before the plan's tables
         # are built; its queries on a connection of their own, closed (DuckDB's buffers given
         # back) before their results become Python objects and the screener works on them.
-        # Screening loads numpy, pyarrow and sqlglot, which a run without it never imports.
+        # Screening loads numpy and pyarrow, which a run without it never imports.
         from oyren.batch.screen_plan import fetch_screening, screen_inputs
 
-        with _watched(con, "screening videos", phase):
-            with duckdb_plan(runner.path) as reader:
-                fetched = fetch_screening(campaign, reader, "duckdb")
-            inputs = fetched.inputs(campaign)
-            del fetched
-            screening = screen_inputs(campaign, inputs)
-            del inputs
-            flags = screening.flags
-            con.register("screening", screening.table())
-            con.execute("CREATE OR REPLACE TEMP TABLE screened AS SELECT * FROM screening")
-            con.unregister("screening")
-            del screening
+        # The bar: DuckDB's progress through the screener's queries up to 40 %, then its steps.
+        def step(done: int) -> None:
+            if phase is not None:
+                phase(_SCREENING, done, 100)
+
+        with (
+            duckdb_plan(runner.path) as reader,
+            _watched(reader.connection, _SCREENING, phase, upto=40),
+        ):
+            fetched = fetch_screening(campaign, reader, "duckdb")
+        inputs = fetched.inputs(campaign)
+        del fetched
+        step(50)
+        screening = screen_inputs(campaign, inputs, flagged=lambda: step(75))
+        del inputs
+        step(95)
+        flags = screening.flags
+        con.register("screening", screening.table())
+        con.execute("CREATE OR REPLACE TEMP TABLE screened AS SELECT * FROM screening")
+        con.unregister("screening")
+        del screening
+        step(100)
     else:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE screened"
@@ -566,29 +578,14 @@ class _EntryTexts:
 
 @contextmanager
 def _watched(
-    con: duckdb.DuckDBPyConnection, description: str, phase: Phase | None
+    con: duckdb.DuckDBPyConnection, description: str, phase: Phase | None, *, upto: int = 100
 ) -> Iterator[None]:
-    """Report DuckDB's progress through the query the block runs (polled from a thread)."""
+    """Report DuckDB's progress through the queries the block runs (polled from a thread), as
+    0 to ``upto`` of 100, never going back."""
     if phase is None:
         yield
         return
-    # Progress is tracked but not printed: DuckDB would draw its bar on standard output.
-    con.execute("SET enable_progress_bar = true")
-    con.execute("SET enable_progress_bar_print = false")
     phase(description, 0, 100)
-    stop = threading.Event()
-
-    def poll() -> None:
-        while not stop.wait(0.5):
-            done = con.query_progress()
-            if done >= 0:
-                phase(description, int(done), 100)
-
-    thread = threading.Thread(target=poll, daemon=True)
-    thread.start()
-    try:
+    with polled(con, lambda done: phase(description, int(done * upto / 100), 100)):
         yield
-    finally:
-        stop.set()
-        thread.join()
-    phase(description, 100, 100)
+    phase(description, upto, 100)
