@@ -245,7 +245,7 @@ def _tied_rows(runner: Any, dialect: str, metas: pa.Table | list[list[Any]]) -> 
 
 # Fields the screener reads of the few videos it flags only (to name them and their accounts):
 # read from the engine's columns an item at a time, no Python object made for every video.
-_READ_LAZILY = frozenset({"video_id", "username", "collected_at", "region_code"})
+_READ_LAZILY = frozenset({"video_id", "username", "collected_at", "region_code", "music_id"})
 
 
 class _ArrowColumn:

@@ -71,7 +71,7 @@ __all__ = [
 # The prizes there are: settling them looks at most this far down either ranking.
 PRIZES = 3
 # Rows per batch read back: a batch's entries are all that is held at a time.
-BATCH_ROWS = 20_000
+BATCH_ROWS = 5_000
 
 # Progress of a phase: its description, how much is done and of how much (None: unknown).
 Phase = Callable[[str, int, int | None], None]

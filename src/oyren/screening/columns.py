@@ -53,7 +53,7 @@ class MetaColumns(Sequence[Observation]):
     like_count: list[int | None]
     comment_count: list[int | None]
     share_count: list[int | None]
-    music_id: list[str | None]
+    music_id: Column[str | None]
     voice_to_text: list[str | None]
 
     def __len__(self) -> int:

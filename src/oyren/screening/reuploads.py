@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import combinations
 from typing import NamedTuple
 
@@ -59,7 +59,7 @@ def _words(text: str | None) -> tuple[frozenset[str], str]:
 
 
 def _blocks(
-    values: Sequence[str | None], lengths: Sequence[int | None], key_of: dict[str | None, str]
+    values: Iterable[str | None], lengths: Sequence[int | None], key_of: dict[str | None, str]
 ) -> tuple[Counter[str], dict[str, list[int]]]:
     """How many videos of known length share each key, and the members of the keys shared by
     two to :data:`MAX_SHARED` videos (the blocks worth comparing within).
