@@ -429,13 +429,9 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
         return False  # the reader says why it cannot open the file
     # Rows in the file's order: their position orders the videos.
     con = connect(ordered=True, memory=ENTRY_MEMORY)
-
-    def report(done: float) -> None:
-        if progress is not None:
-            progress(int(size * done / 100))
-
+    report = None if progress is None else (lambda done: progress(int(size * done / 100)))
     try:
-        with polled(con, report if progress is not None else None):
+        with polled(con, report):
             con.execute(_jsonl_sql(path, dest, casefold=False))
         # fetchall, not fetchone: a result left unfinished would hold the connection.
         ((lines, line_bytes, rows_ok, unfolded),) = con.execute(

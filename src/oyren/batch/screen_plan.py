@@ -229,11 +229,9 @@ def _tied_rows(runner: Any, dialect: str, metas: pa.Table | list[list[Any]]) -> 
     """Every observation of the videos whose metadata the pure rules settle (flagged as tied by
     the metadata query), in file order: a handful at most."""
     if isinstance(metas, list):
-        ids = (
-            [video_id for video_id, tied in zip(metas[2], metas[1], strict=True) if tied]
-            if metas
-            else []
-        )
+        if not metas:
+            return []
+        ids = [video_id for video_id, tied in zip(metas[2], metas[1], strict=True) if tied]
     else:
         ids = metas.filter(pc.equal(metas.column(1), 1)).column(2).to_pylist()
     if not ids:

@@ -333,14 +333,10 @@ def _winners(
     return settle_ranked(campaign, ranked, creators, jury)
 
 
-def _entry(
-    row: Sequence[Any],
-    seen: dict[int, tuple[str, ...]] | None = None,
-    flags: Mapping[str, tuple[Flag, ...]] | None = None,
-) -> Entry:
+def _entry(row: Sequence[Any], flags: Mapping[str, tuple[Flag, ...]] | None = None) -> Entry:
     """An entry from a row of :data:`_ENTRY`, with its topic and flags when the row has them."""
     video_id, username, create_time, mask, views, basis, n_obs, gap_s, *screened = row
-    reasons = reasons_of_mask(mask, seen)
+    reasons = reasons_of_mask(mask)
     topic, confidence = screened or (None, None)
     return Entry(video_id, username, create_time, not reasons, reasons, views, BASES[basis],
                  n_obs, gap_s, flags.get(video_id, ()) if flags else (), topic,
@@ -377,12 +373,6 @@ class Streamed:
         cursor = self.connection.execute(sql)
         while rows := cursor.fetchmany(BATCH_ROWS):
             yield rows
-
-    def entries(self) -> Iterator[list[Entry]]:
-        """Every entry in rank order, a batch at a time."""
-        seen: dict[int, tuple[str, ...]] = {}
-        for rows in self._batches(f"SELECT {_SHOWN} FROM ranked ORDER BY pos"):
-            yield [_entry(row, seen, self.flags) for row in rows]
 
     def creators(self) -> Iterator[list[tuple[str, int, tuple[str, ...]]]]:
         """Every creator with eligible entries, in rank order, a batch at a time."""

@@ -160,8 +160,8 @@ class Yardstick:
             table = _quantile_by_key(keys[usable], rate[usable], SPIKE_QUANTILE, int(keys.max()))
             reference[todo] = np.maximum(table[keys[todo]], MIN_REFERENCE_RATE)
         del fine, age_b
+        # Unusable intervals keep 0: their rate is 0 and their reference never 0.
         rate /= reference
-        rate[~usable] = 0.0
         return Yardstick(usable=usable, reference=reference, ratio=rate)
 
 
