@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from oyren.errors import InputError
-from oyren.settings import describe_settings, load_settings
+from oyren.settings import MAX_TOML_DEPTH, describe_settings, load_settings, loads_toml
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -84,3 +85,47 @@ def test_settings_file_nested_thousands_deep_is_an_input_error(tmp_path: Path) -
     path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(InputError, match="nested too deeply"):
         load_settings(config=path, environ={})
+
+
+def test_loads_toml_refuses_nesting_past_its_limit_not_pythons() -> None:
+    # The limit is Öyrən's, the same however deep the caller's stack is: one level past it is
+    # refused though tomllib itself could read it.
+    at_limit = "x = " + "[" * MAX_TOML_DEPTH + "]" * MAX_TOML_DEPTH
+    over = "x = " + "[" * (MAX_TOML_DEPTH + 1) + "]" * (MAX_TOML_DEPTH + 1)
+    assert "x" in loads_toml(at_limit)
+    with pytest.raises(tomllib.TOMLDecodeError, match=r"^arrays or tables nested too deeply$"):
+        loads_toml(over)
+    with pytest.raises(tomllib.TOMLDecodeError, match="nested too deeply"):
+        loads_toml("a = " + "{ b = " * 101 + "1" + " }" * 101)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'x = "' + "[{" * 5000 + '"',
+        "x = '" + "[" * 5000 + "'",
+        'x = """\n' + "[" * 5000 + '\n"""',
+        "x = '''\n" + "{" * 5000 + "\n'''",
+        'x = """ends in quotes[""""\ny = "' + "[" * 200 + '"',
+        'x = "escaped \\" quote [[[["\ny = 1',
+        "# " + "[" * 5000 + "\nx = 1",
+        '"key[[[[" = 1\n[table]\n[[list]]\nz = [[1], [2, [3]]]',
+    ],
+    ids=[
+        "basic",
+        "literal",
+        "multi-line",
+        "multi-line-literal",
+        "quotes-before-close",
+        "escaped-quote",
+        "comment",
+        "keys-and-headers",
+    ],
+)
+def test_loads_toml_brackets_in_strings_and_comments_are_not_nesting(text: str) -> None:
+    assert loads_toml(text) == tomllib.loads(text)
+
+
+def test_loads_toml_still_reports_other_errors_as_tomllib_does() -> None:
+    with pytest.raises(tomllib.TOMLDecodeError, match=r"^Unterminated string"):
+        loads_toml('x = "unterminated [[[[')

@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -27,10 +28,25 @@ __all__ = [
     "Settings",
     "describe_settings",
     "load_settings",
+    "loads_toml",
 ]
 
 CONFIG_FILE = "oyren.toml"
 ENV_PREFIX = "OYREN_"
+MAX_TOML_DEPTH = 100
+"""Arrays and inline tables nested deeper than this are refused before tomllib reads them."""
+
+# What can hold a bracket without opening or closing one: TOML's four kinds of string, and
+# comments. A multi-line string may end in one or two of its own quotes before the closing three.
+_TOML_TOKEN = re.compile(
+    r'"""(?:[^\\]|\\.)*?"""(?!")'
+    r"|'''.*?'''(?!')"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'[^'\n]*'"
+    r"|#[^\n]*"
+    r"|[\[\]{}]",
+    re.DOTALL,
+)
 
 
 def _login_name() -> str:
@@ -157,18 +173,41 @@ def load_settings(
     return Settings(**values)
 
 
+def loads_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads``, refusing arrays or inline tables nested over ``MAX_TOML_DEPTH`` deep.
+
+    tomllib reads nesting by recursion, so thousands of levels (``x = [[[[…]]]]``) would exhaust
+    Python's stack, after a number of levels that depends on how deep its caller already is; and
+    garbage collected that close to the limit makes finalizers fail noisily. The depth is measured
+    first, skipping strings and comments, and too much of it is a ``TOMLDecodeError`` like any
+    other malformed TOML.
+    """
+    depth = deepest = 0
+    for match in _TOML_TOKEN.finditer(text):
+        token = match[0]
+        if token in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in ("]", "}"):
+            depth -= 1
+    if deepest > MAX_TOML_DEPTH:
+        raise tomllib.TOMLDecodeError("arrays or tables nested too deeply")
+    try:
+        return tomllib.loads(text)
+    except RecursionError:  # a caller already near the limit of its stack
+        raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
+
+
 def _read_file(path: Path) -> dict[str, str]:
     name = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = loads_toml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("configuration file not found", path=name) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the configuration file ({exc})", path=name) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", path=name) from None
-    except RecursionError:  # thousands of nested arrays exhaust tomllib's recursion
-        raise InputError("not valid TOML: arrays or tables nested too deeply", path=name) from None
     known = {f.name for f in fields(Settings)}
     for key, value in data.items():
         if key not in known:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from oyren.errors import CampaignError
 from oyren.rules.hashtags import fold
+from oyren.settings import loads_toml
 
 __all__ = [
     "MAX_CAMPAIGN_BYTES",
@@ -219,15 +220,9 @@ def parse_campaign(text: str, *, path: str = "<campaign>") -> Campaign:
             f"larger than {MAX_CAMPAIGN_BYTES // 1024} KiB: not a campaign file", path=path
         )
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise CampaignError(f"not valid TOML: {exc}", path=path) from None
-    except RecursionError:
-        # tomllib parses nested arrays and inline tables recursively; thousands of levels
-        # (``x = [[[[…]]]]``) exhaust Python's stack. No campaign nests more than a few.
-        raise CampaignError(
-            "not valid TOML: arrays or tables nested too deeply", path=path
-        ) from None
     v = _Validator(path)
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
