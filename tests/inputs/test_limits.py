@@ -16,7 +16,7 @@ import pytest
 from oyren.errors import InputError
 from oyren.inputs.decisions import read_decisions
 from oyren.inputs.observations import MAX_DESCRIPTION, MAX_USERNAME, read_observations
-from oyren.inputs.records import check_keys_once, keys_may_repeat
+from oyren.inputs.records import MAX_DEPTH, check_keys_once, keys_may_repeat
 from oyren.inputs.removals import read_removals
 from oyren.rules.videos import collect_videos
 
@@ -239,3 +239,28 @@ def test_hostile_field_in_a_csv_is_refused_naming_file_line_and_field(
         list(read_observations(path))
     assert str(refused.value).startswith(f"{path}, line 3, field '{field}': ")
     assert message in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("depth", "refused"), [(MAX_DEPTH, False), (MAX_DEPTH + 1, True), (1020, True)]
+)
+def test_keys_are_checked_up_to_a_depth_and_deeper_lines_refused(
+    tmp_path: Path, make_record: Callable[..., dict[str, Any]], depth: int, refused: bool
+) -> None:
+    # orjson reads up to 1,024 levels; the standard parser that finds repeated keys would hit
+    # Python's recursion limit first. Deeper than MAX_DEPTH is refused by name, never a crash.
+    # The record is level 1, {"b": …} level 2, and the arrays the rest.
+    nested = b'{"b": ' + b"[" * (depth - 2) + b"]" * (depth - 2) + b"}"
+    raw = orjson.dumps(make_record())[:-1] + b', "x": ' + nested + b"}"
+    record = orjson.loads(raw)
+    path = tmp_path / "deep.jsonl"
+    path.write_bytes(raw + b"\n")
+    if refused:
+        message = f"objects or arrays nested more than {MAX_DEPTH} levels deep"
+        with pytest.raises(InputError, match=rf"^f, line 4: {message}$"):
+            check_keys_once(raw, record, path="f", line=4)
+        with pytest.raises(InputError, match=rf"deep\.jsonl, line 1: {message}$"):
+            list(read_observations(path))
+    else:
+        check_keys_once(raw, record, path="f", line=4)
+        assert [obs.video_id for obs in read_observations(path)] == [str(record["id"])]

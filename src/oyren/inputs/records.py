@@ -19,6 +19,7 @@ import orjson
 from oyren.errors import InputError
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_ID_DIGITS",
     "MAX_TIMESTAMP",
     "MAX_VIDEO_ID",
@@ -30,6 +31,9 @@ __all__ = [
     "tiktok_video_id",
 ]
 
+MAX_DEPTH = 64
+"""Objects and arrays nested deeper than this are refused where keys are checked: no record
+nests more than a few levels, and the standard parser that checks them recurses per level."""
 MAX_VIDEO_ID = 2**64 - 1
 """TikTok's video ids are unsigned 64-bit numbers (19 digits today)."""
 MAX_ID_DIGITS = len(str(MAX_VIDEO_ID))  # 20
@@ -99,6 +103,10 @@ def check_keys_once(raw: bytes, record: dict[str, Any], *, path: str, line: int)
     """
     if not keys_may_repeat(raw, record):
         return
+    if _nested_deeper_than(record, MAX_DEPTH):
+        raise InputError(
+            f"objects or arrays nested more than {MAX_DEPTH} levels deep", path=path, line=line
+        )
     try:
         json.loads(raw, object_pairs_hook=_pairs)
     except _Repeated as repeated:
@@ -110,6 +118,23 @@ def check_keys_once(raw: bytes, record: dict[str, Any], *, path: str, line: int)
         ) from None
     except ValueError:  # orjson read it; a parser disagreement is not ours to report
         return
+
+
+def _nested_deeper_than(value: object, limit: int) -> bool:
+    """Tell whether ``value`` (parsed JSON) nests objects or arrays over ``limit`` levels deep.
+
+    Walks with a stack of its own: orjson reads up to 1,024 levels, past Python's recursion limit.
+    """
+    pending: list[tuple[dict[str, Any] | list[Any], int]] = []
+    if isinstance(value, dict | list):
+        pending.append((value, 1))
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def plausible_time(
