@@ -8,7 +8,8 @@ from sqlalchemy import Engine
 from oyren.errors import StoreError
 from oyren.pages.organizer import award_preview, evidence, health, moderation_rows
 from oyren.rules.campaign import Campaign
-from oyren.store import award, moderate
+from oyren.rules.explain import entry_status
+from oyren.store import award, decided, moderate, moderation_queue, remove_video
 from oyren.store.db import transaction
 from tests.conftest import PENDING_ID, SECOND_ID, TOP_ID
 
@@ -23,6 +24,33 @@ def test_health_counts_what_is_stored(sandbox_db: Engine, sandbox: Campaign) -> 
     assert h.pending >= 1
     assert (h.excluded_by_moderators, h.removed, h.open_submissions, h.award) == (0, 0, 0, None)
     assert h.observations > h.videos
+
+
+def test_health_counts_in_the_database_what_the_whole_results_hold(
+    sandbox_db: Engine, sandbox: Campaign
+) -> None:
+    # The dashboard counts the decided rows by kind in one query; the same numbers as counting
+    # the campaign's whole results, after decisions and a removal (flags: the store's tests).
+    with transaction(sandbox_db) as session:
+        moderate(session, campaign_id=ID, video_id=TOP_ID, action="exclude", reason="bought views",
+                 by="murad", at=1)  # fmt: skip
+        moderate(session, campaign_id=ID, video_id=PENDING_ID, action="include", reason="in Baku",
+                 by="murad", at=2)  # fmt: skip
+        remove_video(session, campaign_id=ID, video_id=SECOND_ID, reason="deleted", by="murad")
+        h = health(session, campaign_id=ID, now=sandbox.cutoff_ts + 86400)
+        state = decided.status(session, ID)
+        entries = decided.results(session, state, sandbox).entries
+        queue = moderation_queue(session, campaign_id=ID)
+    assert any(e.topic for e in entries)
+    assert (h.videos, h.eligible, h.pending, h.excluded_by_moderators, h.removed, h.waiting) == (
+        len(entries),
+        sum(e.eligible for e in entries),
+        sum(entry_status(e.reasons) == "pending" for e in entries),
+        sum("excluded_by_moderator" in e.reasons for e in entries),
+        sum("removed" in e.reasons for e in entries),
+        len(queue),
+    )
+    assert h.excluded_by_moderators == h.removed == 1 and h.waiting > 0
 
 
 def test_moderation_rows_list_the_video_waiting_for_a_check(

@@ -2,7 +2,8 @@ from datetime import UTC, datetime
 
 from oyren.rules.awards import creator_totals, settle
 from oyren.rules.results import Entry, Flag, Results
-from oyren.screening.triage import queue_priority, review_queue
+from oyren.screening.themes import LOW_CONFIDENCE
+from oyren.screening.triage import awaits_person, doubtful_topic, queue_priority, review_queue
 
 SPIKE = Flag("view_spike", 0.9, "gained …")
 DUPLICATE = Flag("duplicate_upload", 0.67, "same length …")
@@ -186,3 +187,33 @@ def test_review_queue_orders_prize_changing_flags_soft_reasons_flags_topics_then
 def test_review_queue_leaves_out_decided_entries():
     board = results([entry("1", "top", 9_000, flags=[SPIKE]), soft("2", "x", 10)])
     assert review_queue(board, decided=frozenset({"1", "2"})) == []
+
+
+def test_awaits_person_says_of_each_entry_whether_the_queue_lists_it():
+    hard = entry("7", "short", 700, eligible=False)  # kept out by a reason no person clears
+    board = results(
+        [
+            entry("1", "top", 9_000, flags=[SPIKE]),
+            soft("2", "unknown_region", 8_000),
+            with_topic(entry("3", "dance", 3_000), None, 0.8),
+            with_topic(entry("6", "sure", 2_900), "cooking", 0.9),
+            with_topic(entry("8", "edge", 2_800), "cooking", LOW_CONFIDENCE),
+            with_topic(entry("9", "low", 2_700), "cooking", LOW_CONFIDENCE / 2),
+            with_topic(hard, None, 0.1),
+            entry("5", "far", 10, flags=[DUPLICATE]),
+            entry("4", "late", 50_000, flags=[SPIKE], eligible=False),
+            *many_small(5),
+        ]
+    )
+    listed = {r.entry.video_id for r in review_queue(board, top=10)}
+    said = {
+        e.video_id
+        for e in board.entries
+        if awaits_person(
+            eligible=e.eligible,
+            reasons=e.reasons,
+            flagged=bool(e.flags),
+            doubtful_topic=doubtful_topic(e.topic, e.topic_confidence),
+        )
+    }
+    assert said == listed == {"1", "2", "3", "9", "5", "4"}

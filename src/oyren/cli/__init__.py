@@ -567,7 +567,7 @@ def award(
     with _store(ctx) as session:
         # The same count as the organizer's pages: videos with no decision yet that a person
         # should look at (checks only a person can make, integrity flags, doubtful topics).
-        waiting = len(store.moderation_queue(session, campaign_id=campaign_id))
+        waiting = store.waiting(session, campaign_id=campaign_id)
         certainty = store.jury_certainty(session, campaign_id=campaign_id)
     if waiting:
         these = "1 video still waits" if waiting == 1 else f"{waiting:,} videos still wait"

@@ -7,6 +7,7 @@ frozen dataclasses; changes (decisions, awards) go through :mod:`oyren.store` it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,8 @@ from oyren.store import (
     jury_certainty,
     moderation_queue,
     reads,
+    waiting,
+    waiting_in,
 )
 from oyren.store.db import Session
 from oyren.store.decided import DecidedVideo
@@ -89,26 +92,30 @@ def health(session: Session, *, campaign_id: str, now: int) -> Health:
     """Return the dashboard's numbers for a campaign."""
     snap = snapshot_of(session, campaign_id)
     c = snap.campaign
-    live = decided.results(session, snap.status, c)
-    entries = live.entries
+    # The decided rows counted by kind in the database: the page never reads them one by one.
+    kinds = decided.tallies(session, snap.status, campaign_id)
+
+    def count(kind: Callable[[decided.Tally], bool]) -> int:
+        return sum(t.videos for t in kinds if kind(t))
+
     seen = reads.activity(session, campaign_id, since=now - 86400)
     last = seen.last_observation
     computed = snap.status.flags_computed_at
     return Health(
         campaign=c,
         phase=phase(c, now, snap.award),
-        videos=len(entries),
-        eligible=sum(1 for e in entries if e.eligible),
-        pending=sum(1 for e in entries if entry_status(e.reasons) == "pending"),
-        excluded_by_moderators=sum(1 for e in entries if "excluded_by_moderator" in e.reasons),
-        removed=sum(1 for e in entries if "removed" in e.reasons),
+        videos=count(lambda t: True),
+        eligible=count(lambda t: t.eligible),
+        pending=count(lambda t: entry_status(t.reasons) == "pending"),
+        excluded_by_moderators=count(lambda t: "excluded_by_moderator" in t.reasons),
+        removed=count(lambda t: "removed" in t.reasons),
         observations=seen.observations,
         observations_last_day=seen.observations_since,
         last_observation=None if last is None else c.local(last),
         crawl_misses=seen.crawl_misses,
         open_submissions=len(open_submissions(session, campaign_id=campaign_id)),
         award=snap.award,
-        waiting=len(moderation_queue(session, campaign_id=campaign_id, results=live)),
+        waiting=waiting_in(kinds),
         flags_computed_at=None if computed is None else c.local(computed),
         recomputing=snap.status.recomputing,
         progress=snap.progress,
@@ -315,13 +322,7 @@ def award_preview(session: Session, *, campaign_id: str, now: int) -> AwardPrevi
     Read from the live decided rows even after an award: a new award would take today's.
     """
     snap = snapshot_of(session, campaign_id)
-    # The queue weighs every kept verdict; read them once and settle the prizes from them too.
-    results = decided.results(session, snap.status, snap.campaign) if snap.status.ready else None
-    live = (
-        results.winners
-        if results is not None
-        else decided.winners(session, snap.status, snap.campaign)
-    )
+    live = decided.winners(session, snap.status, snap.campaign)
     entries = decided.counts(session, snap.status, campaign_id).entries
     return AwardPreview(
         campaign=snap.campaign,
@@ -329,7 +330,7 @@ def award_preview(session: Session, *, campaign_id: str, now: int) -> AwardPrevi
         award=snap.award,
         prizes=prizes_of(session, snap, live, entries),
         entries=entries,
-        pending=len(moderation_queue(session, campaign_id=campaign_id, results=results)),
+        pending=waiting(session, campaign_id=campaign_id),
         jury=jury_certainty(session, campaign_id=campaign_id),
     )
 

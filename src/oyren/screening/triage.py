@@ -9,7 +9,7 @@ level, more views come first, then the stronger flag. Pure: results in, a list o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,15 @@ from oyren.rules.eligibility import SOFT_REASONS
 from oyren.rules.results import Entry, Results, Winners, id_sort_key
 from oyren.screening.themes import LOW_CONFIDENCE
 
-__all__ = ["IMPACTS", "REVIEW_KINDS", "QueueItem", "Review", "queue_priority", "review_queue"]
+__all__ = [
+    "IMPACTS",
+    "REVIEW_KINDS",
+    "QueueItem",
+    "Review",
+    "awaits_person",
+    "queue_priority",
+    "review_queue",
+]
 
 IMPACTS = ("changes_winner", "changes_top", "eligible", "not_eligible")
 
@@ -225,10 +233,27 @@ def review_queue(
     return [review for _, _, review in ranked]
 
 
-def _doubtful_topic(entry: Entry) -> bool:
-    if entry.topic_confidence is None:
+def awaits_person(
+    *, eligible: bool, reasons: Iterable[str], flagged: bool, doubtful_topic: bool
+) -> bool:
+    """Whether :func:`review_queue` lists an entry no one has decided on: flagged, kept out only by
+    what a person can clear, or eligible with a doubtful topic (see :func:`doubtful_topic`). What
+    counts the queue without building it (the store's tallies) asks this of each kind of row."""
+    return (
+        flagged or (not eligible and set(reasons) <= SOFT_REASONS) or (eligible and doubtful_topic)
+    )
+
+
+def doubtful_topic(topic: str | None, confidence: float | None) -> bool:
+    """A screened entry's topic a person should check: none found, or below
+    :data:`~oyren.screening.themes.LOW_CONFIDENCE`."""
+    if confidence is None:
         return False  # not screened
-    return entry.topic is None or entry.topic_confidence < LOW_CONFIDENCE
+    return topic is None or confidence < LOW_CONFIDENCE
+
+
+def _doubtful_topic(entry: Entry) -> bool:
+    return doubtful_topic(entry.topic, entry.topic_confidence)
 
 
 def _topic_detail(entry: Entry) -> str:

@@ -54,7 +54,14 @@ from oyren.store.jury import (
     skip,
     undo_last,
 )
-from oyren.store.moderation import QueueItem, import_decisions, moderate, moderation_queue
+from oyren.store.moderation import (
+    QueueItem,
+    import_decisions,
+    moderate,
+    moderation_queue,
+    waiting,
+    waiting_in,
+)
 from oyren.store.ratelimits import spend_token
 from oyren.store.removals import REMOVAL_MISSES, confirm_removals, import_removals, remove_video
 from oyren.store.rows import AwardRecord, current_award
@@ -114,4 +121,6 @@ __all__ = [
     "spend_token",
     "standings",
     "undo_last",
+    "waiting",
+    "waiting_in",
 ]

@@ -6,6 +6,7 @@ The rules for what a decision does are in :mod:`oyren.rules.eligibility`; here d
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from oyren.errors import InputError, StoreError
 from oyren.inputs.decisions import read_decisions
 from oyren.rules.decisions import ACTIONS, Decision, latest_decisions
 from oyren.rules.results import Entry, Results
-from oyren.screening.triage import review_queue
+from oyren.screening.triage import awaits_person, review_queue
 from oyren.store import decided
 from oyren.store.audit import now, record_event
 from oyren.store.models import DecisionRow
@@ -30,7 +31,14 @@ from oyren.store.rows import (
     video_ids,
 )
 
-__all__ = ["QueueItem", "import_decisions", "moderate", "moderation_queue"]
+__all__ = [
+    "QueueItem",
+    "import_decisions",
+    "moderate",
+    "moderation_queue",
+    "waiting",
+    "waiting_in",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,3 +141,28 @@ def moderation_queue(
         max_prizes_per_creator=campaign.max_prizes_per_creator,
     )
     return [QueueItem(r.entry, r.why, r.detail, r.facts) for r in reviews]
+
+
+def waiting_in(tallies: Iterable[decided.Tally]) -> int:
+    """How many videos :func:`moderation_queue` lists, from the decided rows counted by kind."""
+    return sum(
+        t.videos
+        for t in tallies
+        if not t.decided
+        and awaits_person(
+            eligible=t.eligible,
+            reasons=t.reasons,
+            flagged=t.flagged,
+            doubtful_topic=t.doubtful_topic,
+        )
+    )
+
+
+def waiting(session: Session, *, campaign_id: str) -> int:
+    """How many videos wait for a person: the length of :func:`moderation_queue`, counted in the
+    database from the kept rows (the queue itself weighs every entry; before the rows are first
+    built, it is what is counted)."""
+    state = decided.status(session, campaign_id)
+    if not state.ready:
+        return len(moderation_queue(session, campaign_id=campaign_id))
+    return waiting_in(decided.tallies(session, state, campaign_id))
