@@ -286,3 +286,34 @@ def test_many_creators_are_recounted_in_one_pass(
     _check(db, "many")
     _apply(db, "many", ("decide", "403", "exclude"))
     _check(db, "many")
+
+
+def test_eligible_counts_at_the_edges_on_every_backend(
+    session: Any, campaign: Campaign, make_record: Any, write_jsonl: Any
+) -> None:
+    from oyren.store import ingest_observations
+    from tests.store.conftest import CID
+
+    state = decided.status(session, CID)
+    empty = decided.eligible_counts(session, state, CID, posted_by=[1, 2], views_from=[0, 10])
+    assert (empty.posted, empty.views, empty.topics) == ((0, 0), (0, 0), ())
+    posted = campaign.cutoff_ts - 10 * 86400
+    records = [
+        make_record(id=1, create_time=posted, view_count=9),
+        make_record(id=2, create_time=posted, view_count=10),
+        make_record(id=3, create_time=posted + 1, view_count=100),
+        make_record(id=4, create_time=posted + 1, view_count=5, video_duration=3),  # not eligible
+    ]
+    ingest_observations(session, campaign_id=CID, path=write_jsonl(records), by="organizer")
+    state = decided.status(session, CID)
+    counted = decided.eligible_counts(
+        session, state, CID, posted_by=[posted - 1, posted, posted + 1], views_from=[0, 10, 100]
+    )
+    assert counted.posted == (0, 2, 3)
+    assert counted.views == (1, 1, 1)
+    assert sum(n for _, n in counted.topics) == 3
+    # Views below the first range are in none; no instants, no ranges: nothing to count.
+    above = decided.eligible_counts(session, state, CID, posted_by=[], views_from=[10, 100])
+    assert (above.posted, above.views) == ((), (1, 1))
+    none = decided.eligible_counts(session, state, CID, posted_by=[], views_from=[])
+    assert (none.posted, none.views, sum(n for _, n in none.topics)) == ((), (), 3)

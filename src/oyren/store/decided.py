@@ -43,6 +43,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -90,12 +91,13 @@ __all__ = [
     "INLINE_REBUILD",
     "Counts",
     "DecidedVideo",
+    "EligibleCounts",
     "Status",
     "Tally",
     "counts",
     "created",
     "creator_page",
-    "eligible_facts",
+    "eligible_counts",
     "entries_of",
     "flags_of",
     "observed",
@@ -1002,14 +1004,63 @@ def tallies(session: Session, status: Status, campaign_id: str) -> list[Tally]:
     ]
 
 
-def eligible_facts(
-    session: Session, status: Status, campaign_id: str
-) -> list[tuple[int, int, str | None]]:
-    """(posted, views, topic) of every eligible row: what the charts count."""
-    query = select(V.create_time, V.views, V.topic).where(
-        V.campaign_id == campaign_id, V.generation == status.generation, V.eligible
+@dataclass(frozen=True, slots=True)
+class EligibleCounts:
+    """Counts of a campaign's eligible rows, for the charts."""
+
+    posted: tuple[int, ...]  # posted at or before each instant asked about
+    views: tuple[int, ...]  # with views from each lower bound asked about up to the next
+    topics: tuple[tuple[str | None, int], ...]  # by topic (None: none found or not screened)
+
+
+def _bisect_left(column: Any, bounds: Sequence[int], lo: int, hi: int) -> Any:
+    """SQL for ``bisect.bisect_left(bounds, column)`` with the answer in [lo, hi]: a tree of
+    CASEs, so a row meets about log2(len(bounds)) comparisons."""
+    if lo == hi:
+        return literal(lo)
+    mid = (lo + hi) // 2
+    return case(
+        (column <= bounds[mid], _bisect_left(column, bounds, lo, mid)),
+        else_=_bisect_left(column, bounds, mid + 1, hi),
     )
-    return [(t, v, topic) for t, v, topic in session.execute(query)]
+
+
+def eligible_counts(
+    session: Session,
+    status: Status,
+    campaign_id: str,
+    *,
+    posted_by: Sequence[int],
+    views_from: Sequence[int],
+) -> EligibleCounts:
+    """Count the eligible rows posted by each instant of ``posted_by`` (ascending), in each range
+    of views ``views_from[i] <= views < views_from[i + 1]`` (ascending, the last one open), and
+    by topic: one query, grouped by the day a row was posted in, its range and its topic, so the
+    database counts whatever the number of rows and returns at most (days + 1) x ranges x topics
+    groups, never the rows."""
+    day = _bisect_left(V.create_time, posted_by, 0, len(posted_by)).label("day")
+    # How many lower bounds the views reach (bisect_right; for integers, bisect_left over the
+    # bounds less one): 0 below the first range, i + 1 in range i.
+    reached = [low - 1 for low in views_from]
+    spread = _bisect_left(V.views, reached, 0, len(reached)).label("spread")
+    rows = session.execute(
+        select(day, spread, V.topic, func.count())
+        .where(V.campaign_id == campaign_id, V.generation == status.generation, V.eligible)
+        .group_by(day, spread, V.topic)
+    ).all()
+    by_day = [0] * (len(posted_by) + 1)
+    by_range = [0] * len(views_from)
+    topics: dict[str | None, int] = {}
+    for d, r, topic, n in rows:
+        by_day[d] += n
+        if r:
+            by_range[r - 1] += n
+        topics[topic] = topics.get(topic, 0) + n
+    return EligibleCounts(
+        posted=tuple(itertools.accumulate(by_day[: len(posted_by)])),
+        views=tuple(by_range),
+        topics=tuple(topics.items()),
+    )
 
 
 def ranked_totals(session: Session, status: Status, campaign_id: str) -> tuple[int, int]:
