@@ -1,4 +1,4 @@
-"""Benchmark the organizer's dashboard numbers: counted in the database against read row by row.
+"""Benchmark the dashboard's and the charts' numbers: counted in the database, and row by row.
 
 A sandbox campaign is simulated (``oyren simulate``: N videos, about 10 observations each) and
 ingested into an SQLite store in a temporary folder, with a decision on one video in ten. Then,
@@ -9,7 +9,12 @@ each in a subprocess of its own:
   and the numbers from it, the queue's length included;
 - ``every row``: the baseline, the same numbers from :func:`oyren.store.decided.results` (every
   decided row as an entry, with the stored flags) and the moderation queue built from them, as
-  the dashboard did before.
+  the dashboard did before;
+- ``charts: counts``: the public charts' numbers (eligible entries posted by each day's end, by
+  topic, by views) as :func:`oyren.pages.trends.stats` counts them live, with
+  :func:`oyren.store.decided.eligible_counts`;
+- ``charts: rows``: their baseline, every eligible row's (posted, views, topic) read and counted
+  in Python, as the charts did before.
 
 Each times its counting alone (after its imports and a first connection) and prints its numbers,
 which must agree; its peak memory is the whole process's. The ratios come from the same run.
@@ -30,11 +35,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 CAMPAIGN = ROOT / "src" / "oyren" / "data" / "sandbox-2024.toml"
+# Each way of counting, and its baseline: the same numbers read row by row.
+PAIRS = (("tallies", "every row"), ("charts: counts", "charts: rows"))
 
 SIDE = """
 import json, sys, time
+from sqlalchemy import select
+from oyren.pages.trends import VIEW_BINS, count_entries
 from oyren.rules.explain import entry_status
 from oyren.store import decided, moderation_queue, waiting_in
+from oyren.store.models import DecidedVideoRow as V
 from oyren.store.db import create_db_engine, transaction
 from oyren.store.rows import parse_stored, require_campaign
 
@@ -55,6 +65,20 @@ with transaction(engine, write=False) as session:
                    count(lambda t: entry_status(t.reasons) == "pending"),
                    count(lambda t: "excluded_by_moderator" in t.reasons),
                    count(lambda t: "removed" in t.reasons), waiting_in(kinds)]
+    elif side.startswith("charts"):
+        campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
+        ends = [int(day.timestamp()) for day in campaign.day_ends(campaign.cutoff_ts)]
+        if side == "charts: counts":
+            c = decided.eligible_counts(session, state, campaign_id, posted_by=ends,
+                                        views_from=VIEW_BINS)
+            posted, topics, spread = c.posted, c.topics, c.views
+        else:  # what the charts did before: every eligible row, counted in Python
+            rows = session.execute(
+                select(V.create_time, V.views, V.topic).where(
+                    V.campaign_id == campaign_id, V.generation == state.generation, V.eligible)
+            ).all()
+            posted, topics, spread = count_entries([tuple(r) for r in rows], ends)
+        numbers = [list(posted), sorted([t or "", n] for t, n in topics), list(spread)]
     else:
         campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
         results = decided.results(session, state, campaign)
@@ -120,16 +144,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="oyren-bench-") as tmp:
         print(f"simulating and storing {args.videos:,} videos ...", flush=True)
         url, campaign_id = build(Path(tmp), args.videos)
-        rows = {side: measure(url, campaign_id, side) for side in ("tallies", "every row")}
-    (_, base_cpu, _, base_numbers) = rows["every row"]
-    print(f"\n{'':12}{'wall s':>8}{'CPU s':>8}{'peak MiB':>10}{'CPU ×':>8}")
-    for side, (wall, cpu, peak, _) in rows.items():
-        print(f"{side:12}{wall:8.2f}{cpu:8.2f}{peak / 1024:10.0f}{cpu / base_cpu:8.2f}")
-    agree = rows["tallies"][3] == base_numbers
-    print(
-        f"numbers (videos, eligible, pending, excluded, removed, waiting): {base_numbers}"
-        f" — {'the same on both sides' if agree else 'DIFFERENT: ' + str(rows['tallies'][3])}"
-    )
+        rows = {side: measure(url, campaign_id, side) for pair in PAIRS for side in pair}
+    print(f"\n{'':16}{'wall s':>8}{'CPU s':>8}{'peak MiB':>10}{'CPU ×':>8}")
+    agree = True
+    for side, baseline in PAIRS:
+        base_cpu = rows[baseline][1]
+        for name in (side, baseline):
+            wall, cpu, peak, _ = rows[name]
+            print(f"{name:16}{wall:8.2f}{cpu:8.2f}{peak / 1024:10.0f}{cpu / base_cpu:8.2f}")
+        agree = agree and rows[side][3] == rows[baseline][3]
+    numbers = rows["tallies"][3]
+    print(f"dashboard (videos, eligible, pending, excluded, removed, waiting): {numbers}")
+    print("every pair's numbers are the same" if agree else "NUMBERS DIFFER within a pair")
     print("(wall and CPU: the counting alone; peak: the whole process, imports included)")
     if not agree:
         sys.exit(1)
