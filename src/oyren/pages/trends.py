@@ -62,10 +62,10 @@ class Stats:
 def stats(session: Session, *, campaign_id: str, now: int) -> Stats:
     """Return the entries and views over time, the topics and the distribution of views.
 
-    Counts are counted by the database over the decided rows (a few hundred groups come back,
-    never the rows), or over an award's frozen entries once it is made; views over time, which
-    need every observation, come from the last run of :func:`oyren.store.decided.refresh_flags`
-    (None before the first).
+    The database counts the decided rows (groups of them come back, never the rows), or these
+    are counted over an award's frozen entries once it is made; views over time, which need
+    every observation, come from the last run of :func:`oyren.store.decided.refresh_flags` (None
+    before the first).
     """
     snap = snapshot_of(session, campaign_id)
     c = snap.campaign
