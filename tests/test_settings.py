@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from oyren.errors import InputError
-from oyren.settings import MAX_TOML_DEPTH, describe_settings, load_settings, loads_toml
+from oyren.settings import (
+    _TOML_TOKEN,
+    MAX_TOML_DEPTH,
+    describe_settings,
+    load_settings,
+    loads_toml,
+)
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -129,3 +135,26 @@ def test_loads_toml_brackets_in_strings_and_comments_are_not_nesting(text: str) 
 def test_loads_toml_still_reports_other_errors_as_tomllib_does() -> None:
     with pytest.raises(tomllib.TOMLDecodeError, match=r"^Unterminated string"):
         loads_toml('x = "unterminated [[[[')
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"' + '\\"' * 100,
+        '"""' + '\\"' * 100,
+        "'" * 200,
+        "'''" + "a'" * 100,
+        '"abc\\',
+        '"""abc\\',
+        'x = "\\"\\"\n' * 20,
+        '"' * 200,
+    ],
+)
+def test_loads_toml_scan_stays_linear_on_strings_left_open(text: str) -> None:
+    # The scan is linear only if a token, once begun, always matches: a pattern that could fail
+    # would be tried again from every later quote (quadratic: minutes for a 1 MiB run of '\"').
+    for start, char in enumerate(text):
+        if char in "\"'#[]{}":
+            assert _TOML_TOKEN.match(text, start) is not None, start
+    with pytest.raises(tomllib.TOMLDecodeError):
+        loads_toml(text)

@@ -38,11 +38,14 @@ MAX_TOML_DEPTH = 100
 
 # What can hold a bracket without opening or closing one: TOML's four kinds of string, and
 # comments. A multi-line string may end in one or two of its own quotes before the closing three.
+# A string left open runs to the end of its line (or of the text, if multi-line): tomllib refuses
+# it there, and a token that always matches once begun keeps the scan linear (a pattern that
+# could fail would be tried again from every later quote: quadratic on a run of '\"').
 _TOML_TOKEN = re.compile(
-    r'"""(?:[^\\]|\\.)*?"""(?!")'
-    r"|'''.*?'''(?!')"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'[^'\n]*'"
+    r'"""(?:[^\\]|\\.)*?(?:"""(?!")|\\?\Z)'
+    r"|'''.*?(?:'''(?!')|\Z)"
+    r'|"(?:[^"\\\n]|\\.)*(?:"|(?=\n)|\\?\Z)'
+    r"|'[^'\n]*(?:'|(?=\n)|\Z)"
     r"|#[^\n]*"
     r"|[\[\]{}]",
     re.DOTALL,
