@@ -330,7 +330,7 @@ def award_preview(session: Session, *, campaign_id: str, now: int) -> AwardPrevi
         award=snap.award,
         prizes=prizes_of(session, snap, live, entries),
         entries=entries,
-        pending=waiting(session, campaign_id=campaign_id),
+        pending=waiting(session, campaign_id=campaign_id, status=snap.status),
         jury=jury_certainty(session, campaign_id=campaign_id),
     )
 

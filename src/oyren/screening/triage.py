@@ -211,9 +211,14 @@ def review_queue(
         results, top=top, max_prizes_per_creator=max_prizes_per_creator)}  # fmt: skip
     ranked: list[tuple[int, int, Review]] = []
     for n, entry in enumerate(results.entries):
-        if entry.video_id in decided:
-            continue
         item = flagged.get(entry.video_id)
+        if entry.video_id in decided or not awaits_person(
+            eligible=entry.eligible,
+            reasons=entry.reasons,
+            flagged=item is not None,
+            doubtful_topic=_doubtful_topic(entry),
+        ):
+            continue
         if item is not None and item.impact in ("changes_winner", "changes_top"):
             ranked.append((0 if item.impact == "changes_winner" else 1, n,
                            Review(entry, "flagged", item.why, item.facts)))  # fmt: skip
@@ -226,7 +231,8 @@ def review_queue(
         elif entry.eligible and _doubtful_topic(entry):
             facts = (("topic", entry.topic or ""), ("confidence", entry.topic_confidence or 0.0))
             ranked.append((4, n, Review(entry, "topic", _topic_detail(entry), facts)))
-        elif item is not None:
+        else:
+            assert item is not None  # what else awaits a person is flagged
             ranked.append((5, n, Review(entry, "flagged", item.why, item.facts)))
     # Results list entries in rank order already, so the index keeps most-viewed first.
     ranked.sort(key=lambda r: (r[0], r[1]))

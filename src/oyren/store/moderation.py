@@ -158,11 +158,11 @@ def waiting_in(tallies: Iterable[decided.Tally]) -> int:
     )
 
 
-def waiting(session: Session, *, campaign_id: str) -> int:
+def waiting(session: Session, *, campaign_id: str, status: decided.Status | None = None) -> int:
     """How many videos wait for a person: the length of :func:`moderation_queue`, counted in the
     database from the kept rows (the queue itself weighs every entry; before the rows are first
-    built, it is what is counted)."""
-    state = decided.status(session, campaign_id)
+    built, it is what is counted). ``status``: where the rows stand, if already read."""
+    state = decided.status(session, campaign_id) if status is None else status
     if not state.ready:
         return len(moderation_queue(session, campaign_id=campaign_id))
     return waiting_in(decided.tallies(session, state, campaign_id))
