@@ -389,3 +389,17 @@ def test_a_run_on_duckdb_loads_neither_pyarrow_nor_numpy(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["2", "False", "False"]
+
+
+def test_connect_caps_threads_only_when_asked() -> None:
+    from oyren.batch.entry import connect
+
+    capped, default = connect(threads=1), connect()
+    try:
+        assert capped.execute("SELECT current_setting('threads')").fetchall() == [(1,)]
+        assert default.execute("SELECT current_setting('threads')").fetchall() == [
+            (duckdb.connect().execute("SELECT current_setting('threads')").fetchall()[0][0],)
+        ]
+    finally:
+        capped.close()
+        default.close()
