@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import duckdb
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -215,10 +216,58 @@ def test_an_entry_written_from_its_row_is_the_results_json_of_the_entry(
     reasons = stream.reasons_of_mask(mask)
     entry = Entry(video_id, username, create_time, not reasons, reasons, views, BASES[basis],
                   n_obs, gap_s, flags, topic, confidence)  # fmt: skip
-    texts = stream._EntryTexts(SANDBOX.cutoff.tzinfo, {video_id: flags})
     row = (video_id, username, create_time, mask, views, basis, n_obs, gap_s, topic, confidence)
+    (written,) = _written([row], SANDBOX.cutoff.tzinfo, {video_id: flags})
     document = results_json(Results(SANDBOX.id, SANDBOX.cutoff, (entry,), Winners()))
-    assert b'"entries": [\n' + texts.text(row) + b"\n  ]," in document
+    assert b'"entries": [\n' + written + b"\n  ]," in document
+
+
+def _written(
+    rows: list[tuple[Any, ...]], tz: Any, flags: dict[str, tuple[Flag, ...]]
+) -> list[bytes]:
+    """The entries the database writes for ``rows`` (the columns of stream._SHOWN), in order."""
+    con = duckdb.connect()
+    try:
+        con.execute(
+            "CREATE TABLE ranked (video_id VARCHAR, username VARCHAR, create_time BIGINT,"
+            " reasons INTEGER, views BIGINT, basis INTEGER, n_obs BIGINT, gap_s BIGINT,"
+            " topic VARCHAR, confidence DOUBLE, topic_text VARCHAR, confidence_text VARCHAR,"
+            " pos BIGINT)"
+        )
+        topics = stream._json_texts([row[8] for row in rows])
+        confidences = stream._json_texts([row[9] for row in rows])
+        con.executemany(
+            "INSERT INTO ranked VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*row, topics[i], confidences[i], i) for i, row in enumerate(rows)],
+        )
+        texts = stream._EntryTexts(tz, flags)
+        return [text.encode() for (text,) in con.execute(texts.query(con, "ranked")).fetchall()]
+    finally:
+        con.close()
+
+
+def test_every_code_point_is_written_as_orjson_writes_it():
+    """Usernames and ids are written by the database: every character alone and between two
+    others, as orjson writes it."""
+    points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    texts = [*points, *(f"a{c}b" for c in points[:0x3000])]
+    con = duckdb.connect()
+    try:
+        (written,) = con.execute(
+            f"SELECT list_transform(?::VARCHAR[], lambda x: {stream._json_string('x')})", [texts]
+        ).fetchone()
+    finally:
+        con.close()
+    assert [text for text, got in zip(texts, written, strict=True)
+            if got != orjson.dumps(text).decode()] == []  # fmt: skip
+
+
+@pytest.mark.parametrize("value", [None, 0.0, -0.0, 1e-06, 0.5, 1e16, 2**63, "x", "ə\n"])
+def test_json_texts_are_orjson_even_for_values_equal_as_keys(value):
+    assert stream._json_texts([value, 0.0, value]) == [
+        None if value is None else orjson.dumps(value).decode(), "0.0",
+        None if value is None else orjson.dumps(value).decode(),
+    ]  # fmt: skip
 
 
 _ZONES = ("Asia/Baku", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu",
@@ -229,12 +278,9 @@ def _isoformat(ts: int, tz: ZoneInfo) -> bytes:
     return orjson.dumps(datetime.fromtimestamp(ts, tz=tz).isoformat())
 
 
-@pytest.mark.parametrize("zone", _ZONES)
-def test_posted_at_is_isoformat_around_every_change_of_offset(zone):
-    """Every change of offset from 2014 to 2030 (found day by day, then to the second): each
-    second near it and every quarter of an hour of the day around it."""
-    tz = ZoneInfo(zone)
-    texts = stream._EntryTexts(tz, {})
+def _changes(tz: ZoneInfo) -> list[int]:
+    """Every instant from 2014 to 2030 at which ``tz`` changes its offset (found day by day, then
+    to the second)."""
     changes = []
     day = 86_400
     for start in range(1_388_534_400, 1_924_992_000, day):
@@ -252,12 +298,38 @@ def test_posted_at_is_isoformat_around_every_change_of_offset(zone):
                     else (low, mid)
                 )
             changes.append(high)
+    return changes
+
+
+def _around(changes: list[int]) -> list[int]:
+    """Each second near each change, and every quarter of an hour of the day around it."""
+    day = 86_400
+    return sorted(
+        {ts for change in changes
+         for ts in [*range(change - 5, change + 5), *range(change - day, change + day, 900)]}
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("zone", _ZONES)
+def test_posted_at_is_isoformat_around_every_change_of_offset(zone):
+    tz = ZoneInfo(zone)
+    texts = stream._EntryTexts(tz, {})
+    changes = _changes(tz)
     assert changes or zone in ("UTC", "Asia/Kathmandu"), "the zone changes offset in these years"
-    for change in changes:
-        for ts in [*range(change - 5, change + 5), *range(change - day, change + day, 900)]:
-            assert texts.posted_at(ts) == _isoformat(ts, tz), (zone, ts)
+    for ts in _around(changes):
+        assert texts.posted_at(ts) == _isoformat(ts, tz), (zone, ts)
     if zone in ("America/St_Johns", "Australia/Lord_Howe"):  # changes at half past a UTC hour
         assert None in texts.hours.values()
+
+
+@pytest.mark.parametrize("zone", _ZONES)
+def test_the_database_writes_posted_at_as_isoformat_around_every_change_of_offset(zone):
+    tz = ZoneInfo(zone)
+    instants = [*_around(_changes(tz)), -86_401, -1, 0, 1, 86_399, 4_102_444_799]
+    rows = [("1", "a", ts, 0, 0, 0, 1, None, None, None) for ts in instants]
+    written = _written(rows, tz, {})
+    got = [orjson.loads(b"{" + text.split(b"{", 1)[1])["posted_at"] for text in written]
+    assert got == [orjson.loads(_isoformat(ts, tz)) for ts in instants]
 
 
 @given(ts=st.integers(min_value=0, max_value=4_102_444_799), zone=st.sampled_from(_ZONES))

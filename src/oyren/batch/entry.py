@@ -94,7 +94,7 @@ def connect(
     """A DuckDB connection as the plan uses them: no progress bar on standard output (where the
     results may be going), a memory cap past which it spills to the temporary folder, and
     ``threads`` threads (by default, one per core)."""
-    config: dict[str, str | bool | int] = {"preserve_insertion_order": ordered}
+    config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": ordered}
     if threads is not None:
         config["threads"] = threads
     con = duckdb.connect(config=config)

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO, Protocol
 import duckdb
 import orjson
 
-from oyren.batch.entry import polled
+from oyren.batch.entry import polled, sql_literal
 from oyren.batch.evaluate import judged_entries, jury_from_contenders, settle_ranked
 from oyren.batch.plan import (
     REASON_BITS,
@@ -182,6 +182,8 @@ def decide_streamed(
         # are built; its queries on a connection of their own, closed (DuckDB's buffers given
         # back) before their results become Python objects and the screener works on them.
         # Screening loads numpy and pyarrow, which a run without it never imports.
+        import pyarrow as pa
+
         from oyren.batch.screen_plan import fetch_screening, screen_inputs
 
         # The bar: DuckDB's progress through the screener's queries up to 40 %, then its steps.
@@ -201,7 +203,12 @@ def decide_streamed(
         del inputs
         step(95)
         flags = screening.flags
-        con.register("screening", screening.table())
+        table = screening.table()
+        # The topics and confidences as the results' JSON writes them, each distinct value once.
+        for name, values in (("topic_text", screening.topics),
+                             ("confidence_text", screening.confidences)):  # fmt: skip
+            table = table.append_column(name, pa.array(_json_texts(values), pa.string()))
+        con.register("screening", table)
         con.execute("CREATE OR REPLACE TEMP TABLE screened AS SELECT * FROM screening")
         con.unregister("screening")
         del screening
@@ -209,7 +216,8 @@ def decide_streamed(
     else:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE screened"
-            " (first_row BIGINT, topic VARCHAR, confidence DOUBLE)"
+            " (first_row BIGINT, topic VARCHAR, confidence DOUBLE, topic_text VARCHAR,"
+            " confidence_text VARCHAR)"
         )
     runner.load(latest, removed)
     with _watched(con, "deciding videos", phase):
@@ -219,7 +227,8 @@ def decide_streamed(
     with _watched(con, "ranking videos", phase):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE ranked AS"
-            " SELECT decided.*, screened.topic, screened.confidence,"
+            " SELECT decided.*, screened.topic, screened.confidence, screened.topic_text,"
+            " screened.confidence_text,"
             f" row_number() OVER (ORDER BY {_RANK}) AS pos"
             " FROM decided LEFT JOIN screened USING (first_row)"
         )
@@ -440,8 +449,8 @@ class Streamed:
 
     def _entry_texts(self) -> Iterator[list[bytes]]:
         texts = _EntryTexts(self.campaign.cutoff.tzinfo, self.flags)
-        for rows in self._batches(f"SELECT {_SHOWN} FROM ranked ORDER BY pos"):
-            yield list(map(texts.text, rows))
+        for rows in self._batches(texts.query(self.connection, "ranked")):
+            yield [text.encode() for (text,) in rows]
 
     def _creator_dicts(self) -> Iterator[list[Any]]:
         for batch in self.creators():
@@ -476,30 +485,71 @@ class Streamed:
 
 
 # An entry of the results' list as orjson writes it there (OPT_INDENT_2, two levels in): the
-# values in the order of oyren.rules.results.results_to_dict, each written by orjson.
+# values in the order of oyren.rules.results.results_to_dict, each written as orjson writes it.
 _ENTRY_TEXT = (
-    b'    {\n      "video_id": %b,\n      "username": %b,\n      "eligible": %b,\n'
-    b'      "reasons": %b,\n      "views_at_cutoff": %d,\n      "views_basis": %b,\n'
-    b'      "create_time": %d,\n      "posted_at": %b,\n      "observations": %d,\n'
-    b'      "gap_s": %b,\n      "flags": %b,\n      "topic": %b,\n      "topic_confidence": %b\n'
-    b"    }"
+    '    {{\n      "video_id": {video_id},\n      "username": {username},\n'
+    '      "eligible": {eligible},\n      "reasons": {reasons},\n'
+    '      "views_at_cutoff": {views},\n      "views_basis": {basis},\n'
+    '      "create_time": {create_time},\n      "posted_at": {posted_at},\n'
+    '      "observations": {n_obs},\n      "gap_s": {gap_s},\n      "flags": {flags},\n'
+    '      "topic": {topic},\n      "topic_confidence": {confidence}\n    }}'
 )
 # The day 1970-01-01 as a proleptic Gregorian ordinal (date.fromordinal).
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
 # What is nested in an entry (a list) is indented three levels further than on its own.
 _NESTED = b"\n      "
+# The escapes of control characters DuckDB's JSON writes with capital letters, orjson with small.
+_CAPITAL_ESCAPES = ("000B", "000E", "000F", "001A", "001B", "001C", "001D", "001E", "001F")
+
+
+def _json_string(column: str) -> str:
+    """SQL writing the text ``column`` holds as orjson writes it (``null`` for NULL): DuckDB's
+    JSON of it with the few escapes it spells differently put right (a test compares the two on
+    every code point)."""
+    text = f"to_json({column})::VARCHAR"
+    for code in _CAPITAL_ESCAPES:
+        text = f"replace({text}, '\\u{code}', '\\u{code.lower()}')"
+    return f"COALESCE({text}, 'null')"
+
+
+def _case(column: str, texts: Mapping[int, str]) -> str:
+    """SQL giving ``texts[column]`` for the few values ``column`` takes."""
+    whens = " ".join(f"WHEN {value} THEN {sql_literal(text)}" for value, text in texts.items())
+    return f"CASE {column} {whens} END" if texts else "NULL"
+
+
+def _hour(column: str) -> str:
+    """SQL of the hour since the epoch holding the instant ``column`` (floored, as Python's //)."""
+    return f"(({column} - ((({column} % 3600) + 3600) % 3600)) // 3600)"
+
+
+def _json_texts(values: Sequence[object]) -> list[str | None]:
+    """Each value as orjson writes it (None for None), each distinct value written once."""
+    written: dict[object, str] = {}
+    out: list[str | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        # 0.0 and -0.0 are equal keys but written differently.
+        key = value if value or not isinstance(value, float) else repr(value)
+        text = written.get(key)
+        if text is None:
+            text = written[key] = orjson.dumps(value).decode()
+        out.append(text)
+    return out
 
 
 class _EntryTexts:
-    """Rows of :data:`_SHOWN` written as entries of the results' JSON, without building the
-    entries: byte for byte what :func:`oyren.rules.results.results_json` writes for them (a test
-    compares the two on generated entries), in about half the time."""
+    """Rows of a ranked table written as entries of the results' JSON by the database, without
+    building the entries in Python: byte for byte what :func:`oyren.rules.results.results_json`
+    writes for them (a test compares the two on generated entries). Python writes only what
+    takes few values (reasons, bases, the zone's offset of each hour) and the flags of the few
+    videos flagged."""
 
     def __init__(self, tz: tzinfo | None, flags: Mapping[str, tuple[Flag, ...]]) -> None:
         self.tz = tz
         self.flags = flags
-        self.reasons: dict[int, bytes] = {}
-        self.bases = [orjson.dumps(name) for name in BASES]
         # Per hour since the epoch: the zone's offset in seconds and as isoformat writes it, or
         # None for an hour in which the offset changes.
         self.hours: dict[int, tuple[int, bytes] | None] = {}
@@ -510,18 +560,7 @@ class _EntryTexts:
         the hour and the date of the day, each worked out once. An hour that ends with the
         offset it began with is taken to keep it throughout (no zone changes its offset twice
         within an hour); an hour in which it changes is written by datetime itself."""
-        hour = ts // 3600
-        if hour not in self.hours:
-            start = datetime.fromtimestamp(hour * 3600, tz=self.tz)
-            offset = start.utcoffset()
-            if (
-                offset is None
-                or offset != datetime.fromtimestamp(hour * 3600 + 3599, tz=self.tz).utcoffset()
-            ):
-                self.hours[hour] = None
-            else:
-                self.hours[hour] = (int(offset.total_seconds()), start.isoformat()[19:].encode())
-        known = self.hours[hour]
+        known = self.offset(ts // 3600)
         if known is None:
             return orjson.dumps(datetime.fromtimestamp(ts, tz=self.tz).isoformat())
         shift, suffix = known
@@ -532,38 +571,95 @@ class _EntryTexts:
         minutes, s = divmod(second, 60)
         return b'"%bT%02d:%02d:%02d%b"' % (text, minutes // 60, minutes % 60, s, suffix)
 
-    def _reasons(self, mask: int) -> bytes:
-        text = self.reasons.get(mask)
-        if text is None:
-            names = list(reasons_of_mask(mask))
-            text = orjson.dumps(names, option=orjson.OPT_INDENT_2).replace(b"\n", _NESTED)
-            self.reasons[mask] = text
-        return text
+    def offset(self, hour: int) -> tuple[int, bytes] | None:
+        """The zone's offset through the hour ``hour`` since the epoch, in seconds and as
+        isoformat writes it; None when it changes within the hour."""
+        if hour not in self.hours:
+            start = datetime.fromtimestamp(hour * 3600, tz=self.tz)
+            offset = start.utcoffset()
+            if (
+                offset is None
+                or offset != datetime.fromtimestamp(hour * 3600 + 3599, tz=self.tz).utcoffset()
+            ):
+                self.hours[hour] = None
+            else:
+                self.hours[hour] = (int(offset.total_seconds()), start.isoformat()[19:].encode())
+        return self.hours[hour]
 
-    def text(self, row: Sequence[Any]) -> bytes:
-        """The entry of one row, as it stands in the document."""
-        video_id, username, create_time, mask, views, basis, n_obs, gap_s, topic, confidence = row
-        dumps = orjson.dumps
-        flags = self.flags.get(video_id) if self.flags else None
-        return _ENTRY_TEXT % (
-            dumps(video_id),
-            dumps(username),
-            b"false" if mask else b"true",
-            self._reasons(mask),
-            views,
-            self.bases[basis],
-            create_time,
-            self.posted_at(create_time),
-            n_obs,
-            b"null" if gap_s is None else b"%d" % gap_s,
-            b"[]"
-            if not flags
-            else dumps([flag_to_dict(f) for f in flags], option=orjson.OPT_INDENT_2).replace(
-                b"\n", _NESTED
-            ),
-            dumps(topic),
-            dumps(confidence),
+    def query(self, con: duckdb.DuckDBPyConnection, relation: str) -> str:
+        """The query writing each row of ``relation`` (the columns of :data:`_ENTRY` and
+        ``topic_text``, ``confidence_text`` and ``pos``) as its entry, in order of ``pos``; the
+        few tables it joins are made on ``con`` first."""
+        hours = [row[0] for row in con.execute(
+            f"SELECT DISTINCT {_hour('create_time')} FROM {relation}"
+        ).fetchall()]  # fmt: skip
+        regular = {hour: known for hour in hours if (known := self.offset(hour)) is not None}
+        changing = [hour for hour in hours if hour not in regular]
+        instants = [row[0] for row in con.execute(
+            f"SELECT DISTINCT create_time FROM {relation}"
+            f" WHERE list_contains(?, {_hour('create_time')})",
+            [changing],
+        ).fetchall()] if changing else []  # fmt: skip
+        flagged = sorted(self.flags.items())
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE entry_hours AS SELECT unnest(?::BIGINT[]) AS hour,"
+            " unnest(?::BIGINT[]) AS shift, unnest(?::VARCHAR[]) AS suffix",
+            [list(regular), [known[0] for known in regular.values()],
+             [known[1].decode() for known in regular.values()]],
+        )  # fmt: skip
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE entry_instants AS SELECT unnest(?::BIGINT[]) AS ts,"
+            " unnest(?::VARCHAR[]) AS text",
+            [instants, [self.posted_at(ts).decode() for ts in instants]],
         )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE entry_flags AS SELECT unnest(?::VARCHAR[]) AS video_id,"
+            " unnest(?::VARCHAR[]) AS text",
+            [[video_id for video_id, _ in flagged],
+             [_flags_text(flags) for _, flags in flagged]],
+        )  # fmt: skip
+        masks = [
+            row[0] for row in con.execute(f"SELECT DISTINCT reasons FROM {relation}").fetchall()
+        ]
+        reasons = {
+            mask: orjson.dumps(list(reasons_of_mask(mask)), option=orjson.OPT_INDENT_2)
+            .replace(b"\n", _NESTED)
+            .decode()
+            for mask in sorted(masks)
+        }
+        text = _ENTRY_TEXT.format(
+            video_id="', " + _json_string("r.video_id") + ", '",
+            username="', " + _json_string("r.username") + ", '",
+            eligible="', CASE WHEN r.reasons = 0 THEN 'true' ELSE 'false' END, '",
+            reasons="', " + _case("r.reasons", reasons) + ", '",
+            views="', r.views::VARCHAR, '",
+            basis="', "
+            + _case("r.basis", {i: orjson.dumps(b).decode() for i, b in enumerate(BASES)})
+            + ", '",
+            create_time="', r.create_time::VARCHAR, '",
+            posted_at="', COALESCE(i.text, concat('\"', strftime(make_timestamp("
+            "(r.create_time + h.shift) * 1000000), '%Y-%m-%dT%H:%M:%S'), h.suffix, '\"')), '",
+            n_obs="', r.n_obs::VARCHAR, '",
+            gap_s="', COALESCE(r.gap_s::VARCHAR, 'null'), '",
+            flags="', COALESCE(f.text, '[]'), '",
+            topic="', COALESCE(r.topic_text, 'null'), '",
+            confidence="', COALESCE(r.confidence_text, 'null'), '",
+        )
+        return (
+            f"SELECT concat('{text}') FROM {relation} AS r"
+            f" LEFT JOIN entry_hours AS h ON h.hour = {_hour('r.create_time')}"
+            " LEFT JOIN entry_instants AS i ON i.ts = r.create_time"
+            " LEFT JOIN entry_flags AS f ON f.video_id = r.video_id"
+            " ORDER BY r.pos"
+        )
+
+
+def _flags_text(flags: tuple[Flag, ...]) -> str:
+    """A video's flags as they stand in its entry."""
+    if not flags:
+        return "[]"
+    text = orjson.dumps([flag_to_dict(f) for f in flags], option=orjson.OPT_INDENT_2)
+    return text.replace(b"\n", _NESTED).decode()
 
 
 @contextmanager
