@@ -231,14 +231,11 @@ def _written(
         con.execute(
             "CREATE TABLE ranked (video_id VARCHAR, username VARCHAR, create_time BIGINT,"
             " reasons INTEGER, views BIGINT, basis INTEGER, n_obs BIGINT, gap_s BIGINT,"
-            " topic VARCHAR, confidence DOUBLE, topic_text VARCHAR, confidence_text VARCHAR,"
-            " pos BIGINT)"
+            " topic VARCHAR, confidence DOUBLE, pos BIGINT)"
         )
-        topics = stream._json_texts([row[8] for row in rows])
-        confidences = stream._json_texts([row[9] for row in rows])
         con.executemany(
-            "INSERT INTO ranked VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*row, topics[i], confidences[i], i) for i, row in enumerate(rows)],
+            "INSERT INTO ranked VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*row, i) for i, row in enumerate(rows)],
         )
         texts = stream._EntryTexts(tz, flags)
         return [text.encode() for (text,) in con.execute(texts.query(con, "ranked")).fetchall()]
@@ -262,12 +259,39 @@ def test_every_code_point_is_written_as_orjson_writes_it():
             if got != orjson.dumps(text).decode()] == []  # fmt: skip
 
 
-@pytest.mark.parametrize("value", [None, 0.0, -0.0, 1e-06, 0.5, 1e16, 2**63, "x", "ə\n"])
-def test_json_texts_are_orjson_even_for_values_equal_as_keys(value):
-    assert stream._json_texts([value, 0.0, value]) == [
-        None if value is None else orjson.dumps(value).decode(), "0.0",
-        None if value is None else orjson.dumps(value).decode(),
-    ]  # fmt: skip
+def test_confidences_are_written_as_orjson_writes_them():
+    """Every confidence the screener gives (rounded to six places, 0 to 1), and others on both
+    sides of where DuckDB's writing is taken as it stands."""
+    values = [k / 10**6 for k in range(10**6 + 1)]
+    values += [
+        -0.0,
+        1e-4,
+        9.999999e-5,
+        1e15,
+        1e15 - 0.5,
+        123456.789,
+        5e-324,
+        1.7976931348623157e308,
+    ]
+    rows = [("1", "a", 0, 0, 0, 0, 1, None, None, v) for v in values[-10:]]
+    con = duckdb.connect()
+    try:
+        (plain,) = con.execute(
+            f"SELECT list_transform(?::DOUBLE[], lambda x: CASE WHEN {stream._plain('x')}"
+            " THEN x::VARCHAR END)",
+            [values],
+        ).fetchone()
+    finally:
+        con.close()
+    assert [(v, got) for v, got in zip(values, plain, strict=True)
+            if got is not None and got != orjson.dumps(v).decode()] == []  # fmt: skip
+    assert sum(got is None for got in plain) == 99 + 4  # below 1e-4 (and 5e-324), 1e15 on
+    written = _written(rows, SANDBOX.cutoff.tzinfo, {})
+    got = [orjson.loads(b"{" + text.split(b"{", 1)[1])["topic_confidence"] for text in written]
+    assert got == values[-10:]
+    assert [text.rsplit(b'"topic_confidence": ', 1)[1].split(b"\n")[0] for text in written] == [
+        orjson.dumps(v) for v in values[-10:]
+    ]
 
 
 _ZONES = ("Asia/Baku", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu",

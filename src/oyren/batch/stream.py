@@ -182,8 +182,6 @@ def decide_streamed(
         # are built; its queries on a connection of their own, closed (DuckDB's buffers given
         # back) before their results become Python objects and the screener works on them.
         # Screening loads numpy and pyarrow, which a run without it never imports.
-        import pyarrow as pa
-
         from oyren.batch.screen_plan import fetch_screening, screen_inputs
 
         # The bar: DuckDB's progress through the screener's queries up to 40 %, then its steps.
@@ -203,12 +201,7 @@ def decide_streamed(
         del inputs
         step(95)
         flags = screening.flags
-        table = screening.table()
-        # The topics and confidences as the results' JSON writes them, each distinct value once.
-        for name, values in (("topic_text", screening.topics),
-                             ("confidence_text", screening.confidences)):  # fmt: skip
-            table = table.append_column(name, pa.array(_json_texts(values), pa.string()))
-        con.register("screening", table)
+        con.register("screening", screening.table())
         con.execute("CREATE OR REPLACE TEMP TABLE screened AS SELECT * FROM screening")
         con.unregister("screening")
         del screening
@@ -216,8 +209,7 @@ def decide_streamed(
     else:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE screened"
-            " (first_row BIGINT, topic VARCHAR, confidence DOUBLE, topic_text VARCHAR,"
-            " confidence_text VARCHAR)"
+            " (first_row BIGINT, topic VARCHAR, confidence DOUBLE)"
         )
     runner.load(latest, removed)
     with _watched(con, "deciding videos", phase):
@@ -227,8 +219,7 @@ def decide_streamed(
     with _watched(con, "ranking videos", phase):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE ranked AS"
-            " SELECT decided.*, screened.topic, screened.confidence, screened.topic_text,"
-            " screened.confidence_text,"
+            " SELECT decided.*, screened.topic, screened.confidence,"
             f" row_number() OVER (ORDER BY {_RANK}) AS pos"
             " FROM decided LEFT JOIN screened USING (first_row)"
         )
@@ -523,21 +514,11 @@ def _hour(column: str) -> str:
     return f"(({column} - ((({column} % 3600) + 3600) % 3600)) // 3600)"
 
 
-def _json_texts(values: Sequence[object]) -> list[str | None]:
-    """Each value as orjson writes it (None for None), each distinct value written once."""
-    written: dict[object, str] = {}
-    out: list[str | None] = []
-    for value in values:
-        if value is None:
-            out.append(None)
-            continue
-        # 0.0 and -0.0 are equal keys but written differently.
-        key = value if value or not isinstance(value, float) else repr(value)
-        text = written.get(key)
-        if text is None:
-            text = written[key] = orjson.dumps(value).decode()
-        out.append(text)
-    return out
+def _plain(column: str) -> str:
+    """SQL telling whether DuckDB writes the DOUBLE ``column`` as orjson does: zero, and from
+    1e-4 on below 1e15 (both write the shortest decimal that reads back; below, they write
+    exponents differently; a test compares the two)."""
+    return f"({column} = 0 OR (abs({column}) >= 1e-4 AND abs({column}) < 1e15))"
 
 
 class _EntryTexts:
@@ -587,9 +568,9 @@ class _EntryTexts:
         return self.hours[hour]
 
     def query(self, con: duckdb.DuckDBPyConnection, relation: str) -> str:
-        """The query writing each row of ``relation`` (the columns of :data:`_ENTRY` and
-        ``topic_text``, ``confidence_text`` and ``pos``) as its entry, in order of ``pos``; the
-        few tables it joins are made on ``con`` first."""
+        """The query writing each row of ``relation`` (the columns of :data:`_SHOWN` and
+        ``pos``) as its entry, in order of ``pos``; the few tables it joins are made on ``con``
+        first."""
         hours = [row[0] for row in con.execute(
             f"SELECT DISTINCT {_hour('create_time')} FROM {relation}"
         ).fetchall()]  # fmt: skip
@@ -618,6 +599,14 @@ class _EntryTexts:
             [[video_id for video_id, _ in flagged],
              [_flags_text(flags) for _, flags in flagged]],
         )  # fmt: skip
+        odd = [row[0] for row in con.execute(
+            f"SELECT DISTINCT confidence FROM {relation} WHERE NOT {_plain('confidence')}"
+        ).fetchall()]  # fmt: skip
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE entry_confidences AS"
+            " SELECT unnest(?::DOUBLE[]) AS confidence, unnest(?::VARCHAR[]) AS text",
+            [odd, [orjson.dumps(value).decode() for value in odd]],
+        )
         masks = [
             row[0] for row in con.execute(f"SELECT DISTINCT reasons FROM {relation}").fetchall()
         ]
@@ -642,14 +631,16 @@ class _EntryTexts:
             n_obs="', r.n_obs::VARCHAR, '",
             gap_s="', COALESCE(r.gap_s::VARCHAR, 'null'), '",
             flags="', COALESCE(f.text, '[]'), '",
-            topic="', COALESCE(r.topic_text, 'null'), '",
-            confidence="', COALESCE(r.confidence_text, 'null'), '",
+            topic="', " + _json_string("r.topic") + ", '",
+            confidence="', CASE WHEN r.confidence IS NULL THEN 'null'"
+            f" WHEN {_plain('r.confidence')} THEN r.confidence::VARCHAR ELSE c.text END, '",
         )
         return (
             f"SELECT concat('{text}') FROM {relation} AS r"
             f" LEFT JOIN entry_hours AS h ON h.hour = {_hour('r.create_time')}"
             " LEFT JOIN entry_instants AS i ON i.ts = r.create_time"
             " LEFT JOIN entry_flags AS f ON f.video_id = r.video_id"
+            " LEFT JOIN entry_confidences AS c ON c.confidence = r.confidence"
             " ORDER BY r.pos"
         )
 
