@@ -27,10 +27,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oyren.batch.plan import PlanEngine, duckdb_plan
+from oyren.batch.plan import PlanEngine, duckdb_plan, plan_sql
 from oyren.batch.screen_plan import (
     META_COLUMNS,
     metas_sql,
+    picked_metas_sql,
     read_screening_inputs,
     screen_entries,
 )
@@ -43,7 +44,7 @@ from oyren.sandbox.plants import plant
 from oyren.sandbox.simulate import DAY, observations, sandbox_campaign, simulate
 from oyren.screening.growth import Intervals
 from oyren.screening.screener import CampaignScreener
-from tests.batch.test_plan import postgres_runner  # noqa: F401
+from tests.batch.test_plan import _campaign, _parquet, campaigns, postgres_runner  # noqa: F401
 
 CAMPAIGN = sandbox_campaign()
 
@@ -286,3 +287,26 @@ def test_a_column_read_lazily_reads_and_puts_items_like_a_list():
             column[bad]
         with pytest.raises(IndexError):
             column[bad] = "x"
+
+
+@given(case=campaigns())
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+def test_metas_from_the_plans_picks_are_the_metas_query(case):
+    """The plan's choice of each video's metadata observation, ties included, read back whole,
+    is what the screener's own metadata query chooses."""
+    campaign = _campaign(case)
+    with _parquet(case) as path, duckdb_plan(path) as runner:
+        runner.connection.execute(f"CREATE TABLE decided AS {plan_sql(campaign)}")
+        picks = "(SELECT first_row, meta_row, meta_tied AS tied FROM decided)"
+        assert runner(picked_metas_sql(picks)) == runner(metas_sql(campaign.cutoff_ts))
+
+
+def test_the_plans_picks_name_the_tied_metadata_of_planted_campaigns():
+    rows = planted(300, 5, None)
+    with _duck(rows) as runner:
+        runner.connection.execute(f"CREATE TABLE decided AS {plan_sql(CAMPAIGN)}")
+        picks = "(SELECT first_row, meta_row, meta_tied AS tied FROM decided)"
+        picked = runner(picked_metas_sql(picks))
+    videos = collect_videos(rows, cutoff=CAMPAIGN.cutoff_ts)
+    assert [row[2] for row in picked] == list(videos)

@@ -4,9 +4,12 @@ The plan is SQL written once (in DuckDB's dialect) and transpiled with sqlglot t
 Spark SQL. It groups a campaign's observations into videos, reconstructs views at the deadline
 (observed / interpolated / last before the cutoff / from creation, integers rounded half up),
 picks each video's metadata as at the deadline and applies the rules, giving one row per video:
-the same facts :func:`oyren.rules.engine.evaluate` computes. Ranking, tie-breaks and prizes then go
-through the pure engine's own :func:`~oyren.rules.engine.settle_entries`, and the inputs
-(people's decisions in force, removals, the jury's order) come from the one assembly,
+the same facts :func:`oyren.rules.engine.evaluate` computes, and which observation its metadata
+came from (``meta_row``, its ``row_ordinal``; ``meta_tied`` when another observation ranks equal
+with it there), where screening reads the rest of it (:mod:`oyren.batch.screen_plan`).
+Ranking, tie-breaks and prizes then go through the pure engine's own
+:func:`~oyren.rules.engine.settle_entries`, and the inputs (people's decisions in force,
+removals, the jury's order) come from the one assembly,
 :func:`oyren.batch.evaluate.decide_with`: the plan is a second engine, not a second set of rules.
 
 What the plan reads, as relations (see :func:`plan_sql`):
@@ -140,7 +143,7 @@ spans AS (
 metas AS (
   SELECT
     o.video_id, o.username, o.username_folded, o.create_time, o.region_code, o.video_duration,
-    o.hashtags_folded,
+    o.hashtags_folded, o.row_ordinal AS meta_row,
     RANK() OVER (
       PARTITION BY o.video_id
       ORDER BY {meta_order}
@@ -160,7 +163,8 @@ ties AS (
       OR a.region_code IS DISTINCT FROM b.region_code
       OR a.video_duration IS DISTINCT FROM b.video_duration
       OR a.hashtags_folded IS DISTINCT FROM b.hashtags_folded
-    ) THEN 1 ELSE 0 END) AS tied
+    ) THEN 1 ELSE 0 END) AS tied,
+    MAX(CASE WHEN b.pick > 1 THEN 1 ELSE 0 END) AS meta_tied
   FROM metas AS a
   JOIN metas AS b ON b.video_id = a.video_id AND b.place = 1
   WHERE a.pick = 1
@@ -202,7 +206,9 @@ SELECT
   END AS gap_s,
   t.tied AS tied,
   s.first_row AS first_row,
-  m.username_folded AS username_folded
+  m.username_folded AS username_folded,
+  m.meta_row AS meta_row,
+  t.meta_tied AS meta_tied
 FROM spans AS s
 JOIN metas AS m ON m.video_id = s.video_id AND m.pick = 1
 JOIN ties AS t ON t.video_id = s.video_id

@@ -42,6 +42,7 @@ __all__ = [
     "ScreeningInputs",
     "fetch_screening",
     "metas_sql",
+    "picked_metas_sql",
     "read_screening_inputs",
     "screen_entries",
     "screen_inputs",
@@ -116,6 +117,16 @@ JOIN observations AS o ON o.row_ordinal = p.row_ordinal
 ORDER BY p.first_row
 """
 
+# The same, from the observations the plan picked (``picks``: each video's first row, the
+# row_ordinal of its metadata observation and whether another ties with it): one join, where
+# the query above does the plan's grouping and ranking again.
+_PICKED_METAS = """
+SELECT p.first_row, p.tied, {columns}
+FROM {picks} AS p
+JOIN observations AS o ON o.row_ordinal = p.meta_row
+ORDER BY p.first_row
+"""
+
 _ROWS_OF = """
 SELECT {columns}
 FROM observations AS o
@@ -146,6 +157,13 @@ def metas_sql(cutoff: int, dialect: str = "duckdb") -> str:
     return _translate(
         _METAS.format(cutoff=int(cutoff), columns=columns, meta_order=META_ORDER), dialect
     )
+
+
+def picked_metas_sql(picks: str, dialect: str = "duckdb") -> str:
+    """Each video's metadata observation as :func:`metas_sql` gives it, from the relation
+    ``picks`` (``first_row``, ``meta_row``, ``tied``) of the plan's choices."""
+    columns = ", ".join(f"o.{c}" for c in META_COLUMNS)
+    return _translate(_PICKED_METAS.format(picks=picks, columns=columns), dialect)
 
 
 def _observation(row: Sequence[Any]) -> Observation:
@@ -341,10 +359,18 @@ class Fetched:
         return ScreeningInputs(first_rows, metas, (video_row, times, views))
 
 
-def fetch_screening(campaign: Campaign, runner: Any, dialect: str) -> Fetched:
+def fetch_screening(
+    campaign: Campaign, runner: Any, dialect: str, *, picks: str | None = None
+) -> Fetched:
     """The screener's inputs from the observations ``runner`` holds, as the engine gives them
-    (two queries, and a third for tied videos if any)."""
-    metas = _fetch(runner, metas_sql(campaign.cutoff_ts, dialect))
+    (two queries, and a third for tied videos if any); ``picks`` names a relation of the plan's
+    metadata observations (:func:`picked_metas_sql`) when the plan has run."""
+    sql = (
+        metas_sql(campaign.cutoff_ts, dialect)
+        if picks is None
+        else picked_metas_sql(picks, dialect)
+    )
+    metas = _fetch(runner, sql)
     tied_rows = _tied_rows(runner, dialect, metas)
     return Fetched(metas, _fetch(runner, series_sql(dialect)), tied_rows)
 

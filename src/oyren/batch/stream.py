@@ -14,6 +14,7 @@ the engine holds in memory for the same inputs, which the tests check.
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from itertools import groupby
 from operator import itemgetter
+from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import duckdb
@@ -177,43 +179,16 @@ def decide_streamed(
     latest, removed = latest_decisions(decisions), removed_ids(removals)
     con = runner.connection
     flags: Mapping[str, tuple[Flag, ...]] = {}
+    runner.load(latest, removed)
     if screen:
-        # Before the plan, so that the screener's columns are let go before the plan's tables
-        # are built; its queries on a connection of their own, closed (DuckDB's buffers given
-        # back) before their results become Python objects and the screener works on them.
-        # Screening loads numpy and pyarrow, which a run without it never imports.
-        from oyren.batch.screen_plan import fetch_screening, screen_inputs
-
-        # The bar: DuckDB's progress through the screener's queries up to 40 %, then its steps.
-        def step(done: int) -> None:
-            if phase is not None:
-                phase(_SCREENING, done, 100)
-
-        with (
-            duckdb_plan(runner.path) as reader,
-            _watched(reader.connection, _SCREENING, phase, upto=40),
-        ):
-            fetched = fetch_screening(campaign, reader, "duckdb")
-        inputs = fetched.inputs(campaign)
-        del fetched
-        step(50)
-        screening = screen_inputs(campaign, inputs, flagged=lambda: step(75))
-        del inputs
-        step(95)
-        flags = screening.flags
-        con.register("screening", screening.table())
-        con.execute("CREATE OR REPLACE TEMP TABLE screened AS SELECT * FROM screening")
-        con.unregister("screening")
-        del screening
-        step(100)
+        flags = _decide_screened(campaign, runner, latest, removed, phase)
     else:
+        with _watched(con, "deciding videos", phase):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE decided AS {plan_sql(campaign)}")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE screened"
             " (first_row BIGINT, topic VARCHAR, confidence DOUBLE)"
         )
-    runner.load(latest, removed)
-    with _watched(con, "deciding videos", phase):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE decided AS {plan_sql(campaign)}")
     with _watched(con, "deciding tied videos", phase):
         _settle_tied(campaign, runner, decisions=latest, removed=removed)
     with _watched(con, "ranking videos", phase):
@@ -238,6 +213,52 @@ def decide_streamed(
         ).fetchall()
         jury = jury_from_contenders(given, [row[0] for row in contenders])
     return Streamed(campaign, con, _winners(campaign, con, jury), flags=flags, phase=phase)
+
+
+def _decide_screened(
+    campaign: Campaign,
+    runner: DuckPlan,
+    decisions: Mapping[str, Decision],
+    removed: frozenset[str],
+    phase: Phase | None,
+) -> Mapping[str, tuple[Flag, ...]]:
+    """Decide every video with the plan into the table ``decided`` of ``runner``'s connection,
+    and screen them into the table ``screened``; return the flags, by video id.
+
+    The plan and the screener's queries run on a connection of their own, closed (DuckDB's
+    buffers given back) before the screener's inputs become Python objects and it works on
+    them; the plan's rows wait in a file meanwhile. Screening reads each video's metadata
+    observation where the plan chose it. It loads numpy and pyarrow, which a run without it
+    never imports."""
+    from oyren.batch.screen_plan import fetch_screening, screen_inputs
+
+    # The bar: DuckDB's progress through the screener's queries up to 40 %, then its steps.
+    def step(done: int) -> None:
+        if phase is not None:
+            phase(_SCREENING, done, 100)
+
+    con = runner.connection
+    with tempfile.TemporaryDirectory(prefix="oyren-") as folder:
+        kept = sql_literal(str(Path(folder) / "decided.parquet"))
+        with duckdb_plan(runner.path) as reader:
+            reader.load(decisions, removed)
+            with _watched(reader.connection, "deciding videos", phase):
+                reader.connection.execute(f"COPY ({plan_sql(campaign)}) TO {kept} (FORMAT parquet)")
+            with _watched(reader.connection, _SCREENING, phase, upto=40):
+                picks = f"(SELECT first_row, meta_row, meta_tied AS tied FROM read_parquet({kept}))"
+                fetched = fetch_screening(campaign, reader, "duckdb", picks=picks)
+        inputs = fetched.inputs(campaign)
+        del fetched
+        step(50)
+        screening = screen_inputs(campaign, inputs, flagged=lambda: step(75))
+        del inputs
+        step(95)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE decided AS SELECT * FROM read_parquet({kept})")
+    con.register("screening", screening.table())
+    con.execute("CREATE OR REPLACE TEMP TABLE screened AS SELECT * FROM screening")
+    con.unregister("screening")
+    step(100)
+    return screening.flags
 
 
 # Every column of the observations of the videos the plan left tied, a video's rows together in
