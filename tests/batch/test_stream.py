@@ -361,3 +361,29 @@ def test_the_database_writes_posted_at_as_isoformat_around_every_change_of_offse
 def test_posted_at_is_isoformat_at_any_instant(ts, zone):
     tz = ZoneInfo(zone)
     assert stream._EntryTexts(tz, {}).posted_at(ts) == _isoformat(ts, tz)
+
+
+def test_entries_come_in_rank_order_from_a_connection_free_to_reorder():
+    """The texts are made after the sort, on a connection that may otherwise return rows in any
+    order: 200,000 entries ranked in a shuffled order come back in rank order."""
+    con = duckdb.connect(config={"preserve_insertion_order": False, "threads": 2})
+    try:
+        con.execute(
+            "CREATE TABLE ranked AS SELECT (i * 7919 % 200000)::VARCHAR AS video_id,"
+            " 'u' || i AS username, 1700000000 + i AS create_time, (i % 3)::INTEGER AS reasons,"
+            " i AS views, 0 AS basis, 1::BIGINT AS n_obs, NULL::BIGINT AS gap_s,"
+            " NULL::VARCHAR AS topic, NULL::DOUBLE AS confidence,"
+            " (i * 104729 % 200000) AS pos FROM range(200000) AS t(i)"
+        )
+        decided = Streamed(SANDBOX, con, Winners())
+        ids = [orjson.loads(b"{" + text.split(b"{", 1)[1])["video_id"]
+               for batch in decided._entry_texts() for text in batch]  # fmt: skip
+        expected = [
+            row[0] for row in con.execute("SELECT video_id FROM ranked ORDER BY pos").fetchall()
+        ]
+        assert ids == expected
+        assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchall() == [
+            (False,)
+        ]
+    finally:
+        con.close()
