@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 from oyren.batch.plan import PlanEngine, duckdb_plan, plan_sql
 from oyren.batch.screen_plan import (
     META_COLUMNS,
+    fetch_screening,
     metas_sql,
     picked_metas_sql,
-    read_screening_inputs,
     screen_entries,
 )
 from oyren.inputs.columnar import write_observations_parquet
@@ -153,7 +153,7 @@ def test_series_come_sorted_and_one_point_per_instant():
     first = rows[0]
     rows += [dataclasses.replace(first, view_count=first.view_count + 7), first]
     with _duck(rows) as runner:
-        video_row, times, views = read_screening_inputs(CAMPAIGN, runner, "duckdb").points
+        video_row, times, views = fetch_screening(CAMPAIGN, runner, "duckdb").points_in_order()
     videos = collect_videos(rows, cutoff=CAMPAIGN.cutoff_ts)
     assert len(times) == sum(len(v.times) for v in videos.values())
     assert views[0] == max(first.view_count + 7, first.view_count)

@@ -32,7 +32,7 @@ from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Flag
 from oyren.rules.videos import collect_videos
 from oyren.screening.columns import FIELDS, Column, MetaColumns, as_columns
-from oyren.screening.growth import Intervals
+from oyren.screening.growth import Intervals, Yardstick
 from oyren.screening.screener import CampaignScreener
 
 __all__ = [
@@ -295,42 +295,77 @@ class _ArrowColumn:
             yield self._put.get(index, value)
 
 
-def _metas(
+def _in_order(fetched: pa.Table | list[list[Any]]) -> pa.Table | list[list[Any]]:
+    """The metadata query's result sorted by first row (engines return it so; a runner that does
+    not is sorted here)."""
+    if isinstance(fetched, list):
+        if fetched and np.any(np.diff(np.asarray(fetched[0], dtype=np.int64)) <= 0):
+            order = np.argsort(np.asarray(fetched[0], dtype=np.int64), kind="stable")
+            return [[column[i] for i in order] for column in fetched]
+        return fetched
+    if np.any(np.diff(fetched.column(0).to_numpy()) <= 0):
+        return fetched.take(pc.sort_indices(fetched.column(0)))
+    return fetched
+
+
+def _column(fetched: pa.Table | list[list[Any]], index: int) -> Any:
+    return fetched[index] if isinstance(fetched, list) else fetched.column(index)
+
+
+def _settled(
     fetched: pa.Table | list[list[Any]], tied_rows: Sequence[Sequence[Any]], campaign: Campaign
-) -> tuple[IntArray, MetaColumns]:
-    """Each video's first row and metadata observation, in order of first appearance."""
+) -> dict[int, Observation]:
+    """The metadata observation of each video flagged as tied (by its place in ``fetched``), as
+    the pure rules settle it: they compare whole records, from the videos' own rows."""
+    if not len(fetched) or not tied_rows:
+        return {}
+    tied = np.flatnonzero(np.asarray(_column(fetched, 1), dtype=np.int64)).tolist()
+    if not tied:
+        return {}
+    videos = collect_videos(map(_observation, tied_rows), cutoff=campaign.cutoff_ts)
+    ids = _column(fetched, 2)
+    return {i: videos[ids[i] if isinstance(ids, list) else ids[i].as_py()].meta for i in tied}
+
+
+def _first_rows(fetched: pa.Table | list[list[Any]]) -> IntArray:
+    if isinstance(fetched, list):
+        return np.asarray(fetched[0] if fetched else [], dtype=np.int64)
+    return np.asarray(fetched.column(0).to_numpy(), dtype=np.int64)
+
+
+def _create_times(fetched: pa.Table | list[list[Any]], settled: dict[int, Observation]) -> IntArray:
+    """Each video's posting time, from its metadata observation."""
+    at = 2 + FIELDS.index("create_time")
+    if isinstance(fetched, list):
+        create = np.asarray(fetched[at] if fetched else [], dtype=np.int64)
+    else:
+        create = np.array(fetched.column(at).to_numpy(), dtype=np.int64)
+    for i, meta in settled.items():
+        create[i] = meta.create_time
+    return create
+
+
+def _metas(fetched: pa.Table | list[list[Any]], settled: dict[int, Observation]) -> MetaColumns:
+    """Each video's metadata observation, in order of first appearance (``fetched`` in order)."""
     if isinstance(fetched, list):
         if not fetched:
-            return np.zeros(0, dtype=np.int64), as_columns([])
-        first_rows = np.asarray(fetched[0], dtype=np.int64)
-        columns: list[Any] = fetched
-        if np.any(np.diff(first_rows) <= 0):
-            order = np.argsort(first_rows, kind="stable")
-            first_rows = first_rows[order]
-            columns = [[column[i] for i in order] for column in columns]
+            return as_columns([])
+        fields: list[Any] = fetched[2:]
     else:
-        if np.any(np.diff(fetched.column(0).to_numpy()) <= 0):
-            fetched = fetched.take(pc.sort_indices(fetched.column(0)))
-        first_rows = np.asarray(fetched.column(0).to_numpy(), dtype=np.int64)
-        columns = [fetched.column(0), fetched.column(1)] + [
+        fields = [
             _ArrowColumn(fetched.column(i + 2))
             if name in _READ_LAZILY
             else _pylist(fetched.column(i + 2))
             for i, name in enumerate(FIELDS)
         ]
-    tied = np.flatnonzero(np.asarray(columns[1], dtype=np.int64)).tolist()
-    fields = columns[2:]
     description = FIELDS.index("description")
     hashtags = FIELDS.index("hashtags")
     fields[description] = [text or "" for text in fields[description]]
     fields[hashtags] = [tuple(tags) if tags else () for tags in fields[hashtags]]
     metas = MetaColumns(*fields)
-    if tied:
-        # Settled by the pure rules, which compare whole records, from the videos' own rows.
-        videos = collect_videos(map(_observation, tied_rows), cutoff=campaign.cutoff_ts)
-        for i in tied:
-            metas.put(i, videos[metas.video_id[i]].meta)
-    return first_rows, metas
+    for i, meta in settled.items():
+        metas.put(i, meta)
+    return metas
 
 
 @dataclass(slots=True)
@@ -344,19 +379,36 @@ class Fetched:
     points: pa.Table | list[list[Any]] | None
     tied_rows: list[Sequence[Any]]
 
-    def inputs(self, campaign: Campaign) -> ScreeningInputs:
-        """The screener's inputs; what was fetched is let go as it is converted."""
-        first_rows, metas = _metas(self.metas, self.tied_rows, campaign)
-        self.metas = []
-        assert self.points is not None, "the inputs were made already"
+    def points_in_order(self) -> tuple[IntArray, IntArray, IntArray]:
+        """The points as arrays (first row of the video, instant, views), sorted by all three,
+        one per instant of a video; what was fetched of them is let go."""
+        assert self.points is not None, "the points were taken already"
         video_row, times, views = _points(self.points)
         self.points = None
         if len(video_row) > 1 and not _sorted(video_row, times, views):
             # Engines return ORDER BY results in order; a runner that does not is sorted here.
             order = np.lexsort((views, times, video_row))
             video_row, times, views = video_row[order], times[order], views[order]
-        video_row, times, views = _one_per_instant(video_row, times, views)
-        return ScreeningInputs(first_rows, metas, (video_row, times, views))
+        return _one_per_instant(video_row, times, views)
+
+    def inputs(self, campaign: Campaign) -> ScreeningInputs:
+        """The screener's inputs; what was fetched is let go as it is converted.
+
+        The intervals and the growth yardstick come first, while the metadata are still the
+        engine's columns: the yardstick's temporaries and the metadata as Python lists are the
+        screener's largest, and are never held at once."""
+        fetched = _in_order(self.metas)
+        self.metas = []
+        first_rows = _first_rows(fetched)
+        settled = _settled(fetched, self.tied_rows, campaign)
+        video_row, times, views = self.points_in_order()
+        # Points name their video by its first row; metas are sorted by it.
+        video = np.searchsorted(first_rows, video_row)
+        del video_row
+        intervals = Intervals.of_points(video, times, views, _create_times(fetched, settled))
+        del video, times, views
+        yardstick = Yardstick.of(intervals)
+        return ScreeningInputs(first_rows, _metas(fetched, settled), intervals, yardstick)
 
 
 def fetch_screening(
@@ -378,29 +430,18 @@ def fetch_screening(
 @dataclass(slots=True)
 class ScreeningInputs:
     """What the screener reads from the engine: each video's metadata observation, by first
-    appearance, and every point of every series (the first row of its video, instant, views),
-    sorted by video and time. The points are let go once the intervals are made of them."""
+    appearance, the intervals of every video's series and the growth yardstick fitted to them
+    (let go once the flags are raised)."""
 
     first_rows: IntArray
     metas: MetaColumns
-    points: tuple[IntArray, IntArray, IntArray] | None
+    intervals: Intervals | None
+    yardstick: Yardstick | None
 
 
 def read_screening_inputs(campaign: Campaign, runner: Any, dialect: str) -> ScreeningInputs:
     """The screener's inputs from the observations ``runner`` holds (two queries)."""
     return fetch_screening(campaign, runner, dialect).inputs(campaign)
-
-
-def _intervals(inputs: ScreeningInputs) -> Intervals:
-    """The intervals of every video's series; the points are let go."""
-    assert inputs.points is not None, "the points were made into intervals already"
-    video_row, times, views = inputs.points
-    inputs.points = None
-    create = np.array(inputs.metas.create_time, dtype=np.int64)
-    # Points name their video by its first row; metas are sorted by it.
-    video = np.searchsorted(inputs.first_rows, video_row)
-    del video_row
-    return Intervals.of_points(video, times, views, create)
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,7 +484,9 @@ def screen_inputs(
     ``flagged`` is called between the flags and the topics."""
     metas = inputs.metas
     screener = CampaignScreener(campaign)
-    flags = screener.flag_series(metas, _intervals(inputs))
+    assert inputs.intervals is not None, "the inputs were screened already"
+    flags = screener.flag_series(metas, inputs.intervals, inputs.yardstick)
+    inputs.intervals = inputs.yardstick = None
     if flagged is not None:
         flagged()
     topics = screener.topics(metas)

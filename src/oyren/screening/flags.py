@@ -58,16 +58,20 @@ def flag_videos(videos: Sequence[Video]) -> dict[str, tuple[Flag, ...]]:
     return flag_series([v.meta for v in videos], Intervals.of(videos))
 
 
-def flag_series(metas: Sequence[Observation], intervals: Intervals) -> dict[str, tuple[Flag, ...]]:
+def flag_series(
+    metas: Sequence[Observation], intervals: Intervals, yardstick: Yardstick | None = None
+) -> dict[str, tuple[Flag, ...]]:
     """Screen a campaign from columns: its videos' metadata and the intervals of their series.
 
     The same flags as :func:`flag_videos` for the videos whose metadata ``metas`` are, in that
     order (the intervals index into it); an engine that returns columns calls this directly.
+    ``yardstick`` is :meth:`Yardstick.of` the intervals, when the caller has fitted it already.
     """
     if not metas:
         return {}
     out: dict[str, list[Flag]] = defaultdict(list)
-    yardstick = Yardstick.of(intervals)
+    if yardstick is None:
+        yardstick = Yardstick.of(intervals)
     found = [
         *spike_flags(intervals, yardstick),
         *decrease_flags(intervals),

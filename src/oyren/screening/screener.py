@@ -9,7 +9,7 @@ from oyren.rules.observations import Observation
 from oyren.rules.results import Flag
 from oyren.rules.videos import Video
 from oyren.screening.flags import flag_series, flag_videos
-from oyren.screening.growth import Intervals
+from oyren.screening.growth import Intervals, Yardstick
 from oyren.screening.themes import Classifier
 
 __all__ = ["CampaignScreener"]
@@ -36,10 +36,11 @@ class CampaignScreener:
         return guess.topic, guess.confidence
 
     def flag_series(
-        self, metas: Sequence[Observation], intervals: Intervals
+        self, metas: Sequence[Observation], intervals: Intervals, yardstick: Yardstick | None = None
     ) -> Mapping[str, tuple[Flag, ...]]:
-        """The flags :meth:`flags` raises, from columns: the videos' metadata and intervals."""
-        return flag_series(metas, intervals)
+        """The flags :meth:`flags` raises, from columns: the videos' metadata and intervals (and
+        the growth yardstick fitted to them, if fitted already)."""
+        return flag_series(metas, intervals, yardstick)
 
     def topics(self, metas: Sequence[Observation]) -> list[tuple[str | None, float | None]]:
         """:meth:`topic` of each video, each distinct text classified once."""
