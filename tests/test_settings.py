@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -158,3 +159,20 @@ def test_loads_toml_scan_stays_linear_on_strings_left_open(text: str) -> None:
             assert _TOML_TOKEN.match(text, start) is not None, start
     with pytest.raises(tomllib.TOMLDecodeError):
         loads_toml(text)
+
+
+def test_loads_toml_refuses_nesting_a_caller_near_its_stack_limit_cannot_read() -> None:
+    """Nesting within the limit, read by a caller with little stack left, is refused as a TOML
+    error like nesting past it, not as Python's RecursionError."""
+    text = "x = " + "[" * MAX_TOML_DEPTH + "]" * MAX_TOML_DEPTH
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 60)  # room for the call, not for tomllib's recursion
+    try:
+        with pytest.raises(tomllib.TOMLDecodeError, match="nested too deeply"):
+            loads_toml(text)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert loads_toml(text) == tomllib.loads(text)
