@@ -177,12 +177,20 @@ def simulated_file(
             return path, sum(1 for _ in handle)
     CACHE.mkdir(parents=True, exist_ok=True)
     print(f"simulating {videos:,} videos (cached for later runs) ...", flush=True)
-    partial = path.with_suffix(".partial")
+    partial = _partial(path)
     lines = write_simulation(
         campaign, partial, videos=videos, seed=seed, observations_per_video=per_video
     )
     partial.replace(path)
     return path, lines
+
+
+def _partial(path: Path) -> Path:
+    """A file of its own beside ``path`` to write it in, then rename: two benchmarks started at
+    once each write their own, and the cache only ever holds whole files."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".partial")
+    os.close(handle)
+    return Path(name)
 
 
 def parquet_copy(data: Path) -> Path:
@@ -192,7 +200,7 @@ def parquet_copy(data: Path) -> Path:
     path = data.with_suffix(".parquet")
     if not path.exists():
         print("writing the observations as Parquet (cached for later runs) ...", flush=True)
-        partial = data.with_suffix(".parquet-partial")
+        partial = _partial(path)
         to_parquet(data, partial)
         partial.replace(path)
     return path
