@@ -21,6 +21,7 @@ import dataclasses
 import os
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -86,9 +87,17 @@ def serve(
                        on_ready=on_ready, log_level=log_level)  # fmt: skip
         return
     app = create_app(settings, options=options)
-    # Forwarded headers are read by the app itself, and only from the trusted_proxies setting;
-    # uvicorn's own reading (which trusts 127.0.0.1 by default) stays off.
-    config = uvicorn.Config(
+    _Server(_config(app, host=host, port=port, log_level=log_level), on_ready).run()
+
+
+def _config(
+    app: FastAPI | str, *, host: str, port: int, log_level: str, **more: Any
+) -> uvicorn.Config:
+    """uvicorn's configuration for ``app`` (the app, or the import string of its factory), as
+    every way of serving it sets it. Forwarded headers are read by the app itself, and only from
+    the trusted_proxies setting; uvicorn's own reading (which trusts 127.0.0.1 by default) stays
+    off."""
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -96,8 +105,8 @@ def serve(
         proxy_headers=False,
         server_header=False,
         timeout_keep_alive=KEEP_ALIVE_S,
+        **more,
     )
-    _Server(config, on_ready).run()
 
 
 def _serve_workers(
@@ -110,16 +119,13 @@ def _serve_workers(
     log_level: str,
 ) -> None:
     os.environ.update(settings_environment(settings))  # inherited by every worker
-    config = uvicorn.Config(
+    config = _config(
         "oyren.web.server:app_from_environment",
-        factory=True,
         host=host,
         port=port,
-        workers=workers,
         log_level=log_level,
-        proxy_headers=False,
-        server_header=False,
-        timeout_keep_alive=KEEP_ALIVE_S,
+        factory=True,
+        workers=workers,
     )
     sock = config.bind_socket()
     sock.listen(config.backlog)  # connections wait in the backlog until a worker is up
