@@ -169,3 +169,17 @@ def test_processes_share_rate_limits_and_show_the_same_pages(
     finally:
         for server, _ in started:
             _stop(server)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not built for Windows")
+def test_the_server_runs_on_uvloop_and_httptools() -> None:
+    """Both are dependencies: uvicorn takes its faster event loop and HTTP parser when they are
+    installed, and falls back quietly to asyncio's loop and h11 when they are not."""
+    from fastapi import FastAPI
+
+    from oyren.web.server import _config
+
+    config = _config(FastAPI(), host="127.0.0.1", port=0, log_level="warning")
+    config.load()
+    assert config.get_loop_factory().__module__ == "uvloop"
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
