@@ -296,3 +296,23 @@ def test_validator_steps_with_time_and_last_modified_never_goes_back() -> None:
     assert b.last_modified > a.last_modified >= 1000
     assert is_not_modified({"if-modified-since": http_date(a.last_modified)}, a)
     assert not is_not_modified({"if-modified-since": http_date(a.last_modified - 1)}, a)
+
+
+def test_head_answers_as_get_without_the_body(client: httpx.Client, sandbox: Campaign) -> None:
+    """Link checkers and monitors ask with HEAD: the status, validators and length of GET."""
+    for path in [*_pages(sandbox), "/static/style.css", f"/campaigns/{sandbox.id}/nothing-here"]:
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code, path
+        assert head.content == b"", path
+        assert int(head.headers["content-length"]) == len(got.content), path
+        for name in ("etag", "last-modified", "cache-control", "content-type", "vary"):
+            assert head.headers.get(name) == got.headers.get(name), (path, name)
+    etag = client.get(f"/campaigns/{sandbox.id}").headers["etag"]
+    again = client.head(f"/campaigns/{sandbox.id}", headers={"If-None-Match": etag})
+    assert (again.status_code, again.content) == (304, b"")
+
+
+def test_head_where_get_is_not_answered_is_refused(client: httpx.Client) -> None:
+    refused = client.head("/logout")  # a form's target: POST only
+    assert refused.status_code == 405
+    assert refused.content == b""

@@ -33,7 +33,7 @@ from oyren.settings import Settings
 from oyren.store.accounts import session_secret
 from oyren.store.db import Engine, open_database, transaction
 from oyren.store.reads import campaign_ids
-from oyren.web.conditional import CachePolicy, NotModified, headers_for
+from oyren.web.conditional import CachePolicy, HeadAsGet, NotModified, headers_for
 from oyren.web.context import WebState, error_response
 from oyren.web.render import shared_pages
 from oyren.web.responses import document_refusals
@@ -189,6 +189,7 @@ def create_app(
     described = app.openapi
     app.openapi = lambda: document_refusals(described())  # type: ignore[method-assign]
     app.add_middleware(SecurityHeaders, player_origin=options.player_origin)
+    app.add_middleware(HeadAsGet)
     if settings.proxies:
         # Outermost, so every layer (HSTS, Secure cookies, rate limits) sees the visitor's
         # scheme and address; forwarded headers from any other peer are left untouched.

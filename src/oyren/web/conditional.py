@@ -26,6 +26,9 @@ characters or naming more than :data:`MAX_TAGS` tags, or a malformed one, is tre
 store's version stays the same, a page read again costs its one version query and no rendering.
 A write moves the version and with it the validator, so a kept answer is never served for a
 newer state, and no other process needs to know what this one kept.
+
+:class:`HeadAsGet` answers ``HEAD`` as ``GET`` without the body (RFC 9110, 9.3.2): link checkers
+and uptime monitors that ask with ``HEAD`` see the status, validators and length a reader gets.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from oyren import __version__
 from oyren.store.freshness import Version
 
@@ -46,6 +51,7 @@ __all__ = [
     "MAX_HEADER",
     "MAX_TAGS",
     "CachePolicy",
+    "HeadAsGet",
     "NotModified",
     "RenderedAnswers",
     "Validator",
@@ -241,3 +247,26 @@ class RenderedAnswers:
 
     def __len__(self) -> int:
         return len(self._answers)
+
+
+class HeadAsGet:
+    """ASGI middleware answering ``HEAD`` as the same request with ``GET``, without its body: the
+    same status and headers, ``Content-Length`` and validators included. What answers no
+    ``GET`` answers ``405`` to ``HEAD`` as well."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return  # a streamed body: each part dropped, the end sent once
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
