@@ -394,12 +394,11 @@ def test_a_run_on_duckdb_loads_neither_pyarrow_nor_numpy(tmp_path):
 def test_connect_caps_threads_only_when_asked() -> None:
     from oyren.batch.entry import connect
 
-    capped, default = connect(threads=1), connect()
+    capped, default, plain = connect(threads=1), connect(), duckdb.connect()
     try:
-        assert capped.execute("SELECT current_setting('threads')").fetchall() == [(1,)]
-        assert default.execute("SELECT current_setting('threads')").fetchall() == [
-            (duckdb.connect().execute("SELECT current_setting('threads')").fetchall()[0][0],)
-        ]
+        setting = "SELECT current_setting('threads')"
+        assert capped.execute(setting).fetchall() == [(1,)]
+        assert default.execute(setting).fetchall() == plain.execute(setting).fetchall()
     finally:
-        capped.close()
-        default.close()
+        for con in (capped, default, plain):
+            con.close()
