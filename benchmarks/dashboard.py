@@ -14,7 +14,12 @@ each in a subprocess of its own:
   topic, by views) as :func:`oyren.pages.trends.stats` counts them live, with
   :func:`oyren.store.decided.eligible_counts`;
 - ``charts: rows``: their baseline, every eligible row's (posted, views, topic) read and counted
-  in Python, as the charts did before.
+  in Python, as the charts did before;
+- ``queue: page``: two pages of the moderation queue (the first; the second of the flagged
+  videos, most viewed first) with :func:`oyren.store.moderation.queue_page`, as the organizer's
+  queue page reads them;
+- ``queue: rows``: their baseline, the whole results and the whole queue built from them, then
+  the same pages, as the queue page did before.
 
 Each times its counting alone (after its imports and a first connection) and prints its numbers,
 which must agree; its peak memory is the whole process's. The ratios come from the same run.
@@ -36,14 +41,20 @@ sys.path.insert(0, str(ROOT / "src"))
 
 CAMPAIGN = ROOT / "src" / "oyren" / "data" / "sandbox-2024.toml"
 # Each way of counting, and its baseline: the same numbers read row by row.
-PAIRS = (("tallies", "every row"), ("charts: counts", "charts: rows"))
+PAIRS = (
+    ("tallies", "every row"),
+    ("charts: counts", "charts: rows"),
+    ("queue: page", "queue: rows"),
+)
 
 SIDE = """
 import json, sys, time
 from sqlalchemy import select
 from oyren.pages.trends import VIEW_BINS, count_entries
 from oyren.rules.explain import entry_status
+from collections import Counter
 from oyren.store import decided, moderation_queue, waiting_in
+from oyren.store.moderation import queue_page
 from oyren.store.models import DecidedVideoRow as V
 from oyren.store.db import create_db_engine, transaction
 from oyren.store.rows import parse_stored, require_campaign
@@ -79,6 +90,23 @@ with transaction(engine, write=False) as session:
             ).all()
             posted, topics, spread = count_entries([tuple(r) for r in rows], ends)
         numbers = [list(posted), sorted([t or "", n] for t, n in topics), list(spread)]
+    elif side.startswith("queue"):
+        # Two pages of the moderation queue: the first, and the second of the flagged by views.
+        campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
+        if side == "queue: page":
+            first = queue_page(session, state, campaign, limit=50)
+            flagged = queue_page(session, state, campaign, why="flagged", sort="views",
+                                 offset=50, limit=50).items
+            shown, total, whys = first.items, first.total, list(first.whys)
+        else:  # what the page did before: the whole results, the whole queue, then the pages
+            results = decided.results(session, state, campaign)
+            whole = moderation_queue(session, campaign_id=campaign_id, results=results)
+            by_views = sorted((i for i in whole if i.why == "flagged"),
+                              key=lambda i: -i.entry.views_at_cutoff)
+            shown, flagged, total = whole[:50], by_views[50:100], len(whole)
+            whys = sorted(Counter(i.why for i in whole).items())
+        numbers = [[[i.entry.video_id, i.why, i.detail] for i in (*shown, *flagged)], total,
+                   [list(w) for w in whys]]
     else:
         campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
         results = decided.results(session, state, campaign)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from sqlalchemy import Engine
 
 from oyren.errors import StoreError
-from oyren.pages.organizer import award_preview, evidence, health, moderation_rows
+from oyren.pages.organizer import (
+    QueueFilter,
+    award_preview,
+    evidence,
+    health,
+    moderation_rows,
+)
 from oyren.rules.campaign import Campaign
 from oyren.rules.explain import entry_status
 from oyren.store import award, decided, moderate, moderation_queue, remove_video
@@ -72,6 +80,44 @@ def test_moderation_rows_list_the_video_waiting_for_a_check(
     assert (row.why, row.video.status) == ("pending_check", "pending")
     assert PENDING_ID not in [r.video.video_id for r in later.rows]
     assert later.total == queue.total - 1
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        QueueFilter(),
+        QueueFilter(why="pending_check", sort="views"),
+        QueueFilter(why="topic", theme="none", sort="posted"),
+        QueueFilter(why="flagged"),
+        QueueFilter(why="soft_reasons"),  # the store's word, not the page's: keeps nothing
+    ],
+)
+def test_moderation_rows_are_the_whole_queue_filtered(
+    sandbox_db: Engine, sandbox: Campaign, chosen: QueueFilter
+) -> None:
+    with transaction(sandbox_db) as session:
+        queue = moderation_rows(session, campaign_id=ID, now=sandbox.cutoff_ts, filter=chosen,
+                                limit=200)  # fmt: skip
+        status = decided.status(session, ID)
+        items = moderation_queue(session, campaign_id=ID,
+                                 results=decided.results(session, status, sandbox))  # fmt: skip
+    page_why = {"soft_reasons": "pending_check"}
+    kept = [
+        i
+        for i in items
+        if (not chosen.why or page_why.get(i.why, i.why) == chosen.why)
+        and (not chosen.theme or (i.entry.topic or "none") == chosen.theme)
+    ]
+    if chosen.sort == "views":
+        kept.sort(key=lambda i: -i.entry.views_at_cutoff)
+    elif chosen.sort == "posted":
+        kept.sort(key=lambda i: i.entry.create_time)
+    assert [(r.video.video_id, r.why, r.detail) for r in queue.rows] == [
+        (i.entry.video_id, page_why.get(i.why, i.why), i.detail) for i in kept[:200]
+    ]
+    assert (queue.total, queue.matching) == (len(items), len(kept))
+    assert dict(queue.whys) == Counter(page_why.get(i.why, i.why) for i in items)
+    assert queue.total > 0
 
 
 def test_evidence_shows_series_and_decisions(sandbox_db: Engine, sandbox: Campaign) -> None:

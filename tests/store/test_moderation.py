@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.orm import Session
@@ -15,18 +18,25 @@ from oyren.errors import InputError, StoreError
 from oyren.screening.themes import LOW_CONFIDENCE
 from oyren.screening.triage import doubtful_topic
 from oyren.store import (
+    close_round,
+    create_round,
     decided,
     entries_for_username,
     import_decisions,
     ingest_observations,
+    invite_juror,
     moderate,
     moderation_queue,
+    next_question,
+    record_judgment,
     remove_video,
     waiting,
     waiting_in,
 )
+from oyren.store.accounts import create_user
 from oyren.store.db import transaction
 from oyren.store.models import DecidedFlagsRow, DecidedStateRow, DecidedVideoRow
+from oyren.store.moderation import QueueItem, queue_page
 from oyren.store.rows import parse_stored, require_campaign
 from tests.store.conftest import CID, actions, winner
 
@@ -175,3 +185,209 @@ def test_waiting_before_the_rows_are_built_is_the_queue_of_the_live_results(
     session.execute(delete(DecidedStateRow).where(DecidedStateRow.campaign_id == CID))
     assert not decided.status(session, CID).ready
     assert waiting(session, campaign_id=CID) == len(moderation_queue(session, campaign_id=CID)) == 1
+
+
+# --- One page of the queue, as queries, against the queue built from the whole results --------
+
+CODES = ("view_spike", "reupload", "lockstep")
+NAMES = (
+    "aysel",
+    "Aysel",
+    "nigar",
+    "NIGAR",
+    "kamal",
+    "leyla",
+    "orxan",
+    "səbinə",
+    "tural",
+    "zaur",
+    "elvin",
+    "aynur",
+    "rauf",
+    "günel",
+    "fuad",
+    "lalə",
+)
+
+
+def _random_campaign(
+    session: Session,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+    seed: int,
+    *,
+    jury: bool = False,
+    first_id: int = 5000,
+) -> None:
+    """A campaign drawn from ``seed``: creators under several spellings, views that tie, videos
+    of every kind the queue tells apart, decisions, removals, topics and flags, and with
+    ``jury`` a closed jury round (the most-creative prize)."""
+    rng = random.Random(seed)
+    kinds: list[dict[str, Any]] = [
+        {}, {}, {}, {"region_code": None}, {"video_duration": None}, {"video_duration": 12},
+        {"video_description": "Fotosintez nədir? #elm"}, {"region_code": "TR"},
+        {"region_code": None, "video_duration": None},
+    ]  # fmt: skip
+    start = make_record()["create_time"]
+    records = [
+        make_record(
+            id=first_id + n,
+            username=rng.choice(NAMES),
+            view_count=rng.choice([rng.randint(0, 9000), 1000, 4000]),
+            create_time=start - rng.choice([0, 0, 3600, 7200]),
+            **rng.choice(kinds),
+        )
+        for n in range(rng.randint(25, 60))
+    ]
+    ingest_observations(session, campaign_id=CID, path=write_jsonl(records), by="organizer")
+    ids = [str(r["id"]) for r in records]
+    for video_id in rng.sample(ids, len(ids) // 8):
+        action = rng.choice(["include", "exclude"])
+        moderate(session, campaign_id=CID, video_id=video_id, action=action, reason="checked",
+                 by="m")  # fmt: skip
+    for video_id in rng.sample(ids, 2):
+        remove_video(session, campaign_id=CID, video_id=video_id, reason="deleted", by="m")
+    if jury:
+        for name in ("ali", "bela"):
+            create_user(session, username=name, password="juror-password-1", role="juror",
+                        by="organizer")  # fmt: skip
+        made = create_round(session, campaign_id=CID, name="Final", by="organizer", top=6)
+        for name in ("ali", "bela"):
+            invite_juror(session, round_id=made.id, juror=name, by="organizer")
+        for _ in range(12):
+            for name in ("ali", "bela"):
+                question = next_question(session, round_id=made.id, juror=name)
+                if question is not None:
+                    record_judgment(session, round_id=made.id, juror=name, kind="ranking",
+                                    entries=sorted(question.entries))  # fmt: skip
+        close_round(session, round_id=made.id, by="organizer")
+    status = decided.status(session, CID)
+    topics = [(None, None), ("science", 0.9), ("science", LOW_CONFIDENCE / 2), (None, 0.8),
+              ("history", LOW_CONFIDENCE), ("history", 0.3)]  # fmt: skip
+    for video_id in ids:
+        topic, confidence = rng.choice(topics)
+        session.execute(
+            update(DecidedVideoRow)
+            .where(DecidedVideoRow.campaign_id == CID,
+                   DecidedVideoRow.generation == status.generation,
+                   DecidedVideoRow.video_id == video_id)
+            .values(topic=topic, topic_confidence=confidence)
+        )  # fmt: skip
+    for video_id in rng.sample(ids, len(ids) * 2 // 5):
+        found = [
+            {"code": code, "score": round(rng.random(), 3), "explanation": code, "ev": []}
+            for code in rng.sample(CODES, rng.randint(1, 2))
+        ]
+        session.add(DecidedFlagsRow(campaign_id=CID, video_id=video_id,
+                                    flags=orjson.dumps(found).decode()))  # fmt: skip
+    session.flush()
+
+
+def _whole_queue(session: Session, **chosen: Any) -> tuple[list[QueueItem], list[QueueItem]]:
+    """The queue built from the whole results, and the part ``chosen`` keeps, in its order."""
+    campaign = parse_stored(require_campaign(session, CID).source_text, CID)
+    results = decided.results(session, decided.status(session, CID), campaign)
+    items = moderation_queue(session, campaign_id=CID, results=results)
+    kept = [
+        i
+        for i in items
+        if (not chosen["why"] or i.why == chosen["why"])
+        and (not chosen["flag"] or any(f.code == chosen["flag"] for f in i.entry.flags))
+        and (not chosen["theme"] or (i.entry.topic or "none") == chosen["theme"])
+    ]
+    if chosen["sort"] == "views":
+        kept.sort(key=lambda i: -i.entry.views_at_cutoff)
+    elif chosen["sort"] == "posted":
+        kept.sort(key=lambda i: i.entry.create_time)
+    return items, kept
+
+
+def _check_pages(session: Session, rng: random.Random, combinations: int) -> set[str]:
+    """Compare pages of the queue with the whole queue's; return the impacts the pages showed."""
+    campaign = parse_stored(require_campaign(session, CID).source_text, CID)
+    status = decided.status(session, CID)
+    choices = list(itertools.product(
+        ("", "soft_reasons", "flagged", "topic"), ("", *CODES), ("", "none", "science"),
+        ("priority", "views", "posted"),
+    ))  # fmt: skip
+    seen = set()
+    for why, flag, theme, sort in [("", "", "", "priority"), *rng.sample(choices, combinations)]:
+        chosen = {"why": why, "flag": flag, "theme": theme, "sort": sort}
+        items, kept = _whole_queue(session, **chosen)
+        for offset, limit in ((0, 500), (rng.randint(0, 6), rng.randint(1, 7))):
+            page = queue_page(session, status, campaign, offset=offset, limit=limit, **chosen)
+            assert list(page.items) == kept[offset : offset + limit], (chosen, offset, limit)
+            assert (page.total, page.matching) == (len(items), len(kept))
+            assert page.whys == tuple(sorted(Counter(i.why for i in items).items()))
+            assert page.flags == tuple(sorted(Counter(
+                f.code for i in items for f in i.entry.flags).items()))  # fmt: skip
+            assert page.themes == tuple(sorted(Counter(
+                i.entry.topic or "none" for i in items).items()))  # fmt: skip
+        seen |= {dict(i.facts).get("impact", i.why) for i in kept}
+    return seen
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_queue_page_is_the_whole_queue_a_page_at_a_time(
+    session: Session,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+    seed: int,
+) -> None:
+    _random_campaign(session, make_record, write_jsonl, seed)
+    seen = _check_pages(session, random.Random(seed), combinations=12)
+    assert "flagged" not in seen or seen & {"changes_winner", "changes_top", "eligible"}
+
+
+def test_queue_page_weighs_every_kind_of_flagged_entry(
+    session: Session, make_record: Callable[..., dict[str, Any]], write_jsonl: Callable[..., Path]
+) -> None:
+    """Over a few campaigns with a jury, every impact and every kind of review is met (so the
+    comparisons above are not vacuous), and the pages agree with the whole queue on each."""
+    seen: set[str] = set()
+    for seed in range(3):
+        session.execute(delete(DecidedFlagsRow))
+        _random_campaign(session, make_record, write_jsonl, 100 + seed, jury=seed == 0,
+                         first_id=6000 + 100 * seed)  # fmt: skip
+        seen |= _check_pages(session, random.Random(seed), combinations=4)
+    assert seen >= {"changes_winner", "changes_top", "eligible", "not_eligible",
+                    "soft_reasons", "topic"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("second_post", "x_name", "expected"),
+    [
+        # Without X, aysel's total ties kamal's; aysel's first post is now the later one: kamal.
+        (0, "aysel", "@kamal"),
+        # Aysel's other post is earlier than kamal's: aysel, named as on that post.
+        (-5400, "Aysel", "@aysel"),
+    ],
+)
+def test_queue_page_settles_without_a_creators_first_post(
+    session: Session,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+    second_post: int,
+    x_name: str,
+    expected: str,
+) -> None:
+    """Excluding the best video, which is also its creator's first post: the creator's total
+    and first post (and the name it was posted under) change, and so can the discover prize."""
+    start = make_record()["create_time"]
+    records = [
+        make_record(id=1, username=x_name, view_count=5000, create_time=start - 7200),
+        make_record(id=2, username="aysel", view_count=2000, create_time=start + second_post),
+        make_record(id=3, username="nigar", view_count=4000, create_time=start - 3600),
+        make_record(id=4, username="kamal", view_count=2000, create_time=start - 3600),
+    ]
+    ingest_observations(session, campaign_id=CID, path=write_jsonl(records), by="organizer")
+    found = [{"code": "view_spike", "score": 0.9, "explanation": "a jump", "ev": []}]
+    session.add(DecidedFlagsRow(campaign_id=CID, video_id="1", flags=orjson.dumps(found).decode()))
+    session.flush()
+    campaign = parse_stored(require_campaign(session, CID).source_text, CID)
+    page = queue_page(session, decided.status(session, CID), campaign)
+    _, whole = _whole_queue(session, why="", flag="", theme="", sort="priority")
+    assert list(page.items) == whole
+    [item] = [i for i in page.items if i.entry.video_id == "1"]
+    assert dict(item.facts)["impact"] == "changes_winner"
+    assert f"the discover prize would go to {expected}" in item.detail

@@ -32,14 +32,13 @@ from oyren.store import (
     decided,
     get_campaign,
     jury_certainty,
-    moderation_queue,
     reads,
     waiting,
     waiting_in,
 )
 from oyren.store.db import Session
 from oyren.store.decided import DecidedVideo
-from oyren.store.moderation import QueueItem
+from oyren.store.moderation import QueueItem, queue_page
 from oyren.store.submissions import open_submissions
 
 __all__ = [
@@ -166,15 +165,13 @@ class Queue:
     flags_computed_at: datetime | None = None  # when the flags shown were computed (None: not yet)
 
 
+# Why a video waits, as the page says it and as the store does.
+_PAGE_WHYS = {"soft_reasons": "pending_check"}
+_STORE_WHYS = {"pending_check": "soft_reasons", "flagged": "flagged", "topic": "topic"}
+
+
 def _why(item: QueueItem) -> str:
-    return "pending_check" if item.why == "soft_reasons" else item.why
-
-
-def _counts(values: list[str]) -> tuple[tuple[str, int], ...]:
-    counts: dict[str, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return tuple(sorted(counts.items()))
+    return _PAGE_WHYS.get(item.why, item.why)
 
 
 def moderation_rows(
@@ -189,29 +186,26 @@ def moderation_rows(
     """Return one page of the videos a person should look at: reasons only a person can
     clear, flags, doubtful topics.
 
-    Only videos with no decision yet; the queue is built from the live verdicts (not a frozen
-    award) since decisions made now count for any later award.
+    Only videos with no decision yet; the queue is read from the live verdicts (not a frozen
+    award) since decisions made now count for any later award: queries over the kept rows
+    (:func:`oyren.store.moderation.queue_page`), which read the page's rows and counts only.
     """
     chosen = filter or QueueFilter()
     snap = snapshot_of(session, campaign_id)
-    items = moderation_queue(
-        session,
-        campaign_id=campaign_id,
-        results=decided.results(session, snap.status, snap.campaign),
-    )
-    kept = [
-        i
-        for i in items
-        if (not chosen.why or _why(i) == chosen.why)
-        and (not chosen.flag or any(f.code == chosen.flag for f in i.entry.flags))
-        and (not chosen.theme or (i.entry.topic or "none") == chosen.theme)
-    ]
-    if chosen.sort == "views":
-        kept.sort(key=lambda i: -i.entry.views_at_cutoff)
-    elif chosen.sort == "posted":
-        kept.sort(key=lambda i: i.entry.create_time)
     offset, limit = max(0, offset), max(1, min(limit, 200))
-    shown = kept[offset : offset + limit]
+    page = queue_page(
+        session,
+        snap.status,
+        snap.campaign,
+        # A why the page does not know keeps nothing, as before.
+        why=_STORE_WHYS.get(chosen.why, "unknown") if chosen.why else "",
+        flag=chosen.flag,
+        theme=chosen.theme,
+        sort=chosen.sort,
+        offset=offset,
+        limit=limit,
+    )
+    shown = page.items
     videos = snap.entries(session, video_ids=[i.entry.video_id for i in shown])
     checked = {c.video_id: c for c in checked_videos(session, snap, videos, now)}
     rows = tuple(
@@ -228,14 +222,14 @@ def moderation_rows(
     return Queue(
         campaign=snap.campaign,
         rows=rows,
-        total=len(items),
-        matching=len(kept),
+        total=page.total,
+        matching=page.matching,
         offset=offset,
         limit=limit,
         filter=chosen,
-        whys=_counts([_why(i) for i in items]),
-        flags=_counts([f.code for i in items for f in i.entry.flags]),
-        themes=_counts([i.entry.topic or "none" for i in items]),
+        whys=tuple(sorted((_PAGE_WHYS.get(k, k), n) for k, n in page.whys)),
+        flags=page.flags,
+        themes=page.themes,
         flags_computed_at=None
         if snap.status.flags_computed_at is None
         else snap.campaign.local(snap.status.flags_computed_at),

@@ -9,7 +9,7 @@ level, more views come first, then the stronger flag. Pure: results in, a list o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +23,15 @@ __all__ = [
     "REVIEW_KINDS",
     "QueueItem",
     "Review",
+    "Standing",
     "awaits_person",
+    "doubtful_topic",
+    "flag_impact",
+    "holds_view_prize",
     "queue_priority",
     "review_queue",
+    "soft_review",
+    "topic_review",
 ]
 
 IMPACTS = ("changes_winner", "changes_top", "eligible", "not_eligible")
@@ -49,6 +55,37 @@ class QueueItem:
     facts: tuple[tuple[str, Any], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where an eligible entry stands: all :func:`flag_impact` weighs.
+
+    ``rank`` is its place among the eligible entries (1 for the most viewed; None when it is
+    below the top and its place was not counted: the impact is the same, only the words of an
+    entry that changes nothing give the place); ``of`` how many eligible entries there are;
+    ``creator_rank`` its creator's place in the discover ranking (None below the top) and
+    ``creator_total`` that creator's views; ``outside`` the views of creator #top+1 (0 with
+    fewer). ``winners`` are the prizes now and ``without`` the view prizes settled again without
+    the entry, given when it holds one (:func:`holds_view_prize`).
+    """
+
+    rank: int | None
+    of: int
+    creator_rank: int | None
+    creator_total: int
+    outside: int
+    winners: Winners
+    without: Winners | None = None
+
+
+def holds_view_prize(entry: Entry, winners: Winners) -> bool:
+    """Whether ``entry`` is the best video or is by the creator holding the discover prize:
+    excluding it could move a view prize, so :class:`Standing` needs the prizes without it."""
+    w = winners
+    return (w.best_video is not None and w.best_video.video_id == entry.video_id) or (
+        w.discover is not None and w.discover.username.casefold() == entry.username.casefold()
+    )
+
+
 def queue_priority(
     results: Results, *, top: int = 10, max_prizes_per_creator: int = 1
 ) -> list[QueueItem]:
@@ -62,16 +99,18 @@ def queue_priority(
     for entry in results.entries:
         if not entry.flags:
             continue
-        impact, why, facts = _impact(
-            entry,
-            results,
-            rank.get(entry.video_id),
-            creator_rank.get(entry.username.casefold()),
-            creators,
-            outside,
-            top,
-            max_prizes_per_creator,
-        )
+        standing = None
+        if entry.eligible:
+            place = creator_rank[entry.username.casefold()]
+            without = None
+            if holds_view_prize(entry, results.winners):
+                ranked = [e for e in eligible if e.video_id != entry.video_id]
+                without = settle(ranked, creator_totals(ranked),
+                                 max_prizes_per_creator=max_prizes_per_creator)  # fmt: skip
+            standing = Standing(rank=rank[entry.video_id], of=len(eligible), creator_rank=place,
+                                creator_total=creators[place - 1][1], outside=outside,
+                                winners=results.winners, without=without)  # fmt: skip
+        impact, why, facts = flag_impact(entry, standing, top=top)
         items.append(
             QueueItem(
                 video_id=entry.video_id,
@@ -83,7 +122,7 @@ def queue_priority(
                 score=max(f.score for f in entry.flags),
                 impact=impact,
                 why=why,
-                facts=(("impact", impact), *facts),
+                facts=facts,
             )
         )
     level = {impact: n for n, impact in enumerate(IMPACTS)}
@@ -91,51 +130,46 @@ def queue_priority(
     return items
 
 
-def _impact(
-    entry: Entry,
-    results: Results,
-    rank: int | None,
-    creator_rank: int | None,
-    creators: Sequence[tuple[str, int]],
-    outside: int,
-    top: int,
-    max_prizes: int,
+def flag_impact(
+    entry: Entry, standing: Standing | None, *, top: int = 10
 ) -> tuple[str, str, tuple[tuple[str, Any], ...]]:
-    if not entry.eligible:
+    """What excluding a flagged entry would change: one of :data:`IMPACTS`, in plain (English)
+    words, and as data (``("impact", impact)`` first). ``standing`` is None for an entry that
+    does not count."""
+    if standing is None or not entry.eligible:
+        impact = "not_eligible"
         return (
-            "not_eligible",
+            impact,
             f"not counted ({', '.join(entry.reasons)}); excluding it changes nothing",
-            (("reasons", tuple(entry.reasons)),),
+            (("impact", impact), ("reasons", tuple(entry.reasons))),
         )
-    assert rank is not None and creator_rank is not None
-    w = results.winners
+    w = standing.winners
     changes: list[tuple[str, tuple[Any, ...]]] = []
     if w.most_creative is not None and w.most_creative.video_id == entry.video_id:
         changes.append(
             ("the most-creative prize would pass to the jury's next choice", ("most_creative",))
         )
-    holds = (w.best_video is not None and w.best_video.video_id == entry.video_id) or (
-        w.discover is not None and w.discover.username.casefold() == entry.username.casefold()
-    )
-    if holds:
-        changes.extend(_prize_changes(results.eligible, entry, w, max_prizes))
+    if standing.without is not None:
+        changes.extend(_prize_changes(w, standing.without))
     if changes:
+        impact = "changes_winner"
         return (
-            "changes_winner",
+            impact,
             "excluding it: " + "; ".join(words for words, _ in changes),
-            (("changes", tuple(fact for _, fact in changes)),),
+            (("impact", impact), ("changes", tuple(fact for _, fact in changes))),
         )
     moves: list[tuple[str, tuple[Any, ...]]] = []
-    if rank <= top:
+    rank = standing.rank
+    if rank is not None and rank <= top:
         moves.append(
             (
                 f"it is #{rank} of the best-video ranking, so the top {top} would change",
                 ("best_top", rank, top),
             )
         )
-    total = creators[creator_rank - 1][1]
-    left = total - entry.views_at_cutoff
-    if creator_rank <= top and left < outside:
+    creator_rank, outside = standing.creator_rank, standing.outside
+    left = standing.creator_total - entry.views_at_cutoff
+    if creator_rank is not None and creator_rank <= top and left < outside:
         moves.append(
             (
                 f"@{entry.username} would fall from #{creator_rank} out of the top {top} creators "
@@ -144,25 +178,22 @@ def _impact(
             )
         )
     if moves:
+        impact = "changes_top"
         return (
-            "changes_top",
+            impact,
             "excluding it: " + "; ".join(words for words, _ in moves),
-            (("moves", tuple(fact for _, fact in moves)),),
+            (("impact", impact), ("moves", tuple(fact for _, fact in moves))),
         )
-    of = len(results.eligible)
+    impact, of = "eligible", standing.of
     return (
-        "eligible",
+        impact,
         f"#{rank} of {of}; excluding it changes no prize",
-        (("rank", rank), ("of", of)),
+        (("impact", impact), ("rank", rank), ("of", of)),
     )
 
 
-def _prize_changes(
-    eligible: Sequence[Entry], entry: Entry, before: Winners, max_prizes: int
-) -> list[tuple[str, tuple[Any, ...]]]:
-    """Settle the view prizes again without ``entry`` and say what changed."""
-    ranked = [e for e in eligible if e.video_id != entry.video_id]
-    after = settle(ranked, creator_totals(ranked), max_prizes_per_creator=max_prizes)
+def _prize_changes(before: Winners, after: Winners) -> list[tuple[str, tuple[Any, ...]]]:
+    """What changed in the view prizes settled again without an entry."""
     out: list[tuple[str, tuple[Any, ...]]] = []
     old, new = before.best_video, after.best_video
     if (old and old.video_id) != (new and new.video_id):
@@ -223,20 +254,29 @@ def review_queue(
             ranked.append((0 if item.impact == "changes_winner" else 1, n,
                            Review(entry, "flagged", item.why, item.facts)))  # fmt: skip
         elif not entry.eligible and set(entry.reasons) <= SOFT_REASONS:
-            detail = "an inclusion would let it count: " + ", ".join(entry.reasons)
-            facts: tuple[tuple[str, Any], ...] = (("reasons", tuple(entry.reasons)),)
-            ranked.append((2, n, Review(entry, "soft_reasons", detail, facts)))
+            ranked.append((2, n, soft_review(entry)))
         elif item is not None and item.impact == "eligible":
             ranked.append((3, n, Review(entry, "flagged", item.why, item.facts)))
         elif entry.eligible and _doubtful_topic(entry):
-            facts = (("topic", entry.topic or ""), ("confidence", entry.topic_confidence or 0.0))
-            ranked.append((4, n, Review(entry, "topic", _topic_detail(entry), facts)))
+            ranked.append((4, n, topic_review(entry)))
         else:
             assert item is not None  # what else awaits a person is flagged
             ranked.append((5, n, Review(entry, "flagged", item.why, item.facts)))
     # Results list entries in rank order already, so the index keeps most-viewed first.
     ranked.sort(key=lambda r: (r[0], r[1]))
     return [review for _, _, review in ranked]
+
+
+def soft_review(entry: Entry) -> Review:
+    """The review of an entry kept out only by what a person can clear."""
+    detail = "an inclusion would let it count: " + ", ".join(entry.reasons)
+    return Review(entry, "soft_reasons", detail, (("reasons", tuple(entry.reasons)),))
+
+
+def topic_review(entry: Entry) -> Review:
+    """The review of an eligible entry whose topic is doubtful."""
+    facts = (("topic", entry.topic or ""), ("confidence", entry.topic_confidence or 0.0))
+    return Review(entry, "topic", _topic_detail(entry), facts)
 
 
 def awaits_person(

@@ -89,6 +89,7 @@ from oyren.store.rows import (
 __all__ = [
     "BATCH",
     "INLINE_REBUILD",
+    "PLACES",
     "Counts",
     "DecidedVideo",
     "EligibleCounts",
@@ -97,9 +98,14 @@ __all__ = [
     "counts",
     "created",
     "creator_page",
+    "doubtful_topic",
     "eligible_counts",
     "entries_of",
+    "entry_of",
+    "entry_query",
     "flags_of",
+    "has_decision",
+    "is_flagged",
     "observed",
     "rank_key",
     "ranked_totals",
@@ -110,8 +116,10 @@ __all__ = [
     "settle",
     "start",
     "status",
+    "top_creators",
     "touch",
     "video_page",
+    "waiting_flags",
     "winners",
 ]
 
@@ -120,6 +128,9 @@ INLINE_REBUILD = 5_000  # videos a change of rules rebuilds at once, in the same
 PENDING = "oyren.decided.pending"
 FRESH = "oyren.decided.fresh"
 MANY_CREATORS = 2_000  # creators past which a write recounts them in one pass
+# The places of each ranking that settle the prizes: more than the prizes held before any one is
+# settled (oyren.batch.evaluate.settle_ranked).
+PLACES = 3
 FRESH_LIMIT = 250_000  # created videos a transaction keeps in memory (about 1.5 kB each)
 V = DecidedVideoRow
 C = DecidedCreatorRow
@@ -519,11 +530,11 @@ def _write_creators(
             totals = creator_totals([e for name in chunk for e in everyone.get(name, ())])
         else:
             query = (
-                _entry_query()
+                entry_query()
                 .where(V.campaign_id == campaign_id, V.generation == generation, V.eligible)
                 .where(V.username_folded.in_(chunk))
             )
-            totals = creator_totals([_entry(r) for r in session.execute(query)])
+            totals = creator_totals([entry_of(r) for r in session.execute(query)])
         where = (C.campaign_id == campaign_id, C.generation == generation)
         if session.get_bind().dialect.name == "postgresql":
             # Only the names stored are deleted, found one probe each (see probe_each).
@@ -540,14 +551,14 @@ def _eligible_by_creator(
 ) -> dict[str, list[Entry]]:
     """The eligible entries of these creators (by folded name), read in one pass."""
     query = (
-        _entry_query()
+        entry_query()
         .add_columns(V.username_folded)
         .where(V.campaign_id == campaign_id, V.generation == generation, V.eligible)
     )
     out: dict[str, list[Entry]] = {}
     for row in session.execute(query.execution_options(yield_per=10_000)):
         if row[-1] in folded:
-            out.setdefault(row[-1], []).append(_entry(row))
+            out.setdefault(row[-1], []).append(entry_of(row))
     return out
 
 
@@ -706,14 +717,14 @@ def _finish(session: Session, state: DecidedStateRow, campaign: Campaign) -> Non
     )
     _bump(session, state.campaign_id, generation, creators=-_rowcount(gone))
     query = (
-        _entry_query()
+        entry_query()
         .where(V.campaign_id == state.campaign_id, V.generation == generation, V.eligible)
         .order_by(V.username_folded)
     )
     group: list[Entry] = []
     current: str | None = None
     for row in session.execute(query.execution_options(yield_per=10_000)):
-        entry = _entry(row)
+        entry = entry_of(row)
         name = entry.username.casefold()
         if name != current and group:
             _insert_creators(session, state.campaign_id, generation, creator_totals(group))
@@ -837,7 +848,9 @@ class DecidedVideo:
     region_code: str | None
 
 
-def _entry_query() -> Any:
+def entry_query() -> Any:
+    """A select of the decided rows' columns :func:`entry_of` reads (and those
+    :class:`DecidedVideo` adds); more columns may follow them."""
     return select(
         V.video_id,
         V.username,
@@ -856,13 +869,14 @@ def _entry_query() -> Any:
     )
 
 
-def _entry(r: Any, flags: tuple[Flag, ...] = ()) -> Entry:
+def entry_of(r: Any, flags: tuple[Flag, ...] = ()) -> Entry:
+    """The engine's entry of a row of :func:`entry_query`, with its ``flags``."""
     reasons = tuple(r[4].split()) if r[4] else ()
     return Entry(r[0], r[1], r[2], bool(r[3]), reasons, r[5], r[6], r[7], r[8], flags, r[9], r[10])
 
 
 def _video(r: Any) -> DecidedVideo:
-    return DecidedVideo(_entry(r), r[11], r[12], r[13])
+    return DecidedVideo(entry_of(r), r[11], r[12], r[13])
 
 
 # The pages' reads are built once, their values bound per request: putting a statement
@@ -870,7 +884,7 @@ def _video(r: Any) -> DecidedVideo:
 @functools.cache
 def _video_page_query() -> Any:
     return (
-        _entry_query()
+        entry_query()
         .where(
             V.campaign_id == bindparam("campaign_id", type_=String),
             V.generation == bindparam("generation", type_=Integer),
@@ -924,7 +938,7 @@ def entries_of(
     eligible: bool | None = None,
 ) -> list[DecidedVideo]:
     """Decided rows of a creator (any case), or of some videos, in rank order."""
-    query = _entry_query().where(V.campaign_id == campaign_id, V.generation == status.generation)
+    query = entry_query().where(V.campaign_id == campaign_id, V.generation == status.generation)
     if username is not None:
         query = query.where(V.username_folded == username.casefold())
     if video_ids is not None:
@@ -971,27 +985,40 @@ class Tally:
     videos: int
 
 
-def tallies(session: Session, status: Status, campaign_id: str) -> list[Tally]:
-    """The campaign's decided rows counted by kind, in one grouped query: the dashboard's
-    numbers and the length of the moderation queue without reading the rows themselves."""
-    flagged = exists().where(
+def is_flagged() -> Any:
+    """A decided row's video raised integrity flags when they were last computed (SQL)."""
+    return exists().where(
         DecidedFlagsRow.campaign_id == V.campaign_id, DecidedFlagsRow.video_id == V.video_id
     )
-    has_decision = exists().where(
+
+
+def has_decision() -> Any:
+    """A person has made a decision on a decided row's video (SQL)."""
+    return exists().where(
         DecisionRow.campaign_id == V.campaign_id, DecisionRow.video_id == V.video_id
     )
-    # oyren.screening.triage.doubtful_topic, as a condition (a test holds the two together).
-    doubtful = and_(
+
+
+def doubtful_topic() -> Any:
+    """:func:`oyren.screening.triage.doubtful_topic` of a decided row, as a condition (a test
+    holds the two together)."""
+    return and_(
         V.topic_confidence.is_not(None),
         or_(V.topic.is_(None), V.topic_confidence < LOW_CONFIDENCE),
     )
+
+
+def tallies(session: Session, status: Status, campaign_id: str) -> list[Tally]:
+    """The campaign's decided rows counted by kind, in one grouped query: the dashboard's
+    numbers and the length of the moderation queue without reading the rows themselves."""
+    flagged, decision, doubtful = is_flagged(), has_decision(), doubtful_topic()
     rows = (
         select(
             V.eligible.label("eligible"),
             V.reasons.label("reasons"),
             case((flagged, 1), else_=0).label("flagged"),
             case((doubtful, 1), else_=0).label("doubtful"),
-            case((has_decision, 1), else_=0).label("decided"),
+            case((decision, 1), else_=0).label("decided"),
         )
         .where(V.campaign_id == campaign_id, V.generation == status.generation)
         .subquery()
@@ -1072,7 +1099,7 @@ def ranked_totals(session: Session, status: Status, campaign_id: str) -> tuple[i
 def winners(session: Session, status: Status, campaign: Campaign) -> Winners:
     """The prizes now: the engine's settlement over the top of both rankings and the jury's."""
     campaign_id, gen = campaign.id, status.generation
-    places = 3  # the prizes there are: more places than prizes held before any is settled
+    places = PLACES
     ranked = [v.entry for v in video_page(session, status, campaign_id, offset=0, limit=places)]
     judgments = round_judgments_of(session, campaign_id)
     judged = judged_entries(judgments)
@@ -1088,6 +1115,18 @@ def winners(session: Session, status: Status, campaign: Campaign) -> Winners:
     ids = _creator_ids(session, values, [f for *_, f in top])
     creators = [CreatorTotal(u, v, tuple(ids.get(f, ())), p, pid) for u, v, p, pid, f in top]
     return settle_ranked(campaign, ranked, creators, jury)
+
+
+def top_creators(
+    session: Session, status: Status, campaign_id: str, *, limit: int
+) -> list[tuple[CreatorTotal, str]]:
+    """The first ``limit`` creators of the discover ranking, each with their folded name (their
+    totals without the list of their videos)."""
+    values = {"campaign_id": campaign_id, "generation": status.generation, "limit": limit}
+    return [
+        (CreatorTotal(u, v, (), p, pid), f)
+        for u, v, p, pid, f in session.execute(_top_creators_query(), values)
+    ]
 
 
 @functools.cache
@@ -1132,11 +1171,11 @@ def results(session: Session, status: Status, campaign: Campaign) -> Results:
     queue, which weighs every entry; public pages read pages of rows instead)."""
     flags = flags_of(session, campaign.id)
     query = (
-        _entry_query()
+        entry_query()
         .where(V.campaign_id == campaign.id, V.generation == status.generation)
         .order_by(V.eligible.desc(), V.rank_key)
     )
-    entries = tuple(_entry(r, flags.get(r[0], ())) for r in session.execute(query))
+    entries = tuple(entry_of(r, flags.get(r[0], ())) for r in session.execute(query))
     creators = session.execute(
         select(C.username, C.views, C.username_folded)
         .where(C.campaign_id == campaign.id, C.generation == status.generation)
@@ -1168,6 +1207,24 @@ def flags_of(
     )
     if video_ids is not None:
         query = query.where(DecidedFlagsRow.video_id.in_(video_ids))
+    return {video_id: _flags(text) for video_id, text in session.execute(query)}
+
+
+def waiting_flags(
+    session: Session, status: Status, campaign_id: str
+) -> dict[str, tuple[Flag, ...]]:
+    """The flags of the flagged videos no one has decided on, by video id: every one of them
+    waits for a person (the flagged are few; the moderation queue counts their codes)."""
+    query = (
+        select(V.video_id, DecidedFlagsRow.flags)
+        .join(
+            DecidedFlagsRow,
+            and_(
+                DecidedFlagsRow.campaign_id == V.campaign_id, DecidedFlagsRow.video_id == V.video_id
+            ),
+        )
+        .where(V.campaign_id == campaign_id, V.generation == status.generation, ~has_decision())
+    )
     return {video_id: _flags(text) for video_id, text in session.execute(query)}
 
 
