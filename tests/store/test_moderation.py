@@ -311,7 +311,9 @@ def _check_pages(session: Session, rng: random.Random, combinations: int) -> set
         ("priority", "views", "posted"),
     ))  # fmt: skip
     seen = set()
-    for why, flag, theme, sort in [("", "", "", "priority"), *rng.sample(choices, combinations)]:
+    # The whole queue as it comes; a flag no video raised (and a why no video has) keep nothing.
+    always = [("", "", "", "priority"), ("", "no_such_code", "", "views"), ("odd", "", "", "")]
+    for why, flag, theme, sort in [*always, *rng.sample(choices, combinations)]:
         chosen = {"why": why, "flag": flag, "theme": theme, "sort": sort}
         items, kept = _whole_queue(session, **chosen)
         for offset, limit in ((0, 500), (rng.randint(0, 6), rng.randint(1, 7))):

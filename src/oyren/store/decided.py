@@ -1215,15 +1215,18 @@ def waiting_flags(
 ) -> dict[str, tuple[Flag, ...]]:
     """The flags of the flagged videos no one has decided on, by video id: every one of them
     waits for a person (the flagged are few; the moderation queue counts their codes)."""
-    query = (
-        select(V.video_id, DecidedFlagsRow.flags)
-        .join(
-            DecidedFlagsRow,
-            and_(
-                DecidedFlagsRow.campaign_id == V.campaign_id, DecidedFlagsRow.video_id == V.video_id
-            ),
-        )
-        .where(V.campaign_id == campaign_id, V.generation == status.generation, ~has_decision())
+    # From the flags (few) to their rows, each looked up by its key.
+    row = exists().where(
+        V.campaign_id == DecidedFlagsRow.campaign_id,
+        V.generation == status.generation,
+        V.video_id == DecidedFlagsRow.video_id,
+    )
+    decision = exists().where(
+        DecisionRow.campaign_id == DecidedFlagsRow.campaign_id,
+        DecisionRow.video_id == DecidedFlagsRow.video_id,
+    )
+    query = select(DecidedFlagsRow.video_id, DecidedFlagsRow.flags).where(
+        DecidedFlagsRow.campaign_id == campaign_id, row, ~decision
     )
     return {video_id: _flags(text) for video_id, text in session.execute(query)}
 

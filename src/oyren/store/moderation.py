@@ -6,13 +6,14 @@ The rules for what a decision does are in :mod:`oyren.rules.eligibility`; here d
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, case, false, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from oyren.errors import InputError, StoreError
@@ -20,7 +21,7 @@ from oyren.inputs.decisions import read_decisions
 from oyren.rules.awards import CreatorTotal, settle
 from oyren.rules.campaign import Campaign
 from oyren.rules.decisions import ACTIONS, Decision, latest_decisions
-from oyren.rules.eligibility import REASONS, SOFT_REASONS
+from oyren.rules.eligibility import SOFT_REASONS
 from oyren.rules.results import Entry, Flag, Results, Winners
 from oyren.screening.triage import (
     Review,
@@ -34,8 +35,8 @@ from oyren.screening.triage import (
 )
 from oyren.store import decided
 from oyren.store.audit import now, record_event
+from oyren.store.models import DecidedFlagsRow, DecisionRow
 from oyren.store.models import DecidedVideoRow as V
-from oyren.store.models import DecisionRow
 from oyren.store.rows import (
     file_digest,
     live_results,
@@ -227,31 +228,39 @@ def queue_page(
     queue's order), "views" (most first) or "posted" (oldest first), ties in the queue's order.
     """
     here = and_(V.campaign_id == campaign.id, V.generation == status.generation)
-    flagged = decided.is_flagged()
-    padded = literal(" ", String) + V.reasons + literal(" ", String)
-    # Kept out only by what a person can clear: no reason a person cannot.
-    soft = and_(
-        ~V.eligible,
-        *(~padded.contains(f" {r} ", autoescape=True) for r in sorted(_HARD)),
+    # Sets the database builds once for the scan (the flagged and the decided are few), rather
+    # than a lookup per row; a row's reasons are kept out by what a person can clear when
+    # they are one of the texts such reasons make.
+    flagged = V.video_id.in_(
+        select(DecidedFlagsRow.video_id).where(DecidedFlagsRow.campaign_id == campaign.id)
     )
+    soft = V.reasons.in_(_SOFT_TEXTS)
     waits = and_(
         here,
+        or_(soft, and_(V.eligible, decided.doubtful_topic()), flagged),
         ~decided.has_decision(),
-        or_(flagged, soft, and_(V.eligible, decided.doubtful_topic())),
     )
     kind = case((soft, "soft_reasons"), (flagged, "flagged"), else_="topic")
     rows = select(kind.label("kind"), V.topic.label("topic")).where(waits).subquery()
+    groups = session.execute(
+        select(rows.c.kind, rows.c.topic, func.count()).group_by(rows.c.kind, rows.c.topic)
+    ).all()
     whys: Counter[str] = Counter()
     themes: Counter[str] = Counter()
-    for k, topic, n in session.execute(
-        select(rows.c.kind, rows.c.topic, func.count()).group_by(rows.c.kind, rows.c.topic)
-    ):
+    for k, topic, n in groups:
         whys[k] += n
         themes[topic or "none"] += n
     flags = decided.waiting_flags(session, status, campaign.id)
     codes = Counter(f.code for found in flags.values() for f in found)
+    total = sum(whys.values())
+    # Without a flag's code to choose, the groups count what the filter keeps.
+    matching = sum(
+        n
+        for k, topic, n in groups
+        if (not why or k == why) and (not theme or (topic or "none") == theme)
+    )
 
-    chosen = []
+    chosen: list[Any] = []
     if why == "soft_reasons":
         chosen.append(soft)
     elif why == "flagged":
@@ -265,9 +274,7 @@ def queue_page(
         chosen.append(V.video_id.in_(bindparam("with_code", with_code, literal_execute=True)))
     if theme:
         chosen.append(V.topic.is_(None) if theme == "none" else V.topic == theme)
-    total = sum(whys.values())
-    matching = total
-    if chosen:
+    if flag:
         matching = session.execute(select(func.count()).where(waits, *chosen)).scalar_one()
 
     winners = decided.winners(session, status, campaign) if flags else Winners(None, None, None)
@@ -328,7 +335,14 @@ def queue_page(
     )
 
 
-_HARD = frozenset(REASONS) - SOFT_REASONS
+# Every text of reasons only a person can clear (oyren.rules.eligibility.SOFT_REASONS) as a
+# decided row keeps them: codes joined by spaces, here in every order.
+_SOFT_TEXTS = sorted(
+    " ".join(order)
+    for n in range(1, len(SOFT_REASONS) + 1)
+    for chosen in itertools.combinations(sorted(SOFT_REASONS), n)
+    for order in itertools.permutations(chosen)
+)
 
 
 def _top_impacts(
@@ -362,18 +376,23 @@ def _top_impacts(
     names = set(list(creator_rank)[:QUEUE_TOP])
     if winners.discover is not None:
         names.add(winners.discover.username.casefold())
+    flagged = sorted(flags)
     candidates = [
-        decided.entry_of(r, flags[r[0]])
-        for r in session.execute(
-            decided.entry_query().where(
-                V.campaign_id == cid,
-                V.generation == status.generation,
-                V.eligible,
-                decided.is_flagged(),
-                ~decided.has_decision(),
-                or_(V.video_id.in_(sorted(ids)), V.username_folded.in_(sorted(names))),
+        entry
+        for start in range(0, len(flagged), decided.BATCH)
+        for entry in (
+            decided.entry_of(r, flags[r[0]])
+            for r in session.execute(
+                # By key (the eligible are told apart here: asked in SQL, the database may walk
+                # the ranking instead).
+                decided.entry_query().where(
+                    V.campaign_id == cid,
+                    V.generation == status.generation,
+                    V.video_id.in_(flagged[start : start + decided.BATCH]),
+                )
             )
         )
+        if entry.eligible and (entry.video_id in ids or entry.username.casefold() in names)
     ]
     of = decided.counts(session, status, cid).entries
     out = {}
