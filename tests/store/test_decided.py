@@ -288,6 +288,30 @@ def test_many_creators_are_recounted_in_one_pass(
     _check(db, "many")
 
 
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_rebuild_totals_the_creators_a_few_at_a_time(
+    db: Engine, monkeypatch: pytest.MonkeyPatch, inline: bool
+) -> None:
+    # A finished generation inserts the creators' totals CREATORS_AT_ONCE at a time: each once,
+    # the generation's count of creators right, the ranking the engine's.
+    monkeypatch.setattr(decided, "CREATORS_AT_ONCE", 2)
+    campaign_id = f"c{next(COUNTER)}"
+    _register(db, _campaign(campaign_id))
+    names = ["aysel", "Aysel", "murad", "nigar", "orxan", "pəri", "rəşad", "PƏRI", "samir"]
+    records = [
+        record(SHIPPED, id=500 + i, username=names[i % len(names)], view_count=7 * i % 50)
+        for i in range(23)
+    ]
+    _apply(db, campaign_id, ("ingest", records))
+    _apply(db, campaign_id, ("rules", 40, inline))
+    _check(db, campaign_id)
+    state, _ = _rows(db, campaign_id)
+    with transaction(db, write=False) as session:
+        creators = decided.creator_page(session, state, campaign_id, offset=0, limit=100)
+    assert len(creators) == 7  # the names that fold together are one creator
+    assert not state.recomputing
+
+
 def test_eligible_counts_at_the_edges_on_every_backend(
     session: Any, campaign: Campaign, make_record: Any, write_jsonl: Any
 ) -> None:
