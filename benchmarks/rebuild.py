@@ -1,14 +1,21 @@
 """Benchmark a rebuild of the decided rows (a change of rules), on SQLite and PostgreSQL.
 
 A change of rules rewrites every decided row of a campaign (``oyren rebuild``), then totals
-every creator of the new generation. The totals are inserted a few thousand creators at a time
-(:data:`oyren.store.decided.CREATORS_AT_ONCE`); the baseline inserts them one creator at a time,
-as the rebuild did before (each insert also updates the generation's count of creators).
+every creator of the new generation. Three ways, each with one thing as the rebuild did it
+before:
+
+- "now": as it is;
+- "topics again": every video's topic computed again, where now a rebuild keeps the topics of
+  the generation before it when the themes and hashtags are the same and the video's text too
+  (:data:`oyren.store.decided.CARRY_TOPICS`);
+- "one by one": the creators' totals inserted one creator at a time (each insert also updates
+  the generation's count of creators), where now they go a few thousand at a time
+  (:data:`oyren.store.decided.CREATORS_AT_ONCE`).
 
 The seeded sandbox campaign (``oyren simulate``: N videos, about 10 observations each; the JSONL
 cached in the system temp folder) is ingested once per database. Then its rules change several
-times, the minimum duration going from 31 s to 32 s and back, each rebuild made as it is now
-or as before, taking turns so that each side rebuilds both rules and goes first as often. Each
+times, the minimum duration going round 31 s, 32 s and 33 s, each rebuild made one of the
+three ways, taking turns so that over three rounds each way rebuilds under each of the rules. Each
 rebuild is timed: wall time, the process's CPU time and, on PostgreSQL, the CPU time of every
 PostgreSQL process on the machine over it (read from /proc: the server's share of the work).
 The decided rows and creators' totals each side builds under the same rules must be the same.
@@ -43,14 +50,19 @@ CAMPAIGN_FILE = SRC / "oyren" / "data" / "sandbox-2024.toml"
 CACHE = Path(tempfile.gettempdir()) / "oyren-bench"
 SCHEMA = "oyren_bench_rebuild"
 TICKS = os.sysconf("SC_CLK_TCK")
-SIDES = {"now": decided.CREATORS_AT_ONCE, "one by one": 1}
+# Each way of rebuilding: the settings of oyren.store.decided it runs with.
+SIDES: dict[str, dict[str, Any]] = {
+    "now": {},
+    "topics again": {"CARRY_TOPICS": False},
+    "one by one": {"CREATORS_AT_ONCE": 1},
+}
 
 
 def main() -> None:
     """Parse options, then store and rebuild the campaign on each database, and print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--videos", type=int, default=20_000, help="simulated videos")
-    parser.add_argument("--rounds", type=int, default=3, help="changes of rules per side")
+    parser.add_argument("--rounds", type=int, default=3, help="rebuilds each way")
     parser.add_argument("--postgres", help="a PostgreSQL server URL to measure too")
     args = parser.parse_args()
 
@@ -75,11 +87,11 @@ def main() -> None:
             wall, cpu, server = (statistics.median(run[i] for run in runs) for i in range(3))
             shown = f"{server:>14.2f}" if name == "postgres" else f"{'':>14}"
             print(f"{name + ', ' + side:<22}{wall:>8.2f}{cpu:>8.2f}{shown}")
-        now, before = (
-            [statistics.median(run[i] for run in sides[s]) for i in range(3)] for s in SIDES
-        )
-        print(f"{name}: now / one by one: wall {now[0] / before[0]:.2f},"
-              f" CPU {now[1] / before[1]:.2f}")  # fmt: skip
+        now = [statistics.median(run[i] for run in sides["now"]) for i in range(3)]
+        for side in list(SIDES)[1:]:
+            before = [statistics.median(run[i] for run in sides[side]) for i in range(3)]
+            print(f"{name}: now / {side}: wall {now[0] / before[0]:.2f},"
+                  f" CPU {now[1] / before[1]:.2f}")  # fmt: skip
     print(f"({len(os.sched_getaffinity(0))} CPUs, load average {os.getloadavg()[0]:.1f})")
 
 
@@ -98,9 +110,10 @@ def measure(
     runs: dict[str, list[tuple[float, float, float]]] = {side: [] for side in SIDES}
     built: dict[tuple[str, int], list[Any]] = {}
     rebuilds = 0
+    ways = list(SIDES)
     for n in range(rounds):
-        for side in list(SIDES) if n % 2 == 0 else list(SIDES)[::-1]:
-            minimum = 31 + rebuilds % 2
+        for side in ways[n % len(ways) :] + ways[: n % len(ways)]:
+            minimum = 31 + rebuilds % len(ways)
             rebuilds += 1
             previous = decided.INLINE_REBUILD
             decided.INLINE_REBUILD = -1  # rebuilt below, by rebuild()
@@ -109,23 +122,26 @@ def measure(
                     register_campaign(session, campaign=_rules(shipped, minimum), by="benchmark")
             finally:
                 decided.INLINE_REBUILD = previous
-            decided.CREATORS_AT_ONCE = SIDES[side]
+            saved = {name: getattr(decided, name) for name in SIDES[side]}
+            for name, value in SIDES[side].items():
+                setattr(decided, name, value)
             try:
                 before = _now()
                 assert decided.rebuild(engine, shipped.id)
                 after = _now()
             finally:
-                decided.CREATORS_AT_ONCE = SIDES["now"]
+                for name, value in saved.items():
+                    setattr(decided, name, value)
             wall, cpu, server = (b - a for a, b in zip(before, after, strict=True))
             runs[side].append((wall, cpu, server))
             built.setdefault((side, minimum), _rows(engine, shipped.id))
-            print(f"{engine.dialect.name}, min {minimum} s, {side:<10}: wall {wall:6.2f} s"
+            print(f"{engine.dialect.name}, min {minimum} s, {side:<12}: wall {wall:6.2f} s"
                   f"  CPU {cpu:6.2f} s  server CPU {server:6.2f} s", flush=True)  # fmt: skip
-    for minimum in (31, 32):
+    for minimum in range(31, 31 + len(ways)):
         sides = [built[side, minimum] for side in SIDES if (side, minimum) in built]
-        if len(sides) == 2 and sides[0] != sides[1]:
-            sys.exit(f"{engine.dialect.name}, min {minimum} s: the rows differ between the sides")
-    print(f"{engine.dialect.name}: both sides built the same rows under the same rules")
+        if any(rows != sides[0] for rows in sides):
+            sys.exit(f"{engine.dialect.name}, min {minimum} s: the rows differ between the ways")
+    print(f"{engine.dialect.name}: every way built the same rows under the same rules")
     return runs
 
 

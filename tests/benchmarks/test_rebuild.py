@@ -19,10 +19,12 @@ def test_rebuild_benchmark_sides_agree(
     monkeypatch.setattr(sys, "argv", ["rebuild.py", "--videos", "150", "--rounds", "2"])
     rebuild.main()
     out = capsys.readouterr().out
-    assert "sqlite: both sides built the same rows under the same rules" in out
+    assert "sqlite: every way built the same rows under the same rules" in out
     assert "sqlite: now / one by one: wall" in out
-    assert out.count("sqlite, min 3") == 4  # two rounds of both sides
-    assert rebuild.SIDES["now"] == decided.CREATORS_AT_ONCE  # set back after each rebuild
+    assert "sqlite: now / topics again: wall" in out
+    assert out.count("sqlite, min 3") == 6  # two rounds of the three ways
+    # The settings are set back after each rebuild.
+    assert (decided.CREATORS_AT_ONCE, decided.CARRY_TOPICS) == (5_000, True)
 
 
 @pytest.mark.skipif(
@@ -34,9 +36,9 @@ def test_rebuild_benchmark_on_postgres(
     url = os.environ["OYREN_TEST_POSTGRES_URL"]
     monkeypatch.setattr(rebuild, "CACHE", tmp_path)
     monkeypatch.setattr(rebuild, "SCHEMA", f"oyren_bench_rebuild_{os.getpid()}")
-    argv = ["rebuild.py", "--videos", "100", "--rounds", "1", "--postgres", url]
+    argv = ["rebuild.py", "--videos", "100", "--rounds", "2", "--postgres", url]
     monkeypatch.setattr(sys, "argv", argv)
     rebuild.main()
     out = capsys.readouterr().out
-    assert "postgresql: both sides built the same rows under the same rules" in out
+    assert "postgresql: every way built the same rows under the same rules" in out
     assert "postgres: now / one by one" in out

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 
 from oyren.errors import StoreError
 from oyren.inputs.observations import observation_from_record
@@ -310,6 +310,51 @@ def test_a_rebuild_totals_the_creators_a_few_at_a_time(
         creators = decided.creator_page(session, state, campaign_id, offset=0, limit=100)
     assert len(creators) == 7  # the names that fold together are one creator
     assert not state.recomputing
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_rebuild_keeps_topics_only_where_they_cannot_have_changed(
+    db: Engine, inline: bool
+) -> None:
+    # A change of rules that leaves the themes and hashtags alone keeps each video's topic
+    # (marked here in the complete generation's rows, to tell kept from computed again); a
+    # change of themes computes them again.
+    campaign_id = f"c{next(COUNTER)}"
+    _register(db, _campaign(campaign_id))
+    records = [record(SHIPPED, id=600 + i, username=NAMES[i % 4]) for i in range(5)]
+    _apply(db, campaign_id, ("ingest", records))
+    with transaction(db) as session:
+        session.execute(
+            update(DecidedVideoRow)
+            .where(DecidedVideoRow.campaign_id == campaign_id)
+            .values(topic="kept", topic_confidence=0.25)
+        )
+    _change_rules(db, _campaign(campaign_id, 40), inline)
+    _, entries = _rows(db, campaign_id)
+    assert {(e.topic, e.topic_confidence) for e in entries} == {("kept", 0.25)}
+    # Without the science theme (and the rest as before): every topic is the classifier's.
+    source = _campaign(campaign_id, 40).source_text.replace(
+        '[[themes]]\nid = "science"\nname = { az = "Elm", en = "Science" }\n', "", 1
+    )
+    fewer = parse_campaign(source, path=f"{campaign_id}.toml")
+    assert len(fewer.themes) == len(SHIPPED.themes) - 1
+    _change_rules(db, fewer, inline)
+    _check(db, campaign_id)
+    _, entries = _rows(db, campaign_id)
+    assert "kept" not in {e.topic for e in entries}
+
+
+def _change_rules(engine: Engine, campaign: Campaign, inline: bool) -> None:
+    """Register new rules, rebuilt in their transaction (inline) or by rebuild() after it."""
+    previous = decided.INLINE_REBUILD
+    decided.INLINE_REBUILD = previous if inline else -1
+    try:
+        with transaction(engine) as session:
+            register_campaign(session, campaign=campaign, by="o", at=5)
+    finally:
+        decided.INLINE_REBUILD = previous
+    if not inline:
+        assert decided.rebuild(engine, campaign.id)
 
 
 def test_eligible_counts_at_the_edges_on_every_backend(

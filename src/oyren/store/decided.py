@@ -127,6 +127,8 @@ BATCH = 500  # videos per query: well under every database's parameter limit
 # Creators' totals a finished generation inserts at once: each insert also updates the
 # generation's count, so one per creator cost more than the rest of a rebuild.
 CREATORS_AT_ONCE = 5_000
+# A rebuild keeps the topics of the generation before it where they cannot have changed.
+CARRY_TOPICS = True
 INLINE_REBUILD = 5_000  # videos a change of rules rebuilds at once, in the same transaction
 PENDING = "oyren.decided.pending"
 FRESH = "oyren.decided.fresh"
@@ -338,9 +340,12 @@ def _write(
     *,
     creators: bool = True,
     fresh: _Fresh | None = None,
+    topics_from: int | None = None,
 ) -> int | None:
     """Rewrite the rows of ``video_ids`` in ``generation`` from their inputs, by batches;
-    return the newest observation time among them. Videos ``fresh`` holds are not read back."""
+    return the newest observation time among them. Videos ``fresh`` holds are not read back.
+    A video's topic is kept while its text is the same: from its row in ``generation``, else
+    from its row in generation ``topics_from`` (see :func:`_topics_from`)."""
     topics = _Topics(campaign)
     put = BulkInsert(session.connection(), insert(VIDEOS), _VIDEO_COLUMNS)
     # People's decisions and removals are few: when the campaign has none, no batch asks.
@@ -386,6 +391,12 @@ def _write(
         folded.update(r.username_folded for r in before.values())
 
         known = {vid: (r.text_digest, r.topic, r.topic_confidence) for vid, r in before.items()}
+        if topics_from is not None and (missing := [v for v in chunk if v not in before]):
+            kept = select(V.video_id, V.text_digest, V.topic, V.topic_confidence).where(
+                V.campaign_id == campaign_id, V.generation == topics_from, V.video_id.in_(missing)
+            )
+            known.update((r.video_id, (r.text_digest, r.topic, r.topic_confidence))
+                         for r in session.execute(kept))  # fmt: skip
         digests = {vid: _text_digest(v.meta) for vid, v in videos.items()}  # once a video
         entries = decide_videos(
             campaign,
@@ -421,6 +432,21 @@ def _write(
     if creators and folded:
         _write_creators(session, campaign_id, generation, sorted(folded))
     return newest
+
+
+def _topics_from(state: DecidedStateRow, campaign: Campaign) -> int | None:
+    """The complete generation whose topics a rebuild under ``campaign`` keeps (for the videos
+    whose text is unchanged): the current one, when its rules give topics as ``campaign``'s do
+    (the same themes and campaign hashtags: a topic depends on nothing else of the rules)."""
+    if not CARRY_TOPICS or not state.generation or not state.rules_source:
+        return None
+    built = parse_stored(state.rules_source, state.campaign_id)
+    return state.generation if _topic_rules(built) == _topic_rules(campaign) else None
+
+
+def _topic_rules(campaign: Campaign) -> tuple[Any, ...]:
+    """What of a campaign's rules its videos' topics depend on (the classifier's inputs)."""
+    return campaign.themes, campaign.hashtags, campaign.query_spellings
 
 
 def _has_people(session: Session, campaign_id: str) -> bool:
@@ -696,9 +722,10 @@ def _build_rest(
 ) -> None:
     """Fill the building generation from ``after`` to the end and switch to it."""
     assert state.building is not None
+    topics_from = _topics_from(state, campaign)
     while ids := _next_ids(session, state.campaign_id, after, 5 * BATCH):
         _newest(state, _write(session, state.campaign_id, state.building, campaign, ids,
-                              creators=False))  # fmt: skip
+                              creators=False, topics_from=topics_from))  # fmt: skip
         state.done += len(ids)
         after = ids[-1]
         if progress is not None:
@@ -797,7 +824,9 @@ def rebuild(
                 if progress is not None:
                     progress(state.done, state.total)
                 return True
-            _newest(state, _write(session, campaign_id, generation, campaign, ids, creators=False))
+            written = _write(session, campaign_id, generation, campaign, ids, creators=False,
+                             topics_from=_topics_from(state, campaign))  # fmt: skip
+            _newest(state, written)
             state.done += len(ids)
             state.updated_at = now()
             after = ids[-1]
