@@ -168,23 +168,20 @@ def stored_observations(
         # A whole campaign is streamed. Not a few videos: PostgreSQL plans a streamed query for
         # its first rows (walking every observation in id order), not for reading them all.
         query = query.execution_options(yield_per=10_000)
-    for row in session.execute(query):
-        yield Observation(
-            video_id=row[0],
-            username=row[1],
-            create_time=row[2],
-            collected_at=row[3],
-            view_count=row[4],
-            region_code=row[5],
-            description=row[6],
-            hashtags=tuple(orjson.loads(row[7])),
-            duration_s=row[8],
-            like_count=row[9],
-            comment_count=row[10],
-            share_count=row[11],
-            music_id=row[12],
-            voice_to_text=row[13],
-        )
+    # Read as plain rows (no ORM), with this transaction's pending objects flushed first as the
+    # session would; each distinct hashtag list (few, repeated) parsed once.
+    session.flush()
+    lists: dict[str, tuple[str, ...]] = {}
+    for rows in session.connection().execute(query).partitions(10_000):
+        for (video_id, username, create_time, collected_at, view_count, region_code,
+             description, hashtags, duration_s, likes, comments, shares, music_id,
+             voice_to_text) in rows:  # fmt: skip
+            tags = lists.get(hashtags)
+            if tags is None:
+                tags = lists[hashtags] = tuple(orjson.loads(hashtags))
+            yield Observation(video_id, username, create_time, collected_at, view_count,
+                              region_code, description, tags, duration_s, likes, comments,
+                              shares, music_id, voice_to_text)  # fmt: skip
 
 
 def stored_decisions(
