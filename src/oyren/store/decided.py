@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -575,6 +575,15 @@ def _write_creators(
         _insert_creators(session, campaign_id, generation, totals)
 
 
+def _streamed(session: Session, query: Any) -> Iterator[Any]:
+    """The rows of ``query`` as plain rows (no ORM row processing), streamed 10,000 at a time,
+    this transaction's pending objects flushed first as the session's own execute would."""
+    session.flush()
+    result = session.connection().execute(query.execution_options(yield_per=10_000))
+    for rows in result.partitions(10_000):
+        yield from rows
+
+
 def _eligible_by_creator(
     session: Session, campaign_id: str, generation: int, folded: set[str]
 ) -> dict[str, list[Entry]]:
@@ -585,7 +594,7 @@ def _eligible_by_creator(
         .where(V.campaign_id == campaign_id, V.generation == generation, V.eligible)
     )
     out: dict[str, list[Entry]] = {}
-    for row in session.execute(query.execution_options(yield_per=10_000)):
+    for row in _streamed(session, query):
         if row[-1] in folded:
             out.setdefault(row[-1], []).append(entry_of(row))
     return out
@@ -754,7 +763,7 @@ def _finish(session: Session, state: DecidedStateRow, campaign: Campaign) -> Non
     group: list[Entry] = []
     totals: list[CreatorTotal] = []  # inserted a few thousand creators at a time
     current: str | None = None
-    for row in session.execute(query.execution_options(yield_per=10_000)):
+    for row in _streamed(session, query):
         entry = entry_of(row)
         name = entry.username.casefold()
         if name != current and group:
