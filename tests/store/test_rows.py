@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from oyren.errors import CampaignError, StoreError
 from oyren.rules.campaign import Campaign
-from oyren.store import award, moderate, remove_video
+from oyren.store import award, ingest_observations, moderate, remove_video, rows
 from oyren.store.db import transaction
 from oyren.store.rows import (
     current_award,
@@ -81,6 +83,30 @@ def test_stored_inputs_read_back_what_was_stored(ingested: Session) -> None:
     assert sorted(o.video_id for o in stored_observations(ingested, CID)) == ["1", "2", "3"]
     assert [o.video_id for o in stored_observations(ingested, CID, video_ids=["3"])] == ["3"]
     assert live_results(ingested, stored_campaign(ingested)).winners.best_video is None
+
+
+def test_stored_observations_are_the_same_read_a_row_at_a_time(
+    ingested: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    make_record: Callable[..., dict[str, Any]],
+    write_jsonl: Callable[..., Path],
+) -> None:
+    # Rows fetched a batch at a time and hashtag lists remembered a few at a time give the same
+    # observations as one batch; nothing is lost between batches.
+    later = [
+        make_record(id=1 + i % 3, view_count=4000 + i, collected_at=AFTER - 60 + i,
+                    hashtag_names=[["elm"], ["TikTokdanÖyrən", "elm"], []][i % 3])
+        for i in range(7)
+    ]  # fmt: skip
+    ingest_observations(ingested, campaign_id=CID, path=write_jsonl(later), by="organizer")
+    whole = list(stored_observations(ingested, CID))
+    assert len(whole) > 3 and len({o.hashtags for o in whole}) > 1
+    monkeypatch.setattr(rows, "READ_ROWS", 1)
+    monkeypatch.setattr(rows, "LISTS_KEPT", 0)
+    assert list(stored_observations(ingested, CID)) == whole
+    assert list(stored_observations(ingested, CID, video_ids=["1", "3"])) == [
+        o for o in whole if o.video_id in ("1", "3")
+    ]
 
 
 def stored_campaign(session: Session) -> Campaign:

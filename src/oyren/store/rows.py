@@ -130,6 +130,12 @@ def current_marks(session: Session, campaign_id: str) -> Marks:
     return Marks(observation or 0, decision or 0, removal or 0)
 
 
+# Stored observations are read this many rows at a time, with at most about this many distinct
+# hashtag lists remembered (each parsed once while remembered).
+READ_ROWS = 10_000
+LISTS_KEPT = 10_000
+
+
 def stored_observations(
     session: Session,
     campaign_id: str,
@@ -169,10 +175,13 @@ def stored_observations(
         # its first rows (walking every observation in id order), not for reading them all.
         query = query.execution_options(yield_per=10_000)
     # Read as plain rows (no ORM), with this transaction's pending objects flushed first as the
-    # session would; each distinct hashtag list (few, repeated) parsed once.
+    # session would; each distinct hashtag list (few, repeated) parsed once, and forgotten past
+    # LISTS_KEPT of them, so that a streamed campaign's memory does not grow with them.
     session.flush()
     lists: dict[str, tuple[str, ...]] = {}
-    for rows in session.connection().execute(query).partitions(10_000):
+    for rows in session.connection().execute(query).partitions(READ_ROWS):
+        if len(lists) > LISTS_KEPT:
+            lists.clear()
         for (video_id, username, create_time, collected_at, view_count, region_code,
              description, hashtags, duration_s, likes, comments, shares, music_id,
              voice_to_text) in rows:  # fmt: skip
