@@ -25,13 +25,14 @@ from oyren.store.db import (
     head_revision,
     normalize_url,
     open_database,
+    plain_batches,
     probe_each,
     show_url,
     transaction,
     upgrade,
 )
 from oyren.store.ingest import content_hash
-from oyren.store.models import AuditRow, CampaignRow, VideoRow
+from oyren.store.models import AuditRow, CampaignRow, DecisionRow, VideoRow
 
 
 def url_of(engine: Engine) -> str:
@@ -212,3 +213,17 @@ def test_probe_each_finds_each_value_or_none_whatever_its_characters(stored_db: 
         assert all(pk is None for _, pk in session.execute(elsewhere))
     assert found == [(v, stored.get(v)) for v in asked]
     assert sum(pk is not None for _, pk in found) == len(hostile[::2])
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_plain_batches_see_pending_objects_and_come_in_batches(
+    stored_db: Engine, campaign: Campaign, stream: bool
+) -> None:
+    with transaction(stored_db) as session:
+        for n in range(5):  # added, not yet flushed
+            session.add(DecisionRow(campaign_id=campaign.id, video_id=str(n), action="include",
+                                    reason="", actor="m", at=n))  # fmt: skip
+        query = select(DecisionRow.video_id, DecisionRow.at).order_by(DecisionRow.at)
+        batches = list(plain_batches(session, query, 2, stream=stream))
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert [tuple(r) for b in batches for r in b] == [(str(n), n) for n in range(5)]

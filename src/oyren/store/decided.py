@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -65,7 +65,7 @@ from oyren.screening.flags import flag_videos
 from oyren.screening.screener import CampaignScreener
 from oyren.screening.themes import LOW_CONFIDENCE
 from oyren.store.audit import now
-from oyren.store.db import BulkInsert, analyze_after_commit, probe_each
+from oyren.store.db import BulkInsert, analyze_after_commit, plain_batches, probe_each
 from oyren.store.models import (
     CampaignRow,
     DecidedCreatorRow,
@@ -575,15 +575,6 @@ def _write_creators(
         _insert_creators(session, campaign_id, generation, totals)
 
 
-def _streamed(session: Session, query: Any) -> Iterator[Any]:
-    """The rows of ``query`` as plain rows (no ORM row processing), streamed 10,000 at a time,
-    this transaction's pending objects flushed first as the session's own execute would."""
-    session.flush()
-    result = session.connection().execute(query.execution_options(yield_per=10_000))
-    for rows in result.partitions(10_000):
-        yield from rows
-
-
 def _eligible_by_creator(
     session: Session, campaign_id: str, generation: int, folded: set[str]
 ) -> dict[str, list[Entry]]:
@@ -594,7 +585,7 @@ def _eligible_by_creator(
         .where(V.campaign_id == campaign_id, V.generation == generation, V.eligible)
     )
     out: dict[str, list[Entry]] = {}
-    for row in _streamed(session, query):
+    for row in itertools.chain.from_iterable(plain_batches(session, query, stream=True)):
         if row[-1] in folded:
             out.setdefault(row[-1], []).append(entry_of(row))
     return out
@@ -763,7 +754,7 @@ def _finish(session: Session, state: DecidedStateRow, campaign: Campaign) -> Non
     group: list[Entry] = []
     totals: list[CreatorTotal] = []  # inserted a few thousand creators at a time
     current: str | None = None
-    for row in _streamed(session, query):
+    for row in itertools.chain.from_iterable(plain_batches(session, query, stream=True)):
         entry = entry_of(row)
         name = entry.username.casefold()
         if name != current and group:
@@ -1031,11 +1022,12 @@ class Tally:
     videos: int
 
 
-def is_flagged() -> Any:
-    """A decided row's video raised integrity flags when they were last computed (SQL)."""
-    return exists().where(
-        DecidedFlagsRow.campaign_id == V.campaign_id, DecidedFlagsRow.video_id == V.video_id
-    )
+def is_flagged(campaign_id: str) -> Any:
+    """A decided row of the campaign whose video raised integrity flags when they were last
+    computed (SQL): as a set the database builds once for a scan (the flagged are few), rather
+    than a lookup per row."""
+    flagged = select(DecidedFlagsRow.video_id).where(DecidedFlagsRow.campaign_id == campaign_id)
+    return V.video_id.in_(flagged)
 
 
 def has_decision() -> Any:
@@ -1057,7 +1049,7 @@ def doubtful_topic() -> Any:
 def tallies(session: Session, status: Status, campaign_id: str) -> list[Tally]:
     """The campaign's decided rows counted by kind, in one grouped query: the dashboard's
     numbers and the length of the moderation queue without reading the rows themselves."""
-    flagged, decision, doubtful = is_flagged(), has_decision(), doubtful_topic()
+    flagged, decision, doubtful = is_flagged(campaign_id), has_decision(), doubtful_topic()
     rows = (
         select(
             V.eligible.label("eligible"),

@@ -35,8 +35,8 @@ from oyren.screening.triage import (
 )
 from oyren.store import decided
 from oyren.store.audit import now, record_event
-from oyren.store.models import DecidedFlagsRow, DecisionRow
 from oyren.store.models import DecidedVideoRow as V
+from oyren.store.models import DecisionRow
 from oyren.store.rows import (
     file_digest,
     live_results,
@@ -228,12 +228,9 @@ def queue_page(
     queue's order), "views" (most first) or "posted" (oldest first), ties in the queue's order.
     """
     here = and_(V.campaign_id == campaign.id, V.generation == status.generation)
-    # Sets the database builds once for the scan (the flagged and the decided are few), rather
-    # than a lookup per row; a row's reasons are kept out by what a person can clear when
-    # they are one of the texts such reasons make.
-    flagged = V.video_id.in_(
-        select(DecidedFlagsRow.video_id).where(DecidedFlagsRow.campaign_id == campaign.id)
-    )
+    # A row's reasons are kept out by what a person can clear when they are one of the texts
+    # such reasons make.
+    flagged = decided.is_flagged(campaign.id)
     soft = V.reasons.in_(_SOFT_TEXTS)
     waits = and_(
         here,

@@ -26,6 +26,7 @@ from oyren.rules.decisions import Decision, latest_decisions
 from oyren.rules.observations import Observation
 from oyren.rules.results import Results
 from oyren.rules.videos import collect_videos
+from oyren.store.db import plain_batches
 from oyren.store.models import (
     AwardRow,
     CampaignRow,
@@ -170,16 +171,12 @@ def stored_observations(
         query = query.where(o.id <= upto)
     if video_ids is not None:
         query = query.where(VideoRow.video_id.in_(video_ids))
-    else:
-        # A whole campaign is streamed. Not a few videos: PostgreSQL plans a streamed query for
-        # its first rows (walking every observation in id order), not for reading them all.
-        query = query.execution_options(yield_per=10_000)
-    # Read as plain rows (no ORM), with this transaction's pending objects flushed first as the
-    # session would; each distinct hashtag list (few, repeated) parsed once, and forgotten past
-    # LISTS_KEPT of them, so that a streamed campaign's memory does not grow with them.
-    session.flush()
+    # A whole campaign is streamed. Not a few videos: PostgreSQL plans a streamed query for its
+    # first rows (walking every observation in id order), not for reading them all. Each
+    # distinct hashtag list (few, repeated) is parsed once, and forgotten past LISTS_KEPT of
+    # them, so that a streamed campaign's memory does not grow with them.
     lists: dict[str, tuple[str, ...]] = {}
-    for rows in session.connection().execute(query).partitions(READ_ROWS):
+    for rows in plain_batches(session, query, READ_ROWS, stream=video_ids is None):
         if len(lists) > LISTS_KEPT:
             lists.clear()
         for (video_id, username, create_time, collected_at, view_count, region_code,
