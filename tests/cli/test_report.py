@@ -23,7 +23,7 @@ from oyren.rules.results import Flag
 from oyren.store.audit import AuditEntry, AuditPage
 from oyren.store.campaigns import CampaignInfo
 from oyren.store.ingest import IngestSummary
-from oyren.store.moderation import QueueItem
+from oyren.store.moderation import QueueItem, page_of_queue
 from oyren.store.rows import AwardRecord
 
 HOSTILE = "[bold red]x[/] <script>"
@@ -89,7 +89,7 @@ def test_queue_table_prints_user_text_as_it_is_not_as_markup(campaign, make_obs)
     results = evaluate_observations(campaign, [make_obs(id=1, username=HOSTILE)])
     entry = dataclasses.replace(results.entries[0], flags=(Flag("view_spike", 0.7, "x"),))
     item = QueueItem(entry=entry, why="flagged", detail=HOSTILE)
-    assert HOSTILE in text_of(render_queue, [item])
+    assert HOSTILE in text_of(render_queue, page_of_queue([item]))
 
 
 def test_render_campaigns_lists_each_with_its_award(campaign):
@@ -118,9 +118,38 @@ def test_render_queue_says_why_each_video_waits(campaign, make_obs):
         QueueItem(entry, "soft_reasons"),
         QueueItem(entry, "topic", "off topic: football"),
     ]
-    text = text_of(render_queue, items)
+    text = text_of(render_queue, page_of_queue(items))
     assert "Waiting for a moderator: 2" in text
     assert "region_unknown" in text and "off topic: football" in text
+    assert "1–2 of 2\n" in text
+    assert "by why: soft_reasons 1, topic 1" in text
+
+
+def test_render_queue_says_where_the_page_is_and_what_the_filters_keep(campaign, make_obs):
+    entries = [
+        dataclasses.replace(e, topic=None, topic_confidence=None)
+        for e in evaluate_observations(
+            campaign, [make_obs(id=n, region_code=None) for n in range(1, 6)]
+        ).entries
+    ]
+    items = [QueueItem(e, "soft_reasons") for e in entries]
+    doubtful = dataclasses.replace(entries[0], video_id="9", topic="science", topic_confidence=0.2)
+    items.append(QueueItem(doubtful, "topic", "doubtful"))
+    out = io.StringIO()
+    page = page_of_queue(items, why="soft_reasons", offset=1, limit=2)
+    render_queue(page, Console(file=out, width=200), offset=1)
+    text = out.getvalue()
+    assert "Waiting for a moderator: 6" in text
+    assert "2–3 of 5 kept by the filters (the next: --offset 3)" in text
+    assert "by why: soft_reasons 5, topic 1" in text
+    assert "by topic: none 5, science 1" in text
+    assert [line.split("│")[1].strip() for line in text.splitlines() if "@" in line] == [
+        entries[1].video_id,
+        entries[2].video_id,
+    ]
+    out = io.StringIO()
+    render_queue(page_of_queue(items, offset=6), Console(file=out, width=200), offset=6)
+    assert "none here of 6\n" in out.getvalue()
 
 
 def test_render_audit_prints_details_and_the_next_page():

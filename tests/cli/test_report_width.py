@@ -8,7 +8,7 @@ from rich.console import Console
 
 from oyren.cli.report import render_queue
 from oyren.rules.results import Entry
-from oyren.store.moderation import QueueItem
+from oyren.store.moderation import QueueItem, page_of_queue
 
 LONG_ID = "7390000000000000001"
 
@@ -34,7 +34,7 @@ def _item(video_id: str, detail: str) -> QueueItem:
 def test_queue_table_keeps_video_ids_whole_when_narrow() -> None:
     for width in (40, 60, 80):
         out = io.StringIO()
-        render_queue([_item(LONG_ID, "x " * 40)], Console(file=out, width=width))
+        render_queue(page_of_queue([_item(LONG_ID, "x " * 40)]), Console(file=out, width=width))
         text = out.getvalue()
         assert LONG_ID in text, (width, text)
         assert "1,234,567" in text

@@ -179,6 +179,51 @@ def test_cli_queue_and_campaigns(
     assert CID[:10] in cli("campaigns").stdout
 
 
+def test_cli_queue_pages_filters_and_speaks_json(
+    cli: Callable[..., Any], campaign_file: Path, tmp_path: Path, make_record: Callable[..., Any]
+) -> None:
+    records = [
+        make_record(id=n, username=f"creator{n}", view_count=100 * n, region_code=None)
+        for n in range(1, 8)
+    ]
+    cli("init", "--campaign", campaign_file)
+    cli("ingest", "--campaign", CID, "--observations", jsonl(tmp_path / "o.jsonl", records))
+    whole = orjson.loads(cli("queue", "--campaign", CID, "--format", "json").stdout)
+    assert (whole["total"], whole["matching"], len(whole["items"])) == (7, 7, 7)
+    assert dict(whole["whys"]) == {"soft_reasons": 7}
+    paged = cli("queue", "--campaign", CID, "--sort", "views", "--limit", "2", "--offset", "1")
+    assert paged.exit_code == 0
+    assert "Waiting for a moderator: 7" in paged.stdout
+    assert "2–3 of 7 (the next: --offset 3)" in paged.stdout
+    # Most views first: the 2nd and 3rd most viewed.
+    shown = [line.split("│")[2].strip() for line in paged.stdout.splitlines() if "@" in line]
+    assert shown == ["@creator6", "@creator5"]
+    as_json = orjson.loads(cli("queue", "--campaign", CID, "--sort", "views", "--limit", "2",
+                               "--offset", "1", "--format", "json").stdout)  # fmt: skip
+    assert [i["entry"]["username"] for i in as_json["items"]] == ["creator6", "creator5"]
+    # A flag or a theme no video has keeps nothing, whatever its text; the counts stay whole.
+    for hostile in ("[bold]x[/]", "' OR 1=1 --", "%", "none\x00"):
+        kept = orjson.loads(cli("queue", "--campaign", CID, "--flag", hostile,
+                                "--format", "json").stdout)  # fmt: skip
+        assert (kept["total"], kept["matching"], kept["items"]) == (7, 0, [])
+    assert (
+        "none here of 0 kept by the filters"
+        in cli("queue", "--campaign", CID, "--theme", "[red]x").stdout
+    )
+    for bad in (("--why", "bought"), ("--sort", "random"), ("--limit", "0"), ("--offset", "-1")):
+        refused = cli("queue", "--campaign", CID, *bad)
+        assert refused.exit_code == 2 and bad[0] in refused.stderr + refused.stdout, bad
+    unknown = cli("queue", "--campaign", "no-such-campaign")
+    assert unknown.exit_code != 0 and "no-such-campaign" in unknown.stderr
+
+
+def test_cli_queue_offers_the_kinds_and_orders_of_the_queue() -> None:
+    from oyren import cli
+    from oyren.screening import triage
+
+    assert (cli.QUEUE_WHYS, cli.QUEUE_SORTS) == (triage.REVIEW_KINDS, triage.QUEUE_SORTS)
+
+
 def test_cli_ingest_bad_line_names_it_and_stores_nothing(
     cli: Callable[..., Any], campaign_file: Path, tmp_path: Path, make_record: Callable[..., Any]
 ) -> None:

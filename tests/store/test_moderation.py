@@ -36,7 +36,7 @@ from oyren.store import (
 from oyren.store.accounts import create_user
 from oyren.store.db import transaction
 from oyren.store.models import DecidedFlagsRow, DecidedStateRow, DecidedVideoRow
-from oyren.store.moderation import QueueItem, queue_page
+from oyren.store.moderation import QueueItem, current_queue, page_of_queue, queue_page
 from oyren.store.rows import parse_stored, require_campaign
 from tests.store.conftest import CID, actions, winner
 
@@ -187,6 +187,30 @@ def test_waiting_before_the_rows_are_built_is_the_queue_of_the_live_results(
     assert waiting(session, campaign_id=CID) == len(moderation_queue(session, campaign_id=CID)) == 1
 
 
+def test_the_queue_before_the_rows_are_built_is_paged_as_after(
+    session: Session, make_record: Callable[..., dict[str, Any]], write_jsonl: Callable[..., Path]
+) -> None:
+    records = [
+        make_record(id=n, username=f"creator{n % 4}", view_count=1000 * (n % 7),
+                    create_time=1_709_300_000 + 3600 * (n % 5),
+                    region_code=None if n % 3 else "AZ", video_duration=None if n % 4 else 45)
+        for n in range(1, 30)
+    ]  # fmt: skip
+    ingest_observations(session, campaign_id=CID, path=write_jsonl(records), by="organizer")
+    choices = [
+        {"why": why, "sort": sort, "offset": offset, "limit": limit}
+        for why in ("", "soft_reasons", "topic", "flagged")
+        for sort in ("priority", "views", "posted")
+        for offset, limit in ((0, 50), (3, 4))
+    ]
+    built = [current_queue(session, campaign_id=CID, **chosen) for chosen in choices]
+    assert built[0].total > 10 and dict(built[0].whys)["soft_reasons"] > 5
+    session.execute(delete(DecidedStateRow).where(DecidedStateRow.campaign_id == CID))
+    assert not decided.status(session, CID).ready
+    before = [current_queue(session, campaign_id=CID, **chosen) for chosen in choices]
+    assert before == built
+
+
 # --- One page of the queue, as queries, against the queue built from the whole results --------
 
 CODES = ("view_spike", "reupload", "lockstep")
@@ -319,6 +343,12 @@ def _check_pages(session: Session, rng: random.Random, combinations: int) -> set
         for offset, limit in ((0, 500), (rng.randint(0, 6), rng.randint(1, 7))):
             page = queue_page(session, status, campaign, offset=offset, limit=limit, **chosen)
             assert list(page.items) == kept[offset : offset + limit], (chosen, offset, limit)
+            # The whole queue paged in Python, and what `oyren queue` reads, are the same page.
+            assert page_of_queue(items, offset=offset, limit=limit, **chosen) == page
+            assert (
+                current_queue(session, campaign_id=CID, offset=offset, limit=limit, **chosen)
+                == page
+            )
             assert (page.total, page.matching) == (len(items), len(kept))
             assert page.whys == tuple(sorted(Counter(i.why for i in items).items()))
             assert page.flags == tuple(sorted(Counter(

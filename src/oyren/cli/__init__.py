@@ -61,6 +61,10 @@ if TYPE_CHECKING:
 __all__ = ["cli", "main"]
 
 FORMATS = click.Choice(["table", "json"])
+# The queue's kinds and orders (oyren.screening.triage.REVIEW_KINDS and QUEUE_SORTS, which a test
+# holds these to), spelled here so that no command starts by importing the screener's modules.
+QUEUE_WHYS = ("soft_reasons", "flagged", "topic")
+QUEUE_SORTS = ("priority", "views", "posted")
 
 
 class _Group(click.Group):
@@ -432,13 +436,52 @@ def rebuild(ctx: click.Context, campaign_id: str, flags: bool) -> None:
 
 @cli.command()
 @CAMPAIGN_ID
+@click.option(
+    "--why",
+    type=click.Choice(QUEUE_WHYS),
+    help="Only the videos waiting for this: reasons only a person can clear, integrity flags, "
+    "or a doubtful topic.",
+)
+@click.option(
+    "--flag", "flag_code", default="", metavar="CODE", help="Only videos with a flag of this code."
+)
+@click.option(
+    "--theme", default="", metavar="ID", help="Only videos of this topic ('none': none found)."
+)
+@click.option(
+    "--sort",
+    type=click.Choice(QUEUE_SORTS),
+    default="priority",
+    show_default=True,
+    help="What a decision could change first, most views first, or oldest post first.",
+)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
-def queue(ctx: click.Context, campaign_id: str) -> None:
-    """List videos waiting for a moderator's decision."""
+def queue(
+    ctx: click.Context,
+    campaign_id: str,
+    why: str | None,
+    flag_code: str,
+    theme: str,
+    sort: str,
+    limit: int,
+    offset: int,
+    fmt: str,
+) -> None:
+    """List videos waiting for a moderator's decision, a page at a time."""
     from oyren import store
 
     with _store(ctx) as session:
-        render_queue(store.moderation_queue(session, campaign_id=campaign_id), Console())
+        page = store.current_queue(
+            session, campaign_id=campaign_id, why=why or "", flag=flag_code.strip(),
+            theme=theme.strip(), sort=sort, offset=offset, limit=limit,
+        )  # fmt: skip
+    if fmt == "json":
+        click.echo(orjson.dumps(page).decode())
+    else:
+        render_queue(page, Console(), offset=offset)
 
 
 @cli.command()

@@ -20,8 +20,9 @@ from oyren.rules.results import Results
 
 if TYPE_CHECKING:
     from oyren.batch.bundle import Verification
-    from oyren.store import CampaignInfo, IngestSummary, QueueItem
+    from oyren.store import CampaignInfo, IngestSummary
     from oyren.store.audit import AuditPage
+    from oyren.store.moderation import QueuePage
 
 __all__ = [
     "render_audit",
@@ -192,12 +193,13 @@ def whole_column(name: str) -> dict[str, Any]:
     return {"no_wrap": True, "min_width": 19 if name == "Video" else None}
 
 
-def render_queue(items: Sequence[QueueItem], console: Console) -> None:
-    """Print the videos waiting for a moderator."""
-    table = Table(title=f"Waiting for a moderator: {len(items):,}", title_justify="left")
+def render_queue(page: QueuePage, console: Console, *, offset: int = 0) -> None:
+    """Print one page of the videos waiting for a moderator (``offset``: where it starts), then
+    how many the filters keep and what the whole queue holds, by why they wait, flag and topic."""
+    table = Table(title=f"Waiting for a moderator: {page.total:,}", title_justify="left")
     for name in ("Video", "Creator", "Views", "Why"):
         table.add_column(name, justify="right" if name == "Views" else "left", **whole_column(name))
-    for item in items:
+    for item in page.items:
         e = item.entry
         if item.why == "soft_reasons":
             why = ", ".join(e.reasons)
@@ -207,6 +209,22 @@ def render_queue(items: Sequence[QueueItem], console: Console) -> None:
             why = item.detail
         _row(table, e.video_id, f"@{e.username}", f"{e.views_at_cutoff:,}", why)
     console.print(table)
+    shown = len(page.items)
+    kept = "" if page.matching == page.total else " kept by the filters"
+    if shown:
+        line = f"{offset + 1:,}–{offset + shown:,} of {page.matching:,}{kept}"
+        if offset + shown < page.matching:
+            line += f" (the next: --offset {offset + shown})"
+    else:
+        line = f"none here of {page.matching:,}{kept}"
+    _line(console, line)
+    for label, counts in (
+        ("by why", page.whys),
+        ("by flag", page.flags),
+        ("by topic", page.themes),
+    ):
+        if counts:
+            _line(console, f"{label}: " + ", ".join(f"{k} {n:,}" for k, n in counts))
 
 
 def render_audit(page: AuditPage, console: Console) -> None:

@@ -25,6 +25,7 @@ from oyren.pages.snapshots import (
 from oyren.rules.campaign import Campaign
 from oyren.rules.explain import entry_status
 from oyren.rules.results import Flag
+from oyren.screening.triage import QUEUE_SORTS
 from oyren.store import (
     AwardRecord,
     JuryCertainty,
@@ -131,9 +132,6 @@ class QueueRow:
     detail: str = ""  # what is at stake: the prize a decision could change, a doubtful theme
     facts: tuple[tuple[str, Any], ...] = ()  # the detail as data, for the reader's language
     flag_evidence: tuple[Flag, ...] = ()  # the flags with their evidence as data
-
-
-QUEUE_SORTS = ("priority", "views", "posted")
 
 
 @dataclass(frozen=True, slots=True)

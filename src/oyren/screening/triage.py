@@ -20,6 +20,7 @@ from oyren.screening.themes import LOW_CONFIDENCE
 
 __all__ = [
     "IMPACTS",
+    "QUEUE_SORTS",
     "REVIEW_KINDS",
     "QueueItem",
     "Review",
@@ -210,6 +211,9 @@ def _prize_changes(before: Winners, after: Winners) -> list[tuple[str, tuple[Any
 
 
 REVIEW_KINDS = ("soft_reasons", "flagged", "topic")
+# The orders a page of the queue can be read in: what a decision could change first (the order
+# of review_queue), most views first, oldest post first; ties in the order of review_queue.
+QUEUE_SORTS = ("priority", "views", "posted")
 
 
 @dataclass(frozen=True, slots=True)

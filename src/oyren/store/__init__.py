@@ -56,6 +56,7 @@ from oyren.store.jury import (
 )
 from oyren.store.moderation import (
     QueueItem,
+    current_queue,
     import_decisions,
     moderate,
     moderation_queue,
@@ -89,6 +90,7 @@ __all__ = [
     "confirm_removals",
     "create_round",
     "current_award",
+    "current_queue",
     "entries_for_username",
     "export_bundle",
     "export_standings",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,9 +51,11 @@ __all__ = [
     "QUEUE_TOP",
     "QueueItem",
     "QueuePage",
+    "current_queue",
     "import_decisions",
     "moderate",
     "moderation_queue",
+    "page_of_queue",
     "queue_page",
     "waiting",
     "waiting_in",
@@ -160,6 +162,64 @@ def moderation_queue(
         max_prizes_per_creator=campaign.max_prizes_per_creator,
     )
     return [QueueItem(r.entry, r.why, r.detail, r.facts) for r in reviews]
+
+
+def page_of_queue(
+    items: Sequence[QueueItem],
+    *,
+    why: str = "",
+    flag: str = "",
+    theme: str = "",
+    sort: str = "priority",
+    offset: int = 0,
+    limit: int = 50,
+) -> QueuePage:
+    """One page of a whole queue (``items`` as :func:`moderation_queue` lists them), chosen,
+    ordered and counted as :func:`queue_page` does over the kept rows."""
+    kept = [
+        i
+        for i in items
+        if (not why or i.why == why)
+        and (not flag or any(f.code == flag for f in i.entry.flags))
+        and (not theme or (i.entry.topic or "none") == theme)
+    ]
+    # Sorting is stable: ties stay in the queue's order.
+    if sort == "views":
+        kept.sort(key=lambda i: -i.entry.views_at_cutoff)
+    elif sort == "posted":
+        kept.sort(key=lambda i: i.entry.create_time)
+    start = max(0, offset)
+    return QueuePage(
+        items=tuple(kept[start : start + max(1, limit)]),
+        total=len(items),
+        matching=len(kept),
+        whys=tuple(sorted(Counter(i.why for i in items).items())),
+        flags=tuple(sorted(Counter(f.code for i in items for f in i.entry.flags).items())),
+        themes=tuple(sorted(Counter(i.entry.topic or "none" for i in items).items())),
+    )
+
+
+def current_queue(
+    session: Session,
+    *,
+    campaign_id: str,
+    why: str = "",
+    flag: str = "",
+    theme: str = "",
+    sort: str = "priority",
+    offset: int = 0,
+    limit: int = 50,
+) -> QueuePage:
+    """One page of the moderation queue as it stands (the arguments as :func:`queue_page`'s):
+    queries over the kept rows; before the rows are first built, the whole queue from the
+    observations, a page of it taken by :func:`page_of_queue`."""
+    state = decided.status(session, campaign_id)
+    chosen: dict[str, Any] = {"why": why, "flag": flag, "theme": theme, "sort": sort}
+    if not state.ready:
+        items = moderation_queue(session, campaign_id=campaign_id)
+        return page_of_queue(items, offset=offset, limit=limit, **chosen)
+    campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
+    return queue_page(session, state, campaign, offset=offset, limit=limit, **chosen)
 
 
 def waiting_in(tallies: Iterable[decided.Tally]) -> int:
