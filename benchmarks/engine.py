@@ -142,8 +142,9 @@ def main() -> None:
             f"{name:<24}{m.wall_s:>8.2f}{m.cpu_s:>8.2f}{m.peak_bytes / 2**20:>10,.0f}"
             f"{m.cpu_s / duck.cpu_s:>14.2f}{(m.peak_bytes - duck.peak_bytes) / 2**20:>17,.0f}"
         )
-    print(f"({len(os.sched_getaffinity(0))} CPUs, load average {load:.1f} before the runs; least "
-          f"wall and CPU time of {repeat}; memory is the peak of all processes together)")  # fmt: skip
+    print(f"({len(os.sched_getaffinity(0))} CPUs, load average {load:.1f} before the runs; "
+          f"least wall and CPU time of {repeat}; memory is the peak of all processes "
+          "together)")  # fmt: skip
     for name, goal in GOALS.items():
         m = best[name]
         ratio, over = m.cpu_s / duck.cpu_s, (m.peak_bytes - duck.peak_bytes) / 2**20

@@ -63,7 +63,7 @@ def test_the_agreement_fails_on_any_difference(
                 "views_basis": "interpolated",
                 "eligible": False,
             },
-        ],  # fmt: skip
+        ],
         "winners": {
             "best_video": {"video_id": "1", "username": "aysel", "views": 500},
             "discover": {"username": "aysel", "views": 500, "video_ids": ["1"]},
