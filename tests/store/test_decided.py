@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +29,7 @@ COUNTER = itertools.count()
 def _campaign(campaign_id: str, min_duration: int = 30) -> Campaign:
     text = SOURCE.replace('id = "tiktokdan-oyren-2024"', f'id = "{campaign_id}"', 1)
     text = text.replace("min_duration_s = 30", f"min_duration_s = {min_duration}", 1)
-    return parse_campaign(text, path=Path(f"{campaign_id}.toml"))
+    return parse_campaign(text, path=f"{campaign_id}.toml")
 
 
 def _register(engine: Engine, campaign: Campaign) -> None:
