@@ -33,11 +33,14 @@ from oyren.screening.wording import (
 )
 
 __all__ = [
+    "BUCKETS",
+    "GrowthTable",
     "Intervals",
     "Yardstick",
     "decrease_flags",
     "falls_back",
     "first_after",
+    "growth_rates",
     "spike_flags",
 ]
 
@@ -125,6 +128,87 @@ class Intervals:
         )
 
 
+def growth_rates(
+    s: Intervals,
+) -> tuple[npt.NDArray[np.bool_], FloatArray, npt.NDArray[np.int16]]:
+    """Each interval's relative growth per hour (views gained per view already had; 0 where
+    unusable), whether it is usable (growing or flat, from enough views), and its bucket of age
+    and size (``age * len(SIZE_EDGES) + size``)."""
+    # Worked in place: a campaign has millions of intervals, and each array more is tens of
+    # MiB at the screener's peak.
+    dv = s.v1 - s.v0
+    usable = (dv >= 0) & (s.v0 >= MIN_BASE_VIEWS)
+    rate = dv.astype(np.float64)
+    del dv
+    rate /= np.maximum(s.v0, 1)
+    rate /= (s.t1 - s.t0) / HOUR
+    rate[~usable] = 0.0
+    age_b = (np.searchsorted(np.multiply(AGE_EDGES_H, HOUR), s.age0, side="right") - 1).astype(
+        np.int16
+    )
+    size_b = (np.searchsorted(SIZE_EDGES, s.v0, side="right") - 1).astype(np.int16)
+    bucket = age_b * np.int16(len(SIZE_EDGES)) + size_b
+    return usable, rate, bucket
+
+
+# Buckets of age and size; of age alone (a bucket's age is bucket // len(SIZE_EDGES)).
+BUCKETS = len(AGE_EDGES_H) * len(SIZE_EDGES)
+
+
+@dataclass(frozen=True, slots=True)
+class GrowthTable:
+    """The references of the campaign's growth yardstick: the 99th percentile of relative growth
+    per bucket of age and size, per bucket of age, and over all, of every usable interval (inf
+    where a bucket has fewer than :data:`MIN_BUCKET`)."""
+
+    fine: FloatArray  # by bucket of age and size
+    by_age: FloatArray  # by bucket of age
+    overall: float
+
+    @staticmethod
+    def fit(buckets: npt.NDArray[np.int16], rates: FloatArray) -> GrowthTable:
+        """The table from the usable intervals' buckets and rates, in any order (one campaign's
+        intervals may come a part at a time). ``rates`` is reordered in place."""
+        fine = np.full(BUCKETS, np.inf)
+        by_age = np.full(len(AGE_EDGES_H), np.inf)
+        counts = np.bincount(buckets, minlength=BUCKETS)
+        for b in np.flatnonzero(counts >= MIN_BUCKET).tolist():
+            fine[b] = _quantile(rates[buckets == b])
+        width = len(SIZE_EDGES)
+        ages = counts.reshape(len(AGE_EDGES_H), width).sum(axis=1)
+        for a in np.flatnonzero(ages >= MIN_BUCKET).tolist():
+            fine_of_age = (buckets >= a * width) & (buckets < (a + 1) * width)
+            by_age[a] = _quantile(rates[fine_of_age])
+        # Over all only when some usable interval has neither its bucket nor its age's.
+        wanted = (counts > 0) & np.isinf(fine) & np.isinf(np.repeat(by_age, width))
+        overall = np.inf
+        if wanted.any() and len(rates) >= MIN_BUCKET:
+            overall = _quantile(rates, overwrite=True)
+        return GrowthTable(fine, by_age, overall)
+
+    def references(
+        self, usable: npt.NDArray[np.bool_], bucket: npt.NDArray[np.int16]
+    ) -> FloatArray:
+        """Each interval's reference: its bucket's percentile, else its age's, else the overall
+        one, at least :data:`MIN_REFERENCE_RATE`; inf where none is known or it is unusable."""
+        reference = np.full(len(bucket), np.inf)
+        # Narrowest bucket with enough intervals: age and size, else age alone, else all.
+        for table, keys in (
+            (self.fine, bucket),
+            (self.by_age, bucket // np.int16(len(SIZE_EDGES))),
+            (np.array([self.overall]), np.zeros_like(bucket)),
+        ):
+            todo = usable & np.isinf(reference)
+            if not todo.any():
+                break
+            reference[todo] = np.maximum(table[keys[todo]], MIN_REFERENCE_RATE)
+        return reference
+
+
+def _quantile(values: FloatArray, *, overwrite: bool = False) -> float:
+    return float(np.quantile(values, SPIKE_QUANTILE, overwrite_input=overwrite))
+
+
 @dataclass(frozen=True, slots=True)
 class Yardstick:
     """The campaign's growth yardstick: each interval's relative growth per hour and reference."""
@@ -134,50 +218,17 @@ class Yardstick:
     ratio: FloatArray  # relative growth (views gained per view already had, per hour) / reference
 
     @staticmethod
-    def of(s: Intervals) -> Yardstick:
-        """Fit the yardstick to the campaign's own intervals."""
-        # Worked in place: a campaign has millions of intervals, and each array more is tens of
-        # MiB at the screener's peak.
-        dv = s.v1 - s.v0
-        usable = (dv >= 0) & (s.v0 >= MIN_BASE_VIEWS)
-        rate = dv.astype(np.float64)
-        del dv
-        rate /= np.maximum(s.v0, 1)
-        rate /= (s.t1 - s.t0) / HOUR
-        rate[~usable] = 0.0
-        age_b = (np.searchsorted(np.multiply(AGE_EDGES_H, HOUR), s.age0, side="right") - 1).astype(
-            np.int16
-        )
-        size_b = (np.searchsorted(SIZE_EDGES, s.v0, side="right") - 1).astype(np.int16)
-        fine = age_b * np.int16(len(SIZE_EDGES)) + size_b
-        del size_b
-        reference = np.full(len(rate), np.inf)
-        # Narrowest bucket with enough intervals: age and size, else age alone, else all.
-        for keys in (fine, age_b, np.zeros_like(age_b)):
-            todo = usable & np.isinf(reference)
-            if not todo.any():
-                break
-            table = _quantile_by_key(keys[usable], rate[usable], SPIKE_QUANTILE, int(keys.max()))
-            reference[todo] = np.maximum(table[keys[todo]], MIN_REFERENCE_RATE)
-        del fine, age_b
+    def of(s: Intervals, table: GrowthTable | None = None) -> Yardstick:
+        """The yardstick of intervals ``s``: fitted to them, or from ``table`` (fitted to the
+        whole campaign when ``s`` is a part of it)."""
+        usable, rate, bucket = growth_rates(s)
+        if table is None:
+            table = GrowthTable.fit(bucket[usable], rate[usable])
+        reference = table.references(usable, bucket)
+        del bucket
         # Unusable intervals keep 0: their rate is 0 and their reference never 0.
         rate /= reference
         return Yardstick(usable=usable, reference=reference, ratio=rate)
-
-
-def _quantile_by_key(
-    keys: npt.NDArray[np.int16], values: FloatArray, q: float, top: int
-) -> FloatArray:
-    """The ``q`` quantile of ``values`` per key in 0..top; inf where a key has too few values."""
-    # Keys are small: a stable sort of 16-bit integers is a radix sort, linear in their number.
-    order = np.argsort(keys, kind="stable")
-    keys, values = keys[order], values[order]
-    table = np.full(top + 1, np.inf)
-    bounds = np.flatnonzero(np.diff(keys)) + 1
-    for chunk_keys, chunk in zip(np.split(keys, bounds), np.split(values, bounds), strict=True):
-        if len(chunk) >= MIN_BUCKET:
-            table[int(chunk_keys[0])] = float(np.quantile(chunk, q))
-    return table
 
 
 def spike_flags(s: Intervals, g: Yardstick) -> list[tuple[int, Flag]]:

@@ -25,7 +25,7 @@ from oyren.rules.results import Flag
 from oyren.screening.growth import Intervals, Yardstick, falls_back
 from oyren.screening.wording import figure, moment, significant, threshold_score
 
-__all__ = ["LOCKSTEP_ALPHA", "lockstep_flags"]
+__all__ = ["LOCKSTEP_ALPHA", "bursts", "lockstep_flags", "lockstep_of_bursts"]
 
 HOUR = 3600
 DAY = 86400
@@ -45,7 +45,37 @@ def lockstep_flags(
 
     ``metas`` are the videos' metadata, in the order the intervals index them.
     """
-    occasions = _occasions(metas, s, g)
+    if not len(s.t0):
+        return []
+    # Chance meetings are judged against the whole tracked period.
+    horizon = int(s.t1.max() - s.t0.min()) or 1
+    return lockstep_of_bursts(metas, bursts(s, g), horizon)
+
+
+def bursts(s: Intervals, g: Yardstick) -> list[tuple[int, int, int]]:
+    """The block-shaped bursts among intervals ``s``: (video, start, end) of each, in the
+    intervals' order (a campaign's come a part at a time when its parts are videos in order)."""
+    dv = s.v1 - s.v0
+    candidates = np.flatnonzero(
+        g.usable
+        & (g.ratio >= BURST_FACTOR)
+        & (dv >= MIN_BURST_VIEWS)
+        & (s.t1 - s.t0 <= MAX_BURST_SPAN_S)
+    )
+    ends = np.searchsorted(s.video, s.video[candidates], side="right")
+    return [
+        (int(s.video[k]), int(s.t0[k]), int(s.t1[k]))
+        for k, end in zip(candidates.tolist(), ends.tolist(), strict=True)
+        if falls_back(s, g, k, end)
+    ]
+
+
+def lockstep_of_bursts(
+    metas: Sequence[Observation], found: Sequence[tuple[int, int, int]], horizon: int
+) -> list[tuple[int, Flag]]:
+    """:func:`lockstep_flags` from the campaign's :func:`bursts` (all of them, in the
+    intervals' order) and the seconds its intervals span (``horizon``)."""
+    occasions = _occasions(metas, found)
     bursts = sorted(
         (b[0], b[1], account, n)
         for account, occs in occasions.items()
@@ -54,8 +84,6 @@ def lockstep_flags(
     )
     if len(occasions) < 3:
         return []
-    # Chance meetings are judged against the whole tracked period.
-    horizon = int(s.t1.max() - s.t0.min()) or 1
     # Sweep by start time: bursts are short, so each meets only its neighbours in time.
     shared: dict[tuple[str, str], set[tuple[int, int]]] = defaultdict(set)
     for n, (_, end, account, occ) in enumerate(bursts):
@@ -124,26 +152,12 @@ class _Occasion:
 
 
 def _occasions(
-    metas: Sequence[Observation], s: Intervals, g: Yardstick
+    metas: Sequence[Observation], found: Sequence[tuple[int, int, int]]
 ) -> dict[str, list[_Occasion]]:
-    """Each account's block-shaped bursts, grouped into occasions a day or more apart."""
-    dv = s.v1 - s.v0
-    candidates = np.flatnonzero(
-        g.usable
-        & (g.ratio >= BURST_FACTOR)
-        & (dv >= MIN_BURST_VIEWS)
-        & (s.t1 - s.t0 <= MAX_BURST_SPAN_S)
-    )
-    ends = np.searchsorted(s.video, s.video[candidates], side="right")
-    rows = []
-    for k, end in zip(candidates.tolist(), ends.tolist(), strict=True):
-        if falls_back(s, g, k, end):
-            rows.append(k)
+    """Each account's bursts, grouped into occasions a day or more apart."""
     out: dict[str, list[_Occasion]] = defaultdict(list)
-    for k in sorted(rows, key=lambda r: int(s.t0[r])):
-        video = int(s.video[k])
+    for video, t0, t1 in sorted(found, key=lambda burst: burst[1]):
         username = metas[video].username
-        t0, t1 = int(s.t0[k]), int(s.t1[k])
         occs = out[username.casefold()]
         if occs and t0 <= occs[-1].end + OCCASION_GAP_S:
             occs[-1].end = max(occs[-1].end, t1)
