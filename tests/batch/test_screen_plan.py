@@ -13,6 +13,7 @@ DuckDB always; PostgreSQL with the ``postgres`` marker.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 import tempfile
 from collections import Counter
@@ -30,10 +31,16 @@ from hypothesis import strategies as st
 from oyren.batch.plan import PlanEngine, duckdb_plan, plan_sql
 from oyren.batch.screen_plan import (
     META_COLUMNS,
+    _interval_parts,
+    _metas,
+    _settled,
+    fetch_metas,
     fetch_screening,
     metas_sql,
     picked_metas_sql,
     screen_entries,
+    screen_series,
+    streamed_series_flags,
 )
 from oyren.inputs.columnar import write_observations_parquet
 from oyren.rules import engine
@@ -42,7 +49,7 @@ from oyren.rules.observations import Observation
 from oyren.rules.videos import collect_videos
 from oyren.sandbox.plants import plant
 from oyren.sandbox.simulate import DAY, observations, sandbox_campaign, simulate
-from oyren.screening.growth import Intervals
+from oyren.screening.growth import GrowthSample, GrowthTable, Intervals, Yardstick, growth_rates
 from oyren.screening.screener import CampaignScreener
 from tests.batch.test_plan import _campaign, _parquet, campaigns, postgres_runner  # noqa: F401
 
@@ -172,6 +179,69 @@ def test_intervals_of_points_are_the_intervals_of_the_videos():
     want = Intervals.of(videos)
     for field in dataclasses.fields(Intervals):
         assert np.array_equal(getattr(got, field.name), getattr(want, field.name)), field.name
+
+
+@pytest.mark.parametrize("size", [1, 7, 50, 100_000])
+def test_the_series_in_parts_are_the_whole_intervals_a_few_videos_at_a_time(size):
+    rows = list(planted(300, 5, None))
+    first = rows[0]
+    # Another count at an instant, and a video with many points (longer than a part).
+    rows += [dataclasses.replace(first, view_count=first.view_count + 7)]
+    rows += [
+        dataclasses.replace(first, collected_at=first.collected_at + 600 * n,
+                            view_count=first.view_count + n)
+        for n in range(1, 40)
+    ]  # fmt: skip
+    with _duck(rows) as runner:
+        whole = fetch_screening(CAMPAIGN, runner, "duckdb").inputs(CAMPAIGN).intervals
+        fetched = fetch_metas(CAMPAIGN, runner, "duckdb")
+        first_rows = np.asarray(fetched.metas.column(0).to_numpy())
+        create = np.asarray(fetched.metas.column(2 + META_COLUMNS.index("create_time")).to_numpy())
+        parts = list(_interval_parts(runner.connection, first_rows, create, size))
+    assert whole is not None
+    # Whole videos in each part, parts in order, each about the size asked (a video is not cut).
+    assert all(len(a.video) and len(b.video) and a.video[-1] < b.video[0]
+               for a, b in itertools.pairwise(parts))  # fmt: skip
+    assert len(parts) > 1 if size < 1000 else len(parts) == 1
+    for field in dataclasses.fields(Intervals):
+        joined = np.concatenate([getattr(part, field.name) for part in parts])
+        assert np.array_equal(joined, getattr(whole, field.name)), field.name
+    # The yardstick fitted to the parts one at a time is the whole campaign's.
+    sample = GrowthSample()
+    for part in parts:
+        sample.add(part)
+    table = sample.table()
+    usable, rate, bucket = growth_rates(whole)
+    assert _same_table(table, GrowthTable.fit(bucket[usable], rate[usable]))
+    assert np.isfinite(table.fine).sum() > 3
+    fitted = Yardstick.of(whole)
+    joined = [Yardstick.of(part, table) for part in parts]
+    for field in dataclasses.fields(Yardstick):
+        got = np.concatenate([getattr(y, field.name) for y in joined])
+        assert np.array_equal(got, getattr(fitted, field.name)), field.name
+
+
+def _same_table(a: GrowthTable, b: GrowthTable) -> bool:
+    return (np.array_equal(a.fine, b.fine) and np.array_equal(a.by_age, b.by_age)
+            and a.overall == b.overall)  # fmt: skip
+
+
+@pytest.mark.parametrize(("videos", "seed", "every_s"), [(1500, 11, None), (600, 21, DAY // 4)])
+@pytest.mark.parametrize("size", [40, 1_000])
+def test_screening_the_series_in_parts_flags_as_the_pure_screener(videos, seed, every_s, size):
+    rows = planted(videos, seed, every_s)
+    with _duck(rows) as runner:
+        fetched = fetch_metas(CAMPAIGN, runner, "duckdb")
+        series = streamed_series_flags(CAMPAIGN, runner.connection, fetched, points=size)
+    screening = screen_series(CAMPAIGN, fetched, series)
+    got = {
+        video_id: (screening.flags.get(video_id, ()), topic, confidence)
+        for video_id, topic, confidence in zip(
+            screening.video_ids, screening.topics, screening.confidences, strict=True
+        )
+    }
+    assert got == _pure(CAMPAIGN, rows)
+    assert len(series.spikes) + len(series.bursts) > 0 if every_s else len(series.decreases) > 0
 
 
 def test_metas_are_the_videos_metadata_at_the_deadline():
@@ -310,3 +380,39 @@ def test_the_plans_picks_name_the_tied_metadata_of_planted_campaigns():
         picked = runner(picked_metas_sql(picks))
     videos = collect_videos(rows, cutoff=CAMPAIGN.cutoff_ts)
     assert [row[2] for row in picked] == list(videos)
+
+
+def test_a_tied_videos_metadata_is_settled_from_its_candidates_only():
+    """Copies of one record at the metadata instant are no tie; records equal in rank but not
+    whole are settled by the rules, from the records ranking first at that instant."""
+    rows = list(planted(300, 5, None))
+    videos = collect_videos(rows, cutoff=CAMPAIGN.cutoff_ts)
+    metas = [v.meta for v in videos.values()]
+    copies = metas[:40]  # the same line read twice
+    # Equal in views, description and username, other in region, likes or sound.
+    ties = [dataclasses.replace(m, region_code="TR") for m in metas[40:50]]
+    ties += [dataclasses.replace(m, like_count=(m.like_count or 0) + 1) for m in metas[50:60]]
+    ties += [dataclasses.replace(m, music_id="7000000000000000001") for m in metas[60:70]]
+    rows += copies + ties
+    with _duck(rows) as runner:
+        runner.connection.execute(f"CREATE TABLE decided AS {plan_sql(CAMPAIGN)}")
+        picks = "(SELECT first_row, meta_row, meta_tied AS tied FROM decided)"
+        fetched = fetch_metas(CAMPAIGN, runner, "duckdb", picks=picks)
+        series = streamed_series_flags(CAMPAIGN, runner.connection, fetched, points=500)
+    flagged = int(np.asarray(fetched.metas.column(1).to_numpy()).sum())
+    assert flagged == 70  # the plan flags every equal rank, copies too
+    # Only the thirty videos really tied come back: two records each, each once.
+    assert sorted(Counter(row[0] for row in fetched.tied_rows).values()) == [2] * 30
+    assert {row[0] for row in fetched.tied_rows} == {m.video_id for m in metas[40:70]}
+    # The metadata the screener reads are those the rules settle on, ties included.
+    read = _metas(fetched.metas, _settled(fetched.metas, fetched.tied_rows, CAMPAIGN))
+    settled = collect_videos(rows, cutoff=CAMPAIGN.cutoff_ts)
+    assert list(read) == [v.meta for v in settled.values()]
+    screening = screen_series(CAMPAIGN, fetched, series)
+    got = {
+        video_id: (screening.flags.get(video_id, ()), topic, confidence)
+        for video_id, topic, confidence in zip(
+            screening.video_ids, screening.topics, screening.confidences, strict=True
+        )
+    }
+    assert got == _pure(CAMPAIGN, rows)

@@ -11,6 +11,7 @@ import io
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oyren.batch import stream
+from oyren.batch import screen_plan, stream
 from oyren.batch.evaluate import decide
 from oyren.batch.plan import duckdb_plan
 from oyren.batch.runs import RunInputs, decided_files, run_files
@@ -72,6 +73,16 @@ def test_streamed_output_with_screening_is_the_pure_engines_json_byte_for_byte(
     case: dict[str, Any],
 ) -> None:
     _streams_as_the_pure_engine(case, screen=True)
+
+
+@given(case=campaigns(), points=st.integers(1, 12))
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+def test_streamed_output_screened_a_few_points_at_a_time_is_the_pure_engines(
+    case: dict[str, Any], points: int
+) -> None:
+    with patch.object(screen_plan, "SCREEN_POINTS", points):
+        _streams_as_the_pure_engine(case, screen=True)
 
 
 def test_a_file_of_many_batches_streams_what_the_in_memory_run_gives(tmp_path, monkeypatch):
@@ -132,6 +143,8 @@ def test_a_screened_run_streams_the_flags_and_topics_of_the_pure_screener(tmp_pa
     path = tmp_path / "planted.parquet"
     write_observations_parquet(rows, path)
     monkeypatch.setattr(stream, "BATCH_ROWS", 97)
+    # The series screened a few hundred points at a time: many parts, and the same flags.
+    monkeypatch.setattr(screen_plan, "SCREEN_POINTS", 300)
     videos = collect_videos(rows, cutoff=campaign.cutoff_ts)
     expected = decide(campaign, videos, screen=True)
     seen: dict[str, list[tuple[int, int | None]]] = {}

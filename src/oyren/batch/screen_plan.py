@@ -32,22 +32,28 @@ from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Flag
 from oyren.rules.videos import collect_videos
 from oyren.screening.columns import FIELDS, Column, MetaColumns, as_columns
+from oyren.screening.flags import SeriesFlags, flags_of, series_flags
 from oyren.screening.growth import Intervals, Yardstick
 from oyren.screening.screener import CampaignScreener
 
 __all__ = [
     "META_COLUMNS",
+    "SCREEN_POINTS",
     "Fetched",
     "Screening",
     "ScreeningInputs",
+    "fetch_metas",
     "fetch_screening",
     "metas_sql",
     "picked_metas_sql",
     "read_screening_inputs",
     "screen_entries",
     "screen_inputs",
+    "screen_series",
     "screen_videos",
+    "series_of_points",
     "series_sql",
+    "streamed_series_flags",
 ]
 
 
@@ -125,6 +131,34 @@ SELECT p.first_row, p.tied, {columns}
 FROM {picks} AS p
 JOIN observations AS o ON o.row_ordinal = p.meta_row
 ORDER BY p.first_row
+"""
+
+# The observations that may be a tied video's metadata (``picks`` as in _PICKED_METAS): those at
+# its metadata instant ranking first with the one picked (equal in META_ORDER's keys), each
+# distinct record once, of the videos where more than one distinct record ranks first. Copies of
+# one record (a line read twice) are no tie: the record picked is the one the rules pick.
+_TIED_CANDIDATES = """
+WITH picked AS (
+  SELECT
+    m.video_id, m.collected_at, m.view_count,
+    COALESCE(m.video_description, '') AS description, m.username
+  FROM {picks} AS p
+  JOIN observations AS m ON m.row_ordinal = p.meta_row
+  WHERE p.tied = 1
+),
+candidates AS (
+  SELECT DISTINCT {columns}
+  FROM picked AS t
+  JOIN observations AS o
+    ON o.video_id = t.video_id AND o.collected_at = t.collected_at
+    AND o.view_count = t.view_count
+    AND COALESCE(o.video_description, '') = t.description AND o.username = t.username
+),
+several AS (
+  SELECT id FROM candidates GROUP BY id HAVING COUNT(*) > 1
+)
+SELECT c.* FROM candidates AS c JOIN several AS s ON s.id = c.id
+ORDER BY c.id
 """
 
 _ROWS_OF = """
@@ -324,7 +358,13 @@ def _settled(
         return {}
     videos = collect_videos(map(_observation, tied_rows), cutoff=campaign.cutoff_ts)
     ids = _column(fetched, 2)
-    return {i: videos[ids[i] if isinstance(ids, list) else ids[i].as_py()].meta for i in tied}
+    settled = {}
+    for i in tied:
+        # A video flagged whose rows are not here has one record ranking first: the one picked.
+        video = videos.get(ids[i] if isinstance(ids, list) else ids[i].as_py())
+        if video is not None:
+            settled[i] = video.meta
+    return settled
 
 
 def _first_rows(fetched: pa.Table | list[list[Any]]) -> IntArray:
@@ -425,6 +465,135 @@ def fetch_screening(
     metas = _fetch(runner, sql)
     tied_rows = _tied_rows(runner, dialect, metas)
     return Fetched(metas, _fetch(runner, series_sql(dialect)), tied_rows)
+
+
+# Points of the series read at a time when they are streamed (:func:`streamed_series_flags`):
+# the screener then holds about this many points, and each usable interval's growth rate,
+# whatever the size of the campaign. A campaign of at most this many observations has its points
+# fetched at once instead (:func:`series_of_points`), and the engine closed while they are
+# worked on (the engine's buffers and the screener's arrays are not held together).
+SCREEN_POINTS = 2_000_000
+
+
+def fetch_metas(
+    campaign: Campaign, runner: Any, dialect: str, *, picks: str | None = None
+) -> Fetched:
+    """:func:`fetch_screening` without the points, which :func:`streamed_series_flags` reads a
+    part at a time. With ``picks``, only the observations that may be a tied video's metadata
+    are fetched for the rules to settle (:data:`_TIED_CANDIDATES`), not all of its rows."""
+    sql = (
+        metas_sql(campaign.cutoff_ts, dialect)
+        if picks is None
+        else picked_metas_sql(picks, dialect)
+    )
+    metas = _in_order(_fetch(runner, sql))
+    if picks is None:
+        return Fetched(metas, None, _tied_rows(runner, dialect, metas))
+    columns = ", ".join(f"o.{c}" for c in META_COLUMNS)
+    candidates = _TIED_CANDIDATES.format(picks=picks, columns=columns)
+    return Fetched(metas, None, list(runner(_translate(candidates, dialect))))
+
+
+def streamed_series_flags(
+    campaign: Campaign, connection: Any, fetched: Fetched, *, points: int | None = None
+) -> SeriesFlags:
+    """What the series show (:func:`oyren.screening.flags.series_flags`), read from the DuckDB
+    ``connection`` holding the observations a part at a time (``points`` or
+    :data:`SCREEN_POINTS` points, whole videos), twice: once to fit the growth yardstick to the
+    whole campaign, once to flag with it. ``fetched`` holds the metadata (:func:`fetch_metas`)."""
+    first_rows = _first_rows(fetched.metas)
+    create = _create_times(fetched.metas, _settled(fetched.metas, fetched.tied_rows, campaign))
+    size = points or SCREEN_POINTS
+
+    def parts() -> Iterator[Intervals]:
+        return _interval_parts(connection, first_rows, create, size)
+
+    return series_flags(parts)
+
+
+def series_of_points(campaign: Campaign, fetched: Fetched) -> SeriesFlags:
+    """What the series show, from the points fetched at once (:attr:`Fetched.points`, let go
+    as they become intervals) and the metadata fetched with them."""
+    first_rows = _first_rows(fetched.metas)
+    create = _create_times(fetched.metas, _settled(fetched.metas, fetched.tied_rows, campaign))
+    video_row, times, views = fetched.points_in_order()
+    intervals = Intervals.of_points(np.searchsorted(first_rows, video_row), times, views, create)
+    del video_row, times, views
+    return series_flags(lambda: (intervals,))
+
+
+def _interval_parts(
+    connection: Any, first_rows: IntArray, create: IntArray, size: int
+) -> Iterator[Intervals]:
+    """The intervals of every video's series, a part of about ``size`` points at a time, each
+    part whole videos in order (the series query's result streamed from the engine)."""
+    batches = connection.sql(series_sql()).to_arrow_reader(size)
+    empty = np.zeros(0, dtype=np.int64)
+    held: list[list[IntArray]] = [[empty], [empty], [empty]]  # points read, not yet in a part
+    count = 0
+    before = -1  # the last video of the part before
+    for batch in batches:
+        for column, got in zip(held, (batch.column(i).to_numpy() for i in range(3)), strict=True):
+            column.append(np.asarray(got, dtype=np.int64))
+        count += batch.num_rows
+        if count < size:
+            continue  # engines return smaller batches than asked for: a part gathers them
+        video_row, times, views = (np.concatenate(column) for column in held)
+        # The last video may go on in the next batch: it waits for it.
+        cut = int(np.searchsorted(video_row, video_row[-1], side="left"))
+        held = [[video_row[cut:]], [times[cut:]], [views[cut:]]]
+        count = len(video_row) - cut
+        if cut:
+            yield _part(video_row[:cut], times[:cut], views[:cut], first_rows, create, before)
+            before = int(video_row[cut - 1])
+    video_row, times, views = (np.concatenate(column) for column in held)
+    if len(video_row):
+        yield _part(video_row, times, views, first_rows, create, before)
+
+
+def _part(
+    video_row: IntArray,
+    times: IntArray,
+    views: IntArray,
+    first_rows: IntArray,
+    create: IntArray,
+    before: int,
+) -> Intervals:
+    """The intervals of a part of the points (sorted, as the series query returns them)."""
+    if video_row[0] <= before or not _sorted(video_row, times, views):
+        raise RuntimeError("the engine returned the series out of the query's order")
+    video_row, times, views = _one_per_instant(video_row, times, views)
+    # Points name their video by its first row; metas are sorted by it.
+    video = np.searchsorted(first_rows, video_row)
+    return Intervals.of_points(video, times, views, create)
+
+
+def screen_series(
+    campaign: Campaign,
+    fetched: Fetched,
+    series: SeriesFlags,
+    *,
+    flagged: Callable[[], None] | None = None,
+) -> Screening:
+    """The screener's flags and topics from the metadata fetched and what the series showed
+    (:func:`streamed_series_flags`); the engine is no longer needed. ``flagged`` is called
+    between the flags and the topics."""
+    fetched_metas = fetched.metas
+    fetched.metas = []
+    first_rows = _first_rows(fetched_metas)
+    metas = _metas(fetched_metas, _settled(fetched_metas, fetched.tied_rows, campaign))
+    del fetched_metas
+    flags = flags_of(metas, series)
+    if flagged is not None:
+        flagged()
+    topics = CampaignScreener(campaign).topics(metas)
+    return Screening(
+        first_rows,
+        metas.video_id,
+        flags,
+        [topic for topic, _ in topics],
+        [confidence for _, confidence in topics],
+    )
 
 
 @dataclass(slots=True)

@@ -230,7 +230,14 @@ def _decide_screened(
     them; the plan's rows wait in a file meanwhile. Screening reads each video's metadata
     observation where the plan chose it. It loads numpy and pyarrow, which a run without it
     never imports."""
-    from oyren.batch.screen_plan import fetch_screening, screen_inputs
+    from oyren.batch.screen_plan import (
+        SCREEN_POINTS,
+        fetch_metas,
+        screen_series,
+        series_of_points,
+        series_sql,
+        streamed_series_flags,
+    )
 
     # The bar: DuckDB's progress through the screener's queries up to 40 %, then its steps.
     def step(done: int) -> None:
@@ -246,12 +253,19 @@ def _decide_screened(
                 reader.connection.execute(f"COPY ({plan_sql(campaign)}) TO {kept} (FORMAT parquet)")
             with _watched(reader.connection, _SCREENING, phase, upto=40):
                 picks = f"(SELECT first_row, meta_row, meta_tied AS tied FROM read_parquet({kept}))"
-                fetched = fetch_screening(campaign, reader, "duckdb", picks=picks)
-        inputs = fetched.inputs(campaign)
-        del fetched
+                fetched = fetch_metas(campaign, reader, "duckdb", picks=picks)
+                ((points,),) = reader("SELECT count(*) FROM observations")
+                series = None
+                if points > SCREEN_POINTS:
+                    # A part at a time: memory stays that of a part, whatever the size.
+                    series = streamed_series_flags(campaign, reader.connection, fetched)
+                else:
+                    fetched.points = reader.columns(series_sql())
+        if series is None:
+            series = series_of_points(campaign, fetched)
         step(50)
-        screening = screen_inputs(campaign, inputs, flagged=lambda: step(75))
-        del inputs
+        screening = screen_series(campaign, fetched, series, flagged=lambda: step(75))
+        del fetched, series
         step(95)
         con.execute(f"CREATE OR REPLACE TEMP TABLE decided AS SELECT * FROM read_parquet({kept})")
     con.register("screening", screening.table())

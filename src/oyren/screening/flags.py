@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -28,12 +29,25 @@ from oyren.rules.observations import Observation
 from oyren.rules.results import Flag
 from oyren.rules.videos import Video
 from oyren.screening.columns import as_columns
-from oyren.screening.growth import Intervals, Yardstick, decrease_flags, spike_flags
-from oyren.screening.lockstep import lockstep_flags
+from oyren.screening.growth import (
+    GrowthSample,
+    Intervals,
+    Yardstick,
+    decrease_flags,
+    spike_flags,
+)
+from oyren.screening.lockstep import bursts, lockstep_flags
 from oyren.screening.reuploads import duplicate_flags
 from oyren.screening.wording import threshold_score
 
-__all__ = ["FLAG_CODES", "flag_series", "flag_videos"]
+__all__ = [
+    "FLAG_CODES",
+    "SeriesFlags",
+    "flag_series",
+    "flag_videos",
+    "flags_of",
+    "series_flags",
+]
 
 FLAG_CODES = (
     "view_spike",
@@ -69,15 +83,68 @@ def flag_series(
     """
     if not metas:
         return {}
-    out: dict[str, list[Flag]] = defaultdict(list)
     if yardstick is None:
         yardstick = Yardstick.of(intervals)
+    series = SeriesFlags(
+        spikes=spike_flags(intervals, yardstick),
+        decreases=decrease_flags(intervals),
+        bursts=bursts(intervals, yardstick),
+        horizon=int(intervals.t1.max() - intervals.t0.min()) if len(intervals.t0) else 0,
+    )
+    return flags_of(metas, series)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesFlags:
+    """What a campaign's series alone show: spikes and decreases (video index, flag), the
+    block-shaped bursts (:func:`oyren.screening.lockstep.bursts`) and the seconds the series
+    span, for :func:`flags_of` to add what the metadata show."""
+
+    spikes: list[tuple[int, Flag]]
+    decreases: list[tuple[int, Flag]]
+    bursts: list[tuple[int, int, int]]
+    horizon: int
+
+
+def series_flags(parts: Callable[[], Iterable[Intervals]]) -> SeriesFlags:
+    """:class:`SeriesFlags` of a campaign whose intervals come a part at a time: ``parts()``
+    yields them (each part the intervals of whole videos, videos in order) and is called twice,
+    once to fit the growth yardstick to the whole campaign and once to flag with it. Memory is
+    that of one part, and the usable intervals' growth rates (a number each)."""
+    sample = GrowthSample()
+    decreases: list[tuple[int, Flag]] = []
+    first, last = None, None
+    for s in parts():
+        sample.add(s)
+        decreases.extend(decrease_flags(s))
+        if len(s.t0):
+            low, high = int(s.t0.min()), int(s.t1.max())
+            first = low if first is None else min(first, low)
+            last = high if last is None else max(last, high)
+    table = sample.table()
+    del sample
+    spikes: list[tuple[int, Flag]] = []
+    found: list[tuple[int, int, int]] = []
+    for s in parts():
+        yardstick = Yardstick.of(s, table)
+        spikes.extend(spike_flags(s, yardstick))
+        found.extend(bursts(s, yardstick))
+    horizon = 0 if first is None or last is None else last - first
+    return SeriesFlags(spikes, decreases, found, horizon)
+
+
+def flags_of(metas: Sequence[Observation], series: SeriesFlags) -> dict[str, tuple[Flag, ...]]:
+    """Every flag of the campaign whose videos' metadata ``metas`` are (in the order the series'
+    video indices follow), by video id: the series' flags, and those the metadata show."""
+    if not metas:
+        return {}
+    out: dict[str, list[Flag]] = defaultdict(list)
     found = [
-        *spike_flags(intervals, yardstick),
-        *decrease_flags(intervals),
+        *series.spikes,
+        *series.decreases,
         *_engagement_flags(metas),
         *duplicate_flags(metas).items(),
-        *lockstep_flags(metas, intervals, yardstick),
+        *lockstep_flags(metas, series.bursts, series.horizon or 1),
     ]
     for i, flag in found:
         out[metas[i].video_id].append(flag)

@@ -34,6 +34,7 @@ from oyren.screening.wording import (
 
 __all__ = [
     "BUCKETS",
+    "GrowthSample",
     "GrowthTable",
     "Intervals",
     "Yardstick",
@@ -167,24 +168,10 @@ class GrowthTable:
 
     @staticmethod
     def fit(buckets: npt.NDArray[np.int16], rates: FloatArray) -> GrowthTable:
-        """The table from the usable intervals' buckets and rates, in any order (one campaign's
-        intervals may come a part at a time). ``rates`` is reordered in place."""
-        fine = np.full(BUCKETS, np.inf)
-        by_age = np.full(len(AGE_EDGES_H), np.inf)
-        counts = np.bincount(buckets, minlength=BUCKETS)
-        for b in np.flatnonzero(counts >= MIN_BUCKET).tolist():
-            fine[b] = _quantile(rates[buckets == b])
-        width = len(SIZE_EDGES)
-        ages = counts.reshape(len(AGE_EDGES_H), width).sum(axis=1)
-        for a in np.flatnonzero(ages >= MIN_BUCKET).tolist():
-            fine_of_age = (buckets >= a * width) & (buckets < (a + 1) * width)
-            by_age[a] = _quantile(rates[fine_of_age])
-        # Over all only when some usable interval has neither its bucket nor its age's.
-        wanted = (counts > 0) & np.isinf(fine) & np.isinf(np.repeat(by_age, width))
-        overall = np.inf
-        if wanted.any() and len(rates) >= MIN_BUCKET:
-            overall = _quantile(rates, overwrite=True)
-        return GrowthTable(fine, by_age, overall)
+        """The table from the usable intervals' buckets and rates, in any order."""
+        sample = GrowthSample()
+        sample.add_rates(buckets, rates)
+        return sample.table()
 
     def references(
         self, usable: npt.NDArray[np.bool_], bucket: npt.NDArray[np.int16]
@@ -205,8 +192,54 @@ class GrowthTable:
         return reference
 
 
-def _quantile(values: FloatArray, *, overwrite: bool = False) -> float:
-    return float(np.quantile(values, SPIKE_QUANTILE, overwrite_input=overwrite))
+class GrowthSample:
+    """The usable intervals' rates by bucket, gathered a part of a campaign at a time, to fit
+    its :class:`GrowthTable` (the same table as from all its intervals at once)."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: list[list[FloatArray]] = [[] for _ in range(BUCKETS)]
+
+    def add(self, s: Intervals) -> None:
+        """Gather the usable intervals of ``s``."""
+        usable, rate, bucket = growth_rates(s)
+        self.add_rates(bucket[usable], rate[usable])
+
+    def add_rates(self, buckets: npt.NDArray[np.int16], rates: FloatArray) -> None:
+        """Gather usable intervals given by their buckets and rates."""
+        # Buckets are small: a stable sort of 16-bit integers is a radix sort.
+        order = np.argsort(buckets, kind="stable")
+        buckets, rates = buckets[order], rates[order]
+        bounds = (np.flatnonzero(np.diff(buckets)) + 1).tolist()
+        for lo, hi in zip([0, *bounds], [*bounds, len(buckets)], strict=True):
+            if hi > lo:
+                self._parts[int(buckets[lo])].append(rates[lo:hi])
+
+    def table(self) -> GrowthTable:
+        """The table fitted to every interval gathered."""
+        counts = np.array([sum(len(p) for p in parts) for parts in self._parts], dtype=np.int64)
+        fine = np.full(BUCKETS, np.inf)
+        for b in np.flatnonzero(counts >= MIN_BUCKET).tolist():
+            fine[b] = _quantile(self._parts[b])
+        width = len(SIZE_EDGES)
+        by_age = np.full(len(AGE_EDGES_H), np.inf)
+        ages = counts.reshape(len(AGE_EDGES_H), width).sum(axis=1)
+        for a in np.flatnonzero(ages >= MIN_BUCKET).tolist():
+            by_age[a] = _quantile([p for b in range(a * width, (a + 1) * width)
+                                   for p in self._parts[b]])  # fmt: skip
+        # Over all only when some usable interval has neither its bucket nor its age's.
+        wanted = (counts > 0) & np.isinf(fine) & np.isinf(np.repeat(by_age, width))
+        overall = np.inf
+        if wanted.any() and counts.sum() >= MIN_BUCKET:
+            overall = _quantile([p for parts in self._parts for p in parts])
+        return GrowthTable(fine, by_age, overall)
+
+
+def _quantile(parts: list[FloatArray]) -> float:
+    """The yardstick's quantile of the values of ``parts`` together."""
+    values = np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
+    return float(np.quantile(values, SPIKE_QUANTILE, overwrite_input=True))
 
 
 @dataclass(frozen=True, slots=True)

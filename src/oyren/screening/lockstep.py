@@ -25,7 +25,7 @@ from oyren.rules.results import Flag
 from oyren.screening.growth import Intervals, Yardstick, falls_back
 from oyren.screening.wording import figure, moment, significant, threshold_score
 
-__all__ = ["LOCKSTEP_ALPHA", "bursts", "lockstep_flags", "lockstep_of_bursts"]
+__all__ = ["LOCKSTEP_ALPHA", "bursts", "lockstep_flags"]
 
 HOUR = 3600
 DAY = 86400
@@ -36,20 +36,6 @@ MAX_BURST_SPAN_S = 8 * HOUR  # when it happened must be known: a tracker every 6
 OCCASION_GAP_S = 1 * DAY  # an account's bursts closer than this are one occasion
 MIN_SHARED_BURSTS = 2  # moments a trio must share
 LOCKSTEP_ALPHA = 1e-2  # chance of two accounts meeting that often, below which they are linked
-
-
-def lockstep_flags(
-    metas: Sequence[Observation], s: Intervals, g: Yardstick
-) -> list[tuple[int, Flag]]:
-    """Flag the bursting videos of lockstep groups: (index of the video, flag) for each.
-
-    ``metas`` are the videos' metadata, in the order the intervals index them.
-    """
-    if not len(s.t0):
-        return []
-    # Chance meetings are judged against the whole tracked period.
-    horizon = int(s.t1.max() - s.t0.min()) or 1
-    return lockstep_of_bursts(metas, bursts(s, g), horizon)
 
 
 def bursts(s: Intervals, g: Yardstick) -> list[tuple[int, int, int]]:
@@ -70,13 +56,17 @@ def bursts(s: Intervals, g: Yardstick) -> list[tuple[int, int, int]]:
     ]
 
 
-def lockstep_of_bursts(
+def lockstep_flags(
     metas: Sequence[Observation], found: Sequence[tuple[int, int, int]], horizon: int
 ) -> list[tuple[int, Flag]]:
-    """:func:`lockstep_flags` from the campaign's :func:`bursts` (all of them, in the
-    intervals' order) and the seconds its intervals span (``horizon``)."""
+    """Flag the bursting videos of lockstep groups: (index of the video, flag) for each, from
+    the campaign's :func:`bursts` (all of them, in the intervals' order) and the seconds its
+    intervals span (``horizon``: chance meetings are judged against the whole tracked period).
+
+    ``metas`` are the videos' metadata, in the order the intervals index them.
+    """
     occasions = _occasions(metas, found)
-    bursts = sorted(
+    timeline = sorted(
         (b[0], b[1], account, n)
         for account, occs in occasions.items()
         for n, occ in enumerate(occs)
@@ -86,8 +76,8 @@ def lockstep_of_bursts(
         return []
     # Sweep by start time: bursts are short, so each meets only its neighbours in time.
     shared: dict[tuple[str, str], set[tuple[int, int]]] = defaultdict(set)
-    for n, (_, end, account, occ) in enumerate(bursts):
-        for other_start, _, other, other_occ in bursts[n + 1 :]:
+    for n, (_, end, account, occ) in enumerate(timeline):
+        for other_start, _, other, other_occ in timeline[n + 1 :]:
             if other_start > end:
                 break
             if account < other:
