@@ -9,6 +9,11 @@ observation, chosen as :func:`oyren.rules.videos.collect_videos` chooses it. Nei
 (:meth:`~oyren.screening.growth.Intervals.of_points`) as columns, and topics are classified once
 per distinct text (:meth:`~oyren.screening.themes.Classifier.topics`).
 
+On DuckDB a large campaign's series are read a part at a time (:func:`streamed_series_flags`:
+whole videos, about :data:`SCREEN_POINTS` points a part, twice over: to fit the growth
+yardstick to the whole campaign, then to flag with it), so that the screener's memory does not
+grow with the number of observations.
+
 Videos are in order of first appearance, as the pure engine screens them. A video whose metadata
 instant holds two different observations equal in views, description and username is settled
 as the pure rules settle it (comparing whole records), from its own observations: a handful at
@@ -576,8 +581,8 @@ def screen_series(
     flagged: Callable[[], None] | None = None,
 ) -> Screening:
     """The screener's flags and topics from the metadata fetched and what the series showed
-    (:func:`streamed_series_flags`); the engine is no longer needed. ``flagged`` is called
-    between the flags and the topics."""
+    (:func:`streamed_series_flags` or :func:`series_of_points`); the engine is no longer
+    needed. ``flagged`` is called between the flags and the topics."""
     fetched_metas = fetched.metas
     fetched.metas = []
     first_rows = _first_rows(fetched_metas)
