@@ -399,6 +399,10 @@ def test_a_tied_videos_metadata_is_settled_from_its_candidates_only():
         picks = "(SELECT first_row, meta_row, meta_tied AS tied FROM decided)"
         fetched = fetch_metas(CAMPAIGN, runner, "duckdb", picks=picks)
         series = streamed_series_flags(CAMPAIGN, runner.connection, fetched, points=500)
+        # Without the plan's picks, the metadata query flags alike and fetches the same rows.
+        alone = fetch_metas(CAMPAIGN, runner, "duckdb")
+    assert sorted(map(repr, alone.tied_rows)) == sorted(map(repr, fetched.tied_rows))
+    assert alone.metas.column(1).equals(fetched.metas.column(1))
     flagged = int(np.asarray(fetched.metas.column(1).to_numpy()).sum())
     assert flagged == 70  # the plan flags every equal rank, copies too
     # Only the thirty videos really tied come back: two records each, each once.

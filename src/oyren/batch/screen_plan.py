@@ -90,7 +90,7 @@ ORDER BY f.video_row, o.collected_at, o.view_count
 # after; at that instant the most views, then description, then username (code point order).
 # The pick is made over narrow rows (an observation's place in the file names it) and only the
 # picked observations are read whole.
-_METAS = """
+_METAS_PICKS = """(
 WITH spans AS (
   SELECT
     video_id,
@@ -122,15 +122,12 @@ picked AS (
   FROM metas
   GROUP BY first_row
 )
-SELECT p.first_row, p.tied, {columns}
-FROM picked AS p
-JOIN observations AS o ON o.row_ordinal = p.row_ordinal
-ORDER BY p.first_row
-"""
+SELECT first_row, row_ordinal AS meta_row, tied FROM picked
+)"""
 
-# The same, from the observations the plan picked (``picks``: each video's first row, the
-# row_ordinal of its metadata observation and whether another ties with it): one join, where
-# the query above does the plan's grouping and ranking again.
+# Each video's metadata observation from the picks (``picks``: each video's first row, the
+# row_ordinal of its metadata observation and whether another ties with it): the plan's own, or
+# _METAS_PICKS's, which does the plan's grouping and ranking again.
 _PICKED_METAS = """
 SELECT p.first_row, p.tied, {columns}
 FROM {picks} AS p
@@ -166,13 +163,6 @@ SELECT c.* FROM candidates AS c JOIN several AS s ON s.id = c.id
 ORDER BY c.id
 """
 
-_ROWS_OF = """
-SELECT {columns}
-FROM observations AS o
-WHERE o.video_id IN ({ids})
-ORDER BY o.row_ordinal
-"""
-
 IntArray = npt.NDArray[np.int64]
 
 
@@ -192,10 +182,12 @@ def series_sql(dialect: str = "duckdb") -> str:
 
 def metas_sql(cutoff: int, dialect: str = "duckdb") -> str:
     """Each video's metadata observation: (first row, tied, the observation's columns)."""
-    columns = ", ".join(f"o.{c}" for c in META_COLUMNS)
-    return _translate(
-        _METAS.format(cutoff=int(cutoff), columns=columns, meta_order=META_ORDER), dialect
-    )
+    return picked_metas_sql(_metas_picks(cutoff), dialect)
+
+
+def _metas_picks(cutoff: int) -> str:
+    """The picks of the metadata observations as the plan makes them (in DuckDB's dialect)."""
+    return _METAS_PICKS.format(cutoff=int(cutoff), meta_order=META_ORDER)
 
 
 def picked_metas_sql(picks: str, dialect: str = "duckdb") -> str:
@@ -280,22 +272,6 @@ def _one_per_instant(
     if last.all():
         return video_row, times, views
     return video_row[last], times[last], views[last]
-
-
-def _tied_rows(runner: Any, dialect: str, metas: pa.Table | list[list[Any]]) -> list[Sequence[Any]]:
-    """Every observation of the videos whose metadata the pure rules settle (flagged as tied by
-    the metadata query), in file order: a handful at most."""
-    if isinstance(metas, list):
-        if not metas:
-            return []
-        ids = [video_id for video_id, tied in zip(metas[2], metas[1], strict=True) if tied]
-    else:
-        ids = metas.filter(pc.equal(metas.column(1), 1)).column(2).to_pylist()
-    if not ids:
-        return []
-    listed = ", ".join("'" + video_id.replace("'", "''") + "'" for video_id in sorted(ids))
-    sql = _ROWS_OF.format(columns=", ".join(f"o.{c}" for c in META_COLUMNS), ids=listed)
-    return list(runner(_translate(sql, dialect)))
 
 
 # Fields the screener reads of the few videos it flags only (to name them and their accounts):
@@ -460,16 +436,11 @@ def fetch_screening(
     campaign: Campaign, runner: Any, dialect: str, *, picks: str | None = None
 ) -> Fetched:
     """The screener's inputs from the observations ``runner`` holds, as the engine gives them
-    (two queries, and a third for tied videos if any); ``picks`` names a relation of the plan's
-    metadata observations (:func:`picked_metas_sql`) when the plan has run."""
-    sql = (
-        metas_sql(campaign.cutoff_ts, dialect)
-        if picks is None
-        else picked_metas_sql(picks, dialect)
-    )
-    metas = _fetch(runner, sql)
-    tied_rows = _tied_rows(runner, dialect, metas)
-    return Fetched(metas, _fetch(runner, series_sql(dialect)), tied_rows)
+    (the metadata, the candidates of tied videos' metadata, the points); ``picks`` names a
+    relation of the plan's metadata observations (:func:`picked_metas_sql`) when it has run."""
+    fetched = fetch_metas(campaign, runner, dialect, picks=picks)
+    fetched.points = _fetch(runner, series_sql(dialect))
+    return fetched
 
 
 # Points of the series read at a time when they are streamed (:func:`streamed_series_flags`):
@@ -484,16 +455,10 @@ def fetch_metas(
     campaign: Campaign, runner: Any, dialect: str, *, picks: str | None = None
 ) -> Fetched:
     """:func:`fetch_screening` without the points, which :func:`streamed_series_flags` reads a
-    part at a time. With ``picks``, only the observations that may be a tied video's metadata
-    are fetched for the rules to settle (:data:`_TIED_CANDIDATES`), not all of its rows."""
-    sql = (
-        metas_sql(campaign.cutoff_ts, dialect)
-        if picks is None
-        else picked_metas_sql(picks, dialect)
-    )
-    metas = _in_order(_fetch(runner, sql))
-    if picks is None:
-        return Fetched(metas, None, _tied_rows(runner, dialect, metas))
+    part at a time. For the videos whose metadata the rules settle, only the observations that
+    may be their metadata are fetched (:data:`_TIED_CANDIDATES`), not all their rows."""
+    picks = picks or _metas_picks(campaign.cutoff_ts)
+    metas = _in_order(_fetch(runner, picked_metas_sql(picks, dialect)))
     columns = ", ".join(f"o.{c}" for c in META_COLUMNS)
     candidates = _TIED_CANDIDATES.format(picks=picks, columns=columns)
     return Fetched(metas, None, list(runner(_translate(candidates, dialect))))
