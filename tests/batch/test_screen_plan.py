@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from oyren.batch.plan import PlanEngine, duckdb_plan, plan_sql
 from oyren.batch.screen_plan import (
     META_COLUMNS,
+    Screening,
     _interval_parts,
     _metas,
     _settled,
@@ -73,6 +74,16 @@ def _by_columns(campaign: Campaign, runner: Any, dialect: str) -> dict[str, Any]
     plan = PlanEngine(campaign, runner, dialect)
     results = plan.results({}, frozenset(), (), screen=True)
     return {e.video_id: (e.flags, e.topic, e.topic_confidence) for e in results.entries}
+
+
+def _by_video(screening: Screening) -> dict[str, Any]:
+    """A screening's flags, topic and confidence by video id, as :func:`_pure` gives them."""
+    return {
+        video_id: (screening.flags.get(video_id, ()), topic, confidence)
+        for video_id, topic, confidence in zip(
+            screening.video_ids, screening.topics, screening.confidences, strict=True
+        )
+    }
 
 
 @contextmanager
@@ -234,13 +245,7 @@ def test_screening_the_series_in_parts_flags_as_the_pure_screener(videos, seed, 
         fetched = fetch_metas(CAMPAIGN, runner, "duckdb")
         series = streamed_series_flags(CAMPAIGN, runner.connection, fetched, points=size)
     screening = screen_series(CAMPAIGN, fetched, series)
-    got = {
-        video_id: (screening.flags.get(video_id, ()), topic, confidence)
-        for video_id, topic, confidence in zip(
-            screening.video_ids, screening.topics, screening.confidences, strict=True
-        )
-    }
-    assert got == _pure(CAMPAIGN, rows)
+    assert _by_video(screening) == _pure(CAMPAIGN, rows)
     assert len(series.spikes) + len(series.bursts) > 0 if every_s else len(series.decreases) > 0
 
 
@@ -413,10 +418,4 @@ def test_a_tied_videos_metadata_is_settled_from_its_candidates_only():
     settled = collect_videos(rows, cutoff=CAMPAIGN.cutoff_ts)
     assert list(read) == [v.meta for v in settled.values()]
     screening = screen_series(CAMPAIGN, fetched, series)
-    got = {
-        video_id: (screening.flags.get(video_id, ()), topic, confidence)
-        for video_id, topic, confidence in zip(
-            screening.video_ids, screening.topics, screening.confidences, strict=True
-        )
-    }
-    assert got == _pure(CAMPAIGN, rows)
+    assert _by_video(screening) == _pure(CAMPAIGN, rows)
