@@ -402,6 +402,9 @@ _MANY = [
     ("", ("LearnfromTikTok", "learnfromtiktok"), None),
     ("Riyaziyyat: kəsrləri necə toplamaq olar? " * 3000, ("dərs",) * 300, "formula " * 5000),
     ("Gündəlik makiyaj və dəri baxımı 💄 #StyleTips", ("makeUpTutorial2024",), "giveaway follow"),
+    # One list of hashtags beside different descriptions: once written inline too, once not.
+    ("Kimya təcrübəsi #elm #fizika", ("elm", "kimyadersi"), None),
+    ("Kimya təcrübəsi", ("elm", "kimyadersi"), "təcrübə"),
 ]
 
 

@@ -545,6 +545,8 @@ class _TopicBatch:
         self.descriptions: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {}
         self.tags: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
         self.voices: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.tag_lists: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, str], ...]]
+        self.tag_lists = {}
         self.at_word: dict[str, tuple[tuple[str, str], ...] | list[Cue]] = {}
         self.weights: dict[tuple[str, str], float] = {}
         self.decided: dict[tuple[tuple[str, str], ...], tuple[str | None, float]] = {}
@@ -576,25 +578,16 @@ class _TopicBatch:
             known = (self._match(sequence), tuple(extract_hashtags(description)))
             self.descriptions[description] = known
         matched, inline = known
-        found = dict.fromkeys(matched)
-        seen: set[str] = set()
-        for tag in islice(chain(inline, hashtags), MAX_HASHTAGS * 2):
-            whole, keys = self._tag(tag)
-            if not whole or whole in seen or whole in c._ignore:
-                continue
-            seen.add(whole)
-            if len(seen) > MAX_HASHTAGS:
-                break
-            for key in keys:
-                found.setdefault(key)
+        tagged = self.tag_lists.get((inline, hashtags))
+        if tagged is None:
+            tagged = self.tag_lists[(inline, hashtags)] = self._tagged(inline, hashtags)
         speech = (voice or "")[:MAX_PART_CHARS]
         spoken = self.voices.get(speech)
         if spoken is None:
             sequence = [w for w in words(speech) if w not in c._ignore]
             spoken = self.voices[speech] = self._match(sequence)
-        for key in spoken:
-            found.setdefault(key)
-        order = tuple(found)
+        # Each pattern where it was first met: the description's, the hashtags', the speech's.
+        order = tuple(dict.fromkeys(chain(matched, tagged, spoken)))
         decided = self.decided.get(order)
         if decided is None:
             totals = dict.fromkeys((*c.themes, NOT_EDUCATIONAL, TEACHING), 0.0)
@@ -603,6 +596,24 @@ class _TopicBatch:
             guess = c._decide(totals, ())
             decided = self.decided[order] = (guess.topic, guess.confidence)
         return decided
+
+    def _tagged(
+        self, inline: tuple[str, ...], hashtags: tuple[str, ...]
+    ) -> tuple[tuple[str, str], ...]:
+        """The patterns a video's hashtags match (those written in its description first), in
+        the order they are met; the same whatever else the video says."""
+        c = self.c
+        keys: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for tag in islice(chain(inline, hashtags), MAX_HASHTAGS * 2):
+            whole, matched = self._tag(tag)
+            if not whole or whole in seen or whole in c._ignore:
+                continue
+            seen.add(whole)
+            if len(seen) > MAX_HASHTAGS:
+                break
+            keys.extend(matched)
+        return tuple(keys)
 
     def _tag(self, tag: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         """A hashtag's folded whole and the patterns it matches, as ``_sequences`` yields them."""
