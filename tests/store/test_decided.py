@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import random
 from dataclasses import replace
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,11 +17,16 @@ from oyren.errors import StoreError
 from oyren.inputs.observations import observation_from_record
 from oyren.rules.campaign import Campaign, parse_campaign
 from oyren.rules.results import Entry, id_sort_key
+from oyren.rules.videos import collect_videos
+from oyren.rules.views import views_at
+from oyren.sandbox.plants import plant
+from oyren.sandbox.simulate import observations, simulate
+from oyren.screening.flags import flag_videos
 from oyren.store import decided, moderate, reads, register_campaign, remove_video
 from oyren.store.db import transaction
 from oyren.store.ingest import ObservationWriter
 from oyren.store.models import DecidedFlagsRow, DecidedVideoRow
-from oyren.store.rows import live_results, parse_stored, require_campaign
+from oyren.store.rows import live_results, parse_stored, require_campaign, stored_observations
 from tests.conftest import CAMPAIGN_FILE, record
 
 SOURCE = CAMPAIGN_FILE.read_text()
@@ -385,3 +392,72 @@ def test_eligible_counts_at_the_edges_on_every_backend(
     assert (above.posted, above.views) == ((), (1, 1))
     none = decided.eligible_counts(session, state, CID, posted_by=[], views_from=[])
     assert (none.posted, none.views, sum(n for _, n in none.topics)) == ((), (), 3)
+
+
+def _screened_whole(engine: Engine, campaign_id: str, at: int) -> tuple[dict[str, str], list[Any]]:
+    """The flags and daily views of a campaign as the pure screener gives them, every video of
+    it held at once: what the flag refresh must store."""
+    with transaction(engine, write=False) as session:
+        campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
+        videos = list(
+            collect_videos(
+                stored_observations(session, campaign_id), cutoff=campaign.cutoff_ts
+            ).values()
+        )
+        eligible = {
+            e.video_id: e.create_time for e in live_results(session, campaign).entries if e.eligible
+        }
+    flags = {vid: decided._flags_json(f) for vid, f in flag_videos(videos).items()}
+    days = [int(day.timestamp()) for day in campaign.day_ends(at)]
+    charted = [
+        [t, sum(
+            views_at(v.times, v.views, cutoff=t, create_time=eligible[v.video_id]).views
+            for v in videos
+            if v.video_id in eligible and eligible[v.video_id] <= t
+        )]
+        for t in days
+    ]  # fmt: skip
+    return flags, charted
+
+
+def _stored_flags(engine: Engine, campaign_id: str) -> tuple[dict[str, str], list[Any]]:
+    with transaction(engine, write=False) as session:
+        flags = session.execute(
+            select(DecidedFlagsRow.video_id, DecidedFlagsRow.flags).where(
+                DecidedFlagsRow.campaign_id == campaign_id
+            )
+        )
+        stored = {vid: text for vid, text in flags}
+        state = decided.status(session, campaign_id)
+    return stored, [list(day) for day in state.views_by_day or ()]
+
+
+def test_flags_refreshed_a_part_at_a_time_are_the_whole_campaigns(db: Engine) -> None:
+    campaign = _campaign("parts")
+    _register(db, campaign)
+    sim = plant(simulate(campaign, videos=150, seed=7, observations_per_video=8))
+    seen = list(observations(sim))
+    random.Random(3).shuffle(seen)  # videos' observations interleave, as crawls store them
+    with transaction(db) as session:
+        writer = ObservationWriter(session, "parts")
+        for start in range(0, len(seen), 250):
+            writer.insert(seen[start : start + 250])
+    at = campaign.cutoff_ts + 3 * 86400
+    expected = _screened_whole(db, "parts", at)
+    codes = {flag["code"] for text in expected[0].values() for flag in orjson.loads(text)}
+    assert len(codes) >= 2  # the campaign raises flags of several kinds
+    assert any(views for _, views in expected[1])
+    # One observation a part (each part one video), a few videos a part, the whole campaign.
+    for rows in (1, 37, 10**9):
+        raised = decided.refresh_flags(db, "parts", at=at, part_rows=rows)
+        assert _stored_flags(db, "parts") == expected
+        assert raised == len(expected[0])
+
+
+def test_flags_of_a_campaign_without_observations_are_none(db: Engine) -> None:
+    _register(db, _campaign("quiet"))
+    at = SHIPPED.cutoff_ts + 86400
+    assert decided.refresh_flags(db, "quiet", at=at, part_rows=1) == 0
+    flags, charted = _stored_flags(db, "quiet")
+    assert flags == {}
+    assert charted == [[int(d.timestamp()), 0] for d in SHIPPED.day_ends(at)]

@@ -13,8 +13,11 @@ from sqlalchemy.orm import Session
 
 from oyren.errors import CampaignError, StoreError
 from oyren.rules.campaign import Campaign
+from oyren.rules.observations import Observation
+from oyren.rules.videos import collect_videos
 from oyren.store import award, ingest_observations, moderate, remove_video, rows
 from oyren.store.db import transaction
+from oyren.store.ingest import ObservationWriter
 from oyren.store.rows import (
     current_award,
     current_marks,
@@ -131,3 +134,30 @@ def test_iso_and_file_digest(tmp_path: Path) -> None:
     assert file_digest(str(path)) == file_digest(path)
     with pytest.raises(FileNotFoundError):
         file_digest(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("size", [1, 4, 10**9])
+def test_stored_videos_are_the_rules_videos_a_part_at_a_time(
+    stored_db: Engine, campaign: Campaign, size: int
+) -> None:
+    # Videos first seen in an order that is not their ids' (nor the order they were stored in
+    # each batch), with their observations interleaved across batches.
+    seen = [
+        Observation(str(9 - n % 7), "ayla", campaign.window_start_ts, campaign.window_start_ts
+                    + 3600 * (n // 7) + n % 3, 100 * n, "AZ", f"#elm {n % 2}", ("elm",), 45)
+        for n in range(40)
+    ]  # fmt: skip
+    with transaction(stored_db) as session:
+        writer = ObservationWriter(session, CID)
+        writer.insert(seen[:9])
+        writer.insert(seen[9:])
+    with transaction(stored_db, write=False) as session:
+        parts = list(rows.stored_videos(session, CID, cutoff=campaign.cutoff_ts, rows=size))
+        whole = collect_videos(stored_observations(session, CID), cutoff=campaign.cutoff_ts)
+    assert [v for part in parts for v in part] == list(whole.values())
+    assert [v.video_id for v in whole.values()] == ["9", "8", "7", "6", "5", "4", "3"]
+    # Parts are whole videos, the next one started once a part holds ``size`` observations.
+    for part in parts[:-1]:
+        held = sum(len(v.times) for v in part)
+        assert held >= size and held - len(part[-1].times) < size
+    assert len(parts) == (7 if size <= 4 else 1)

@@ -24,8 +24,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from operator import itemgetter
 from typing import Any
 
@@ -61,7 +61,10 @@ from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Flag, Results, Winners, id_sort_key
 from oyren.rules.videos import Video, VideoGroups, collect_videos
-from oyren.screening.flags import flag_videos
+from oyren.screening.columns import FIELDS, MetaColumns
+from oyren.screening.flags import flags_of as flags_shown
+from oyren.screening.flags import series_flags
+from oyren.screening.growth import Intervals
 from oyren.screening.screener import CampaignScreener
 from oyren.screening.themes import LOW_CONFIDENCE
 from oyren.store.audit import now
@@ -84,6 +87,7 @@ from oyren.store.rows import (
     stored_decisions,
     stored_observations,
     stored_removals,
+    stored_videos,
 )
 
 __all__ = [
@@ -137,6 +141,8 @@ MANY_CREATORS = 2_000  # creators past which a write recounts them in one pass
 # settled (oyren.batch.evaluate.settle_ranked).
 PLACES = 3
 FRESH_LIMIT = 250_000  # created videos a transaction keeps in memory (about 1.5 kB each)
+# Observations the flag refresh holds at a time (whole videos): about 100 MiB as objects.
+FLAG_PART_ROWS = 200_000
 V = DecidedVideoRow
 C = DecidedCreatorRow
 T = DecidedTotalsRow
@@ -1296,23 +1302,24 @@ def _flags_json(flags: tuple[Flag, ...]) -> str:
     ).decode()
 
 
-def refresh_flags(engine: Engine, campaign_id: str, *, at: int | None = None) -> int:
+def refresh_flags(
+    engine: Engine, campaign_id: str, *, at: int | None = None, part_rows: int | None = None
+) -> int:
     """Recompute the campaign's integrity flags and the daily views the charts show, and store
     them with the time (``at``, else now); return how many videos raised a flag.
 
     Reads every observation of the campaign, so it runs as a background job after writes
-    settle, never in a request. Flags inform people only: no verdict depends on them.
+    settle, never in a request. Flags inform people only: no verdict depends on them. The
+    videos are read a part at a time (``part_rows`` or :data:`FLAG_PART_ROWS` observations,
+    whole videos), twice, as ``oyren run`` screens a large file
+    (:func:`oyren.screening.flags.series_flags`): what is held is a part, each video's
+    metadata and each usable interval's growth rate, whatever the campaign's size.
     """
-    from oyren.rules.views import views_at
     from oyren.store.db import transaction
 
+    size = part_rows or FLAG_PART_ROWS
     with transaction(engine, write=False) as session:
         campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
-        videos = list(
-            collect_videos(
-                stored_observations(session, campaign_id), cutoff=campaign.cutoff_ts
-            ).values()
-        )
         state = status(session, campaign_id)
         eligible = {
             r[0]: r[1]
@@ -1322,16 +1329,29 @@ def refresh_flags(engine: Engine, campaign_id: str, *, at: int | None = None) ->
                 )
             )
         }
-    at = now() if at is None else at
-    found = flag_videos(videos)
-    series = []
-    for t in (int(day.timestamp()) for day in campaign.day_ends(at)):
-        total = 0
-        for video in videos:
-            created = eligible.get(video.video_id)
-            if created is not None and created <= t:
-                total += views_at(video.times, video.views, cutoff=t, create_time=created).views
-        series.append((t, total))
+        at = now() if at is None else at
+        days = [int(day.timestamp()) for day in campaign.day_ends(at)]
+        charted = _DailyViews(days, eligible)
+        columns: list[list[Any]] = [[] for _ in FIELDS]
+        readings = 0
+
+        def parts() -> Iterator[Intervals]:
+            # The first reading also keeps each video's metadata and sums the daily views.
+            nonlocal readings
+            readings += 1
+            count = 0
+            for videos in stored_videos(session, campaign_id, cutoff=campaign.cutoff_ts, rows=size):
+                if readings == 1:
+                    for column, name in zip(columns, FIELDS, strict=True):
+                        column.extend(getattr(v.meta, name) for v in videos)
+                    charted.add(videos)
+                intervals = Intervals.of(videos)
+                yield replace(intervals, video=intervals.video + count)
+                count += len(videos)
+
+        series = series_flags(parts)
+    found = flags_shown(MetaColumns(*columns), series)
+    series_by_day = charted.totals()
     with transaction(engine) as session:
         session.execute(delete(DecidedFlagsRow).where(DecidedFlagsRow.campaign_id == campaign_id))
         rows = [
@@ -1343,5 +1363,33 @@ def refresh_flags(engine: Engine, campaign_id: str, *, at: int | None = None) ->
         row = _state(session, campaign_id)
         if row is not None:
             row.flags_computed_at = at
-            row.views_by_day = orjson.dumps(series).decode()
+            row.views_by_day = orjson.dumps(series_by_day).decode()
     return len(found)
+
+
+class _DailyViews:
+    """The views of a campaign's eligible videos at the end of each day, summed a part of the
+    videos at a time (each eligible video counts from the day it was posted)."""
+
+    def __init__(self, days: Sequence[int], eligible: Mapping[str, int]) -> None:
+        self.days = days
+        self.eligible = eligible
+        self.sums = [0] * len(days)
+
+    def add(self, videos: Iterable[Video]) -> None:
+        """Count ``videos`` (whole videos, each counted once)."""
+        from oyren.rules.views import views_at
+
+        for video in videos:
+            created = self.eligible.get(video.video_id)
+            if created is None:
+                continue
+            for n, t in enumerate(self.days):
+                if created <= t:
+                    self.sums[n] += views_at(
+                        video.times, video.views, cutoff=t, create_time=created
+                    ).views
+
+    def totals(self) -> list[tuple[int, int]]:
+        """Each day's end with the views then."""
+        return list(zip(self.days, self.sums, strict=True))

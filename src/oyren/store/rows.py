@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from oyren.rules.campaign import Campaign, parse_campaign
 from oyren.rules.decisions import Decision, latest_decisions
 from oyren.rules.observations import Observation
 from oyren.rules.results import Results
-from oyren.rules.videos import collect_videos
+from oyren.rules.videos import Video, collect_videos
 from oyren.store.db import plain_batches
 from oyren.store.models import (
     AwardRow,
@@ -60,6 +61,7 @@ __all__ = [
     "stored_judgments",
     "stored_observations",
     "stored_removals",
+    "stored_videos",
     "video_ids",
 ]
 
@@ -137,6 +139,26 @@ READ_ROWS = 10_000
 LISTS_KEPT = 10_000
 
 
+def _observations_query() -> Any:
+    o = ObservationRow
+    return select(
+        VideoRow.video_id,
+        o.username,
+        o.create_time,
+        o.collected_at,
+        o.view_count,
+        o.region_code,
+        o.description,
+        o.hashtags,
+        o.duration_s,
+        o.like_count,
+        o.comment_count,
+        o.share_count,
+        o.music_id,
+        o.voice_to_text,
+    ).join(VideoRow, VideoRow.id == o.video_pk)
+
+
 def stored_observations(
     session: Session,
     campaign_id: str,
@@ -146,37 +168,59 @@ def stored_observations(
 ) -> Iterator[Observation]:
     """Stream a campaign's observations (ids up to ``upto``; of ``video_ids`` only), as read."""
     o = ObservationRow
-    query = (
-        select(
-            VideoRow.video_id,
-            o.username,
-            o.create_time,
-            o.collected_at,
-            o.view_count,
-            o.region_code,
-            o.description,
-            o.hashtags,
-            o.duration_s,
-            o.like_count,
-            o.comment_count,
-            o.share_count,
-            o.music_id,
-            o.voice_to_text,
-        )
-        .join(VideoRow, VideoRow.id == o.video_pk)
-        .where(VideoRow.campaign_id == campaign_id)
-        .order_by(o.id)
-    )
+    query = _observations_query().where(VideoRow.campaign_id == campaign_id).order_by(o.id)
     if upto is not None:
         query = query.where(o.id <= upto)
     if video_ids is not None:
         query = query.where(VideoRow.video_id.in_(video_ids))
     # A whole campaign is streamed. Not a few videos: PostgreSQL plans a streamed query for its
-    # first rows (walking every observation in id order), not for reading them all. Each
-    # distinct hashtag list (few, repeated) is parsed once, and forgotten past LISTS_KEPT of
-    # them, so that a streamed campaign's memory does not grow with them.
+    # first rows (walking every observation in id order), not for reading them all.
+    return _observations(session, query, stream=video_ids is None)
+
+
+def stored_videos(
+    session: Session, campaign_id: str, *, cutoff: int, rows: int
+) -> Iterator[list[Video]]:
+    """A campaign's videos as the pure rules group its observations (:func:`collect_videos` of
+    :func:`stored_observations`, videos in order of first appearance), a part at a time: each
+    part whole videos, about ``rows`` observations (more when one video has more), so that
+    memory is that of a part whatever the campaign's size."""
+    o = ObservationRow
+    first = (
+        select(o.video_pk, func.min(o.id).label("first_id"))
+        .join(VideoRow, VideoRow.id == o.video_pk)
+        .where(VideoRow.campaign_id == campaign_id)
+        .group_by(o.video_pk)
+        .subquery()
+    )
+    # A video's observations together, in the order they were stored; videos in the order of
+    # their first observation.
+    query = (
+        _observations_query()
+        .join(first, first.c.video_pk == o.video_pk)
+        .where(VideoRow.campaign_id == campaign_id)
+        .order_by(first.c.first_id, o.id)
+    )
+    part: list[Observation] = []
+    for _, seen in groupby(_observations(session, query, stream=True), _video_id):
+        if len(part) >= rows:
+            yield list(collect_videos(part, cutoff=cutoff).values())
+            part = []
+        part.extend(seen)
+    if part:
+        yield list(collect_videos(part, cutoff=cutoff).values())
+
+
+def _video_id(observation: Observation) -> str:
+    return observation.video_id
+
+
+def _observations(session: Session, query: Any, *, stream: bool) -> Iterator[Observation]:
+    """The observations of a query of :func:`_observations_query`'s columns. Each distinct
+    hashtag list (few, repeated) is parsed once, and forgotten past LISTS_KEPT of them, so that
+    a streamed campaign's memory does not grow with them."""
     lists: dict[str, tuple[str, ...]] = {}
-    for rows in plain_batches(session, query, READ_ROWS, stream=video_ids is None):
+    for rows in plain_batches(session, query, READ_ROWS, stream=stream):
         if len(lists) > LISTS_KEPT:
             lists.clear()
         for (video_id, username, create_time, collected_at, view_count, region_code,
