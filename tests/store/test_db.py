@@ -85,6 +85,22 @@ def test_audit_log_refuses_update_and_delete(db: Engine) -> None:
         assert session.scalars(select(AuditRow.actor)).all() == ["aysel"]
 
 
+@pytest.mark.parametrize("snapshot", [True, False])
+def test_a_snapshot_transaction_sees_no_commit_made_after_its_first_query(
+    db: Engine, snapshot: bool
+) -> None:
+    if db.dialect.name != "postgresql":
+        # A SQLite reader holds the database as it first read it, and a writer waits for it.
+        pytest.skip("only PostgreSQL lets others commit while a transaction reads")
+    count = select(func.count()).select_from(AuditRow)
+    with transaction(db, write=False, snapshot=snapshot) as reader:
+        before = reader.scalar(count)
+        with transaction(db) as writer:
+            writer.add(AuditRow(campaign_id=None, at=1, actor="aysel", action="x", details="{}"))
+        seen = reader.scalar(count)
+    assert seen == (before if snapshot else before + 1)
+
+
 def test_transaction_rolls_back_on_error(db: Engine) -> None:
     with pytest.raises(RuntimeError), transaction(db) as session:
         session.add(

@@ -20,8 +20,8 @@ from oyren.rules.results import Entry, id_sort_key
 from oyren.rules.videos import collect_videos
 from oyren.rules.views import views_at
 from oyren.sandbox.plants import plant
-from oyren.sandbox.simulate import observations, simulate
-from oyren.screening.flags import flag_videos
+from oyren.sandbox.simulate import observations, sandbox_campaign, simulate
+from oyren.screening.flags import FLAG_CODES, flag_videos
 from oyren.store import decided, moderate, reads, register_campaign, remove_video
 from oyren.store.db import transaction
 from oyren.store.ingest import ObservationWriter
@@ -433,24 +433,25 @@ def _stored_flags(engine: Engine, campaign_id: str) -> tuple[dict[str, str], lis
 
 
 def test_flags_refreshed_a_part_at_a_time_are_the_whole_campaigns(db: Engine) -> None:
-    campaign = _campaign("parts")
+    campaign = sandbox_campaign()
     _register(db, campaign)
-    sim = plant(simulate(campaign, videos=150, seed=7, observations_per_video=8))
-    seen = list(observations(sim))
+    # Tracked every 6 hours, the planted campaign raises every kind of flag.
+    sim = plant(simulate(campaign, videos=300, seed=21))
+    seen = list(observations(sim, every_s=6 * 3600))
     random.Random(3).shuffle(seen)  # videos' observations interleave, as crawls store them
     with transaction(db) as session:
-        writer = ObservationWriter(session, "parts")
-        for start in range(0, len(seen), 250):
-            writer.insert(seen[start : start + 250])
+        writer = ObservationWriter(session, campaign.id)
+        for start in range(0, len(seen), 5000):
+            writer.insert(seen[start : start + 5000])
     at = campaign.cutoff_ts + 3 * 86400
-    expected = _screened_whole(db, "parts", at)
+    expected = _screened_whole(db, campaign.id, at)
     codes = {flag["code"] for text in expected[0].values() for flag in orjson.loads(text)}
-    assert len(codes) >= 2  # the campaign raises flags of several kinds
+    assert codes == set(FLAG_CODES)
     assert any(views for _, views in expected[1])
-    # One observation a part (each part one video), a few videos a part, the whole campaign.
-    for rows in (1, 37, 10**9):
-        raised = decided.refresh_flags(db, "parts", at=at, part_rows=rows)
-        assert _stored_flags(db, "parts") == expected
+    # One video a part, several videos a part, the whole campaign in one.
+    for rows in (1, 2000, 10**9):
+        raised = decided.refresh_flags(db, campaign.id, at=at, part_rows=rows)
+        assert _stored_flags(db, campaign.id) == expected
         assert raised == len(expected[0])
 
 

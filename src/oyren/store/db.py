@@ -199,13 +199,17 @@ def open_database(url: str | URL, *, create: bool = False) -> Engine:
 
 
 @contextmanager
-def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+def transaction(engine: Engine, *, write: bool = True, snapshot: bool = False) -> Iterator[Session]:
     """Yield a session in a transaction: committed on success, rolled back on any exception.
 
     On SQLite a write transaction waits its turn for the write lock (up to the busy timeout,
     then :class:`~oyren.errors.StoreBusy`); ``write=False`` reads without taking it.
+    ``snapshot`` has every query of the transaction see the database as the first one saw it,
+    whatever commits meanwhile: PostgreSQL's REPEATABLE READ (a SQLite transaction always does).
     """
     bind = engine if write else engine.execution_options(**{READ_ONLY: True})
+    if snapshot and engine.dialect.name == "postgresql":
+        bind = bind.execution_options(isolation_level="REPEATABLE READ")
     try:
         with Session(bind, expire_on_commit=False) as session, session.begin():
             yield session

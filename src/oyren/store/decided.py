@@ -24,9 +24,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -141,8 +143,8 @@ MANY_CREATORS = 2_000  # creators past which a write recounts them in one pass
 # settled (oyren.batch.evaluate.settle_ranked).
 PLACES = 3
 FRESH_LIMIT = 250_000  # created videos a transaction keeps in memory (about 1.5 kB each)
-# Observations the flag refresh holds at a time (whole videos): about 100 MiB as objects.
-FLAG_PART_ROWS = 200_000
+# Observations the flag refresh holds at a time (whole videos; about 1 kB each as objects).
+FLAG_PART_ROWS = 50_000
 V = DecidedVideoRow
 C = DecidedCreatorRow
 T = DecidedTotalsRow
@@ -1310,15 +1312,19 @@ def refresh_flags(
 
     Reads every observation of the campaign, so it runs as a background job after writes
     settle, never in a request. Flags inform people only: no verdict depends on them. The
-    videos are read a part at a time (``part_rows`` or :data:`FLAG_PART_ROWS` observations,
-    whole videos), twice, as ``oyren run`` screens a large file
+    videos are read once, a part at a time (``part_rows`` or :data:`FLAG_PART_ROWS`
+    observations, whole videos), their series' intervals kept in files for the second look
+    the screener takes, as ``oyren run`` screens a large file
     (:func:`oyren.screening.flags.series_flags`): what is held is a part, each video's
-    metadata and each usable interval's growth rate, whatever the campaign's size.
+    metadata and each usable interval's growth rate, whatever the number of observations.
     """
+    import numpy as np
+
     from oyren.store.db import transaction
 
     size = part_rows or FLAG_PART_ROWS
-    with transaction(engine, write=False) as session:
+    # One snapshot of the campaign for every query (PostgreSQL's REPEATABLE READ).
+    with transaction(engine, write=False, snapshot=True) as session:
         campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
         state = status(session, campaign_id)
         eligible = {
@@ -1333,23 +1339,32 @@ def refresh_flags(
         days = [int(day.timestamp()) for day in campaign.day_ends(at)]
         charted = _DailyViews(days, eligible)
         columns: list[list[Any]] = [[] for _ in FIELDS]
-        readings = 0
+        with tempfile.TemporaryDirectory(prefix="oyren-flags-") as folder:
+            kept: list[Path] = []
 
-        def parts() -> Iterator[Intervals]:
-            # The first reading also keeps each video's metadata and sums the daily views.
-            nonlocal readings
-            readings += 1
-            count = 0
-            for videos in stored_videos(session, campaign_id, cutoff=campaign.cutoff_ts, rows=size):
-                if readings == 1:
+            def parts() -> Iterator[Intervals]:
+                if kept:  # read again: the intervals kept on disk
+                    for path in kept:
+                        with np.load(path) as saved:
+                            yield Intervals(**{name: saved[name] for name in saved.files})
+                    return
+                # The first reading: each video's metadata at the deadline as the rules pick it,
+                # the daily views its series add, and its intervals (kept for the second).
+                count = 0
+                for videos in stored_videos(
+                    session, campaign_id, cutoff=campaign.cutoff_ts, rows=size
+                ):
                     for column, name in zip(columns, FIELDS, strict=True):
                         column.extend(getattr(v.meta, name) for v in videos)
                     charted.add(videos)
-                intervals = Intervals.of(videos)
-                yield replace(intervals, video=intervals.video + count)
-                count += len(videos)
+                    intervals = Intervals.of(videos)
+                    intervals = replace(intervals, video=intervals.video + count)
+                    count += len(videos)
+                    kept.append(Path(folder) / f"{len(kept)}.npz")
+                    np.savez(kept[-1], **asdict(intervals))
+                    yield intervals
 
-        series = series_flags(parts)
+            series = series_flags(parts)
     found = flags_shown(MetaColumns(*columns), series)
     series_by_day = charted.totals()
     with transaction(engine) as session:

@@ -186,13 +186,7 @@ def stored_videos(
     part whole videos, about ``rows`` observations (more when one video has more), so that
     memory is that of a part whatever the campaign's size."""
     o = ObservationRow
-    first = (
-        select(o.video_pk, func.min(o.id).label("first_id"))
-        .join(VideoRow, VideoRow.id == o.video_pk)
-        .where(VideoRow.campaign_id == campaign_id)
-        .group_by(o.video_pk)
-        .subquery()
-    )
+    first = _first_ids(campaign_id)
     # A video's observations together, in the order they were stored; videos in the order of
     # their first observation.
     query = (
@@ -209,6 +203,19 @@ def stored_videos(
         part.extend(seen)
     if part:
         yield list(collect_videos(part, cutoff=cutoff).values())
+
+
+def _first_ids(campaign_id: str) -> Any:
+    """Each video's first stored observation (its id), as a subquery (``video_pk``,
+    ``first_id``): videos in the order of their first observation are the rules' order."""
+    o = ObservationRow
+    return (
+        select(o.video_pk, func.min(o.id).label("first_id"))
+        .join(VideoRow, VideoRow.id == o.video_pk)
+        .where(VideoRow.campaign_id == campaign_id)
+        .group_by(o.video_pk)
+        .subquery()
+    )
 
 
 def _video_id(observation: Observation) -> str:
