@@ -436,7 +436,7 @@ def test_flags_refreshed_a_part_at_a_time_are_the_whole_campaigns(db: Engine) ->
     campaign = sandbox_campaign()
     _register(db, campaign)
     # Tracked every 6 hours, the planted campaign raises every kind of flag.
-    sim = plant(simulate(campaign, videos=300, seed=21))
+    sim = plant(simulate(campaign, videos=150, seed=1))
     seen = list(observations(sim, every_s=6 * 3600))
     random.Random(3).shuffle(seen)  # videos' observations interleave, as crawls store them
     with transaction(db) as session:
@@ -448,8 +448,8 @@ def test_flags_refreshed_a_part_at_a_time_are_the_whole_campaigns(db: Engine) ->
     codes = {flag["code"] for text in expected[0].values() for flag in orjson.loads(text)}
     assert codes == set(FLAG_CODES)
     assert any(views for _, views in expected[1])
-    # One video a part, several videos a part, the whole campaign in one.
-    for rows in (1, 2000, 10**9):
+    # One video a part, then several.
+    for rows in (1, 2000):
         raised = decided.refresh_flags(db, campaign.id, at=at, part_rows=rows)
         assert _stored_flags(db, campaign.id) == expected
         assert raised == len(expected[0])
