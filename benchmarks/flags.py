@@ -40,41 +40,35 @@ CACHE = bench.CACHE
 # The flags are computed as at this many days after the deadline (the charts run up to it).
 DAYS_AFTER = 3
 
-# What each side found, written as JSON to argv[2]: the flags by video, the daily views.
-_DUMP = """
-def dump(engine, campaign_id, flags, views_by_day, out):
-    import orjson
-    from oyren.store.decided import _flags_json
-    text = {vid: _flags_json(f) for vid, f in flags.items()}
-    with open(out, "wb") as handle:
-        handle.write(orjson.dumps({"flags": text, "views_by_day": views_by_day},
-                                  option=orjson.OPT_SORT_KEYS))
+# What each side found (``flags``: each video's flags as stored, ``views``: the daily views),
+# written as JSON to ``out``: the two files must be the same bytes.
+_WRITE = """
+import orjson
+with open(out, "wb") as handle:
+    handle.write(orjson.dumps({"flags": flags, "views_by_day": [list(d) for d in views]},
+                              option=orjson.OPT_SORT_KEYS))
 """
 # The refresh as it is: then the flags and daily views it stored are read back.
-PARTS = """
+PARTS = (
+    """
 import sys
 from sqlalchemy import select
 from oyren.store import decided
 from oyren.store.db import open_database, transaction
 from oyren.store.models import DecidedFlagsRow
 url, out, campaign_id, at, rows = sys.argv[1:6]
-at = int(at)
 engine = open_database(url)
-decided.refresh_flags(engine, campaign_id, at=at, part_rows=int(rows) or None)
+decided.refresh_flags(engine, campaign_id, at=int(at), part_rows=int(rows) or None)
 with transaction(engine, write=False) as session:
-    found = session.execute(select(DecidedFlagsRow.video_id, DecidedFlagsRow.flags).where(
-        DecidedFlagsRow.campaign_id == campaign_id))
-    text = {vid: flags for vid, flags in found}
+    flags = dict(session.execute(select(DecidedFlagsRow.video_id, DecidedFlagsRow.flags).where(
+        DecidedFlagsRow.campaign_id == campaign_id)).all())
     views = decided.status(session, campaign_id).views_by_day
-import orjson
-with open(out, "wb") as handle:
-    handle.write(orjson.dumps({"flags": text, "views_by_day": [list(d) for d in views]},
-                              option=orjson.OPT_SORT_KEYS))
 """
+    + _WRITE
+)
 # The whole campaign held at once, as the refresh did it before.
 WHOLE = (
-    _DUMP
-    + """
+    """
 import sys
 from sqlalchemy import select
 from oyren.rules.videos import collect_videos
@@ -93,17 +87,17 @@ with transaction(engine, write=False) as session:
     state = decided.status(session, campaign_id)
     eligible = dict(session.execute(select(V.video_id, V.create_time).where(
         V.campaign_id == campaign_id, V.generation == state.generation, V.eligible)).all())
-flags = flag_videos(videos)
-series = []
+flags = {vid: decided._flags_json(f) for vid, f in flag_videos(videos).items()}
+views = []
 for t in (int(day.timestamp()) for day in campaign.day_ends(at)):
     total = 0
     for video in videos:
         created = eligible.get(video.video_id)
         if created is not None and created <= t:
             total += views_at(video.times, video.views, cutoff=t, create_time=created).views
-    series.append([t, total])
-dump(engine, campaign_id, flags, series, out)
+    views.append((t, total))
 """
+    + _WRITE
 )
 
 

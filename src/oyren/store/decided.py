@@ -63,6 +63,7 @@ from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Flag, Results, Winners, id_sort_key
 from oyren.rules.videos import Video, VideoGroups, collect_videos
+from oyren.rules.views import views_at
 from oyren.screening.columns import FIELDS, MetaColumns
 from oyren.screening.flags import flags_of as flags_shown
 from oyren.screening.flags import series_flags
@@ -1393,8 +1394,6 @@ class _DailyViews:
 
     def add(self, videos: Iterable[Video]) -> None:
         """Count ``videos`` (whole videos, each counted once)."""
-        from oyren.rules.views import views_at
-
         for video in videos:
             created = self.eligible.get(video.video_id)
             if created is None:

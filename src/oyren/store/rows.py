@@ -8,6 +8,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -186,9 +187,15 @@ def stored_videos(
     part whole videos, about ``rows`` observations (more when one video has more), so that
     memory is that of a part whatever the campaign's size."""
     o = ObservationRow
-    first = _first_ids(campaign_id)
+    first = (
+        select(o.video_pk, func.min(o.id).label("first_id"))
+        .join(VideoRow, VideoRow.id == o.video_pk)
+        .where(VideoRow.campaign_id == campaign_id)
+        .group_by(o.video_pk)
+        .subquery()
+    )
     # A video's observations together, in the order they were stored; videos in the order of
-    # their first observation.
+    # their first observation (the rules' order).
     query = (
         _observations_query()
         .join(first, first.c.video_pk == o.video_pk)
@@ -196,30 +203,13 @@ def stored_videos(
         .order_by(first.c.first_id, o.id)
     )
     part: list[Observation] = []
-    for _, seen in groupby(_observations(session, query, stream=True), _video_id):
+    for _, seen in groupby(_observations(session, query, stream=True), attrgetter("video_id")):
         if len(part) >= rows:
             yield list(collect_videos(part, cutoff=cutoff).values())
             part = []
         part.extend(seen)
     if part:
         yield list(collect_videos(part, cutoff=cutoff).values())
-
-
-def _first_ids(campaign_id: str) -> Any:
-    """Each video's first stored observation (its id), as a subquery (``video_pk``,
-    ``first_id``): videos in the order of their first observation are the rules' order."""
-    o = ObservationRow
-    return (
-        select(o.video_pk, func.min(o.id).label("first_id"))
-        .join(VideoRow, VideoRow.id == o.video_pk)
-        .where(VideoRow.campaign_id == campaign_id)
-        .group_by(o.video_pk)
-        .subquery()
-    )
-
-
-def _video_id(observation: Observation) -> str:
-    return observation.video_id
 
 
 def _observations(session: Session, query: Any, *, stream: bool) -> Iterator[Observation]:
