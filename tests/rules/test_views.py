@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oyren.rules.views import interpolate, views_at
+from oyren.rules.views import interpolate, views_at, views_at_each
 
 CUT = 1_713_729_599
 
@@ -97,3 +97,23 @@ def test_views_at_lies_between_the_bracketing_counts(points):
         assert result.before is not None and result.after is not None
         low, high = sorted((result.before[1], result.after[1]))
         assert low <= result.views <= high
+
+
+def test_views_at_each_of_no_series_is_an_error():
+    with pytest.raises(ValueError):
+        views_at_each([], [], [CUT], create_time=0)
+
+
+@given(
+    series,
+    st.lists(st.integers(CUT - 2 * 10**6, CUT + 2 * 10**6), max_size=30).map(sorted),
+    st.integers(CUT - 2 * 10**6, CUT + 2 * 10**6),
+)
+def test_views_at_each_cutoff_are_views_at_it(points, cutoffs, create_time):
+    # Cutoffs before, between, on and after the points, repeated, before and after creation.
+    times = [t for t, _ in points]
+    views = [v for _, v in points]
+    cutoffs += [t + d for t in times for d in (-1, 0, 1)]
+    cutoffs.sort()
+    expected = [views_at(times, views, cutoff=at, create_time=create_time).views for at in cutoffs]
+    assert views_at_each(times, views, cutoffs, create_time=create_time) == expected

@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["BASES", "ViewsAtCutoff", "interpolate", "views_at"]
+__all__ = ["BASES", "ViewsAtCutoff", "interpolate", "views_at", "views_at_each"]
 
 BASES = ("observed", "interpolated", "last_before_cutoff", "from_creation")
 
@@ -76,3 +76,34 @@ def views_at(
         return ViewsAtCutoff(after[1], "from_creation", None, after)
     value = interpolate(create_time, 0, after[0], after[1], cutoff)
     return ViewsAtCutoff(value, "from_creation", None, after)
+
+
+def views_at_each(
+    times: Sequence[int], views: Sequence[int], cutoffs: Sequence[int], *, create_time: int
+) -> list[int]:
+    """:func:`views_at`'s views at each of ``cutoffs`` (ascending), in one pass over the series
+    (sorted by time with unique times): a chart's day ends, without a verdict made per day."""
+    n = len(times)
+    if not n:
+        raise ValueError("a video needs at least one observation")
+    out: list[int] = []
+    i = 0  # the first observation at or after the cutoff
+    first_time, first_views = times[0], views[0]
+    for at in cutoffs:
+        while i < n and times[i] < at:
+            i += 1
+        if i == n:
+            # After the last observation: so are the cutoffs still to come.
+            out.extend([views[-1]] * (len(cutoffs) - len(out)))
+            break
+        if times[i] == at:
+            out.append(views[i])
+        elif i:
+            out.append(interpolate(times[i - 1], views[i - 1], times[i], views[i], at))
+        elif create_time >= at:
+            out.append(0)  # posted after this cutoff: nothing yet
+        elif first_time <= create_time:
+            out.append(first_views)
+        else:
+            out.append(interpolate(create_time, 0, first_time, first_views, at))
+    return out

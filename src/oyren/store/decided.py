@@ -25,6 +25,7 @@ import functools
 import hashlib
 import itertools
 import tempfile
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from operator import itemgetter
@@ -63,7 +64,7 @@ from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Flag, Results, Winners, id_sort_key
 from oyren.rules.videos import Video, VideoGroups, collect_videos
-from oyren.rules.views import views_at
+from oyren.rules.views import views_at_each
 from oyren.screening.columns import FIELDS, MetaColumns
 from oyren.screening.flags import flags_of as flags_shown
 from oyren.screening.flags import series_flags
@@ -1394,15 +1395,17 @@ class _DailyViews:
 
     def add(self, videos: Iterable[Video]) -> None:
         """Count ``videos`` (whole videos, each counted once)."""
+        days, sums = self.days, self.sums
         for video in videos:
             created = self.eligible.get(video.video_id)
             if created is None:
                 continue
-            for n, t in enumerate(self.days):
-                if created <= t:
-                    self.sums[n] += views_at(
-                        video.times, video.views, cutoff=t, create_time=created
-                    ).views
+            first = bisect_left(days, created)  # the first day that ends once it was posted
+            if first == len(days):
+                continue
+            found = views_at_each(video.times, video.views, days[first:], create_time=created)
+            for n, value in enumerate(found, first):
+                sums[n] += value
 
     def totals(self) -> list[tuple[int, int]]:
         """Each day's end with the views then."""
