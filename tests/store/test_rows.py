@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,8 @@ def test_stored_videos_are_the_rules_videos_a_part_at_a_time(
                     + 3600 * (n // 7) + n % 3, 100 * n, "AZ", f"#elm {n % 2}", ("elm",), 45)
         for n in range(40)
     ]  # fmt: skip
+    # Seen twice at the instant of its metadata, with other counts and words: the rules choose.
+    seen += [replace(seen[34], view_count=v, description=f"#elm {v}") for v in (3300, 3500)]
     with transaction(stored_db) as session:
         writer = ObservationWriter(session, CID)
         writer.insert(seen[:9])

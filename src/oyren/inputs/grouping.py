@@ -37,9 +37,9 @@ class LineGroups(VideoGroups):
 
     def realize(self, candidate: Candidate, video_id: str, collected_at: int) -> Observation:
         """The observation a candidate stands for: a raw line is read now."""
-        if isinstance(candidate, Observation):
-            return candidate
-        return observation_from_scanned(orjson.loads(candidate), video_id, collected_at)
+        if isinstance(candidate, bytes):
+            return observation_from_scanned(orjson.loads(candidate), video_id, collected_at)
+        return super().realize(candidate, video_id, collected_at)
 
 
 def read_videos(observations: Iterable[Observation], *, cutoff: int) -> dict[str, Video]:

@@ -49,9 +49,10 @@ class Video:
         return self.times[-1]
 
 
-# A video's metadata candidate: an observation, or the raw JSONL line of a record that
-# scan_record accepted, turned into an observation only if it is still the candidate at the end.
-Candidate = Observation | bytes
+# A video's metadata candidate: an observation, or what a reader turns into one only if it is
+# still the candidate at the end (or ties with another): the raw JSONL line of a record that
+# scan_record accepted, a stored row.
+Candidate = Observation | bytes | tuple[Any, ...]
 
 
 def _tiebreak_key(obs: Observation) -> tuple[int, str, str, bytes]:
@@ -75,7 +76,7 @@ class VideoGroups:
         """The observation a candidate stands for (raw lines are the fast lane's to read)."""
         if isinstance(candidate, Observation):
             return candidate
-        raise TypeError("raw lines are grouped by oyren.inputs.fastlane.LineGroups")
+        raise TypeError("raw lines and rows are grouped by subclasses that read them")
 
     def __init__(self, cutoff: int) -> None:
         self.cutoff = cutoff

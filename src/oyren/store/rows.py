@@ -7,8 +7,6 @@ import hashlib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import groupby
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ from oyren.rules.campaign import Campaign, parse_campaign
 from oyren.rules.decisions import Decision, latest_decisions
 from oyren.rules.observations import Observation
 from oyren.rules.results import Results
-from oyren.rules.videos import Video, collect_videos
+from oyren.rules.videos import Candidate, Video, VideoGroups, collect_videos
 from oyren.store.db import plain_batches
 from oyren.store.models import (
     AwardRow,
@@ -202,14 +200,40 @@ def stored_videos(
         .where(VideoRow.campaign_id == campaign_id)
         .order_by(first.c.first_id, o.id)
     )
-    part: list[Observation] = []
-    for _, seen in groupby(_observations(session, query, stream=True), attrgetter("video_id")):
-        if len(part) >= rows:
-            yield list(collect_videos(part, cutoff=cutoff).values())
-            part = []
-        part.extend(seen)
-    if part:
-        yield list(collect_videos(part, cutoff=cutoff).values())
+    groups = _RowGroups(cutoff)
+    held = 0  # observations in the part
+    current = None
+    for batch in plain_batches(session, query, READ_ROWS, stream=True):
+        for row in batch:
+            video_id = row[0]
+            if video_id != current:
+                current = video_id
+                if held >= rows:
+                    yield list(groups.videos().values())
+                    groups, held = _RowGroups(cutoff), 0
+            groups.add(video_id, row[3], row[4], row)
+            held += 1
+    if held:
+        yield list(groups.videos().values())
+
+
+class _RowGroups(VideoGroups):
+    """:class:`~oyren.rules.videos.VideoGroups` whose candidates are stored rows (of
+    :func:`_observations_query`'s columns), made observations only when the rules compare two
+    at one instant or keep one as a video's metadata: a row of each video, not of each
+    observation."""
+
+    __slots__ = ("lists",)
+
+    def __init__(self, cutoff: int) -> None:
+        super().__init__(cutoff)
+        self.lists: dict[str, tuple[str, ...]] = {}
+
+    def realize(self, candidate: Candidate, video_id: str, collected_at: int) -> Observation:
+        """The observation a candidate stands for: a stored row is read now."""
+        if isinstance(candidate, Observation | bytes):
+            return super().realize(candidate, video_id, collected_at)
+        return _observation(candidate, self.lists)  # a row (SQLAlchemy's, like a tuple)
 
 
 def _observations(session: Session, query: Any, *, stream: bool) -> Iterator[Observation]:
@@ -220,15 +244,21 @@ def _observations(session: Session, query: Any, *, stream: bool) -> Iterator[Obs
     for rows in plain_batches(session, query, READ_ROWS, stream=stream):
         if len(lists) > LISTS_KEPT:
             lists.clear()
-        for (video_id, username, create_time, collected_at, view_count, region_code,
-             description, hashtags, duration_s, likes, comments, shares, music_id,
-             voice_to_text) in rows:  # fmt: skip
-            tags = lists.get(hashtags)
-            if tags is None:
-                tags = lists[hashtags] = tuple(orjson.loads(hashtags))
-            yield Observation(video_id, username, create_time, collected_at, view_count,
-                              region_code, description, tags, duration_s, likes, comments,
-                              shares, music_id, voice_to_text)  # fmt: skip
+        for row in rows:
+            yield _observation(row, lists)
+
+
+def _observation(row: tuple[Any, ...], lists: dict[str, tuple[str, ...]]) -> Observation:
+    """The observation of a row of :func:`_observations_query`'s columns (each distinct hashtag
+    list parsed once into ``lists``)."""
+    (video_id, username, create_time, collected_at, view_count, region_code, description,
+     hashtags, duration_s, likes, comments, shares, music_id, voice_to_text) = row  # fmt: skip
+    tags = lists.get(hashtags)
+    if tags is None:
+        tags = lists[hashtags] = tuple(orjson.loads(hashtags))
+    return Observation(video_id, username, create_time, collected_at, view_count, region_code,
+                       description, tags, duration_s, likes, comments, shares, music_id,
+                       voice_to_text)  # fmt: skip
 
 
 def stored_decisions(
