@@ -138,7 +138,7 @@ def test_iso_and_file_digest(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("size", [1, 4, 10**9])
-def test_stored_videos_are_the_rules_videos_a_part_at_a_time(
+def test_stored_videos_are_the_rules_videos_at_once_and_a_part_at_a_time(
     stored_db: Engine, campaign: Campaign, size: int
 ) -> None:
     # Videos first seen in an order that is not their ids' (nor the order they were stored in
@@ -157,6 +157,14 @@ def test_stored_videos_are_the_rules_videos_a_part_at_a_time(
     with transaction(stored_db, write=False) as session:
         parts = list(rows.stored_videos(session, CID, cutoff=campaign.cutoff_ts, rows=size))
         whole = collect_videos(stored_observations(session, CID), cutoff=campaign.cutoff_ts)
+        # All at once, and of some videos, rows kept as rows: the same videos.
+        assert rows.stored_video_map(session, CID, cutoff=campaign.cutoff_ts) == whole
+        some = ["3", "5", "no such video"]
+        assert rows.stored_video_map(
+            session, CID, cutoff=campaign.cutoff_ts, video_ids=some
+        ) == collect_videos(
+            stored_observations(session, CID, video_ids=some), cutoff=campaign.cutoff_ts
+        )
     assert [v for part in parts for v in part] == list(whole.values())
     assert [v.video_id for v in whole.values()] == ["9", "8", "7", "6", "5", "4", "3"]
     # Parts are whole videos, the next one started once a part holds ``size`` observations.

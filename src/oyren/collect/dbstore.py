@@ -19,14 +19,14 @@ from oyren.collect.discover import CrawlReport, CrawlSettings, ProgressFn, crawl
 from oyren.collect.track import TrackReport, TrackSettings, track
 from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
-from oyren.rules.videos import Video, collect_videos
+from oyren.rules.videos import Video
 from oyren.store import crawling
 from oyren.store.audit import record_event
 from oyren.store.campaigns import get_campaign
 from oyren.store.db import Engine, transaction
 from oyren.store.leases import Lease, check_lease, collector_lease
 from oyren.store.removals import confirm_removals
-from oyren.store.rows import require_campaign, stored_observations
+from oyren.store.rows import require_campaign, stored_video_map
 
 __all__ = ["DbCrawlStore", "crawl_campaign", "track_campaign"]
 
@@ -78,9 +78,7 @@ class DbCrawlStore:
             key = (campaign, cutoff, crawling.last_observation_id(session, campaign))
             if self._videos is not None and self._videos[0] == key:
                 return list(self._videos[1])
-            videos = list(
-                collect_videos(stored_observations(session, campaign), cutoff=cutoff).values()
-            )
+            videos = list(stored_video_map(session, campaign, cutoff=cutoff).values())
         self._videos = (key, videos)
         return list(videos)
 

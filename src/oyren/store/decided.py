@@ -63,7 +63,7 @@ from oyren.rules.awards import CreatorTotal, creator_totals
 from oyren.rules.campaign import Campaign
 from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Flag, Results, Winners, id_sort_key
-from oyren.rules.videos import Video, VideoGroups, collect_videos
+from oyren.rules.videos import Video, VideoGroups
 from oyren.rules.views import views_at_each
 from oyren.screening.columns import FIELDS, MetaColumns
 from oyren.screening.flags import flags_of as flags_shown
@@ -89,8 +89,8 @@ from oyren.store.rows import (
     require_campaign,
     round_judgments_of,
     stored_decisions,
-    stored_observations,
     stored_removals,
+    stored_video_map,
     stored_videos,
 )
 
@@ -369,10 +369,7 @@ def _write(
         rest = [v for v in chunk if v not in videos]
         if rest:
             videos.update(
-                collect_videos(
-                    stored_observations(session, campaign_id, video_ids=rest),
-                    cutoff=campaign.cutoff_ts,
-                )
+                stored_video_map(session, campaign_id, cutoff=campaign.cutoff_ts, video_ids=rest)
             )
         # Videos created by this transaction have no rows to replace: only the others are asked
         # for (an `IN` list over a table this same transaction keeps filling is slow to plan).

@@ -25,7 +25,7 @@ from oyren.rules.campaign import Campaign, parse_campaign
 from oyren.rules.decisions import Decision, latest_decisions
 from oyren.rules.observations import Observation
 from oyren.rules.results import Results
-from oyren.rules.videos import Candidate, Video, VideoGroups, collect_videos
+from oyren.rules.videos import Candidate, Video, VideoGroups
 from oyren.store.db import plain_batches
 from oyren.store.models import (
     AwardRow,
@@ -60,6 +60,7 @@ __all__ = [
     "stored_judgments",
     "stored_observations",
     "stored_removals",
+    "stored_video_map",
     "stored_videos",
     "video_ids",
 ]
@@ -175,6 +176,27 @@ def stored_observations(
     # A whole campaign is streamed. Not a few videos: PostgreSQL plans a streamed query for its
     # first rows (walking every observation in id order), not for reading them all.
     return _observations(session, query, stream=video_ids is None)
+
+
+def stored_video_map(
+    session: Session,
+    campaign_id: str,
+    *,
+    cutoff: int,
+    video_ids: Collection[str] | None = None,
+) -> dict[str, Video]:
+    """A campaign's videos (of ``video_ids`` only) as :func:`collect_videos` groups
+    :func:`stored_observations`, a row made an observation only where the rules need one."""
+    o = ObservationRow
+    query = _observations_query().where(VideoRow.campaign_id == campaign_id).order_by(o.id)
+    if video_ids is not None:
+        query = query.where(VideoRow.video_id.in_(video_ids))
+    groups = _RowGroups(cutoff)
+    # Streamed for a whole campaign only, as stored_observations reads it.
+    for batch in plain_batches(session, query, READ_ROWS, stream=video_ids is None):
+        for row in batch:
+            groups.add(row[0], row[3], row[4], row)
+    return groups.videos()
 
 
 def stored_videos(
@@ -304,7 +326,7 @@ def live_results(session: Session, campaign: Campaign) -> Results:
     """Evaluate everything stored for ``campaign`` now, with the engine ``oyren run`` uses."""
     return decide(
         campaign,
-        collect_videos(stored_observations(session, campaign.id), cutoff=campaign.cutoff_ts),
+        stored_video_map(session, campaign.id, cutoff=campaign.cutoff_ts),
         decisions=stored_decisions(session, campaign.id),
         removals=stored_removals(session, campaign.id),
         judgments=round_judgments_of(session, campaign.id),
@@ -368,7 +390,7 @@ def jury_order(
     if not counted:
         return []
     campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
-    videos = collect_videos(stored_observations(session, campaign_id), cutoff=campaign.cutoff_ts)
+    videos = stored_video_map(session, campaign_id, cutoff=campaign.cutoff_ts)
     return order_of_jury(
         campaign,
         videos,
