@@ -145,7 +145,8 @@ MANY_CREATORS = 2_000  # creators past which a write recounts them in one pass
 # settled (oyren.batch.evaluate.settle_ranked).
 PLACES = 3
 FRESH_LIMIT = 250_000  # created videos a transaction keeps in memory (about 1.5 kB each)
-# Observations the flag refresh holds at a time (whole videos; about 1 kB each as objects).
+# Observations the flag refresh reads a part at a time (whole videos: their series and the
+# row of each video's metadata are held).
 FLAG_PART_ROWS = 50_000
 V = DecidedVideoRow
 C = DecidedCreatorRow

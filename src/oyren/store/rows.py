@@ -167,15 +167,24 @@ def stored_observations(
     video_ids: Collection[str] | None = None,
 ) -> Iterator[Observation]:
     """Stream a campaign's observations (ids up to ``upto``; of ``video_ids`` only), as read."""
+    query = _campaign_query(campaign_id, upto=upto, video_ids=video_ids)
+    return _observations(session, query, stream=video_ids is None)
+
+
+def _campaign_query(
+    campaign_id: str, *, upto: int | None = None, video_ids: Collection[str] | None = None
+) -> Any:
+    """:func:`_observations_query` of a campaign's observations in the order they were stored
+    (ids up to ``upto``; of ``video_ids`` only). A whole campaign is read streamed; not a few
+    videos: PostgreSQL plans a streamed query for its first rows (walking every observation in
+    id order), not for reading them all."""
     o = ObservationRow
     query = _observations_query().where(VideoRow.campaign_id == campaign_id).order_by(o.id)
     if upto is not None:
         query = query.where(o.id <= upto)
     if video_ids is not None:
         query = query.where(VideoRow.video_id.in_(video_ids))
-    # A whole campaign is streamed. Not a few videos: PostgreSQL plans a streamed query for its
-    # first rows (walking every observation in id order), not for reading them all.
-    return _observations(session, query, stream=video_ids is None)
+    return query
 
 
 def stored_video_map(
@@ -187,12 +196,8 @@ def stored_video_map(
 ) -> dict[str, Video]:
     """A campaign's videos (of ``video_ids`` only) as :func:`collect_videos` groups
     :func:`stored_observations`, a row made an observation only where the rules need one."""
-    o = ObservationRow
-    query = _observations_query().where(VideoRow.campaign_id == campaign_id).order_by(o.id)
-    if video_ids is not None:
-        query = query.where(VideoRow.video_id.in_(video_ids))
+    query = _campaign_query(campaign_id, video_ids=video_ids)
     groups = _RowGroups(cutoff)
-    # Streamed for a whole campaign only, as stored_observations reads it.
     for batch in plain_batches(session, query, READ_ROWS, stream=video_ids is None):
         for row in batch:
             groups.add(row[0], row[3], row[4], row)
