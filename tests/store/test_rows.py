@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -150,6 +151,19 @@ def test_stored_videos_are_the_rules_videos_at_once_and_a_part_at_a_time(
     ]  # fmt: skip
     # Seen twice at the instant of its metadata, with other counts and words: the rules choose.
     seen += [replace(seen[34], view_count=v, description=f"#elm {v}") for v in (3300, 3500)]
+    # Seen twice at an instant before its metadata's, the rows read there only in part.
+    seen.append(replace(seen[6], view_count=7, description="#elm again"))
+    # Video 2 only after the cutoff: twice at its first instant (its metadata), stored after a
+    # later one. Video 1 twice after the cutoff, then before it and at it (its metadata).
+    cut = campaign.cutoff_ts
+    seen += [
+        replace(seen[0], video_id="2", collected_at=at, view_count=v, description=f"#elm {v}")
+        for at, v in ((cut + 10, 50), (cut + 5, 40), (cut + 5, 45), (cut + 20, 60))
+    ]
+    seen += [
+        replace(seen[0], video_id="1", collected_at=at, view_count=v, description=f"#elm {v}")
+        for at, v in ((cut + 50, 90), (cut + 50, 80), (cut - 100, 10), (cut, 20))
+    ]
     with transaction(stored_db) as session:
         writer = ObservationWriter(session, CID)
         writer.insert(seen[:9])
@@ -166,9 +180,12 @@ def test_stored_videos_are_the_rules_videos_at_once_and_a_part_at_a_time(
             stored_observations(session, CID, video_ids=some), cutoff=campaign.cutoff_ts
         )
     assert [v for part in parts for v in part] == list(whole.values())
-    assert [v.video_id for v in whole.values()] == ["9", "8", "7", "6", "5", "4", "3"]
+    assert [v.video_id for v in whole.values()] == ["9", "8", "7", "6", "5", "4", "3", "2", "1"]
+    assert (whole["2"].meta.view_count, whole["2"].times) == (45, (cut + 5, cut + 10, cut + 20))
+    assert (whole["1"].meta.collected_at, whole["1"].views) == (cut, (10, 20, 90))
     # Parts are whole videos, the next one started once a part holds ``size`` observations.
+    stored = Counter(o.video_id for o in seen)
     for part in parts[:-1]:
-        held = sum(len(v.times) for v in part)
-        assert held >= size and held - len(part[-1].times) < size
-    assert len(parts) == (7 if size <= 4 else 1)
+        held = sum(stored[v.video_id] for v in part)
+        assert held >= size and held - stored[part[-1].video_id] < size
+    assert len(parts) == (9 if size <= 4 else 1)

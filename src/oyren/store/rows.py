@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from oyren.batch.evaluate import decide
@@ -195,8 +196,9 @@ def stored_video_map(
     video_ids: Collection[str] | None = None,
 ) -> dict[str, Video]:
     """A campaign's videos (of ``video_ids`` only) as :func:`collect_videos` groups
-    :func:`stored_observations`, a row made an observation only where the rules need one."""
-    query = _campaign_query(campaign_id, video_ids=video_ids)
+    :func:`stored_observations`, a row read whole only where it may be a video's metadata."""
+    series, _ = _series_query(campaign_id, cutoff=cutoff, video_ids=video_ids)
+    query = series.order_by(ObservationRow.id)
     groups = _RowGroups(cutoff)
     for batch in plain_batches(session, query, READ_ROWS, stream=video_ids is None):
         for row in batch:
@@ -211,22 +213,10 @@ def stored_videos(
     :func:`stored_observations`, videos in order of first appearance), a part at a time: each
     part whole videos, about ``rows`` observations (more when one video has more), so that
     memory is that of a part whatever the campaign's size."""
-    o = ObservationRow
-    first = (
-        select(o.video_pk, func.min(o.id).label("first_id"))
-        .join(VideoRow, VideoRow.id == o.video_pk)
-        .where(VideoRow.campaign_id == campaign_id)
-        .group_by(o.video_pk)
-        .subquery()
-    )
+    series, instants = _series_query(campaign_id, cutoff=cutoff)
     # A video's observations together, in the order they were stored; videos in the order of
     # their first observation (the rules' order).
-    query = (
-        _observations_query()
-        .join(first, first.c.video_pk == o.video_pk)
-        .where(VideoRow.campaign_id == campaign_id)
-        .order_by(first.c.first_id, o.id)
-    )
+    query = series.order_by(instants.c.first_id, ObservationRow.id)
     groups = _RowGroups(cutoff)
     held = 0  # observations in the part
     current = None
@@ -244,11 +234,60 @@ def stored_videos(
         yield list(groups.videos().values())
 
 
+def _series_query(
+    campaign_id: str, *, cutoff: int, video_ids: Collection[str] | None = None
+) -> tuple[Any, Any]:
+    """A campaign's observations (of ``video_ids`` only) in :func:`_observations_query`'s
+    columns, each read whole only at its video's metadata instant (the last at or before
+    ``cutoff``, else the first: where :class:`~oyren.rules.videos.VideoGroups` keeps a video's
+    metadata); elsewhere only the video, instant and views, the rest NULL. Most of a stored
+    row is its texts, which the rules read of one row a video. With it, the per-video
+    relation it joins (``video_pk``, ``first_id``: the video's first observation, ``meta_at``)."""
+    o = ObservationRow
+    per_video = (
+        select(
+            o.video_pk,
+            func.min(o.id).label("first_id"),
+            func.coalesce(
+                func.max(case((o.collected_at <= cutoff, o.collected_at))), func.min(o.collected_at)
+            ).label("meta_at"),
+        )
+        .join(VideoRow, VideoRow.id == o.video_pk)
+        .where(VideoRow.campaign_id == campaign_id)
+        .group_by(o.video_pk)
+    )
+    if video_ids is not None:
+        per_video = per_video.where(VideoRow.video_id.in_(video_ids))
+    instants = per_video.subquery()
+    whole = o.collected_at == instants.c.meta_at
+    texts = (o.region_code, o.description, o.hashtags, o.duration_s, o.like_count,
+             o.comment_count, o.share_count, o.music_id, o.voice_to_text)  # fmt: skip
+    query = (
+        select(
+            VideoRow.video_id,
+            case((whole, o.username)),
+            case((whole, o.create_time)),
+            o.collected_at,
+            o.view_count,
+            *(case((whole, column)) for column in texts),
+        )
+        .join_from(o, instants, instants.c.video_pk == o.video_pk)
+        .join(VideoRow, VideoRow.id == o.video_pk)
+        .where(VideoRow.campaign_id == campaign_id)
+    )
+    if video_ids is not None:
+        # Said again outside: a planner without statistics (rows written in this transaction)
+        # then finds a few videos' rows by their index, as without the join.
+        query = query.where(VideoRow.video_id.in_(video_ids))
+    return query, instants
+
+
 class _RowGroups(VideoGroups):
     """:class:`~oyren.rules.videos.VideoGroups` whose candidates are stored rows (of
-    :func:`_observations_query`'s columns), made observations only when the rules compare two
-    at one instant or keep one as a video's metadata: a row of each video, not of each
-    observation."""
+    :func:`_series_query`'s columns), made observations only when the rules compare two at
+    one instant or keep one as a video's metadata: a row of each video, not of each
+    observation. A row read only in part (not at its video's metadata instant, its username
+    NULL) is never one the rules keep: of two such at one instant either is kept."""
 
     __slots__ = ("lists",)
 
@@ -256,11 +295,26 @@ class _RowGroups(VideoGroups):
         super().__init__(cutoff)
         self.lists: dict[str, tuple[str, ...]] = {}
 
+    def offer(
+        self, group: list[Any], video_id: str, collected_at: int, candidate: Candidate
+    ) -> None:
+        """As :meth:`VideoGroups.offer`, with no comparison of rows read in part."""
+        if collected_at == group[0] and _in_part(candidate) and _in_part(group[1]):
+            return
+        super().offer(group, video_id, collected_at, candidate)
+
     def realize(self, candidate: Candidate, video_id: str, collected_at: int) -> Observation:
         """The observation a candidate stands for: a stored row is read now."""
         if isinstance(candidate, Observation | bytes):
             return super().realize(candidate, video_id, collected_at)
+        if _in_part(candidate):
+            raise AssertionError(f"video {video_id}: a row read in part kept as its metadata")
         return _observation(candidate, self.lists)  # a row (SQLAlchemy's, like a tuple)
+
+
+def _in_part(candidate: Candidate) -> bool:
+    """True for a stored row read only in part (see :func:`_series_query`)."""
+    return isinstance(candidate, tuple | Row) and candidate[1] is None
 
 
 def _observations(session: Session, query: Any, *, stream: bool) -> Iterator[Observation]:
