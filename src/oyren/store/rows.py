@@ -140,24 +140,17 @@ READ_ROWS = 10_000
 LISTS_KEPT = 10_000
 
 
+def _observation_columns() -> tuple[Any, ...]:
+    """A stored observation's columns, in the order of :class:`Observation`'s fields."""
+    o = ObservationRow
+    return (VideoRow.video_id, o.username, o.create_time, o.collected_at, o.view_count,
+            o.region_code, o.description, o.hashtags, o.duration_s, o.like_count,
+            o.comment_count, o.share_count, o.music_id, o.voice_to_text)  # fmt: skip
+
+
 def _observations_query() -> Any:
     o = ObservationRow
-    return select(
-        VideoRow.video_id,
-        o.username,
-        o.create_time,
-        o.collected_at,
-        o.view_count,
-        o.region_code,
-        o.description,
-        o.hashtags,
-        o.duration_s,
-        o.like_count,
-        o.comment_count,
-        o.share_count,
-        o.music_id,
-        o.voice_to_text,
-    ).join(VideoRow, VideoRow.id == o.video_pk)
+    return select(*_observation_columns()).join(VideoRow, VideoRow.id == o.video_pk)
 
 
 def stored_observations(
@@ -260,17 +253,13 @@ def _series_query(
         per_video = per_video.where(VideoRow.video_id.in_(video_ids))
     instants = per_video.subquery()
     whole = o.collected_at == instants.c.meta_at
-    texts = (o.region_code, o.description, o.hashtags, o.duration_s, o.like_count,
-             o.comment_count, o.share_count, o.music_id, o.voice_to_text)  # fmt: skip
+    series = (VideoRow.video_id, o.collected_at, o.view_count)
+    columns = [
+        column if any(column is kept for kept in series) else case((whole, column))
+        for column in _observation_columns()
+    ]
     query = (
-        select(
-            VideoRow.video_id,
-            case((whole, o.username)),
-            case((whole, o.create_time)),
-            o.collected_at,
-            o.view_count,
-            *(case((whole, column)) for column in texts),
-        )
+        select(*columns)
         .join_from(o, instants, instants.c.video_pk == o.video_pk)
         .join(VideoRow, VideoRow.id == o.video_pk)
         .where(VideoRow.campaign_id == campaign_id)
