@@ -1,4 +1,10 @@
-from oyren.rules.videos import collect_videos
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oyren.rules.observations import Observation
+from oyren.rules.videos import collect_videos, meta_of, series_of
 
 CUT = 1_713_729_599
 
@@ -44,3 +50,34 @@ def test_collect_videos_meta_is_first_after_cutoff_when_none_before(make_obs):
     ]
     meta = collect_videos(observations, cutoff=CUT)["7340000000000000001"].meta
     assert meta.description == "first after"
+
+
+# A video's sightings: instants around the cutoff (often repeated), counts and descriptions.
+_SIGHTINGS = st.lists(
+    st.tuples(st.integers(-3, 3), st.integers(0, 5), st.sampled_from(["a", "b", ""])),
+    min_size=1,
+    max_size=12,
+)
+
+
+# make_obs only builds an observation: the same for every example.
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(sightings=_SIGHTINGS, order=st.randoms(use_true_random=False))
+def test_series_and_meta_of_sightings_in_any_order_are_collect_videos(make_obs, sightings, order):
+    base: Observation = make_obs()
+    seen = [
+        replace(base, collected_at=CUT + 100 * step, view_count=views, description=words)
+        for step, views, words in sightings
+    ]
+    video = collect_videos(seen, cutoff=CUT)[base.video_id]
+    shuffled = list(seen)
+    order.shuffle(shuffled)
+    # The series from the counts in any order; the metadata from those seen at its instant.
+    assert series_of([o.collected_at for o in shuffled], [o.view_count for o in shuffled]) == (
+        video.times,
+        video.views,
+    )
+    at = max((o.collected_at for o in seen if o.collected_at <= CUT), default=video.times[0])
+    assert meta_of(o for o in shuffled if o.collected_at == at) == video.meta

@@ -22,7 +22,7 @@ import orjson
 
 from oyren.rules.observations import Observation, observation_to_record
 
-__all__ = ["Candidate", "Video", "VideoGroups", "collect_videos"]
+__all__ = ["Candidate", "Video", "VideoGroups", "collect_videos", "meta_of", "series_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +51,8 @@ class Video:
 
 # A video's metadata candidate: an observation, or what a reader turns into one only if it is
 # still the candidate at the end (or ties with another): the raw JSONL line of a record that
-# scan_record accepted, a stored row.
-Candidate = Observation | bytes | tuple[Any, ...]
+# scan_record accepted.
+Candidate = Observation | bytes
 
 
 def _tiebreak_key(obs: Observation) -> tuple[int, str, str, bytes]:
@@ -76,7 +76,7 @@ class VideoGroups:
         """The observation a candidate stands for (raw lines are the fast lane's to read)."""
         if isinstance(candidate, Observation):
             return candidate
-        raise TypeError("raw lines and rows are grouped by subclasses that read them")
+        raise TypeError("raw lines are grouped by the subclass that reads them")
 
     def __init__(self, cutoff: int) -> None:
         self.cutoff = cutoff
@@ -153,20 +153,32 @@ class VideoGroups:
         views: array[int],
     ) -> Video:
         meta = self.realize(candidate, video_id, meta_time)
-        seen = times.tolist()
-        if all(map(lt, seen, seen[1:])):
-            return Video(meta, tuple(seen), tuple(views.tolist()))  # in order, once each: the usual
-        points: dict[int, int] = {}
-        for t, v in zip(times, views, strict=True):
-            count = points.get(t)
-            if count is None or v > count:
-                points[t] = v
-        items = sorted(points.items())
-        return Video(meta, tuple(t for t, _ in items), tuple(v for _, v in items))
+        return Video(meta, *series_of(times.tolist(), views.tolist()))
 
     def videos(self) -> dict[str, Video]:
         """The videos, in order of first appearance."""
         return {vid: self._video(vid, *group) for vid, group in self.by_id.items()}
+
+
+def series_of(times: list[int], views: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A video's series from its counts as seen, in any order: sorted by time, one point per
+    instant, two counts seen at one instant keeping the larger."""
+    if all(map(lt, times, times[1:])):
+        return tuple(times), tuple(views)  # in order, once each: the usual
+    points: dict[int, int] = {}
+    for t, v in zip(times, views, strict=True):
+        count = points.get(t)
+        if count is None or v > count:
+            points[t] = v
+    items = sorted(points.items())
+    return tuple(t for t, _ in items), tuple(v for _, v in items)
+
+
+def meta_of(candidates: Iterable[Observation]) -> Observation:
+    """Of the observations seen at a video's metadata instant, the one :class:`VideoGroups`
+    keeps: the most views, then description, then username, then the whole record (so the
+    choice never depends on their order)."""
+    return max(candidates, key=_tiebreak_key)
 
 
 def collect_videos(observations: Iterable[Observation], *, cutoff: int) -> dict[str, Video]:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import case, func, select
-from sqlalchemy.engine import Row
+from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from oyren.batch.evaluate import decide
@@ -26,7 +25,7 @@ from oyren.rules.campaign import Campaign, parse_campaign
 from oyren.rules.decisions import Decision, latest_decisions
 from oyren.rules.observations import Observation
 from oyren.rules.results import Results
-from oyren.rules.videos import Candidate, Video, VideoGroups
+from oyren.rules.videos import Video, meta_of, series_of
 from oyren.store.db import plain_batches
 from oyren.store.models import (
     AwardRow,
@@ -148,6 +147,10 @@ def _observation_columns() -> tuple[Any, ...]:
             o.comment_count, o.share_count, o.music_id, o.voice_to_text)  # fmt: skip
 
 
+# Where a row of _videos_query has the video's series, after the observation's columns.
+_POINTS = 14
+
+
 def _observations_query() -> Any:
     o = ObservationRow
     return select(*_observation_columns()).join(VideoRow, VideoRow.id == o.video_pk)
@@ -189,14 +192,10 @@ def stored_video_map(
     video_ids: Collection[str] | None = None,
 ) -> dict[str, Video]:
     """A campaign's videos (of ``video_ids`` only) as :func:`collect_videos` groups
-    :func:`stored_observations`, a row read whole only where it may be a video's metadata."""
-    series, _ = _series_query(campaign_id, cutoff=cutoff, video_ids=video_ids)
-    query = series.order_by(ObservationRow.id)
-    groups = _RowGroups(cutoff)
-    for batch in plain_batches(session, query, READ_ROWS, stream=video_ids is None):
-        for row in batch:
-            groups.add(row[0], row[3], row[4], row)
-    return groups.videos()
+    :func:`stored_observations`, in order of first appearance (see :func:`_videos_query`)."""
+    query = _videos_query(campaign_id, cutoff=cutoff, video_ids=video_ids)
+    batches = plain_batches(session, query, READ_ROWS, stream=video_ids is None)
+    return {video.video_id: video for video, _ in _videos(batches)}
 
 
 def stored_videos(
@@ -206,44 +205,39 @@ def stored_videos(
     :func:`stored_observations`, videos in order of first appearance), a part at a time: each
     part whole videos, about ``rows`` observations (more when one video has more), so that
     memory is that of a part whatever the campaign's size."""
-    series, instants = _series_query(campaign_id, cutoff=cutoff)
-    # A video's observations together, in the order they were stored; videos in the order of
-    # their first observation (the rules' order).
-    query = series.order_by(instants.c.first_id, ObservationRow.id)
-    groups = _RowGroups(cutoff)
+    query = _videos_query(campaign_id, cutoff=cutoff)
+    part: list[Video] = []
     held = 0  # observations in the part
-    current = None
-    for batch in plain_batches(session, query, READ_ROWS, stream=True):
-        for row in batch:
-            video_id = row[0]
-            if video_id != current:
-                current = video_id
-                if held >= rows:
-                    yield list(groups.videos().values())
-                    groups, held = _RowGroups(cutoff), 0
-            groups.add(video_id, row[3], row[4], row)
-            held += 1
-    if held:
-        yield list(groups.videos().values())
+    for video, observations in _videos(plain_batches(session, query, READ_ROWS, stream=True)):
+        if held >= rows:
+            yield part
+            part, held = [], 0
+        part.append(video)
+        held += observations
+    if part:
+        yield part
 
 
-def _series_query(
+def _videos_query(
     campaign_id: str, *, cutoff: int, video_ids: Collection[str] | None = None
-) -> tuple[Any, Any]:
-    """A campaign's observations (of ``video_ids`` only) in :func:`_observations_query`'s
-    columns, each read whole only at its video's metadata instant (the last at or before
-    ``cutoff``, else the first: where :class:`~oyren.rules.videos.VideoGroups` keeps a video's
-    metadata); elsewhere only the video, instant and views, the rest NULL. Most of a stored
-    row is its texts, which the rules read of one row a video. With it, the per-video
-    relation it joins (``video_pk``, ``first_id``: the video's first observation, ``meta_at``)."""
+) -> Any:
+    """One row per video and observation at its metadata instant (the last at or before
+    ``cutoff``, else the first: where :func:`collect_videos` takes its metadata), in order of
+    the videos' first observations: that observation in :func:`_observations_query`'s columns,
+    then the video's whole series as one text (``instant:views`` pairs joined by commas, in no
+    order) and its number of observations. A video is one row unless it was seen more than once
+    at that instant; its other observations never become rows, nor their texts strings."""
     o = ObservationRow
+    point = cast(o.collected_at, String) + literal(":") + cast(o.view_count, String)
     per_video = (
         select(
             o.video_pk,
             func.min(o.id).label("first_id"),
+            func.count().label("observations"),
             func.coalesce(
                 func.max(case((o.collected_at <= cutoff, o.collected_at))), func.min(o.collected_at)
             ).label("meta_at"),
+            func.aggregate_strings(point, ",").label("points"),
         )
         .join(VideoRow, VideoRow.id == o.video_pk)
         .where(VideoRow.campaign_id == campaign_id)
@@ -251,16 +245,11 @@ def _series_query(
     )
     if video_ids is not None:
         per_video = per_video.where(VideoRow.video_id.in_(video_ids))
-    instants = per_video.subquery()
-    whole = o.collected_at == instants.c.meta_at
-    series = (VideoRow.video_id, o.collected_at, o.view_count)
-    columns = [
-        column if any(column is kept for kept in series) else case((whole, column))
-        for column in _observation_columns()
-    ]
+    videos = per_video.subquery()
     query = (
-        select(*columns)
-        .join_from(o, instants, instants.c.video_pk == o.video_pk)
+        select(*_observation_columns(), videos.c.points, videos.c.observations)
+        .join_from(o, videos, videos.c.video_pk == o.video_pk)
+        .where(o.collected_at == videos.c.meta_at)
         .join(VideoRow, VideoRow.id == o.video_pk)
         .where(VideoRow.campaign_id == campaign_id)
     )
@@ -268,42 +257,35 @@ def _series_query(
         # Said again outside: a planner without statistics (rows written in this transaction)
         # then finds a few videos' rows by their index, as without the join.
         query = query.where(VideoRow.video_id.in_(video_ids))
-    return query, instants
+    return query.order_by(videos.c.first_id, o.id)
 
 
-class _RowGroups(VideoGroups):
-    """:class:`~oyren.rules.videos.VideoGroups` whose candidates are stored rows (of
-    :func:`_series_query`'s columns), made observations only when the rules compare two at
-    one instant or keep one as a video's metadata: a row of each video, not of each
-    observation. A row read only in part (not at its video's metadata instant, its username
-    NULL) is never one the rules keep: of two such at one instant either is kept."""
-
-    __slots__ = ("lists",)
-
-    def __init__(self, cutoff: int) -> None:
-        super().__init__(cutoff)
-        self.lists: dict[str, tuple[str, ...]] = {}
-
-    def offer(
-        self, group: list[Any], video_id: str, collected_at: int, candidate: Candidate
-    ) -> None:
-        """As :meth:`VideoGroups.offer`, with no comparison of rows read in part."""
-        if collected_at == group[0] and _in_part(candidate) and _in_part(group[1]):
-            return
-        super().offer(group, video_id, collected_at, candidate)
-
-    def realize(self, candidate: Candidate, video_id: str, collected_at: int) -> Observation:
-        """The observation a candidate stands for: a stored row is read now."""
-        if isinstance(candidate, Observation | bytes):
-            return super().realize(candidate, video_id, collected_at)
-        if _in_part(candidate):
-            raise AssertionError(f"video {video_id}: a row read in part kept as its metadata")
-        return _observation(candidate, self.lists)  # a row (SQLAlchemy's, like a tuple)
+def _videos(batches: Iterable[Sequence[Any]]) -> Iterator[tuple[Video, int]]:
+    """The videos of :func:`_videos_query`'s rows, each with its number of observations."""
+    lists: dict[str, tuple[str, ...]] = {}
+    rows: list[Any] = []
+    for batch in batches:
+        if len(lists) > LISTS_KEPT:
+            lists.clear()
+        for row in batch:
+            if rows and row[0] != rows[0][0]:
+                yield _video(rows, lists)
+                rows = []
+            rows.append(row)
+    if rows:
+        yield _video(rows, lists)
 
 
-def _in_part(candidate: Candidate) -> bool:
-    """True for a stored row read only in part (see :func:`_series_query`)."""
-    return isinstance(candidate, tuple | Row) and candidate[1] is None
+def _video(rows: list[Any], lists: dict[str, tuple[str, ...]]) -> tuple[Video, int]:
+    """A video from its rows of :func:`_videos_query` (one per observation at its metadata
+    instant), with its number of observations."""
+    first = rows[0]
+    if len(rows) == 1:
+        meta = _observation(first, lists)
+    else:
+        meta = meta_of(_observation(row, lists) for row in rows)
+    numbers = list(map(int, first[_POINTS].replace(":", ",").split(",")))
+    return Video(meta, *series_of(numbers[0::2], numbers[1::2])), first[_POINTS + 1]
 
 
 def _observations(session: Session, query: Any, *, stream: bool) -> Iterator[Observation]:
@@ -318,11 +300,12 @@ def _observations(session: Session, query: Any, *, stream: bool) -> Iterator[Obs
             yield _observation(row, lists)
 
 
-def _observation(row: tuple[Any, ...], lists: dict[str, tuple[str, ...]]) -> Observation:
-    """The observation of a row of :func:`_observations_query`'s columns (each distinct hashtag
-    list parsed once into ``lists``)."""
+def _observation(row: Sequence[Any], lists: dict[str, tuple[str, ...]]) -> Observation:
+    """The observation of a row starting with :func:`_observations_query`'s columns (each
+    distinct hashtag list parsed once into ``lists``)."""
     (video_id, username, create_time, collected_at, view_count, region_code, description,
-     hashtags, duration_s, likes, comments, shares, music_id, voice_to_text) = row  # fmt: skip
+     hashtags, duration_s, likes, comments, shares, music_id,
+     voice_to_text) = row[:_POINTS]  # fmt: skip
     tags = lists.get(hashtags)
     if tags is None:
         tags = lists[hashtags] = tuple(orjson.loads(hashtags))
