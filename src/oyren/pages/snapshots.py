@@ -24,11 +24,10 @@ from oyren.rules.campaign import Campaign
 from oyren.rules.explain import Explanation, entry_status, explain
 from oyren.rules.observations import Observation
 from oyren.rules.results import Entry, Results, Winners, results_from_dict
-from oyren.rules.videos import collect_videos
 from oyren.store import AwardRecord, current_award, decided, get_campaign, reads
 from oyren.store.db import Session
 from oyren.store.decided import DecidedVideo, Status
-from oyren.store.rows import current_award_row, parse_stored, stored_observations
+from oyren.store.rows import current_award_row, parse_stored, stored_video_map
 
 __all__ = [
     "PHASES",
@@ -204,8 +203,8 @@ def metas_at_deadline(
     out: dict[str, Observation] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        observations = stored_observations(session, campaign.id, video_ids=chunk)
-        for video_id, video in collect_videos(observations, cutoff=campaign.cutoff_ts).items():
+        videos = stored_video_map(session, campaign.id, cutoff=campaign.cutoff_ts, video_ids=chunk)
+        for video_id, video in videos.items():
             out[video_id] = video.meta
     return out
 
