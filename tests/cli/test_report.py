@@ -23,7 +23,7 @@ from oyren.rules.results import Flag
 from oyren.store.audit import AuditEntry, AuditPage
 from oyren.store.campaigns import CampaignInfo
 from oyren.store.ingest import IngestSummary
-from oyren.store.moderation import QueueItem, page_of_queue
+from oyren.store.moderation import QueueChoice, QueueItem, page_of_queue
 from oyren.store.rows import AwardRecord
 
 HOSTILE = "[bold red]x[/] <script>"
@@ -136,7 +136,7 @@ def test_render_queue_says_where_the_page_is_and_what_the_filters_keep(campaign,
     doubtful = dataclasses.replace(entries[0], video_id="9", topic="science", topic_confidence=0.2)
     items.append(QueueItem(doubtful, "topic", "doubtful"))
     out = io.StringIO()
-    page = page_of_queue(items, why="soft_reasons", offset=1, limit=2)
+    page = page_of_queue(items, QueueChoice(why="soft_reasons"), offset=1, limit=2)
     render_queue(page, Console(file=out, width=200), offset=1)
     text = out.getvalue()
     assert "Waiting for a moderator: 6" in text

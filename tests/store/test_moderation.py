@@ -36,7 +36,13 @@ from oyren.store import (
 from oyren.store.accounts import create_user
 from oyren.store.db import transaction
 from oyren.store.models import DecidedFlagsRow, DecidedStateRow, DecidedVideoRow
-from oyren.store.moderation import QueueItem, current_queue, page_of_queue, queue_page
+from oyren.store.moderation import (
+    QueueChoice,
+    QueueItem,
+    current_queue,
+    page_of_queue,
+    queue_page,
+)
 from oyren.store.rows import parse_stored, require_campaign
 from tests.store.conftest import CID, actions, winner
 
@@ -198,7 +204,7 @@ def test_the_queue_before_the_rows_are_built_is_paged_as_after(
     ]  # fmt: skip
     ingest_observations(session, campaign_id=CID, path=write_jsonl(records), by="organizer")
     choices = [
-        {"why": why, "sort": sort, "offset": offset, "limit": limit}
+        {"choice": QueueChoice(why=why, sort=sort), "offset": offset, "limit": limit}
         for why in ("", "soft_reasons", "topic", "flagged")
         for sort in ("priority", "views", "posted")
         for offset, limit in ((0, 50), (3, 4))
@@ -341,12 +347,13 @@ def _check_pages(session: Session, rng: random.Random, combinations: int) -> set
         chosen = {"why": why, "flag": flag, "theme": theme, "sort": sort}
         items, kept = _whole_queue(session, **chosen)
         for offset, limit in ((0, 500), (rng.randint(0, 6), rng.randint(1, 7))):
-            page = queue_page(session, status, campaign, offset=offset, limit=limit, **chosen)
+            choice = QueueChoice(**chosen)
+            page = queue_page(session, status, campaign, choice, offset=offset, limit=limit)
             assert list(page.items) == kept[offset : offset + limit], (chosen, offset, limit)
             # The whole queue paged in Python, and what `oyren queue` reads, are the same page.
-            assert page_of_queue(items, offset=offset, limit=limit, **chosen) == page
+            assert page_of_queue(items, choice, offset=offset, limit=limit) == page
             assert (
-                current_queue(session, campaign_id=CID, offset=offset, limit=limit, **chosen)
+                current_queue(session, campaign_id=CID, choice=choice, offset=offset, limit=limit)
                 == page
             )
             assert (page.total, page.matching) == (len(items), len(kept))

@@ -474,10 +474,12 @@ def queue(
     from oyren import store
 
     with _store(ctx) as session:
+        chosen = store.QueueChoice(
+            why=why or "", flag=flag_code.strip(), theme=theme.strip(), sort=sort
+        )
         page = store.current_queue(
-            session, campaign_id=campaign_id, why=why or "", flag=flag_code.strip(),
-            theme=theme.strip(), sort=sort, offset=offset, limit=limit,
-        )  # fmt: skip
+            session, campaign_id=campaign_id, choice=chosen, offset=offset, limit=limit
+        )
     if fmt == "json":
         click.echo(orjson.dumps(page).decode())
     else:

@@ -39,7 +39,7 @@ from oyren.store import (
 )
 from oyren.store.db import Session
 from oyren.store.decided import DecidedVideo
-from oyren.store.moderation import QueueItem, queue_page
+from oyren.store.moderation import QueueChoice, QueueItem, queue_page
 from oyren.store.submissions import open_submissions
 
 __all__ = [
@@ -195,11 +195,13 @@ def moderation_rows(
         session,
         snap.status,
         snap.campaign,
-        # A why the page does not know keeps nothing, as before.
-        why=_STORE_WHYS.get(chosen.why, "unknown") if chosen.why else "",
-        flag=chosen.flag,
-        theme=chosen.theme,
-        sort=chosen.sort,
+        QueueChoice(
+            # A why the page does not know keeps nothing, as before.
+            why=_STORE_WHYS.get(chosen.why, "unknown") if chosen.why else "",
+            flag=chosen.flag,
+            theme=chosen.theme,
+            sort=chosen.sort,
+        ),
         offset=offset,
         limit=limit,
     )

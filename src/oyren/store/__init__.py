@@ -55,6 +55,7 @@ from oyren.store.jury import (
     undo_last,
 )
 from oyren.store.moderation import (
+    QueueChoice,
     QueueItem,
     current_queue,
     import_decisions,
@@ -77,6 +78,7 @@ __all__ = [
     "IngestSummary",
     "JurorInfo",
     "JuryCertainty",
+    "QueueChoice",
     "QueueItem",
     "Registration",
     "RoundInfo",

@@ -49,6 +49,7 @@ from oyren.store.rows import (
 
 __all__ = [
     "QUEUE_TOP",
+    "QueueChoice",
     "QueueItem",
     "QueuePage",
     "current_queue",
@@ -70,6 +71,29 @@ class QueueItem:
     why: str  # "soft_reasons" (an inclusion would let it count), "flagged" or "topic"
     detail: str = ""  # what is at stake, in plain words
     facts: tuple[tuple[str, Any], ...] = ()  # the same as data (oyren.screening.triage.Review)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueChoice:
+    """Which videos of the moderation queue a page keeps, and their order.
+
+    ``why`` keeps one kind ("soft_reasons", "flagged" or "topic"; any other word keeps none),
+    ``flag`` the videos with a flag of that code, ``theme`` those of a topic ("none": none);
+    ``sort`` is "priority" (the queue's order), "views" (most first) or "posted" (oldest
+    first), ties in the queue's order. Empty keeps all."""
+
+    why: str = ""
+    flag: str = ""
+    theme: str = ""
+    sort: str = "priority"
+
+    def keeps(self, item: QueueItem) -> bool:
+        """Whether ``item`` is one the choice keeps."""
+        return (
+            (not self.why or item.why == self.why)
+            and (not self.flag or any(f.code == self.flag for f in item.entry.flags))
+            and (not self.theme or (item.entry.topic or "none") == self.theme)
+        )
 
 
 def _add(session: Session, campaign_id: str, d: Decision) -> None:
@@ -166,27 +190,18 @@ def moderation_queue(
 
 def page_of_queue(
     items: Sequence[QueueItem],
+    choice: QueueChoice = QueueChoice(),
     *,
-    why: str = "",
-    flag: str = "",
-    theme: str = "",
-    sort: str = "priority",
     offset: int = 0,
     limit: int = 50,
 ) -> QueuePage:
     """One page of a whole queue (``items`` as :func:`moderation_queue` lists them), chosen,
     ordered and counted as :func:`queue_page` does over the kept rows."""
-    kept = [
-        i
-        for i in items
-        if (not why or i.why == why)
-        and (not flag or any(f.code == flag for f in i.entry.flags))
-        and (not theme or (i.entry.topic or "none") == theme)
-    ]
+    kept = [i for i in items if choice.keeps(i)]
     # Sorting is stable: ties stay in the queue's order.
-    if sort == "views":
+    if choice.sort == "views":
         kept.sort(key=lambda i: -i.entry.views_at_cutoff)
-    elif sort == "posted":
+    elif choice.sort == "posted":
         kept.sort(key=lambda i: i.entry.create_time)
     start = max(0, offset)
     return QueuePage(
@@ -203,23 +218,19 @@ def current_queue(
     session: Session,
     *,
     campaign_id: str,
-    why: str = "",
-    flag: str = "",
-    theme: str = "",
-    sort: str = "priority",
+    choice: QueueChoice = QueueChoice(),
     offset: int = 0,
     limit: int = 50,
 ) -> QueuePage:
-    """One page of the moderation queue as it stands (the arguments as :func:`queue_page`'s):
-    queries over the kept rows; before the rows are first built, the whole queue from the
+    """One page of the moderation queue as it stands: queries over the kept rows
+    (:func:`queue_page`); before the rows are first built, the whole queue from the
     observations, a page of it taken by :func:`page_of_queue`."""
     state = decided.status(session, campaign_id)
-    chosen: dict[str, Any] = {"why": why, "flag": flag, "theme": theme, "sort": sort}
     if not state.ready:
         items = moderation_queue(session, campaign_id=campaign_id)
-        return page_of_queue(items, offset=offset, limit=limit, **chosen)
+        return page_of_queue(items, choice, offset=offset, limit=limit)
     campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
-    return queue_page(session, state, campaign, offset=offset, limit=limit, **chosen)
+    return queue_page(session, state, campaign, choice, offset=offset, limit=limit)
 
 
 def waiting_in(tallies: Iterable[decided.Tally]) -> int:
@@ -271,22 +282,16 @@ def queue_page(
     session: Session,
     status: decided.Status,
     campaign: Campaign,
+    choice: QueueChoice = QueueChoice(),
     *,
-    why: str = "",
-    flag: str = "",
-    theme: str = "",
-    sort: str = "priority",
     offset: int = 0,
     limit: int = 50,
 ) -> QueuePage:
-    """One page of :func:`moderation_queue` over the kept rows, as queries: the database picks,
-    counts and orders the waiting rows, and only the page's rows and the few flagged entries
-    that could change a prize or the top places are read.
-
-    ``why`` keeps one kind ("soft_reasons", "flagged" or "topic"), ``flag`` the videos with a
-    flag of that code, ``theme`` those of a topic ("none": none); ``sort`` is "priority" (the
-    queue's order), "views" (most first) or "posted" (oldest first), ties in the queue's order.
-    """
+    """One page of :func:`moderation_queue` over the kept rows, as queries (the videos and
+    order ``choice`` keeps): the database picks, counts and orders the waiting rows, and only
+    the page's rows and the few flagged entries that could change a prize or the top places
+    are read."""
+    why, flag, theme, sort = choice.why, choice.flag, choice.theme, choice.sort
     here = and_(V.campaign_id == campaign.id, V.generation == status.generation)
     # A row's reasons are kept out by what a person can clear when they are one of the texts
     # such reasons make.
