@@ -54,7 +54,7 @@ from oyren.pages.trends import VIEW_BINS, count_entries
 from oyren.rules.explain import entry_status
 from collections import Counter
 from oyren.store import decided, moderation_queue, waiting_in
-from oyren.store.moderation import queue_page
+from oyren.store.moderation import QueueChoice, queue_page
 from oyren.store.models import DecidedVideoRow as V
 from oyren.store.db import create_db_engine, transaction
 from oyren.store.rows import parse_stored, require_campaign
@@ -95,7 +95,7 @@ with transaction(engine, write=False) as session:
         campaign = parse_stored(require_campaign(session, campaign_id).source_text, campaign_id)
         if side == "queue: page":
             first = queue_page(session, state, campaign, limit=50)
-            flagged = queue_page(session, state, campaign, why="flagged", sort="views",
+            flagged = queue_page(session, state, campaign, QueueChoice(why="flagged", sort="views"),
                                  offset=50, limit=50).items
             shown, total, whys = first.items, first.total, list(first.whys)
         else:  # what the page did before: the whole results, the whole queue, then the pages
