@@ -72,6 +72,14 @@ def test_series_and_meta_of_sightings_in_any_order_are_collect_videos(make_obs, 
         for step, views, words in sightings
     ]
     video = collect_videos(seen, cutoff=CUT)[base.video_id]
+    # Worked out here too, not only by the grouping that uses series_of itself.
+    largest: dict[int, int] = {}
+    for o in seen:
+        largest[o.collected_at] = max(o.view_count, largest.get(o.collected_at, -1))
+    assert (video.times, video.views) == (
+        tuple(sorted(largest)),
+        tuple(v for _, v in sorted(largest.items())),
+    )
     shuffled = list(seen)
     order.shuffle(shuffled)
     # The series from the counts in any order; the metadata from those seen at its instant.

@@ -151,7 +151,7 @@ def test_stored_videos_are_the_rules_videos_at_once_and_a_part_at_a_time(
     ]  # fmt: skip
     # Seen twice at the instant of its metadata, with other counts and words: the rules choose.
     seen += [replace(seen[34], view_count=v, description=f"#elm {v}") for v in (3300, 3500)]
-    # Seen twice at an instant before its metadata's, the rows read there only in part.
+    # Seen twice at an instant before its metadata's (neither can be its metadata).
     seen.append(replace(seen[6], view_count=7, description="#elm again"))
     # Video 2 only after the cutoff: twice at its first instant (its metadata), stored after a
     # later one. Video 1 twice after the cutoff, then before it and at it (its metadata).
@@ -171,7 +171,7 @@ def test_stored_videos_are_the_rules_videos_at_once_and_a_part_at_a_time(
     with transaction(stored_db, write=False) as session:
         parts = list(rows.stored_videos(session, CID, cutoff=campaign.cutoff_ts, rows=size))
         whole = collect_videos(stored_observations(session, CID), cutoff=campaign.cutoff_ts)
-        # All at once, and of some videos, rows kept as rows: the same videos.
+        # All at once, and of some videos (one row a video from the database): the same videos.
         assert rows.stored_video_map(session, CID, cutoff=campaign.cutoff_ts) == whole
         some = ["3", "5", "no such video"]
         assert rows.stored_video_map(

@@ -148,7 +148,7 @@ def _observation_columns() -> tuple[Any, ...]:
 
 
 # Where a row of _videos_query has the video's series, after the observation's columns.
-_POINTS = 14
+_POINTS = len(_observation_columns())
 
 
 def _observations_query() -> Any:
@@ -164,24 +164,15 @@ def stored_observations(
     video_ids: Collection[str] | None = None,
 ) -> Iterator[Observation]:
     """Stream a campaign's observations (ids up to ``upto``; of ``video_ids`` only), as read."""
-    query = _campaign_query(campaign_id, upto=upto, video_ids=video_ids)
-    return _observations(session, query, stream=video_ids is None)
-
-
-def _campaign_query(
-    campaign_id: str, *, upto: int | None = None, video_ids: Collection[str] | None = None
-) -> Any:
-    """:func:`_observations_query` of a campaign's observations in the order they were stored
-    (ids up to ``upto``; of ``video_ids`` only). A whole campaign is read streamed; not a few
-    videos: PostgreSQL plans a streamed query for its first rows (walking every observation in
-    id order), not for reading them all."""
     o = ObservationRow
     query = _observations_query().where(VideoRow.campaign_id == campaign_id).order_by(o.id)
     if upto is not None:
         query = query.where(o.id <= upto)
     if video_ids is not None:
         query = query.where(VideoRow.video_id.in_(video_ids))
-    return query
+    # A whole campaign is streamed. Not a few videos: PostgreSQL plans a streamed query for its
+    # first rows (walking every observation in id order), not for reading them all.
+    return _observations(session, query, stream=video_ids is None)
 
 
 def stored_video_map(
