@@ -56,8 +56,8 @@ def render_summary(results: Summary, console: Console) -> None:
     winners = Table(title=f"Winners — {results.campaign}", title_justify="left")
     winners.add_column("Prize")
     winners.add_column("Winner")
-    winners.add_column("Views", justify="right")
-    winners.add_column("Detail")
+    winners.add_column("Views", justify="right", **whole_column("Views"))
+    winners.add_column("Detail", min_width=19)  # "video <id>" wraps before the id
     if w.best_video:
         _row(
             winners,
@@ -101,7 +101,7 @@ def render_summary(results: Summary, console: Console) -> None:
         ("Basis", "left"),
         ("Flags", "left"),
     ):
-        videos.add_column(name, justify=justify)  # type: ignore[arg-type]
+        videos.add_column(name, justify=justify, **whole_column(name))  # type: ignore[arg-type]
     for rank, entry in enumerate(results.top, start=1):
         posted = datetime.fromtimestamp(entry.create_time, tz=tz).strftime("%Y-%m-%d %H:%M")
         _row(
@@ -122,7 +122,7 @@ def render_summary(results: Summary, console: Console) -> None:
         ("Videos", "right"),
         ("Views", "right"),
     ):
-        creators.add_column(name, justify=justify)  # type: ignore[arg-type]
+        creators.add_column(name, justify=justify, **whole_column(name))  # type: ignore[arg-type]
     for rank, (username, views, ids) in enumerate(results.top_creators, start=1):
         _row(creators, str(rank), f"@{username}", str(len(ids)), f"{views:,}")
 
