@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from oyren.batch.entry import (
     PARQUET_COLUMNS,
+    PREFIX_BYTES,
     PY_SPACES,
     entered,
     folded_parquet,
@@ -170,6 +171,42 @@ REFUSED = {
 def test_jsonl_in_sql_refuses_what_the_reader_refuses(tmp_path, line):
     reader, sql = _agree(_file(_line(), line, _line(view_count=99)), tmp_path)
     assert (reader, sql) == (False, False)
+
+
+def _past_the_prefix(*lines: bytes) -> bytes:
+    """Valid lines filling more than the start of the file that is checked first, then
+    ``lines``: only DuckDB's pass over the whole file sees them."""
+    first = _line()
+    return _file(*[first] * (PREFIX_BYTES // len(first) + 2), *lines)
+
+
+@pytest.mark.parametrize("line", REFUSED.values(), ids=REFUSED.keys())
+def test_jsonl_in_sql_refuses_past_the_prefix_what_the_reader_refuses(tmp_path, line):
+    path = tmp_path / "observations.jsonl"
+    path.write_bytes(_past_the_prefix(line, _line(view_count=99)))
+    assert not jsonl_in_sql(path, tmp_path / "sql.parquet")
+
+
+def test_a_file_whose_start_the_checks_cannot_vouch_for_is_not_read_whole(tmp_path):
+    spaced = orjson.dumps(BASE).replace(b'":', b'": ')
+    for start in (spaced, _line(view_count=30.0), b"", b" \r"):
+        path = tmp_path / "observations.jsonl"
+        path.write_bytes(_file(_line(), start) + _past_the_prefix())
+        dest = tmp_path / "sql.parquet"
+        assert not jsonl_in_sql(path, dest)
+        assert not dest.exists()  # DuckDB never wrote the file: the reader reads it
+        assert _agree(path.read_bytes(), tmp_path)[0]
+
+
+def test_a_valid_file_longer_than_the_prefix_is_read_by_duckdb(tmp_path):
+    # The prefix ends inside a line, whichever the line lengths.
+    content = _past_the_prefix(_line(username="x" * 20), _line(view_count=5))
+    assert len(content) > PREFIX_BYTES and content[PREFIX_BYTES - 1 : PREFIX_BYTES] != b"\n"
+    path = tmp_path / "observations.jsonl"
+    path.write_bytes(content)
+    dest = tmp_path / "sql.parquet"
+    assert jsonl_in_sql(path, dest)
+    assert _agree(content, tmp_path) == (True, True)
 
 
 # Lines the reader accepts, some after changing them: DuckDB may send them to the reader (which

@@ -10,7 +10,9 @@
   the same values from it;
 - anything else, and any JSONL file with a line the SQL checks do not vouch for, goes through the
   validating reader, which names the file, line and field of the first bad line (or skips bad
-  lines). Bad input is rare: its speed matters less than its message.
+  lines). Bad input is rare: its speed matters less than its message. The lines in the file's
+  first 64 KiB are checked first, so that a file written in another style (spaces after the
+  colons, escaped letters, CRLF) goes there without DuckDB reading all of it in vain.
 
 How the SQL checks stay exact. DuckDB parses JSON more leniently than orjson (trailing commas,
 NaN, a byte-order mark) and ignores keys it is not asked for, which may repeat or hold anything.
@@ -74,6 +76,9 @@ ENTRY_MEMORY = "200MB"
 # thread, and a second one mostly waits for it: one thread takes less CPU time in all (about a
 # sixth less on a million lines, measured in benchmarks/engine.py) and no more wall time.
 ENTRY_THREADS = 1
+# How much of a JSONL file's start is checked before DuckDB reads it all: a line there that the
+# checks cannot vouch for sends the whole file to the reader, so reading the rest first is waste.
+PREFIX_BYTES = 1 << 16
 # How often DuckDB's progress through a query is asked for, in seconds.
 POLL_S = 0.5
 
@@ -275,6 +280,16 @@ def _no_nul(key: str) -> str:
 
 
 def _jsonl_sql(path: Path, dest: Path, *, casefold: bool) -> str:
+    """The COPY that writes the lines of ``path`` to Parquet at ``dest``, checked."""
+    return (
+        f"COPY ({_jsonl_select(path, casefold=casefold)}) TO {sql_literal(str(dest))}"
+        " (FORMAT parquet, COMPRESSION lz4_raw)"
+    )
+
+
+def _jsonl_select(path: Path, *, casefold: bool) -> str:
+    """Every line of ``path`` as the plan's columns, with its canonical length (``line_bytes``)
+    and whether its values pass the checks (``row_ok``), in the file's order."""
     canonical = " + ".join(f"COALESCE(strlen({k}) + {len(k) + 4}, 0)" for k in _KEYS)
     columns = ", ".join(f"{k}: 'JSON'" for k in _KEYS)
     counts_ok = " AND ".join(
@@ -282,7 +297,6 @@ def _jsonl_sql(path: Path, dest: Path, *, casefold: bool) -> str:
         for k in _COUNTS
     )
     return f"""
-COPY (
 WITH raw AS (
   SELECT * FROM read_json({sql_literal(str(path))}, format = 'newline_delimited',
                           columns = {{{columns}}})
@@ -354,7 +368,6 @@ SELECT
   line_bytes,
   row_ok
 FROM checked
-) TO {sql_literal(str(dest))} (FORMAT parquet, COMPRESSION lz4_raw)
 """
 
 
@@ -441,6 +454,8 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
     con = connect(ordered=True, memory=ENTRY_MEMORY, threads=ENTRY_THREADS)
     report = None if progress is None else (lambda done: progress(int(size * done / 100)))
     try:
+        if not _prefix_vouched(con, path):
+            return False
         with polled(con, report):
             con.execute(_jsonl_sql(path, dest, casefold=False))
         # fetchall, not fetchone: a result left unfinished would hold the connection.
@@ -462,3 +477,26 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
         return False
     finally:
         con.close()
+
+
+def _prefix_vouched(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether the checks vouch for the whole lines in the first :data:`PREFIX_BYTES` of
+    ``path``. False means they cannot vouch for the file: each line's canonical length is at
+    most its length, so a line longer than that makes the file longer than the sum too, and a
+    blank line is bytes no row accounts for."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(PREFIX_BYTES)
+    except OSError:
+        return False
+    lines = head.split(b"\n")[:-1]  # what follows the last newline may be part of a line
+    if not lines:
+        return True
+    if not all(line.strip() for line in lines):
+        return False
+    ((rows, ok, canonical),) = con.execute(
+        "SELECT count(*), COALESCE(bool_and(row_ok), false), COALESCE(sum(line_bytes), 0)"
+        f" FROM (SELECT row_ok, line_bytes FROM ({_jsonl_select(path, casefold=False)})"
+        f" LIMIT {len(lines)})"
+    ).fetchall()
+    return bool(ok) and rows == len(lines) and canonical == sum(map(len, lines))
