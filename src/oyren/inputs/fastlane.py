@@ -188,6 +188,12 @@ def _collected_at_text(value: str) -> int | None:
     return seconds
 
 
+# Hashtag lists as written and as kept (edges stripped): a campaign's lists repeat, and a lookup
+# costs less than stripping each tag. Cleared when full, to bound memory on odd files.
+_STRIPPED_TAGS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_STRIPPED_TAGS_MAX = 100_000
+
+
 def observation_from_scanned(
     record: Mapping[str, Any], video_id: str, collected_at: int
 ) -> Observation:
@@ -202,7 +208,14 @@ def observation_from_scanned(
     if tags is None:
         hashtags = extract_hashtags(description)
     else:
-        hashtags = tuple([t for tag in tags if (t := _TAG_EDGE.sub("", tag))])
+        key = tuple(tags)
+        stripped = _STRIPPED_TAGS.get(key)
+        if stripped is None:
+            stripped = tuple([t for tag in tags if (t := _TAG_EDGE.sub("", tag))])
+            if len(_STRIPPED_TAGS) >= _STRIPPED_TAGS_MAX:
+                _STRIPPED_TAGS.clear()
+            _STRIPPED_TAGS[key] = stripped
+        hashtags = stripped
     region = get("region_code")
     music_id = get("music_id")
     voice = get("voice_to_text")
