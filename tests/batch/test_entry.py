@@ -173,10 +173,10 @@ def test_jsonl_in_sql_refuses_what_the_reader_refuses(tmp_path, line):
     assert (reader, sql) == (False, False)
 
 
-def _past_the_prefix(*lines: bytes) -> bytes:
-    """Valid lines filling more than the start of the file that is checked first, then
-    ``lines``: only DuckDB's pass over the whole file sees them."""
-    first = _line()
+def _past_the_prefix(*lines: bytes, first: bytes | None = None) -> bytes:
+    """Valid lines (``first``, else a compact one) filling more than the start of the file that
+    is checked first, then ``lines``: only DuckDB's pass over the whole file sees them."""
+    first = first or _line()
     return _file(*[first] * (PREFIX_BYTES // len(first) + 2), *lines)
 
 
@@ -188,8 +188,8 @@ def test_jsonl_in_sql_refuses_past_the_prefix_what_the_reader_refuses(tmp_path, 
 
 
 def test_a_file_whose_start_the_checks_cannot_vouch_for_is_not_read_whole(tmp_path):
-    spaced = orjson.dumps(BASE).replace(b'":', b'": ')
-    for start in (spaced, _line(view_count=30.0), b"", b" \r"):
+    tab = orjson.dumps(BASE).replace(b'":', b'":\t')
+    for start in (tab, _line(view_count=30.0), b"", b" \r"):
         path = tmp_path / "observations.jsonl"
         path.write_bytes(_file(_line(), start) + _past_the_prefix())
         dest = tmp_path / "sql.parquet"
@@ -207,6 +207,76 @@ def test_a_valid_file_longer_than_the_prefix_is_read_by_duckdb(tmp_path):
     dest = tmp_path / "sql.parquet"
     assert jsonl_in_sql(path, dest)
     assert _agree(content, tmp_path) == (True, True)
+
+
+def _dumped(record: dict[str, object]) -> bytes:
+    """A record as Python's json.dumps writes it by default (", " and ": "), letters as they are."""
+    return json.dumps(record, ensure_ascii=False).encode()
+
+
+def test_jsonl_in_sql_reads_lines_written_with_spaces_itself(tmp_path):
+    """Lines with spaces between the tokens, as Python writes them, stay on DuckDB's side; so do
+    compact lines among them, and spaces where the writer chose to put them."""
+    records = [
+        BASE,
+        {**BASE, "video_description": 'a ": b, "c" , d', "hashtag_names": ["a, b", " x "]},
+        {**BASE, "id": 7330000000010000002, "username": "Straße ẞ", "voice_to_text": "  "},
+        {k: v for k, v in BASE.items() if k not in ("hashtag_names", "region_code")},
+    ]
+    lines = [_dumped(record) for record in records]
+    lines.append(_line(view_count=7))  # compact
+    lines.append(
+        b'{ "id" :"7330000000010000003" ,' + _line()[len(b'{"id":"7330000000010000001",') :]
+    )
+    lines.append(_dumped(BASE).replace(b'["', b'[ "').replace(b'"]', b'" ]'))
+    assert _agree(_file(*lines), tmp_path) == (True, True)
+    assert _agree(_past_the_prefix(*lines, first=lines[0]), tmp_path) == (True, True)
+    # How a file is written is told by its start: spaced lines after compact ones go to the
+    # reader, which reads them.
+    assert _agree(_past_the_prefix(*lines), tmp_path) == (True, False)
+
+
+# Lines written with spaces that the spaced checks must not take for what they are not: every
+# one has bytes beyond its compact writing that are not spaces between the tokens.
+SPACED_REFUSED = {
+    "key written twice": _dumped(BASE).replace(
+        b'"view_count": 30', b'"view_count": 30, "view_count": 31'
+    ),
+    "key twice, compact": _dumped(BASE).replace(
+        b'"view_count": 30', b'"view_count": 30,"view_count":31'
+    ),
+    "unknown key twice": _dumped(BASE).replace(b"{", b'{"x": 1, "x": 2, ', 1),
+    "NaN in an unknown key": _dumped(BASE).replace(b"{", b'{"x": NaN, ', 1),
+    "trailing comma": _dumped(BASE).replace(b"}", b", }"),
+    "number for the username": _dumped({**BASE, "username": 12345}),
+    "string for a count": _dumped({**BASE, "view_count": "5"}),
+}
+
+
+@pytest.mark.parametrize("line", SPACED_REFUSED.values(), ids=SPACED_REFUSED.keys())
+def test_jsonl_in_sql_refuses_spaced_lines_the_reader_refuses(tmp_path, line):
+    for content in (_file(_dumped(BASE), line), _past_the_prefix(line, first=_dumped(BASE))):
+        assert _agree(content, tmp_path) == (False, False)
+
+
+# Spaced lines the reader accepts that the spaced checks send to it all the same.
+SPACED_TO_THE_READER = {
+    "escaped space": _dumped({**BASE, "video_description": "a b"}).replace(b"a b", b"a\\u0020b"),
+    "escaped letter": _dumped(BASE).replace("ə".encode(), b"\\u0259"),
+    "escaped space, one more outside": _dumped({**BASE, "video_description": "a b"})
+    .replace(b"a b", b"a\\u0020b")
+    .replace(b"{", b"{ ", 1),
+    "tab after a colon": _dumped(BASE).replace(b'"username": ', b'"username":\t'),
+    "null value": _dumped({**BASE, "music_id": None}),
+    "unknown key": _dumped({**BASE, "effect_ids": ["1"]}),
+    "crlf": _dumped(BASE) + b"\r",
+    "spaces after the object": _dumped(BASE) + b"  ",
+}
+
+
+@pytest.mark.parametrize("line", SPACED_TO_THE_READER.values(), ids=SPACED_TO_THE_READER.keys())
+def test_jsonl_in_sql_sends_other_spaced_lines_to_the_reader(tmp_path, line):
+    assert _agree(_file(_dumped(BASE), line), tmp_path) == (True, False)
 
 
 # Lines the reader accepts, some after changing them: DuckDB may send them to the reader (which

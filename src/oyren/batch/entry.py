@@ -11,8 +11,9 @@
 - anything else, and any JSONL file with a line the SQL checks do not vouch for, goes through the
   validating reader, which names the file, line and field of the first bad line (or skips bad
   lines). Bad input is rare: its speed matters less than its message. The lines in the file's
-  first 64 KiB are checked first, so that a file written in another style (spaces after the
-  colons, escaped letters, CRLF) goes there without DuckDB reading all of it in vain.
+  first 64 KiB are checked first, so that a file written in a style the checks do not know
+  (escaped letters, CRLF, explicit nulls, other keys) goes there without DuckDB reading all of it
+  in vain.
 
 How the SQL checks stay exact. DuckDB parses JSON more leniently than orjson (trailing commas,
 NaN, a byte-order mark) and ignores keys it is not asked for, which may repeat or hold anything.
@@ -22,7 +23,17 @@ a number or the other way round. Then the lengths are added up: a line written c
 only those fields, is exactly ``{``, each ``"key":value`` and ``}`` with commas between, and the
 file is those lines and their newlines. Any other byte (whitespace, a trailing comma, a key the
 reader ignores, an escape DuckDB writes shorter, a blank line) makes the file longer than that
-sum, and the file goes through the reader. What remains is per field: the same ranges, lengths
+sum, and the file goes through the reader.
+
+Lines with spaces between the tokens (``{"id": "1", "tags": ["a", "b"]}``, as Python's
+``json.dumps`` writes them) are read when the file's first lines are, each line's own text
+beside its values: a line's bytes beyond its compact writing must be exactly its spaces beyond
+the spaces inside its values. That leaves room for spaces and nothing else. Any other difference
+adds bytes without adding a space (another key, a key twice, a trailing comma, a tab, a longer
+escape), or takes a space away for at least five more bytes (a space written ``\\u0020``), so
+the counts part.
+
+What remains is per field: the same ranges, lengths
 and characters as :class:`~oyren.inputs.observations._Fields`, conservatively (a value the reader
 would accept after changing it, such as an id with spaces around it, also goes through it).
 Hashtag lists, few and repeated, are validated, stripped and folded by the reader's own Python
@@ -279,27 +290,59 @@ def _no_nul(key: str) -> str:
     return f"NOT contains({key}, '\\u0000')"
 
 
-def _jsonl_sql(path: Path, dest: Path, *, casefold: bool) -> str:
+def _jsonl_sql(path: Path, dest: Path, *, casefold: bool, spaced: bool) -> str:
     """The COPY that writes the lines of ``path`` to Parquet at ``dest``, checked."""
     return (
-        f"COPY ({_jsonl_select(path, casefold=casefold)}) TO {sql_literal(str(dest))}"
-        " (FORMAT parquet, COMPRESSION lz4_raw)"
+        f"COPY ({_jsonl_select(path, casefold=casefold, spaced=spaced)})"
+        f" TO {sql_literal(str(dest))} (FORMAT parquet, COMPRESSION lz4_raw)"
     )
 
 
-def _jsonl_select(path: Path, *, casefold: bool) -> str:
-    """Every line of ``path`` as the plan's columns, with its canonical length (``line_bytes``)
-    and whether its values pass the checks (``row_ok``), in the file's order."""
-    canonical = " + ".join(f"COALESCE(strlen({k}) + {len(k) + 4}, 0)" for k in _KEYS)
-    columns = ", ".join(f"{k}: 'JSON'" for k in _KEYS)
+def _spaces(text: str) -> str:
+    """How many spaces (U+0020) ``text`` holds."""
+    return f"(strlen({text}) - strlen(replace({text}, ' ', '')))"
+
+
+def _jsonl_select(path: Path, *, casefold: bool, spaced: bool) -> str:
+    """Every line of ``path`` as the plan's columns, with its length (``line_bytes``: the
+    canonical writing's when not ``spaced``, the line's own when it is) and whether the checks
+    vouch for it (``row_ok``), in the file's order."""
+    file = sql_literal(str(path))
+    # The compact writing of a line holding only these keys: "{", then each "key":value and a
+    # comma or the closing "}".
+    canonical = "1 + " + " + ".join(f"COALESCE(strlen({k}) + {len(k) + 4}, 0)" for k in _KEYS)
     counts_ok = " AND ".join(
         f"({k}_j IS NULL OR ({_is_integer(k)} AND {k}_n BETWEEN 0 AND {MAX_COUNT}))"
         for k in _COUNTS
     )
+    if spaced:
+        # Each line's own text beside its values (read from that text, so never out of step).
+        # The line is its compact writing with spaces added and nothing else when the bytes it
+        # has beyond that writing are exactly the spaces it has beyond those inside the values.
+        # Any other difference (another key, a key twice, an escape longer than needed, a tab)
+        # adds bytes but never a space, or takes away a space for at least five more bytes
+        # (U+0020 written as an escape), so it upsets the count.
+        struct = sql_literal(orjson.dumps(dict.fromkeys(_KEYS, "JSON")).decode())
+        fields = ", ".join(f"t.{k} AS {k}" for k in _KEYS)
+        raw = (
+            f"SELECT line, {fields} FROM (SELECT json AS line, json_transform(json, {struct})"
+            f" AS t FROM read_ndjson_objects({file}))"
+        )
+        value_spaces = " + ".join(f"COALESCE({_spaces(f'{k}::VARCHAR')}, 0)" for k in _KEYS)
+        line_bytes = "strlen(line)"
+        shape_ok = f"strlen(line) - ({canonical}) = {_spaces('line')} - ({value_spaces})"
+    else:
+        # Lengths are summed over the file instead (see the module's doc).
+        columns = ", ".join(f"{k}: 'JSON'" for k in _KEYS)
+        raw = (
+            f"SELECT * FROM read_json({file}, format = 'newline_delimited',"
+            f" columns = {{{columns}}})"
+        )
+        line_bytes = canonical
+        shape_ok = "true"
     return f"""
 WITH raw AS (
-  SELECT * FROM read_json({sql_literal(str(path))}, format = 'newline_delimited',
-                          columns = {{{columns}}})
+  {raw}
 ),
 decoded AS (
   SELECT
@@ -317,7 +360,8 @@ decoded AS (
     {", ".join(f"{k} AS {k}_j, {_integer(k)} AS {k}_n" for k in _COUNTS)},
     music_id AS music_j, {_text("music_id")} AS music_s,
     voice_to_text AS voice_j, {_text("voice_to_text")} AS voice_s,
-    ({canonical} + 1)::BIGINT AS line_bytes
+    ({line_bytes})::BIGINT AS line_bytes,
+    {shape_ok} AS shape_ok
   FROM raw
 ),
 checked AS (
@@ -344,7 +388,8 @@ checked AS (
       AND (music_j IS NULL OR regexp_full_match(music_s, '[!-~]{{0,{MAX_MUSIC_ID}}}')
            OR (music_s IS NULL AND regexp_full_match(music_j, '[0-9]{{1,19}}')))
       AND (voice_j IS NULL OR (voice_s IS NOT NULL AND {_no_nul("voice_j")}
-                               AND length(voice_s) <= {MAX_TRANSCRIPT})),
+                               AND length(voice_s) <= {MAX_TRANSCRIPT}))
+      AND shape_ok,
       false) AS row_ok
   FROM decoded
 )
@@ -454,10 +499,13 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
     con = connect(ordered=True, memory=ENTRY_MEMORY, threads=ENTRY_THREADS)
     report = None if progress is None else (lambda done: progress(int(size * done / 100)))
     try:
-        if not _prefix_vouched(con, path):
+        # Lines written compactly (as Öyrən, the API and most tools write them), else with
+        # spaces between the tokens (as Python's json.dumps does by default).
+        spaced = not _prefix_vouched(con, path, spaced=False)
+        if spaced and not _prefix_vouched(con, path, spaced=True):
             return False
         with polled(con, report):
-            con.execute(_jsonl_sql(path, dest, casefold=False))
+            con.execute(_jsonl_sql(path, dest, casefold=False, spaced=spaced))
         # fetchall, not fetchone: a result left unfinished would hold the connection.
         ((lines, line_bytes, rows_ok, unfolded),) = con.execute(
             "SELECT count(*), COALESCE(sum(line_bytes), 0), COALESCE(bool_and(row_ok), true),"
@@ -471,7 +519,7 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
             # str.casefold, as the reader folds them, through a DuckDB function: written again
             # with it. The first pass goes without, since such a function loads numpy.
             con.create_function("oyren_casefold", str.casefold, ["VARCHAR"], "VARCHAR")
-            con.execute(_jsonl_sql(path, dest, casefold=True))
+            con.execute(_jsonl_sql(path, dest, casefold=True, spaced=spaced))
         return _write_tag_lists(con, dest)
     except duckdb.Error:
         return False
@@ -479,11 +527,11 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
         con.close()
 
 
-def _prefix_vouched(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
-    """Whether the checks vouch for the whole lines in the first :data:`PREFIX_BYTES` of
-    ``path``. False means they cannot vouch for the file: each line's canonical length is at
-    most its length, so a line longer than that makes the file longer than the sum too, and a
-    blank line is bytes no row accounts for."""
+def _prefix_vouched(con: duckdb.DuckDBPyConnection, path: Path, *, spaced: bool) -> bool:
+    """Whether the checks (``spaced`` or not) vouch for the whole lines in the first
+    :data:`PREFIX_BYTES` of ``path``. False means they cannot vouch for the file: each line's
+    length as the checks count it is at most its length, so a line longer than that makes the
+    file longer than the sum too, and a blank line is bytes no row accounts for."""
     try:
         with path.open("rb") as handle:
             head = handle.read(PREFIX_BYTES)
@@ -496,7 +544,8 @@ def _prefix_vouched(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
         return False
     ((rows, ok, canonical),) = con.execute(
         "SELECT count(*), COALESCE(bool_and(row_ok), false), COALESCE(sum(line_bytes), 0)"
-        f" FROM (SELECT row_ok, line_bytes FROM ({_jsonl_select(path, casefold=False)})"
+        " FROM (SELECT row_ok, line_bytes"
+        f" FROM ({_jsonl_select(path, casefold=False, spaced=spaced)})"
         f" LIMIT {len(lines)})"
     ).fetchall()
     return bool(ok) and rows == len(lines) and canonical == sum(map(len, lines))
