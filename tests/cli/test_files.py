@@ -73,6 +73,17 @@ def test_run_shows_integrity_flags_in_json_and_table(cli, campaign_file, write_j
     assert "views_decreased" in cli(*args).stdout
 
 
+def test_run_into_a_file_or_a_pipe_keeps_each_row_on_one_line(
+    cli, campaign_file, write_jsonl, make_record
+):
+    name = "a_rather_long_name_of_24"
+    path = write_jsonl([make_record(id=7390000000000000001, username=name, view_count=1_234_567)])
+    out = cli("run", "--campaign", campaign_file, "--observations", path).stdout
+    rows = [line for line in out.splitlines() if "7390000000000000001" in line]
+    # The top videos' row: id, creator, time posted, views and basis side by side.
+    assert any(f"@{name}" in row and "1,234,567" in row and "2024-04-" in row for row in rows)
+
+
 def test_run_bad_line_exits_2_naming_file_line_and_field(
     cli, campaign_file, write_jsonl, make_record
 ):

@@ -96,11 +96,22 @@ def _err() -> Console:
     return Console(stderr=True)
 
 
+# How wide tables written to a file or a pipe may be: wide enough that no row of the results,
+# the queue or the audit log is wrapped or cut, since no one's screen is the limit there.
+_FILE_WIDTH = 200
+
+
+def _out() -> Console:
+    """Standard output: a terminal's own width; a file or a pipe :data:`_FILE_WIDTH` columns."""
+    console = Console()
+    return console if console.is_terminal else Console(width=_FILE_WIDTH)
+
+
 def _print_results(results: Results, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.buffer.write(results_json(results))
     else:
-        render_results(results, Console())
+        render_results(results, _out())
 
 
 # Inputs past this size show how far reading has got, on a terminal.
@@ -245,7 +256,7 @@ def run(
     if skip is not None:
         _report_skips(skip)
     if summary is not None:
-        render_summary(summary, Console())
+        render_summary(summary, _out())
 
 
 # --- The store: a campaign's workflow in a database (OYREN_DATABASE_URL) ---
@@ -332,7 +343,7 @@ def campaigns(ctx: click.Context) -> None:
     from oyren import store
 
     with _store(ctx) as session:
-        render_campaigns(store.list_campaigns(session), Console())
+        render_campaigns(store.list_campaigns(session), _out())
 
 
 @cli.command()
@@ -378,7 +389,7 @@ def ingest(
         )
     if skip is not None:
         _report_skips(skip)
-    render_ingest(summary, Console())
+    render_ingest(summary, _out())
 
 
 @cli.command()
@@ -483,7 +494,7 @@ def queue(
     if fmt == "json":
         click.echo(orjson.dumps(page).decode())
     else:
-        render_queue(page, Console(), offset=offset)
+        render_queue(page, _out(), offset=offset)
 
 
 @cli.command()
@@ -654,7 +665,7 @@ def award(
         f"{campaign_id}: award {record.number} by {record.by} at "
         f"{_iso(record.awarded_at)}, results digest {record.results_digest}"
     )
-    render_winners(frozen.results, Console())
+    render_winners(frozen.results, _out())
     click.echo(f"audit bundle digest {record.bundle_digest}")
     if record.signed_by is not None:
         click.echo(f"signed with key {record.signed_by} ({record.public_key})")
@@ -709,7 +720,7 @@ def verify(folder: Path, expect: str | None, keys: tuple[str, ...]) -> None:
     from oyren.batch.bundle import verify_bundle
 
     verification = verify_bundle(folder, expect=expect, trusted=trusted)
-    render_verification(verification, Console())
+    render_verification(verification, _out())
     if not verification.ok:
         sys.exit(1)
 
@@ -844,7 +855,7 @@ def log(ctx: click.Context, campaign_id: str, limit: int, before: int | None, fm
         for e in page.entries:
             click.echo(orjson.dumps(dataclasses.asdict(e)).decode())
     else:
-        render_audit(page, Console())
+        render_audit(page, _out())
 
 
 # --- The sandbox campaign ---
@@ -976,7 +987,7 @@ def demo(videos: int, seed: int, folder: Path, host: str, port: int, serve: bool
         )
     )
     click.echo("Standings now (not awarded yet):")
-    render_results(built.results, Console(), top=10)
+    render_results(built.results, _out(), top=10)
     _note(
         f"{built.thumbnails:,} thumbnails cached from the sandbox's oEmbed and images, so the "
         "pages show them from the demo site itself"
@@ -1649,7 +1660,7 @@ def crawl(
             progress=progress,
             wait_for_lease=wait_lease,
         )
-    render_crawl(report, Console())
+    render_crawl(report, _out())
 
 
 @cli.command()
@@ -1712,7 +1723,7 @@ def track(
             progress=progress,
             wait_for_lease=wait_lease,
         )
-    render_track(report, Console())
+    render_track(report, _out())
 
 
 # --- Background jobs (procrastinate's queue on PostgreSQL; in-process on SQLite) ---

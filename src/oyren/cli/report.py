@@ -54,8 +54,8 @@ def render_summary(results: Summary, console: Console) -> None:
     tz = results.cutoff.tzinfo
     w = results.winners
     winners = Table(title=f"Winners — {results.campaign}", title_justify="left")
-    winners.add_column("Prize")
-    winners.add_column("Winner")
+    winners.add_column("Prize", **whole_column("Prize"))
+    winners.add_column("Winner", **whole_column("Winner"))
     winners.add_column("Views", justify="right", **whole_column("Views"))
     winners.add_column("Detail", min_width=19)  # "video <id>" wraps before the id
     if w.best_video:
@@ -189,7 +189,9 @@ WHOLE = {"#", "Video", "Views", "Views at deadline", "Videos"}
 
 def whole_column(name: str) -> dict[str, Any]:
     if name not in WHOLE:
-        return {}
+        # Wrapped, and a word longer than the column (a username, a flag's code) broken over
+        # lines rather than cut short.
+        return {"overflow": "fold"}
     return {"no_wrap": True, "min_width": 19 if name == "Video" else None}
 
 
