@@ -15,6 +15,7 @@ from oyren.batch.entry import (
     PARQUET_COLUMNS,
     PREFIX_BYTES,
     PY_SPACES,
+    _jsonl_select,
     entered,
     folded_parquet,
     hashtags_beside,
@@ -214,16 +215,21 @@ def _dumped(record: dict[str, object]) -> bytes:
     return json.dumps(record, ensure_ascii=False).encode()
 
 
-def test_jsonl_in_sql_reads_lines_written_with_spaces_itself(tmp_path):
-    """Lines with spaces between the tokens, as Python writes them, stay on DuckDB's side; so do
-    compact lines among them, and spaces where the writer chose to put them."""
+def test_jsonl_in_sql_reads_lines_written_as_python_writes_them_itself(tmp_path):
+    """Lines with spaces between the tokens and letters past ASCII as escapes, as Python's
+    json.dumps writes them, stay on DuckDB's side; so do compact lines among them, letters as
+    they are, and spaces where the writer chose to put them."""
     records = [
         BASE,
         {**BASE, "video_description": 'a ": b, "c" , d', "hashtag_names": ["a, b", " x "]},
         {**BASE, "id": 7330000000010000002, "username": "Straße ẞ", "voice_to_text": "  "},
         {k: v for k, v in BASE.items() if k not in ("hashtag_names", "region_code")},
+        {**BASE, "video_description": '😀 € ə\n\t\\ / "x" \u0001 \u2028', "hashtag_names": ["😀"]},
     ]
     lines = [_dumped(record) for record in records]
+    lines += [json.dumps(record).encode() for record in records]  # letters as escapes
+    lines.append(json.dumps(records[-1], separators=(",", ":")).encode())  # as pandas writes
+    lines.append(json.dumps(BASE).encode().replace(b"\\u00d6", b"\\u00D6"))
     lines.append(_line(view_count=7))  # compact
     lines.append(
         b'{ "id" :"7330000000010000003" ,' + _line()[len(b'{"id":"7330000000010000001",') :]
@@ -250,7 +256,36 @@ SPACED_REFUSED = {
     "trailing comma": _dumped(BASE).replace(b"}", b", }"),
     "number for the username": _dumped({**BASE, "username": 12345}),
     "string for a count": _dumped({**BASE, "view_count": "5"}),
+    # 24 bytes: what escaping the six letters past ASCII (two bytes each) would add.
+    "key twice, where escapes would fit": _dumped(BASE).replace(
+        b'"view_count": 30', b'"view_count": 30,"view_count":3123456789'
+    ),
+    "key twice, letters escaped": json.dumps(BASE)
+    .encode()
+    .replace(b'"view_count": 30', b'"view_count": 30, "view_count": 31'),
+    "key twice, slashes escaped": json.dumps({**BASE, "voice_to_text": "/" * 16})
+    .encode()
+    .replace(b"/", b"\\/")
+    .replace(b'"view_count": 30', b'"view_count":30,"view_count":31'),
 }
+
+
+@pytest.mark.parametrize("line", SPACED_REFUSED.values(), ids=SPACED_REFUSED.keys())
+def test_the_line_checks_never_vouch_for_a_spaced_line_the_reader_refuses(tmp_path, line):
+    # The line checks on their own: in a file, DuckDB's compact reading of the start (which
+    # refuses a key given twice) may stop such a file first.
+    path = tmp_path / "observations.jsonl"
+    path.write_bytes(_file(line))
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            f"SELECT row_ok FROM ({_jsonl_select(path, casefold=False, by_line=True)})"
+        ).fetchall()
+    except duckdb.Error:
+        rows = [(False,)]
+    finally:
+        con.close()
+    assert rows == [(False,)]
 
 
 @pytest.mark.parametrize("line", SPACED_REFUSED.values(), ids=SPACED_REFUSED.keys())
@@ -263,6 +298,10 @@ def test_jsonl_in_sql_refuses_spaced_lines_the_reader_refuses(tmp_path, line):
 SPACED_TO_THE_READER = {
     "escaped space": _dumped({**BASE, "video_description": "a b"}).replace(b"a b", b"a\\u0020b"),
     "escaped letter": _dumped(BASE).replace("ə".encode(), b"\\u0259"),
+    "escaped letter in ASCII": json.dumps(BASE).encode().replace(b"leyla", b"\\u006ceyla"),
+    "backslash as an escape": json.dumps({**BASE, "video_description": "a\\b"})
+    .encode()
+    .replace(b"a\\\\b", b"a\\u005cb"),
     "escaped space, one more outside": _dumped({**BASE, "video_description": "a b"})
     .replace(b"a b", b"a\\u0020b")
     .replace(b"{", b"{ ", 1),

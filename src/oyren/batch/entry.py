@@ -12,8 +12,7 @@
   validating reader, which names the file, line and field of the first bad line (or skips bad
   lines). Bad input is rare: its speed matters less than its message. The lines in the file's
   first 64 KiB are checked first, so that a file written in a style the checks do not know
-  (escaped letters, CRLF, explicit nulls, other keys) goes there without DuckDB reading all of it
-  in vain.
+  (CRLF, explicit nulls, other keys) goes there without DuckDB reading all of it in vain.
 
 How the SQL checks stay exact. DuckDB parses JSON more leniently than orjson (trailing commas,
 NaN, a byte-order mark) and ignores keys it is not asked for, which may repeat or hold anything.
@@ -25,13 +24,16 @@ file is those lines and their newlines. Any other byte (whitespace, a trailing c
 reader ignores, an escape DuckDB writes shorter, a blank line) makes the file longer than that
 sum, and the file goes through the reader.
 
-Lines with spaces between the tokens (``{"id": "1", "tags": ["a", "b"]}``, as Python's
-``json.dumps`` writes them) are read when the file's first lines are, each line's own text
-beside its values: a line's bytes beyond its compact writing must be exactly its spaces beyond
-the spaces inside its values. That leaves room for spaces and nothing else. Any other difference
-adds bytes without adding a space (another key, a key twice, a trailing comma, a tab, a longer
-escape), or takes a space away for at least five more bytes (a space written ``\\u0020``), so
-the counts part.
+A file whose first lines are written otherwise, as Python's ``json.dumps`` writes them by
+default (``{"id": "1", "tags": ["\\u0259", "b"]}``: spaces between the tokens, every letter past
+ASCII as an escape), is checked line by line, each line's own text beside its values. A line's
+bytes beyond its compact writing must be exactly its spaces beyond the spaces inside its values,
+plus, when the line is all ASCII, what writing its values' letters as escapes adds (4 bytes for
+a letter of two bytes in UTF-8, 3 for one of three, 8 for one of four, written as two escapes).
+That leaves room for those and nothing else. Any other difference adds bytes without adding a
+space (another key, a key twice, a trailing comma, a tab, an escape longer than needed), or
+takes a space away for at least five more bytes (a space written ``\\u0020``), so the counts
+part; a line not all in ASCII that escapes a letter has bytes the count has no room for.
 
 What remains is per field: the same ranges, lengths
 and characters as :class:`~oyren.inputs.observations._Fields`, conservatively (a value the reader
@@ -290,10 +292,10 @@ def _no_nul(key: str) -> str:
     return f"NOT contains({key}, '\\u0000')"
 
 
-def _jsonl_sql(path: Path, dest: Path, *, casefold: bool, spaced: bool) -> str:
+def _jsonl_sql(path: Path, dest: Path, *, casefold: bool, by_line: bool) -> str:
     """The COPY that writes the lines of ``path`` to Parquet at ``dest``, checked."""
     return (
-        f"COPY ({_jsonl_select(path, casefold=casefold, spaced=spaced)})"
+        f"COPY ({_jsonl_select(path, casefold=casefold, by_line=by_line)})"
         f" TO {sql_literal(str(dest))} (FORMAT parquet, COMPRESSION lz4_raw)"
     )
 
@@ -303,9 +305,23 @@ def _spaces(text: str) -> str:
     return f"(strlen({text}) - strlen(replace({text}, ' ', '')))"
 
 
-def _jsonl_select(path: Path, *, casefold: bool, spaced: bool) -> str:
+def _escaped_extra(text: str) -> str:
+    """How many bytes longer ``text`` is with every character past ASCII written as a JSON
+    escape (``\\uXXXX``, 6 bytes; a pair of them past U+FFFF) than written as UTF-8: 4 more
+    for a character of two bytes, 3 for one of three, 8 for one of four."""
+    # With d the bytes beyond the characters (n2 + 2*n3 + 3*n4), n2 the two-byte characters and
+    # r the others past ASCII (n3 + n4), 4*n2 + 3*n3 + 8*n4 is 5*d - n2 - 7*r.
+    short = f"regexp_replace({text}, '[^\\x00-\\x{{7FF}}]', '', 'g')"
+    return (
+        f"CASE WHEN strlen({text}) = length({text}) THEN 0 ELSE"
+        f" 5 * (strlen({text}) - length({text})) - (strlen({short}) - length({short}))"
+        f" - 7 * (length({text}) - length({short})) END"
+    )
+
+
+def _jsonl_select(path: Path, *, casefold: bool, by_line: bool) -> str:
     """Every line of ``path`` as the plan's columns, with its length (``line_bytes``: the
-    canonical writing's when not ``spaced``, the line's own when it is) and whether the checks
+    canonical writing's when not ``by_line``, the line's own when it is) and whether the checks
     vouch for it (``row_ok``), in the file's order."""
     file = sql_literal(str(path))
     # The compact writing of a line holding only these keys: "{", then each "key":value and a
@@ -315,22 +331,32 @@ def _jsonl_select(path: Path, *, casefold: bool, spaced: bool) -> str:
         f"({k}_j IS NULL OR ({_is_integer(k)} AND {k}_n BETWEEN 0 AND {MAX_COUNT}))"
         for k in _COUNTS
     )
-    if spaced:
+    if by_line:
         # Each line's own text beside its values (read from that text, so never out of step).
-        # The line is its compact writing with spaces added and nothing else when the bytes it
-        # has beyond that writing are exactly the spaces it has beyond those inside the values.
-        # Any other difference (another key, a key twice, an escape longer than needed, a tab)
-        # adds bytes but never a space, or takes away a space for at least five more bytes
-        # (U+0020 written as an escape), so it upsets the count.
+        # The line is its compact writing with spaces added (and, all in ASCII, its letters
+        # escaped) and nothing else when the bytes it has beyond that writing are exactly the
+        # spaces it has beyond those inside the values (and what the escapes add). Any other
+        # difference (another key, a key twice, an escape longer than needed, a tab) adds bytes
+        # but never a space, or takes away a space for at least five more bytes (U+0020 written
+        # as an escape), so it upsets the count (see the module's doc).
         struct = sql_literal(orjson.dumps(dict.fromkeys(_KEYS, "JSON")).decode())
         fields = ", ".join(f"t.{k} AS {k}" for k in _KEYS)
-        raw = (
-            f"SELECT line, {fields} FROM (SELECT json AS line, json_transform(json, {struct})"
-            f" AS t FROM read_ndjson_objects({file}))"
-        )
         value_spaces = " + ".join(f"COALESCE({_spaces(f'{k}::VARCHAR')}, 0)" for k in _KEYS)
+        raw = (
+            f"SELECT *, strlen(line) - ({canonical}) AS beyond_bytes,"
+            f" {_spaces('line')} - ({value_spaces}) AS beyond_spaces"
+            f" FROM (SELECT line, {fields} FROM (SELECT json AS line,"
+            f" json_transform(json, {struct}) AS t FROM read_ndjson_objects({file})))"
+        )
+        # A line all in ASCII may have every letter past it written as an escape: that many
+        # bytes more than its values' own writing (worked out only for such lines).
+        escaped = " + ".join(f"COALESCE({_escaped_extra(f'{k}::VARCHAR')}, 0)" for k in _KEYS)
         line_bytes = "strlen(line)"
-        shape_ok = f"strlen(line) - ({canonical}) = {_spaces('line')} - ({value_spaces})"
+        shape_ok = (
+            "CASE WHEN beyond_bytes = beyond_spaces THEN true"
+            f" WHEN strlen(line) = length(line) THEN beyond_bytes - ({escaped}) = beyond_spaces"
+            " ELSE false END"
+        )
     else:
         # Lengths are summed over the file instead (see the module's doc).
         columns = ", ".join(f"{k}: 'JSON'" for k in _KEYS)
@@ -499,13 +525,14 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
     con = connect(ordered=True, memory=ENTRY_MEMORY, threads=ENTRY_THREADS)
     report = None if progress is None else (lambda done: progress(int(size * done / 100)))
     try:
-        # Lines written compactly (as Öyrən, the API and most tools write them), else with
-        # spaces between the tokens (as Python's json.dumps does by default).
-        spaced = not _prefix_vouched(con, path, spaced=False)
-        if spaced and not _prefix_vouched(con, path, spaced=True):
+        # Lines written compactly (as Öyrən, the API and most tools write them), else each
+        # checked against its own text (spaces between the tokens, letters as escapes: as
+        # Python's json.dumps writes them by default).
+        by_line = not _prefix_vouched(con, path, by_line=False)
+        if by_line and not _prefix_vouched(con, path, by_line=True):
             return False
         with polled(con, report):
-            con.execute(_jsonl_sql(path, dest, casefold=False, spaced=spaced))
+            con.execute(_jsonl_sql(path, dest, casefold=False, by_line=by_line))
         # fetchall, not fetchone: a result left unfinished would hold the connection.
         ((lines, line_bytes, rows_ok, unfolded),) = con.execute(
             "SELECT count(*), COALESCE(sum(line_bytes), 0), COALESCE(bool_and(row_ok), true),"
@@ -519,7 +546,7 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
             # str.casefold, as the reader folds them, through a DuckDB function: written again
             # with it. The first pass goes without, since such a function loads numpy.
             con.create_function("oyren_casefold", str.casefold, ["VARCHAR"], "VARCHAR")
-            con.execute(_jsonl_sql(path, dest, casefold=True, spaced=spaced))
+            con.execute(_jsonl_sql(path, dest, casefold=True, by_line=by_line))
         return _write_tag_lists(con, dest)
     except duckdb.Error:
         return False
@@ -527,8 +554,8 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
         con.close()
 
 
-def _prefix_vouched(con: duckdb.DuckDBPyConnection, path: Path, *, spaced: bool) -> bool:
-    """Whether the checks (``spaced`` or not) vouch for the whole lines in the first
+def _prefix_vouched(con: duckdb.DuckDBPyConnection, path: Path, *, by_line: bool) -> bool:
+    """Whether the checks (``by_line`` or not) vouch for the whole lines in the first
     :data:`PREFIX_BYTES` of ``path``. False means they cannot vouch for the file: each line's
     length as the checks count it is at most its length, so a line longer than that makes the
     file longer than the sum too, and a blank line is bytes no row accounts for."""
@@ -545,7 +572,7 @@ def _prefix_vouched(con: duckdb.DuckDBPyConnection, path: Path, *, spaced: bool)
     ((rows, ok, canonical),) = con.execute(
         "SELECT count(*), COALESCE(bool_and(row_ok), false), COALESCE(sum(line_bytes), 0)"
         " FROM (SELECT row_ok, line_bytes"
-        f" FROM ({_jsonl_select(path, casefold=False, spaced=spaced)})"
+        f" FROM ({_jsonl_select(path, casefold=False, by_line=by_line)})"
         f" LIMIT {len(lines)})"
     ).fetchall()
     return bool(ok) and rows == len(lines) and canonical == sum(map(len, lines))
