@@ -21,11 +21,12 @@ The reference only needs to handle what the simulator writes: valid lines, ``col
 Unix seconds and ``hashtag_names`` always present. It does none of the validation ``oyren run``
 does on each line, so the ratio errs on the side of flattering DuckDB.
 
-``--spaced`` runs every side on the same lines written as Python's ``json.dumps`` writes them
-(a space after each ``:`` and ``,``), which ``oyren run`` reads with other checks.
+``--written spaced`` runs every side on the same lines written as Python's ``json.dumps``
+writes them (a space after each ``:`` and ``,``) with letters as they are, ``--written escaped``
+with letters past ASCII as escapes (its default); ``oyren run`` reads those with other checks.
 
 Usage: ``python benchmarks/engine.py [--videos N] [--observations-per-video K] [--quick]
-[--repeat N] [--spaced]``.
+[--repeat N] [--written compact|spaced|escaped]``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ DEFAULT_CAMPAIGN = SRC / "oyren" / "data" / "sandbox-2024.toml"
 # The goals of `oyren run` (the query plan on DuckDB) against the reference, in CPU time: with
 # screening off, and on; and memory at most the reference's plus this much.
 GOALS = {"oyren run --no-screen": 1.5, "oyren run": 2.0}
+WRITTEN = ("compact", "spaced", "escaped")
 MEMORY_GOAL_MIB = 100
 CACHE = Path(tempfile.gettempdir()) / "oyren-bench"
 
@@ -96,9 +98,12 @@ def main() -> None:
     )
     parser.add_argument("--campaign", type=Path, default=DEFAULT_CAMPAIGN, help="campaign file")
     parser.add_argument(
-        "--spaced",
-        action="store_true",
-        help="the lines written as Python's json.dumps writes them (spaces after ':' and ',')",
+        "--written",
+        choices=WRITTEN,
+        default="compact",
+        help="how the lines are written: compactly (as the simulator writes them), or as Python's"
+        " json.dumps writes them, spaces after ':' and ',' with letters as they are (spaced) or"
+        " as escapes (escaped, its default)",
     )
     args = parser.parse_args()
     videos = 10_000 if args.quick else args.videos
@@ -107,8 +112,8 @@ def main() -> None:
     campaign = load_campaign(args.campaign)
     data, lines = simulated_file(campaign, args.campaign, videos, args.observations_per_video,
                                  args.seed)  # fmt: skip
-    if args.spaced:
-        data = spaced_copy(data)
+    if args.written != "compact":
+        data = rewritten_copy(data, escaped=args.written == "escaped")
     print(f"{lines:,} observations of {videos:,} videos ({data.stat().st_size / 2**20:,.0f} MiB)")
 
     load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
@@ -207,16 +212,16 @@ def _partial(path: Path) -> Path:
     return Path(name)
 
 
-def spaced_copy(data: Path) -> Path:
-    """The JSONL file's lines as Python's ``json.dumps`` writes them by default, but with letters
-    as they are (``ensure_ascii=False``), written once beside it."""
-    path = data.with_name(data.stem + "-spaced.jsonl")
+def rewritten_copy(data: Path, *, escaped: bool) -> Path:
+    """The JSONL file's lines as Python's ``json.dumps`` writes them, letters past ASCII as
+    escapes (its default) or as they are, written once beside it."""
+    path = data.with_name(data.stem + ("-escaped" if escaped else "-spaced") + ".jsonl")
     if not path.exists():
-        print("writing the lines with spaces (cached for later runs) ...", flush=True)
+        print("writing the lines as json.dumps writes them (cached for later runs) ...", flush=True)
         partial = _partial(path)
         with data.open("rb") as source, partial.open("w", encoding="utf-8") as out:
             for line in source:
-                out.write(json.dumps(orjson.loads(line), ensure_ascii=False) + "\n")
+                out.write(json.dumps(orjson.loads(line), ensure_ascii=escaped) + "\n")
         partial.replace(path)
     return path
 

@@ -20,13 +20,13 @@ SIDES = (
 )
 
 
-@pytest.mark.parametrize("spaced", [False, True], ids=["compact", "spaced"])
+@pytest.mark.parametrize("written", engine.WRITTEN)
 def test_engine_benchmark_sides_agree_with_the_reference(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, spaced
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, written
 ) -> None:
     monkeypatch.setattr(engine, "CACHE", tmp_path)
     argv = ["engine.py", "--videos", "120", "--observations-per-video", "4", "--repeat", "2"]
-    monkeypatch.setattr(sys, "argv", [*argv, "--spaced"] if spaced else argv)
+    monkeypatch.setattr(sys, "argv", [*argv, "--written", written])
     engine.main()  # exits with status 1 when a side disagrees
     out = capsys.readouterr().out
     for side in SIDES:
@@ -38,9 +38,10 @@ def test_engine_benchmark_sides_agree_with_the_reference(
     for name in engine.GOALS:
         assert f"goal {name}: CPU ≤ " in out
     assert list(tmp_path.glob("*.jsonl")) and list(tmp_path.glob("*.parquet"))
-    if spaced:
-        (written,) = tmp_path.glob("*-spaced.jsonl")
-        assert b'", "' in written.read_bytes()
+    if written != "compact":
+        (copy,) = tmp_path.glob(f"*-{written}.jsonl")
+        text = copy.read_bytes()
+        assert b'", "' in text and (b"\\u0259" in text) == (written == "escaped")
 
 
 def _reference(path: Path, rows: list[dict[str, Any]]) -> Path:
