@@ -310,11 +310,15 @@ def _escaped_extra(text: str) -> str:
     escape (``\\uXXXX``, 6 bytes; a pair of them past U+FFFF) than written as UTF-8: 4 more
     for a character of two bytes, 3 for one of three, 8 for one of four."""
     # With d the bytes beyond the characters (n2 + 2*n3 + 3*n4), n2 the two-byte characters and
-    # r the others past ASCII (n3 + n4), 4*n2 + 3*n3 + 8*n4 is 5*d - n2 - 7*r.
-    short = f"regexp_replace({text}, '[^\\x00-\\x{{7FF}}]', '', 'g')"
+    # r the others past ASCII (n3 + n4), 4*n2 + 3*n3 + 8*n4 is 5*d - n2 - 7*r; with none past
+    # two bytes (most scripts but CJK and emoji), 4*d.
+    beyond = f"(strlen({text}) - length({text}))"
+    long_ones = "'[^\\x00-\\x{7FF}]'"
+    short = f"regexp_replace({text}, {long_ones}, '', 'g')"
     return (
-        f"CASE WHEN strlen({text}) = length({text}) THEN 0 ELSE"
-        f" 5 * (strlen({text}) - length({text})) - (strlen({short}) - length({short}))"
+        f"CASE WHEN strlen({text}) = length({text}) THEN 0"
+        f" WHEN NOT regexp_matches({text}, {long_ones}) THEN 4 * {beyond}"
+        f" ELSE 5 * {beyond} - (strlen({short}) - length({short}))"
         f" - 7 * (length({text}) - length({short})) END"
     )
 
