@@ -228,7 +228,7 @@ def test_jsonl_in_sql_reads_lines_written_as_python_writes_them_itself(tmp_path)
     ]
     lines = [_dumped(record) for record in records]
     lines += [json.dumps(record).encode() for record in records]  # letters as escapes
-    lines.append(json.dumps(records[-1], separators=(",", ":")).encode())  # as pandas writes
+    lines.append(json.dumps(records[-1], separators=(",", ":")).encode())  # compact, escaped
     lines.append(json.dumps(BASE).encode().replace(b"\\u00d6", b"\\u00D6"))
     lines.append(_line(view_count=7))  # compact
     lines.append(
@@ -242,8 +242,9 @@ def test_jsonl_in_sql_reads_lines_written_as_python_writes_them_itself(tmp_path)
     assert _agree(_past_the_prefix(*lines), tmp_path) == (True, False)
 
 
-# Lines written with spaces that the spaced checks must not take for what they are not: every
-# one has bytes beyond its compact writing that are not spaces between the tokens.
+# Lines written as json.dumps writes them that the line checks must not take for what they are
+# not: every one has bytes beyond its compact writing that are neither spaces between the tokens
+# nor the escapes of its letters.
 SPACED_REFUSED = {
     "key written twice": _dumped(BASE).replace(
         b'"view_count": 30', b'"view_count": 30, "view_count": 31'
@@ -294,10 +295,10 @@ def test_jsonl_in_sql_refuses_spaced_lines_the_reader_refuses(tmp_path, line):
         assert _agree(content, tmp_path) == (False, False)
 
 
-# Spaced lines the reader accepts that the spaced checks send to it all the same.
+# Lines the reader accepts that the line checks send to it all the same.
 SPACED_TO_THE_READER = {
     "escaped space": _dumped({**BASE, "video_description": "a b"}).replace(b"a b", b"a\\u0020b"),
-    "escaped letter": _dumped(BASE).replace("ə".encode(), b"\\u0259"),
+    "escaped letter among raw ones": _dumped(BASE).replace("ə".encode(), b"\\u0259"),
     "escaped letter in ASCII": json.dumps(BASE).encode().replace(b"leyla", b"\\u006ceyla"),
     "backslash as an escape": json.dumps({**BASE, "video_description": "a\\b"})
     .encode()
