@@ -61,3 +61,6 @@ def test_results_tables_keep_video_ids_and_views_whole_when_narrow(campaign, mak
         assert "1,234,567" in text and "7,654,321" in text
         # The creators' table: the sum of both videos' views.
         assert "8,888,888" in text, (width, text)
+        # The other columns wrap a long word (the username, the time posted) over lines: nothing
+        # is cut short.
+        assert "…" not in text, (width, text)
