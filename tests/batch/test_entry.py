@@ -309,7 +309,6 @@ SPACED_TO_THE_READER = {
     "tab after a colon": _dumped(BASE).replace(b'"username": ', b'"username":\t'),
     "null value": _dumped({**BASE, "music_id": None}),
     "unknown key": _dumped({**BASE, "effect_ids": ["1"]}),
-    "crlf": _dumped(BASE) + b"\r",
     "spaces after the object": _dumped(BASE) + b"  ",
 }
 
@@ -317,6 +316,70 @@ SPACED_TO_THE_READER = {
 @pytest.mark.parametrize("line", SPACED_TO_THE_READER.values(), ids=SPACED_TO_THE_READER.keys())
 def test_jsonl_in_sql_sends_other_spaced_lines_to_the_reader(tmp_path, line):
     assert _agree(_file(_dumped(BASE), line), tmp_path) == (True, False)
+
+
+def _crlf(*lines: bytes) -> bytes:
+    return b"".join(line + b"\r\n" for line in lines)
+
+
+def test_jsonl_in_sql_reads_files_with_crlf_line_ends_itself(tmp_path):
+    """A file written with CRLF line ends (as on Windows), compact or as json.dumps writes its
+    lines, stays on DuckDB's side: a carriage return between the tokens reads as whitespace,
+    as the reader reads it."""
+    compact = [_line(), _line(view_count=7), _line(username="Straße ẞ")]
+    spaced = [_dumped(BASE), json.dumps({**BASE, "view_count": 8}).encode()]
+    files = {
+        "compact": _crlf(*compact),
+        "spaced and escaped": _crlf(*spaced),
+        "past the prefix": _crlf(*[compact[0]] * (PREFIX_BYTES // len(compact[0]) + 2), *compact),
+        "line ends mixed": _crlf(compact[0]) + _file(compact[1]) + _crlf(compact[2]),
+        "between the tokens": _file(_line().replace(b'","', b'",\r"'), _line() + b"\r\r"),
+        "spaced, between the tokens": _file(_dumped(BASE).replace(b'", "', b'",\r "', 2)),
+        "no newline at the end": _crlf(*compact) + _line(view_count=9) + b"\r",
+    }
+    for name, content in files.items():
+        assert _agree(content, tmp_path) == (True, True), name
+
+
+# Files with carriage returns whose other bytes the checks cannot vouch for: a carriage return
+# missing where the count expects one never pays for another byte.
+CRLF_REFUSED = {
+    "trailing comma": _crlf(_line(), _line().replace(b"}", b",}")),
+    "trailing comma, a return short": _crlf(_line()) + _file(_line().replace(b"}", b",}")),
+    "unknown key twice": _crlf(_line(), _line().replace(b"{", b'{"x":1,"x":2,', 1)),
+    "NaN in an unknown key": _crlf(_line().replace(b"{", b'{"x":NaN,', 1)),
+    "spaced, key twice": _crlf(
+        _dumped(BASE).replace(b'"view_count": 30', b'"view_count": 30, "view_count": 31')
+    ),
+    "return inside a string": _crlf(_line(video_description="a").replace(b'"a"', b'"a\rb"')),
+    "string for a count": _crlf(_line(), _line(view_count="5")),
+}
+
+
+@pytest.mark.parametrize("content", CRLF_REFUSED.values(), ids=CRLF_REFUSED.keys())
+def test_jsonl_in_sql_refuses_crlf_files_the_reader_refuses(tmp_path, content):
+    # At the start (the lines checked first) and past it (only the count over the file sees it).
+    filler = _crlf(*[_line()] * (PREFIX_BYTES // len(_line()) + 2))
+    for whole in (content, filler + content):
+        assert _agree(whole, tmp_path) == (False, False)
+
+
+# Files with carriage returns the reader reads and the checks send to it.
+CRLF_TO_THE_READER = {
+    "a blank line": _crlf(_line(), b"", _line()),
+    "a space before the return": _crlf(_line(), _line() + b" "),
+    "a tab among the returns": _crlf(_line(), _line().replace(b'","', b'",\t"', 1)),
+    "an escaped return": _crlf(_line(), _line(video_description="a\rb")).replace(
+        b"a\\rb", b"a\\u000db"
+    ),
+    "returns only past the prefix": _past_the_prefix() + _crlf(_line()),
+    "spaced, a space before the return": _crlf(_dumped(BASE), _dumped(BASE) + b" "),
+}
+
+
+@pytest.mark.parametrize("content", CRLF_TO_THE_READER.values(), ids=CRLF_TO_THE_READER.keys())
+def test_jsonl_in_sql_sends_other_files_with_returns_to_the_reader(tmp_path, content):
+    assert _agree(content, tmp_path) == (True, False)
 
 
 # Lines the reader accepts, some after changing them: DuckDB may send them to the reader (which
@@ -379,13 +442,14 @@ _KEYS = st.sampled_from([*BASE, "video_id", "voice_to_text", "extra"])
 @given(
     changes=st.dictionaries(_KEYS, _VALUES, max_size=3),
     spaced=st.booleans(),
+    crlf=st.booleans(),
 )
-def test_jsonl_in_sql_never_reads_a_line_differently(tmp_path, changes, spaced):
+def test_jsonl_in_sql_never_reads_a_line_differently(tmp_path, changes, spaced, crlf):
     # The standard library writes integers past 64 bits, which orjson refuses to write.
     line = json.dumps({**BASE, **changes}, ensure_ascii=False, separators=(",", ":")).encode()
     if spaced:
         line = line.replace(b",", b", ")
-    _agree(_file(_line(), line), tmp_path)
+    _agree((_crlf if crlf else _file)(_line(), line), tmp_path)
 
 
 def test_entered_names_the_bad_line_or_skips_it(tmp_path):

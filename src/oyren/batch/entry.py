@@ -12,7 +12,7 @@
   validating reader, which names the file, line and field of the first bad line (or skips bad
   lines). Bad input is rare: its speed matters less than its message. The lines in the file's
   first 64 KiB are checked first, so that a file written in a style the checks do not know
-  (CRLF, explicit nulls, other keys) goes there without DuckDB reading all of it in vain.
+  (tabs, explicit nulls, other keys) goes there without DuckDB reading all of it in vain.
 
 How the SQL checks stay exact. DuckDB parses JSON more leniently than orjson (trailing commas,
 NaN, a byte-order mark) and ignores keys it is not asked for, which may repeat or hold anything.
@@ -34,6 +34,13 @@ That leaves room for those and nothing else. Any other difference adds bytes wit
 space (another key, a key twice, a trailing comma, a tab, an escape longer than needed), or
 takes a space away for at least five more bytes (a space written ``\\u0020``), so the counts
 part; a line not all in ASCII that escapes a letter has bytes the count has no room for.
+
+Carriage returns (a file written with CRLF line ends, on Windows) are counted over the whole
+file, once, when its start holds any: a raw carriage return can only stand between tokens
+(DuckDB, like the reader, refuses control characters inside strings), where both read it as
+whitespace. So the lengths a line is held to leave them out, and the file is those lengths,
+its newlines and exactly that many carriage returns: a carriage return missing in one line
+cannot pay for another byte elsewhere.
 
 What remains is per field: the same ranges, lengths
 and characters as :class:`~oyren.inputs.observations._Fields`, conservatively (a value the reader
@@ -92,6 +99,8 @@ ENTRY_THREADS = 1
 # How much of a JSONL file's start is checked before DuckDB reads it all: a line there that the
 # checks cannot vouch for sends the whole file to the reader, so reading the rest first is waste.
 PREFIX_BYTES = 1 << 16
+# How much of a file is read at a time when its carriage returns are counted.
+COUNT_BLOCK = 1 << 24
 # How often DuckDB's progress through a query is asked for, in seconds.
 POLL_S = 0.5
 
@@ -305,6 +314,11 @@ def _spaces(text: str) -> str:
     return f"(strlen({text}) - strlen(replace({text}, ' ', '')))"
 
 
+def _returns(text: str) -> str:
+    """How many carriage returns (U+000D) ``text`` holds."""
+    return f"(strlen({text}) - strlen(replace({text}, chr(13), '')))"
+
+
 def _escaped_extra(text: str) -> str:
     """How many bytes longer ``text`` is with every character past ASCII written as a JSON
     escape (``\\uXXXX``, 6 bytes; a pair of them past U+FFFF) than written as UTF-8: 4 more
@@ -325,8 +339,8 @@ def _escaped_extra(text: str) -> str:
 
 def _jsonl_select(path: Path, *, casefold: bool, by_line: bool) -> str:
     """Every line of ``path`` as the plan's columns, with its length (``line_bytes``: the
-    canonical writing's when not ``by_line``, the line's own when it is) and whether the checks
-    vouch for it (``row_ok``), in the file's order."""
+    canonical writing's when not ``by_line``, the line's own less its carriage returns when it
+    is) and whether the checks vouch for it (``row_ok``), in the file's order."""
     file = sql_literal(str(path))
     # The compact writing of a line holding only these keys: "{", then each "key":value and a
     # comma or the closing "}".
@@ -336,9 +350,10 @@ def _jsonl_select(path: Path, *, casefold: bool, by_line: bool) -> str:
         for k in _COUNTS
     )
     if by_line:
-        # Each line's own text beside its values (read from that text, so never out of step).
-        # The line is its compact writing with spaces added (and, all in ASCII, its letters
-        # escaped) and nothing else when the bytes it has beyond that writing are exactly the
+        # Each line's own text beside its values (read from that text, so never out of step;
+        # DuckDB gives the text without the whitespace around it). The line is its compact
+        # writing with spaces added (and, all in ASCII, its letters escaped) and nothing else
+        # when the bytes it has beyond that writing, less its carriage returns, are exactly the
         # spaces it has beyond those inside the values (and what the escapes add). Any other
         # difference (another key, a key twice, an escape longer than needed, a tab) adds bytes
         # but never a space, or takes away a space for at least five more bytes (U+0020 written
@@ -347,7 +362,7 @@ def _jsonl_select(path: Path, *, casefold: bool, by_line: bool) -> str:
         fields = ", ".join(f"t.{k} AS {k}" for k in _KEYS)
         value_spaces = " + ".join(f"COALESCE({_spaces(f'{k}::VARCHAR')}, 0)" for k in _KEYS)
         raw = (
-            f"SELECT *, strlen(line) - ({canonical}) AS beyond_bytes,"
+            f"SELECT *, strlen(line) - {_returns('line')} - ({canonical}) AS beyond_bytes,"
             f" {_spaces('line')} - ({value_spaces}) AS beyond_spaces"
             f" FROM (SELECT line, {fields} FROM (SELECT json AS line,"
             f" json_transform(json, {struct}) AS t FROM read_ndjson_objects({file})))"
@@ -355,7 +370,7 @@ def _jsonl_select(path: Path, *, casefold: bool, by_line: bool) -> str:
         # A line all in ASCII may have every letter past it written as an escape: that many
         # bytes more than its values' own writing (worked out only for such lines).
         escaped = " + ".join(f"COALESCE({_escaped_extra(f'{k}::VARCHAR')}, 0)" for k in _KEYS)
-        line_bytes = "strlen(line)"
+        line_bytes = f"strlen(line) - {_returns('line')}"
         shape_ok = (
             "CASE WHEN beyond_bytes = beyond_spaces THEN true"
             f" WHEN strlen(line) = length(line) THEN beyond_bytes - ({escaped}) = beyond_spaces"
@@ -518,6 +533,7 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
+            head = handle.read(PREFIX_BYTES)
             if size:
                 handle.seek(size - 1)
                 ends_in_newline = handle.read(1) == b"\n"
@@ -532,8 +548,11 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
         # Lines written compactly (as Öyrən, the API and most tools write them), else each
         # checked against its own text (spaces between the tokens, letters as escapes: as
         # Python's json.dumps writes them by default).
-        by_line = not _prefix_vouched(con, path, by_line=False)
-        if by_line and not _prefix_vouched(con, path, by_line=True):
+        by_line = not _prefix_vouched(con, path, head, by_line=False)
+        if by_line and not _prefix_vouched(con, path, head, by_line=True):
+            return False
+        returns = _carriage_returns(path) if b"\r" in head else 0
+        if returns is None:
             return False
         with polled(con, report):
             con.execute(_jsonl_sql(path, dest, casefold=False, by_line=by_line))
@@ -543,7 +562,8 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
             " count(*) FILTER (WHERE username_folded IS NULL)"
             f" FROM read_parquet({sql_literal(str(dest))})"
         ).fetchall()
-        if not rows_ok or line_bytes + lines - (0 if ends_in_newline else 1) != size:
+        newlines = lines - (0 if ends_in_newline else 1)
+        if not rows_ok or line_bytes + newlines + returns != size:
             return False
         if unfolded:
             # Usernames beyond ASCII (rare) are casefolded by Python's own
@@ -558,16 +578,26 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
         con.close()
 
 
-def _prefix_vouched(con: duckdb.DuckDBPyConnection, path: Path, *, by_line: bool) -> bool:
-    """Whether the checks (``by_line`` or not) vouch for the whole lines in the first
-    :data:`PREFIX_BYTES` of ``path``. False means they cannot vouch for the file: each line's
-    length as the checks count it is at most its length, so a line longer than that makes the
-    file longer than the sum too, and a blank line is bytes no row accounts for."""
+def _carriage_returns(path: Path) -> int | None:
+    """How many carriage returns the file at ``path`` holds (None when it cannot be read)."""
+    count = 0
     try:
         with path.open("rb") as handle:
-            head = handle.read(PREFIX_BYTES)
+            while block := handle.read(COUNT_BLOCK):
+                count += block.count(b"\r")
     except OSError:
-        return False
+        return None
+    return count
+
+
+def _prefix_vouched(
+    con: duckdb.DuckDBPyConnection, path: Path, head: bytes, *, by_line: bool
+) -> bool:
+    """Whether the checks (``by_line`` or not) vouch for the whole lines in ``head``, the first
+    :data:`PREFIX_BYTES` of ``path``. False means they cannot vouch for the file: each line's
+    length as the checks count it is at most its length less its carriage returns, so a line
+    longer than that makes the file longer than the sum too, and a blank line is bytes no row
+    accounts for."""
     lines = head.split(b"\n")[:-1]  # what follows the last newline may be part of a line
     if not lines:
         return True
@@ -579,4 +609,5 @@ def _prefix_vouched(con: duckdb.DuckDBPyConnection, path: Path, *, by_line: bool
         f" FROM ({_jsonl_select(path, casefold=False, by_line=by_line)})"
         f" LIMIT {len(lines)})"
     ).fetchall()
-    return bool(ok) and rows == len(lines) and canonical == sum(map(len, lines))
+    written = sum(len(line) - line.count(b"\r") for line in lines)
+    return bool(ok) and rows == len(lines) and canonical == written
