@@ -24,9 +24,11 @@ does on each line, so the ratio errs on the side of flattering DuckDB.
 ``--written spaced`` runs every side on the same lines written as Python's ``json.dumps``
 writes them (a space after each ``:`` and ``,``) with letters as they are, ``--written escaped``
 with letters past ASCII as escapes (its default); ``oyren run`` reads those with other checks.
+``--written crlf`` runs them on the simulator's lines with CRLF line ends, as a program on
+Windows writes them.
 
 Usage: ``python benchmarks/engine.py [--videos N] [--observations-per-video K] [--quick]
-[--repeat N] [--written compact|spaced|escaped]``.
+[--repeat N] [--written compact|spaced|escaped|crlf]``.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ DEFAULT_CAMPAIGN = SRC / "oyren" / "data" / "sandbox-2024.toml"
 # The goals of `oyren run` (the query plan on DuckDB) against the reference, in CPU time: with
 # screening off, and on; and memory at most the reference's plus this much.
 GOALS = {"oyren run --no-screen": 1.5, "oyren run": 2.0}
-WRITTEN = ("compact", "spaced", "escaped")
+WRITTEN = ("compact", "spaced", "escaped", "crlf")
 MEMORY_GOAL_MIB = 100
 CACHE = Path(tempfile.gettempdir()) / "oyren-bench"
 
@@ -103,7 +105,7 @@ def main() -> None:
         default="compact",
         help="how the lines are written: compactly (as the simulator writes them), or as Python's"
         " json.dumps writes them, spaces after ':' and ',' with letters as they are (spaced) or"
-        " as escapes (escaped, its default)",
+        " as escapes (escaped, its default), or compactly with CRLF line ends (crlf)",
     )
     args = parser.parse_args()
     videos = 10_000 if args.quick else args.videos
@@ -113,7 +115,7 @@ def main() -> None:
     data, lines = simulated_file(campaign, args.campaign, videos, args.observations_per_video,
                                  args.seed)  # fmt: skip
     if args.written != "compact":
-        data = rewritten_copy(data, escaped=args.written == "escaped")
+        data = rewritten_copy(data, args.written)
     print(f"{lines:,} observations of {videos:,} videos ({data.stat().st_size / 2**20:,.0f} MiB)")
 
     load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
@@ -212,16 +214,22 @@ def _partial(path: Path) -> Path:
     return Path(name)
 
 
-def rewritten_copy(data: Path, *, escaped: bool) -> Path:
-    """The JSONL file's lines as Python's ``json.dumps`` writes them, letters past ASCII as
-    escapes (its default) or as they are, written once beside it."""
-    path = data.with_name(data.stem + ("-escaped" if escaped else "-spaced") + ".jsonl")
+def rewritten_copy(data: Path, written: str) -> Path:
+    """The JSONL file's lines written otherwise, once, beside it: as Python's ``json.dumps``
+    writes them, letters past ASCII as escapes (``escaped``, its default) or as they are
+    (``spaced``), or as they are with CRLF line ends (``crlf``)."""
+    path = data.with_name(f"{data.stem}-{written}.jsonl")
     if not path.exists():
-        print("writing the lines as json.dumps writes them (cached for later runs) ...", flush=True)
+        print(f"writing the lines {written} (cached for later runs) ...", flush=True)
         partial = _partial(path)
-        with data.open("rb") as source, partial.open("w", encoding="utf-8") as out:
+        with data.open("rb") as source, partial.open("wb") as out:
             for line in source:
-                out.write(json.dumps(orjson.loads(line), ensure_ascii=escaped) + "\n")
+                if written == "crlf":
+                    out.write(line.rstrip(b"\n") + b"\r\n")
+                else:
+                    record = orjson.loads(line)
+                    text = json.dumps(record, ensure_ascii=written == "escaped") + "\n"
+                    out.write(text.encode())
         partial.replace(path)
     return path
 

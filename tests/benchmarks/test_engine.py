@@ -38,10 +38,14 @@ def test_engine_benchmark_sides_agree_with_the_reference(
     for name in engine.GOALS:
         assert f"goal {name}: CPU ≤ " in out
     assert list(tmp_path.glob("*.jsonl")) and list(tmp_path.glob("*.parquet"))
-    if written != "compact":
+    if written in ("spaced", "escaped"):
         (copy,) = tmp_path.glob(f"*-{written}.jsonl")
         text = copy.read_bytes()
         assert b'", "' in text and (b"\\u0259" in text) == (written == "escaped")
+    elif written == "crlf":
+        (copy,) = tmp_path.glob("*-crlf.jsonl")
+        lines = copy.read_bytes().split(b"\n")
+        assert lines.pop() == b"" and all(line.endswith(b"}\r") for line in lines)
 
 
 def _reference(path: Path, rows: list[dict[str, Any]]) -> Path:
