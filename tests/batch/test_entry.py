@@ -353,6 +353,8 @@ CRLF_REFUSED = {
     ),
     "return inside a string": _crlf(_line(video_description="a").replace(b'"a"', b'"a\rb"')),
     "string for a count": _crlf(_line(), _line(view_count="5")),
+    "two objects on a line, a return between": _crlf(_line() + b"\r" + _line()),
+    "returns for newlines": _line() + b"\r" + _line() + b"\r",
 }
 
 
