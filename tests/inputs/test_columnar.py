@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple, replace
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -126,6 +128,33 @@ def test_hostile_values_in_parquet_name_the_row_and_field(tmp_path, make_record)
     pq.write_table(pa.Table.from_pylist([dict(good, video_description="a\x00b")]), nul)
     with pytest.raises(InputError, match="NUL"):
         list(read_parquet_observations(nul))
+
+
+def test_a_sink_writes_observations_and_their_fields_alike_across_chunks(tmp_path, make_record):
+    base = observation_from_record(make_record())
+    observations = [
+        base,
+        replace(base, collected_at=base.collected_at + 1, hashtags=("a", "B"), music_id=None),
+        replace(base, hashtags=(), region_code=None, duration_s=None, username="ÇİçEk"),
+        replace(base, hashtags=("a", "B"), voice_to_text="söz", like_count=None),
+        replace(base, video_id="7", hashtags=("İ",)),
+    ]
+    sink = ParquetSink(tmp_path / "obs.parquet", chunk_rows=2)
+    for i, obs in enumerate(observations):
+        if i % 2:
+            sink.add(obs)
+        else:
+            sink.add_fields(astuple(obs))
+    sink.close()
+    assert sink.count == len(observations)
+    assert list(read_parquet_observations(tmp_path / "obs.parquet")) == observations
+    table = pq.read_table(tmp_path / "obs.parquet")
+    assert table.column("hashtags_folded").to_pylist() == [
+        folded_tags(obs.hashtags) for obs in observations
+    ]
+    assert table.column("username_folded").to_pylist() == [
+        obs.username.casefold() for obs in observations
+    ]
 
 
 def test_a_sink_writes_tables_built_elsewhere_in_its_schema(tmp_path, make_record):

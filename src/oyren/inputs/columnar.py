@@ -15,14 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from oyren.errors import InputError
-from oyren.inputs.fastlane import jsonl_lines, observation_from_scanned, scan_record
+from oyren.inputs.fastlane import (
+    ObservationFields,
+    fields_from_scanned,
+    jsonl_lines,
+    scan_record,
+)
 from oyren.inputs.folded import FOLDED_MARK, folded_tags, is_parquet
 from oyren.inputs.observations import (
     ObservationFile,
@@ -74,10 +78,12 @@ SCHEMA = pa.schema(
     metadata={FOLDED_MARK: b"1"},
 )
 _TAGS = pa.list_(pa.string())
-# The columns a sink collects value by value (the tag lists and folded columns are derived).
-_SCALARS = ("id", "username", "create_time", "collected_at", "view_count", "region_code",
-            "video_description", "video_duration", "like_count", "comment_count", "share_count",
-            "music_id", "voice_to_text")  # fmt: skip
+# The columns of an observation's fields, in their order (ObservationFields): the hashtags'
+# list is the eighth; its folded form and the folded username are derived.
+_FIELD_COLUMNS = ("id", "username", "create_time", "collected_at", "view_count", "region_code",
+                  "video_description", "hashtag_names", "video_duration", "like_count",
+                  "comment_count", "share_count", "music_id", "voice_to_text")  # fmt: skip
+_HASHTAGS = _FIELD_COLUMNS.index("hashtag_names")
 # Rows per row group: big enough for fast scans, small enough to keep a writer's memory low.
 _CHUNK_ROWS = 200_000
 _PARQUET_MAGIC = b"PAR1"
@@ -86,8 +92,10 @@ _PARQUET_MAGIC = b"PAR1"
 class ParquetSink:
     """Observations written to a Parquet file in chunks, with their folded columns.
 
-    Hashtag lists repeat from one observation of a video to the next, so each distinct list is
-    converted (and folded) once per chunk and the rows point at it.
+    Each observation is held as a tuple of its fields until its chunk is written, then the
+    chunk's tuples are turned into columns at once. Hashtag lists repeat from one observation of
+    a video to the next, so each distinct list is converted (and folded) once per chunk and the
+    rows point at it.
     """
 
     def __init__(self, path: Path, *, chunk_rows: int = _CHUNK_ROWS) -> None:
@@ -95,32 +103,17 @@ class ParquetSink:
         self.chunk_rows = chunk_rows
         self.count = 0
         self._writer = pq.ParquetWriter(str(path), SCHEMA, compression="zstd")
-        self._columns: list[list[Any]] = [[] for _ in _SCALARS]
-        self._tags: list[int] = []
-        self._tag_sets: dict[tuple[str, ...], int] = {}
+        self._rows: list[ObservationFields] = []
 
     def add(self, obs: Observation) -> None:
         """Add one observation."""
-        c = self._columns
-        c[0].append(obs.video_id)
-        c[1].append(obs.username)
-        c[2].append(obs.create_time)
-        c[3].append(obs.collected_at)
-        c[4].append(obs.view_count)
-        c[5].append(obs.region_code)
-        c[6].append(obs.description)
-        c[7].append(obs.duration_s)
-        c[8].append(obs.like_count)
-        c[9].append(obs.comment_count)
-        c[10].append(obs.share_count)
-        c[11].append(obs.music_id)
-        c[12].append(obs.voice_to_text)
-        sets = self._tag_sets
-        index = sets.get(obs.hashtags)
-        if index is None:
-            index = sets[obs.hashtags] = len(sets)
-        self._tags.append(index)
-        if len(self._tags) >= self.chunk_rows:
+        self.add_fields(_fields(obs))
+
+    def add_fields(self, fields: ObservationFields) -> None:
+        """Add one observation given as its fields, in their order (no object made for it)."""
+        rows = self._rows
+        rows.append(fields)
+        if len(rows) >= self.chunk_rows:
             self.flush()
 
     def write_table(self, table: pa.Table) -> None:
@@ -131,24 +124,26 @@ class ParquetSink:
 
     def flush(self) -> None:
         """Write the observations held so far as a row group."""
-        if not self._tags:
+        if not self._rows:
             return
-        arrays = {name: pa.array(col, type=SCHEMA.field(name).type)
-                  for name, col in zip(_SCALARS, self._columns, strict=True)}  # fmt: skip
-        distinct = list(self._tag_sets)
-        rows = pa.array(self._tags, type=pa.int32())
+        columns = list(zip(*self._rows, strict=True))
+        arrays = {name: pa.array(column, type=SCHEMA.field(name).type)
+                  for name, column in zip(_FIELD_COLUMNS, columns, strict=True)
+                  if name != "hashtag_names"}  # fmt: skip
+        sets: dict[tuple[str, ...], int] = {}
+        rows = pa.array([sets.setdefault(tags, len(sets)) for tags in columns[_HASHTAGS]],
+                        type=pa.int32())  # fmt: skip
+        distinct = list(sets)
         arrays["hashtag_names"] = pa.array(distinct, type=_TAGS).take(rows)
         arrays["hashtags_folded"] = pa.array([folded_tags(t) for t in distinct], _TAGS).take(rows)
         casefolded: dict[str, str] = {}
         folded_names = [casefolded.get(u) or casefolded.setdefault(u, u.casefold())
-                        for u in self._columns[1]]  # fmt: skip
+                        for u in columns[1]]  # fmt: skip
         arrays["username_folded"] = pa.array(folded_names, type=pa.string())
         table = pa.Table.from_arrays([arrays[name] for name in SCHEMA.names], schema=SCHEMA)
         self._writer.write_table(table)
-        self.count += len(self._tags)
-        self._columns = [[] for _ in _SCALARS]
-        self._tags = []
-        self._tag_sets = {}
+        self.count += len(self._rows)
+        self._rows = []
 
     def close(self) -> None:
         """Write what is held and close the file."""
@@ -188,7 +183,10 @@ def to_parquet(
         elif source.suffix.lower() == ".csv":
             observations = read_observations(source, skip=skip)
         else:
-            observations = _jsonl_observations(ObservationFile(source, skip), progress)
+            add = sink.add_fields
+            for fields in _jsonl_fields(ObservationFile(source, skip), progress):
+                add(fields)
+            observations = ()
         for obs in observations:
             sink.add(obs)
     finally:
@@ -196,11 +194,18 @@ def to_parquet(
     return sink.count
 
 
-def _jsonl_observations(
+def _fields(obs: Observation) -> ObservationFields:
+    return (obs.video_id, obs.username, obs.create_time, obs.collected_at, obs.view_count,
+            obs.region_code, obs.description, obs.hashtags, obs.duration_s, obs.like_count,
+            obs.comment_count, obs.share_count, obs.music_id, obs.voice_to_text)  # fmt: skip
+
+
+def _jsonl_fields(
     source: ObservationFile, progress: Callable[[int], None] | None
-) -> Iterator[Observation]:
-    """The fast lane over a JSONL file (as :mod:`oyren.inputs.grouping` reads it): cheap exact
-    checks, and the general path, which names the error, for anything unusual."""
+) -> Iterator[ObservationFields]:
+    """The fields of each observation of a JSONL file, through the fast lane (as
+    :mod:`oyren.inputs.grouping` reads it): cheap exact checks, and the general path, which
+    names the error, for anything unusual."""
     loads, scan, decode_error = orjson.loads, scan_record, orjson.JSONDecodeError
     number = 0
     done = 0
@@ -218,7 +223,7 @@ def _jsonl_observations(
                     raw.count(b'":') != len(record) or b" :" in raw or b"\t:" in raw
                     or b"\r:" in raw
                 ):  # fmt: skip
-                    yield observation_from_scanned(record, key[0], key[1])
+                    yield fields_from_scanned(record, key[0], key[1])
                     continue
                 try:
                     obs = observation_from_line(
@@ -230,7 +235,7 @@ def _jsonl_observations(
                     source.skip.add(error)
                     continue
                 if obs is not None:
-                    yield obs
+                    yield _fields(obs)
             if progress is not None:
                 done += sum(map(len, lines)) + len(lines)
                 progress(done)
@@ -313,7 +318,7 @@ def stream_observations(
     p = Path(path)
     if is_parquet(p) or p.suffix.lower() == ".csv":
         return read_observation_file(p, skip=skip)
-    return _jsonl_observations(ObservationFile(p, skip), None)
+    return (Observation(*fields) for fields in _jsonl_fields(ObservationFile(p, skip), None))
 
 
 def write_observation_file(observations: Iterable[Observation], path: Path, fmt: str) -> int:

@@ -31,7 +31,15 @@ from oyren.inputs.records import MAX_ID_DIGITS, MAX_TIMESTAMP, MAX_VIDEO_ID, MIN
 from oyren.rules.hashtags import extract_hashtags
 from oyren.rules.observations import Observation
 
-__all__ = ["jsonl_lines", "observation_from_scanned", "scan_record"]
+__all__ = ["ObservationFields", "fields_from_scanned", "jsonl_lines", "observation_from_scanned",
+           "scan_record"]  # fmt: skip
+
+# An observation's fields as a tuple, in the order of Observation's (what a Parquet sink takes
+# without an object made for each line).
+ObservationFields = tuple[
+    str, str, int, int, int, str | None, str, tuple[str, ...],
+    int | None, int | None, int | None, int | None, str | None, str | None,
+]  # fmt: skip
 
 # Big files are read in blocks and split into lines in one call: far fewer calls than readline.
 _BLOCK_BYTES = 1 << 24
@@ -202,6 +210,13 @@ def observation_from_scanned(
     Each value goes through the same normalisation as in :func:`observation_from_record`, minus
     the checks ``scan_record`` has made: the two must agree (a test holds them together).
     """
+    return Observation(*fields_from_scanned(record, video_id, collected_at))
+
+
+def fields_from_scanned(
+    record: Mapping[str, Any], video_id: str, collected_at: int
+) -> ObservationFields:
+    """The fields of :func:`observation_from_scanned`'s observation, in their order."""
     get = record.get
     description = get("video_description") or ""  # scan_record let no NUL character through
     tags = get("hashtag_names")
@@ -219,8 +234,7 @@ def observation_from_scanned(
     region = get("region_code")
     music_id = get("music_id")
     voice = get("voice_to_text")
-    # Positional, in field order: keyword arguments make this call twice as slow.
-    return Observation(
+    return (
         video_id,
         record["username"],
         record["create_time"],
