@@ -147,6 +147,7 @@ def test_a_sink_writes_observations_and_their_fields_alike_across_chunks(tmp_pat
             sink.add_fields(astuple(obs))
     sink.close()
     assert sink.count == len(observations)
+    assert pq.ParquetFile(tmp_path / "obs.parquet").metadata.num_row_groups == 3  # 2, 2 and 1
     assert list(read_parquet_observations(tmp_path / "obs.parquet")) == observations
     table = pq.read_table(tmp_path / "obs.parquet")
     assert table.column("hashtags_folded").to_pylist() == [

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -84,6 +85,8 @@ _FIELD_COLUMNS = ("id", "username", "create_time", "collected_at", "view_count",
                   "video_description", "hashtag_names", "video_duration", "like_count",
                   "comment_count", "share_count", "music_id", "voice_to_text")  # fmt: skip
 _HASHTAGS = _FIELD_COLUMNS.index("hashtag_names")
+# How many rows a sink holds as tuples before it adds them to its columns.
+_ROWS_AT_ONCE = 4096
 # Rows per row group: big enough for fast scans, small enough to keep a writer's memory low.
 _CHUNK_ROWS = 200_000
 _PARQUET_MAGIC = b"PAR1"
@@ -92,10 +95,10 @@ _PARQUET_MAGIC = b"PAR1"
 class ParquetSink:
     """Observations written to a Parquet file in chunks, with their folded columns.
 
-    Each observation is held as a tuple of its fields until its chunk is written, then the
-    chunk's tuples are turned into columns at once. Hashtag lists repeat from one observation of
-    a video to the next, so each distinct list is converted (and folded) once per chunk and the
-    rows point at it.
+    Observations come as tuples of their fields, a few thousand of which are turned into
+    columns at once (so that no object is made for each, and memory stays that of the columns).
+    Hashtag lists repeat from one observation of a video to the next, so each distinct list is
+    converted (and folded) once per chunk and the rows point at it.
     """
 
     def __init__(self, path: Path, *, chunk_rows: int = _CHUNK_ROWS) -> None:
@@ -103,7 +106,9 @@ class ParquetSink:
         self.chunk_rows = chunk_rows
         self.count = 0
         self._writer = pq.ParquetWriter(str(path), SCHEMA, compression="zstd")
-        self._rows: list[ObservationFields] = []
+        self._columns: list[list[Any]] = [[] for _ in _FIELD_COLUMNS]
+        self._held = 0  # rows in the columns
+        self._rows: list[ObservationFields] = []  # rows not yet in the columns
 
     def add(self, obs: Observation) -> None:
         """Add one observation."""
@@ -113,8 +118,18 @@ class ParquetSink:
         """Add one observation given as its fields, in their order (no object made for it)."""
         rows = self._rows
         rows.append(fields)
-        if len(rows) >= self.chunk_rows:
-            self.flush()
+        if len(rows) >= _ROWS_AT_ONCE or self._held + len(rows) >= self.chunk_rows:
+            self._to_columns()
+            if self._held >= self.chunk_rows:
+                self.flush()
+
+    def _to_columns(self) -> None:
+        if not self._rows:
+            return
+        for column, values in zip(self._columns, zip(*self._rows, strict=True), strict=True):
+            column.extend(values)
+        self._held += len(self._rows)
+        self._rows = []
 
     def write_table(self, table: pa.Table) -> None:
         """Write a table already in :data:`SCHEMA` (the simulator builds its chunks so)."""
@@ -124,9 +139,10 @@ class ParquetSink:
 
     def flush(self) -> None:
         """Write the observations held so far as a row group."""
-        if not self._rows:
+        self._to_columns()
+        if not self._held:
             return
-        columns = list(zip(*self._rows, strict=True))
+        columns = self._columns
         arrays = {name: pa.array(column, type=SCHEMA.field(name).type)
                   for name, column in zip(_FIELD_COLUMNS, columns, strict=True)
                   if name != "hashtag_names"}  # fmt: skip
@@ -142,8 +158,9 @@ class ParquetSink:
         arrays["username_folded"] = pa.array(folded_names, type=pa.string())
         table = pa.Table.from_arrays([arrays[name] for name in SCHEMA.names], schema=SCHEMA)
         self._writer.write_table(table)
-        self.count += len(self._rows)
-        self._rows = []
+        self.count += self._held
+        self._columns = [[] for _ in _FIELD_COLUMNS]
+        self._held = 0
 
     def close(self) -> None:
         """Write what is held and close the file."""
