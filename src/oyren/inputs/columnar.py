@@ -193,19 +193,18 @@ def to_parquet(
     """
     sink = ParquetSink(dest)
     try:
-        if is_parquet(source):
-            observations: Iterable[Observation] = read_parquet_observations(
-                source, skip=skip, progress=progress
+        if is_parquet(source) or source.suffix.lower() == ".csv":
+            observations: Iterable[Observation] = (
+                read_parquet_observations(source, skip=skip, progress=progress)
+                if is_parquet(source)
+                else read_observations(source, skip=skip)
             )
-        elif source.suffix.lower() == ".csv":
-            observations = read_observations(source, skip=skip)
+            for obs in observations:
+                sink.add(obs)
         else:
-            add = sink.add_fields
+            add = sink.add_fields  # JSONL: each line's fields, no Observation made
             for fields in _jsonl_fields(ObservationFile(source, skip), progress):
                 add(fields)
-            observations = ()
-        for obs in observations:
-            sink.add(obs)
     finally:
         sink.close()
     return sink.count
