@@ -14,6 +14,8 @@ errors naming the file, line (row) and field, and written in chunks with its fol
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields as dataclass_fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -193,13 +195,11 @@ def to_parquet(
     """
     sink = ParquetSink(dest)
     try:
-        if is_parquet(source) or source.suffix.lower() == ".csv":
-            observations: Iterable[Observation] = (
-                read_parquet_observations(source, skip=skip, progress=progress)
-                if is_parquet(source)
-                else read_observations(source, skip=skip)
-            )
-            for obs in observations:
+        if is_parquet(source):
+            for obs in read_parquet_observations(source, skip=skip, progress=progress):
+                sink.add(obs)
+        elif source.suffix.lower() == ".csv":
+            for obs in read_observations(source, skip=skip):
                 sink.add(obs)
         else:
             add = sink.add_fields  # JSONL: each line's fields, no Observation made
@@ -210,10 +210,13 @@ def to_parquet(
     return sink.count
 
 
+# An observation's fields in their order, read from the dataclass so the two never part.
+_FIELDS_OF = attrgetter(*(field.name for field in dataclass_fields(Observation)))
+
+
 def _fields(obs: Observation) -> ObservationFields:
-    return (obs.video_id, obs.username, obs.create_time, obs.collected_at, obs.view_count,
-            obs.region_code, obs.description, obs.hashtags, obs.duration_s, obs.like_count,
-            obs.comment_count, obs.share_count, obs.music_id, obs.voice_to_text)  # fmt: skip
+    fields: ObservationFields = _FIELDS_OF(obs)
+    return fields
 
 
 def _jsonl_fields(
