@@ -25,10 +25,11 @@ does on each line, so the ratio errs on the side of flattering DuckDB.
 writes them (a space after each ``:`` and ``,``) with letters as they are, ``--written escaped``
 with letters past ASCII as escapes (its default); ``oyren run`` reads those with other checks.
 ``--written crlf`` runs them on the simulator's lines with CRLF line ends, as a program on
-Windows writes them.
+Windows writes them; ``--written nulls`` on compact lines that give every field, ``null`` where
+the simulator leaves one out, as a writer of fixed columns writes them (a data frame's export).
 
 Usage: ``python benchmarks/engine.py [--videos N] [--observations-per-video K] [--quick]
-[--repeat N] [--written compact|spaced|escaped|crlf]``.
+[--repeat N] [--written compact|spaced|escaped|crlf|nulls]``.
 """
 
 from __future__ import annotations
@@ -63,7 +64,11 @@ DEFAULT_CAMPAIGN = SRC / "oyren" / "data" / "sandbox-2024.toml"
 # The goals of `oyren run` (the query plan on DuckDB) against the reference, in CPU time: with
 # screening off, and on; and memory at most the reference's plus this much.
 GOALS = {"oyren run --no-screen": 1.5, "oyren run": 2.0}
-WRITTEN = ("compact", "spaced", "escaped", "crlf")
+WRITTEN = ("compact", "spaced", "escaped", "crlf", "nulls")
+# The fields in the order Öyrən writes them: every line written --written nulls gives them all.
+ALL_FIELDS = ("id", "username", "create_time", "region_code", "video_description",
+              "hashtag_names", "video_duration", "view_count", "like_count", "comment_count",
+              "share_count", "collected_at", "music_id", "voice_to_text")  # fmt: skip
 MEMORY_GOAL_MIB = 100
 CACHE = Path(tempfile.gettempdir()) / "oyren-bench"
 
@@ -105,7 +110,8 @@ def main() -> None:
         default="compact",
         help="how the lines are written: compactly (as the simulator writes them), or as Python's"
         " json.dumps writes them, spaces after ':' and ',' with letters as they are (spaced) or"
-        " as escapes (escaped, its default), or compactly with CRLF line ends (crlf)",
+        " as escapes (escaped, its default), or compactly with CRLF line ends (crlf), or"
+        " compactly with every field, null where one is left out (nulls)",
     )
     args = parser.parse_args()
     videos = 10_000 if args.quick else args.videos
@@ -217,7 +223,8 @@ def _partial(path: Path) -> Path:
 def rewritten_copy(data: Path, written: str) -> Path:
     """The JSONL file's lines written otherwise, once, beside it: as Python's ``json.dumps``
     writes them, letters past ASCII as escapes (``escaped``, its default) or as they are
-    (``spaced``), or as they are with CRLF line ends (``crlf``)."""
+    (``spaced``), or as they are with CRLF line ends (``crlf``), or compactly with every field,
+    ``null`` where the line leaves one out (``nulls``)."""
     path = data.with_name(f"{data.stem}-{written}.jsonl")
     if not path.exists():
         print(f"writing the lines {written} (cached for later runs) ...", flush=True)
@@ -226,6 +233,9 @@ def rewritten_copy(data: Path, written: str) -> Path:
             for line in source:
                 if written == "crlf":
                     out.write(line.rstrip(b"\n") + b"\r\n")
+                elif written == "nulls":
+                    record = orjson.loads(line)
+                    out.write(orjson.dumps({k: record.get(k) for k in ALL_FIELDS}) + b"\n")
                 else:
                     record = orjson.loads(line)
                     text = json.dumps(record, ensure_ascii=written == "escaped") + "\n"

@@ -162,6 +162,18 @@ REFUSED = {
     "time before 2014": _line(create_time=1_000_000_000, collected_at=1_000_000_001),
     "missing view_count": _line(view_count=_DROP),
     "missing username": _line(username=_DROP),
+    "null view_count": _line(view_count=None),
+    "null username": _line(username=None),
+    "null id beside a video_id": _line(id=None, video_id="7330000000010000001"),
+    "a key given, then null": _line(music_id=None).replace(
+        b'"music_id":null', b'"music_id":"7","music_id":null'
+    ),
+    "a key null, then given": _line(music_id=None).replace(
+        b'"music_id":null', b'"music_id":null,"music_id":"7"'
+    ),
+    "a key null twice": _line(music_id=None).replace(
+        b'"music_id":null', b'"music_id":null,"music_id":null'
+    ),
     "float music_id": _line(music_id=1.5),
     "comment after the object": _line() + b" // note",
     "two objects on a line": _line() + _line(),
@@ -307,7 +319,6 @@ SPACED_TO_THE_READER = {
     .replace(b"a b", b"a\\u0020b")
     .replace(b"{", b"{ ", 1),
     "tab after a colon": _dumped(BASE).replace(b'"username": ', b'"username":\t'),
-    "null value": _dumped({**BASE, "music_id": None}),
     "unknown key": _dumped({**BASE, "effect_ids": ["1"]}),
     "spaces after the object": _dumped(BASE) + b"  ",
 }
@@ -316,6 +327,70 @@ SPACED_TO_THE_READER = {
 @pytest.mark.parametrize("line", SPACED_TO_THE_READER.values(), ids=SPACED_TO_THE_READER.keys())
 def test_jsonl_in_sql_sends_other_spaced_lines_to_the_reader(tmp_path, line):
     assert _agree(_file(_dumped(BASE), line), tmp_path) == (True, False)
+
+
+# Keys given as null, as a writer of fixed columns writes what is missing.
+_SOME_NULL = dict.fromkeys(("region_code", "music_id", "voice_to_text", "like_count"), None)
+_ALL_NULL = dict.fromkeys(
+    ("video_id", "region_code", "video_description", "hashtag_names", "video_duration",
+     "like_count", "comment_count", "share_count", "music_id", "voice_to_text"),
+    None,
+)  # fmt: skip
+
+
+def test_jsonl_in_sql_reads_keys_given_as_null_itself(tmp_path):
+    """Keys given as null (pandas, a database's export) stay on DuckDB's side, compact, spaced,
+    escaped or with CRLF line ends, from the start or only past it, and read as the reader reads
+    them: as keys left out."""
+    compact = [_line(**_SOME_NULL), _line(), _line(**_ALL_NULL, view_count=9)]
+    spaced = [_dumped({**BASE, **_SOME_NULL}), json.dumps({**BASE, **_ALL_NULL}).encode()]
+    files = {
+        "compact": _file(*compact),
+        "spaced and escaped": _file(*spaced),
+        "compact, crlf": _crlf(*compact),
+        "spaced, crlf": _crlf(*spaced),
+        "only past the prefix": _past_the_prefix(*compact),
+        "spaced, only past the prefix": _past_the_prefix(*spaced, first=_dumped(BASE)),
+        "the pattern in a description too": _file(
+            _line(video_description='x "music_id":null #y', music_id=None)
+        ),
+    }
+    for name, content in files.items():
+        assert _agree(content, tmp_path) == (True, True), name
+
+
+def test_keys_given_as_null_are_counted_whole_across_blocks(tmp_path, monkeypatch):
+    from oyren.batch import entry
+
+    # Blocks far shorter than a line: each is cut after a newline, so no pattern is cut in two.
+    monkeypatch.setattr(entry, "COUNT_BLOCK", 100)
+    lines = [_line(**_SOME_NULL, view_count=n) for n in range(40)]
+    assert _agree(_past_the_prefix(*lines), tmp_path) == (True, True)
+    assert _agree(_past_the_prefix(*lines)[:-1], tmp_path) == (True, True)  # no final newline
+
+
+# Lines with a key given as null that the reader reads but DuckDB must send to it: the pattern
+# where it is not that key given as null, or given otherwise than the counts know.
+NULL_TO_THE_READER = {
+    "a key ending in one, beside it": _line().replace(b"{", b'{"\\"music_id":null,', 1),
+    "a key ending in one, in its place": _line(music_id=None).replace(
+        b'"music_id":null', b'"\\"music_id":null'
+    ),
+    "a key ending in one, escaped": _line(music_id=None).replace(
+        b'"music_id":null', b'"x\\u0022music_id":null'
+    ),
+    "an unknown key given as null": _line().replace(b"{", b'{"effect_ids":null,', 1),
+    "a space before the colon": _line(music_id=None).replace(b'":null', b'" :null'),
+    "a tab after the colon": _line(music_id=None).replace(b'":null', b'":\tnull'),
+}
+
+
+@pytest.mark.parametrize("line", NULL_TO_THE_READER.values(), ids=NULL_TO_THE_READER.keys())
+def test_jsonl_in_sql_sends_other_lines_with_nulls_to_the_reader(tmp_path, line):
+    assert _agree(_file(_line(**_SOME_NULL), line), tmp_path) == (True, False)
+    assert _agree(_past_the_prefix(line), tmp_path) == (True, False)
+    spaced = line.replace(b',"', b', "')
+    assert _agree(_file(_dumped(BASE), spaced), tmp_path) == (True, False)
 
 
 def _crlf(*lines: bytes) -> bytes:
@@ -443,12 +518,14 @@ _KEYS = st.sampled_from([*BASE, "video_id", "voice_to_text", "extra"])
 )
 @given(
     changes=st.dictionaries(_KEYS, _VALUES, max_size=3),
+    nulls=st.sets(st.sampled_from(["id", *_ALL_NULL, "username", "view_count"])),
     spaced=st.booleans(),
     crlf=st.booleans(),
 )
-def test_jsonl_in_sql_never_reads_a_line_differently(tmp_path, changes, spaced, crlf):
+def test_jsonl_in_sql_never_reads_a_line_differently(tmp_path, changes, nulls, spaced, crlf):
     # The standard library writes integers past 64 bits, which orjson refuses to write.
-    line = json.dumps({**BASE, **changes}, ensure_ascii=False, separators=(",", ":")).encode()
+    record = {**BASE, **dict.fromkeys(nulls), **changes}
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
     if spaced:
         line = line.replace(b",", b", ")
     _agree((_crlf if crlf else _file)(_line(), line), tmp_path)

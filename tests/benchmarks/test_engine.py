@@ -48,6 +48,11 @@ def test_engine_benchmark_sides_agree_with_the_reference(
         (copy,) = tmp_path.glob("*-crlf.jsonl")
         lines = copy.read_bytes().split(b"\n")
         assert lines.pop() == b"" and all(line.endswith(b"}\r") for line in lines)
+    elif written == "nulls":
+        (copy,) = tmp_path.glob("*-nulls.jsonl")
+        records = [orjson.loads(line) for line in copy.read_bytes().splitlines()]
+        assert all(tuple(record) == engine.ALL_FIELDS for record in records)
+        assert any(record["voice_to_text"] is None for record in records)
 
 
 def _reference(path: Path, rows: list[dict[str, Any]]) -> Path:

@@ -42,6 +42,16 @@ whitespace. So the lengths a line is held to leave them out, and the file is tho
 its newlines and exactly that many carriage returns: a carriage return missing in one line
 cannot pay for another byte elsewhere.
 
+Keys given as null (``"music_id":null``, as a writer of fixed columns writes what is missing)
+are read by DuckDB as SQL NULL, the same as a key left out, and the reader takes them so too
+(all but ``id``, whose null it refuses even beside a ``video_id``: never counted). Their bytes
+are counted apart: in a compact file, when the sum falls short of the file, each key's
+``"key":null`` is counted over the file, once; line by line, a key DuckDB read as NULL whose
+``"key":null`` (or ``"key": null``) the line holds. Such a pattern can only be that key given
+as null: its closing quote has no backslash before it, so it ends a string, and a string
+followed by ``:`` is a key; a key whose name merely ends in ``\"key`` has bytes before the
+pattern that nothing counts.
+
 What remains is per field: the same ranges, lengths
 and characters as :class:`~oyren.inputs.observations._Fields`, conservatively (a value the reader
 would accept after changing it, such as an id with spaces around it, also goes through it).
@@ -266,6 +276,9 @@ _KEYS = ("id", "video_id", "username", "create_time", "collected_at", "view_coun
          "region_code", "video_description", "hashtag_names", "video_duration", "like_count",
          "comment_count", "share_count", "music_id", "voice_to_text")  # fmt: skip
 _COUNTS = ("video_duration", "like_count", "comment_count", "share_count")
+# The keys a line may give as null, read as left out by both DuckDB and the reader: every one but
+# "id" (the reader refuses "id":null even beside a "video_id", which DuckDB would take instead).
+_NULLABLE = tuple(key for key in _KEYS if key != "id")
 # The code points str.strip() removes (str.isspace): a username starting with none of them is not
 # blank. Listed rather than computed, which takes a third of a second (a test compares them).
 PY_SPACES = (0x9, 0xA, 0xB, 0xC, 0xD, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
@@ -361,8 +374,16 @@ def _jsonl_select(path: Path, *, casefold: bool, by_line: bool) -> str:
         struct = sql_literal(orjson.dumps(dict.fromkeys(_KEYS, "JSON")).decode())
         fields = ", ".join(f"t.{k} AS {k}" for k in _KEYS)
         value_spaces = " + ".join(f"COALESCE({_spaces(f'{k}::VARCHAR')}, 0)" for k in _KEYS)
+        # A key DuckDB read as NULL and the line gives as null: its bytes, but for the spaces.
+        given_null = " + ".join(
+            f"CASE WHEN {k} IS NULL AND (contains(line, '\"{k}\":null')"
+            f" OR contains(line, '\"{k}\": null')) THEN {len(k) + 8} ELSE 0 END"
+            for k in _NULLABLE
+        )
+        nulls = f"CASE WHEN contains(line, 'null') THEN {given_null} ELSE 0 END"
         raw = (
-            f"SELECT *, strlen(line) - {_returns('line')} - ({canonical}) AS beyond_bytes,"
+            f"SELECT *, strlen(line) - {_returns('line')} - ({canonical}) - ({nulls})"
+            " AS beyond_bytes,"
             f" {_spaces('line')} - ({value_spaces}) AS beyond_spaces"
             f" FROM (SELECT line, {fields} FROM (SELECT json AS line,"
             f" json_transform(json, {struct}) AS t FROM read_ndjson_objects({file})))"
@@ -563,8 +584,13 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
             f" FROM read_parquet({sql_literal(str(dest))})"
         ).fetchall()
         newlines = lines - (0 if ends_in_newline else 1)
-        if not rows_ok or line_bytes + newlines + returns != size:
+        if not rows_ok:
             return False
+        if line_bytes + newlines + returns != size:
+            # Keys given as null are counted only when the sum falls short of the file.
+            nulls = None if by_line else _null_bytes_in(path, head)
+            if nulls is None or line_bytes + newlines + returns + nulls != size:
+                return False
         if unfolded:
             # Usernames beyond ASCII (rare) are casefolded by Python's own
             # str.casefold, as the reader folds them, through a DuckDB function: written again
@@ -576,6 +602,40 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
         return False
     finally:
         con.close()
+
+
+def _null_bytes(text: bytes, keys: tuple[str, ...] = _NULLABLE) -> int:
+    """The bytes of the keys ``text`` gives as null, written compactly (``"key":null``), each
+    with the comma or brace after it; ``keys`` is the order to count them in, the likeliest
+    first: once the patterns found account for every ``:null`` in ``text``, no other can be."""
+    left = text.count(b":null")
+    found = 0
+    for key in keys:
+        if left <= 0:
+            break
+        times = text.count(b'"' + key.encode() + b'":null')
+        left -= times
+        found += times * (len(key) + 8)
+    return found
+
+
+def _null_bytes_in(path: Path, head: bytes) -> int | None:
+    """:func:`_null_bytes` over the file at ``path`` (None when it cannot be read), in blocks
+    cut after a newline, so that no pattern is cut in two; the keys most often null in ``head``
+    are counted first."""
+    keys = tuple(sorted(_NULLABLE, key=lambda k: -head.count(b'"' + k.encode() + b'":null')))
+    found = 0
+    rest = b""
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(COUNT_BLOCK):
+                block = rest + block
+                cut = block.rfind(b"\n") + 1
+                rest = block[cut:]
+                found += _null_bytes(block[:cut], keys)
+    except OSError:
+        return None
+    return found + _null_bytes(rest, keys)
 
 
 def _carriage_returns(path: Path) -> int | None:
@@ -610,4 +670,6 @@ def _prefix_vouched(
         f" LIMIT {len(lines)})"
     ).fetchall()
     written = sum(len(line) - line.count(b"\r") for line in lines)
+    if not by_line:
+        written -= _null_bytes(b"\n".join(lines))
     return bool(ok) and rows == len(lines) and canonical == written
