@@ -350,6 +350,7 @@ def test_jsonl_in_sql_reads_keys_given_as_null_itself(tmp_path):
         "compact, crlf": _crlf(*compact),
         "spaced, crlf": _crlf(*spaced),
         "only past the prefix": _past_the_prefix(*compact),
+        "others past the prefix": _past_the_prefix(*compact, first=_line(music_id=None)),
         "spaced, only past the prefix": _past_the_prefix(*spaced, first=_dumped(BASE)),
         "the pattern in a description too": _file(
             _line(video_description='x "music_id":null #y', music_id=None)
@@ -359,14 +360,19 @@ def test_jsonl_in_sql_reads_keys_given_as_null_itself(tmp_path):
         assert _agree(content, tmp_path) == (True, True), name
 
 
-def test_keys_given_as_null_are_counted_whole_across_blocks(tmp_path, monkeypatch):
+def test_nulls_and_returns_are_counted_whole_across_blocks(tmp_path, monkeypatch):
     from oyren.batch import entry
 
-    # Blocks far shorter than a line: each is cut after a newline, so no pattern is cut in two.
-    monkeypatch.setattr(entry, "COUNT_BLOCK", 100)
+    # Blocks of a few lines: each is cut after a newline, so no pattern is cut in two.
+    monkeypatch.setattr(entry, "COUNT_BLOCK", 1000)
     lines = [_line(**_SOME_NULL, view_count=n) for n in range(40)]
     assert _agree(_past_the_prefix(*lines), tmp_path) == (True, True)
     assert _agree(_past_the_prefix(*lines)[:-1], tmp_path) == (True, True)  # no final newline
+    assert _agree(_crlf(*lines), tmp_path) == (True, True)
+    # A line longer than a block (no valid line is): the file goes to the reader.
+    long = _line(**_SOME_NULL, video_description="ə" * 600)
+    assert _agree(_past_the_prefix(*lines, long), tmp_path) == (True, False)
+    assert _agree(_crlf(*lines, long), tmp_path) == (True, False)
 
 
 # Lines with a key given as null that the reader reads but DuckDB must send to it: the pattern

@@ -109,7 +109,8 @@ ENTRY_THREADS = 1
 # How much of a JSONL file's start is checked before DuckDB reads it all: a line there that the
 # checks cannot vouch for sends the whole file to the reader, so reading the rest first is waste.
 PREFIX_BYTES = 1 << 16
-# How much of a file is read at a time when its carriage returns are counted.
+# How much of a file is read at a time when its carriage returns or nulls are counted (no line
+# of a valid file is longer: any longer sends the file to the reader).
 COUNT_BLOCK = 1 << 24
 # How often DuckDB's progress through a query is asked for, in seconds.
 POLL_S = 0.5
@@ -588,7 +589,8 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
             return False
         if line_bytes + newlines + returns != size:
             # Keys given as null are counted only when the sum falls short of the file.
-            nulls = None if by_line else _null_bytes_in(path, head)
+            short = size - (line_bytes + newlines + returns)
+            nulls = None if by_line or short < 0 else _null_bytes_in(path, head, short)
             if nulls is None or line_bytes + newlines + returns + nulls != size:
                 return False
         if unfolded:
@@ -604,50 +606,73 @@ def jsonl_in_sql(path: Path, dest: Path, *, progress: Callable[[int], None] | No
         con.close()
 
 
-def _null_bytes(text: bytes, keys: tuple[str, ...] = _NULLABLE) -> int:
+def _given_null(key: str) -> bytes:
+    """``key`` given as null, written compactly."""
+    return b'"' + key.encode() + b'":null'
+
+
+def _null_bytes(text: bytes) -> int:
     """The bytes of the keys ``text`` gives as null, written compactly (``"key":null``), each
-    with the comma or brace after it; ``keys`` is the order to count them in, the likeliest
-    first: once the patterns found account for every ``:null`` in ``text``, no other can be."""
-    left = text.count(b":null")
-    found = 0
-    for key in keys:
-        if left <= 0:
-            break
-        times = text.count(b'"' + key.encode() + b'":null')
-        left -= times
-        found += times * (len(key) + 8)
-    return found
+    with the comma or brace after it."""
+    return sum(text.count(_given_null(key)) * (len(key) + 8) for key in _NULLABLE)
 
 
-def _null_bytes_in(path: Path, head: bytes) -> int | None:
-    """:func:`_null_bytes` over the file at ``path`` (None when it cannot be read), in blocks
-    cut after a newline, so that no pattern is cut in two; the keys most often null in ``head``
-    are counted first."""
-    keys = tuple(sorted(_NULLABLE, key=lambda k: -head.count(b'"' + k.encode() + b'":null')))
-    found = 0
-    rest = b""
+def _counts(path: Path, patterns: list[bytes]) -> list[int] | None:
+    """How many times each of ``patterns`` (none holding a newline) occurs in the file at
+    ``path``, read in blocks cut after a newline so that none is cut in two; None when the file
+    cannot be read or has a line longer than a block."""
+    counts = [0] * len(patterns)
+    block = bytearray(COUNT_BLOCK)
+    view = memoryview(block)
+    kept = 0  # the start of a line carried over from the block before
     try:
-        with path.open("rb") as handle:
-            while block := handle.read(COUNT_BLOCK):
-                block = rest + block
-                cut = block.rfind(b"\n") + 1
-                rest = block[cut:]
-                found += _null_bytes(block[:cut], keys)
+        with path.open("rb", buffering=0) as handle:
+            while read := handle.readinto(view[kept:]):
+                end = kept + read
+                cut = block.rfind(b"\n", 0, end) + 1
+                if not cut:
+                    return None
+                for i, pattern in enumerate(patterns):
+                    counts[i] += block.count(pattern, 0, cut)
+                block[: end - cut] = block[cut:end]
+                kept = end - cut
     except OSError:
         return None
-    return found + _null_bytes(rest, keys)
+    for i, pattern in enumerate(patterns):
+        counts[i] += block.count(pattern, 0, kept)
+    return counts
+
+
+def _null_bytes_in(path: Path, head: bytes, short: int) -> int | None:
+    """:func:`_null_bytes` over the file at ``path``, when the checks' sum falls ``short`` of
+    its size (None when it cannot be read). The keys the file's start gives as null are counted
+    first, and usually account for it all; the others only when there are nulls they leave
+    unexplained (a ``:null`` more than they found, in a second pass)."""
+    first = [key for key in _NULLABLE if _given_null(key) in head]
+    others = [key for key in _NULLABLE if key not in first]
+    found = 0
+    explained = 0
+    if first:
+        counts = _counts(path, [_given_null(key) for key in first])
+        if counts is None:
+            return None
+        found = sum(n * (len(key) + 8) for key, n in zip(first, counts, strict=True))
+        explained = sum(counts)
+    if found >= short:
+        return found
+    counts = _counts(path, [b":null"])
+    if counts is None or counts[0] == explained:
+        return found
+    more = _counts(path, [_given_null(key) for key in others])
+    if more is None:
+        return None
+    return found + sum(n * (len(key) + 8) for key, n in zip(others, more, strict=True))
 
 
 def _carriage_returns(path: Path) -> int | None:
     """How many carriage returns the file at ``path`` holds (None when it cannot be read)."""
-    count = 0
-    try:
-        with path.open("rb") as handle:
-            while block := handle.read(COUNT_BLOCK):
-                count += block.count(b"\r")
-    except OSError:
-        return None
-    return count
+    counts = _counts(path, [b"\r"])
+    return None if counts is None else counts[0]
 
 
 def _prefix_vouched(
