@@ -12,7 +12,7 @@
   validating reader, which names the file, line and field of the first bad line (or skips bad
   lines). Bad input is rare: its speed matters less than its message. The lines in the file's
   first 64 KiB are checked first, so that a file written in a style the checks do not know
-  (tabs, explicit nulls, other keys) goes there without DuckDB reading all of it in vain.
+  (tabs, other keys, whole numbers as floats) goes there without DuckDB reading all of it in vain.
 
 How the SQL checks stay exact. DuckDB parses JSON more leniently than orjson (trailing commas,
 NaN, a byte-order mark) and ignores keys it is not asked for, which may repeat or hold anything.
@@ -46,7 +46,8 @@ Keys given as null (``"music_id":null``, as a writer of fixed columns writes wha
 are read by DuckDB as SQL NULL, the same as a key left out, and the reader takes them so too
 (all but ``id``, whose null it refuses even beside a ``video_id``: never counted). Their bytes
 are counted apart: in a compact file, when the sum falls short of the file, each key's
-``"key":null`` is counted over the file, once; line by line, a key DuckDB read as NULL whose
+``"key":null`` is counted over the file (those its start holds first); line by line, a key
+DuckDB read as NULL whose
 ``"key":null`` (or ``"key": null``) the line holds. Such a pattern can only be that key given
 as null: its closing quote has no backslash before it, so it ends a string, and a string
 followed by ``:`` is a key; a key whose name merely ends in ``\"key`` has bytes before the
