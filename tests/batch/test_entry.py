@@ -386,6 +386,12 @@ NULL_TO_THE_READER = {
         b'"music_id":null', b'"x\\u0022music_id":null'
     ),
     "an unknown key given as null": _line().replace(b"{", b'{"effect_ids":null,', 1),
+    "nested in an unknown key": _line(music_id=None).replace(
+        b'"music_id":null', b'"x":{"music_id":null}'
+    ),
+    "nested twice in an unknown key": _line(music_id=None).replace(
+        b'"music_id":null', b'"x":[{"music_id":null},{"music_id":null}]'
+    ),
     "a space before the colon": _line(music_id=None).replace(b'":null', b'" :null'),
     "a tab after the colon": _line(music_id=None).replace(b'":null', b'":\tnull'),
 }
