@@ -369,6 +369,9 @@ def test_nulls_and_returns_are_counted_whole_across_blocks(tmp_path, monkeypatch
     assert _agree(_past_the_prefix(*lines), tmp_path) == (True, True)
     assert _agree(_past_the_prefix(*lines)[:-1], tmp_path) == (True, True)  # no final newline
     assert _agree(_crlf(*lines), tmp_path) == (True, True)
+    # A file of one line with no newline, shorter than a block, is counted when it ends.
+    assert _agree(_line(**_SOME_NULL), tmp_path) == (True, True)
+    assert _agree(_line() + b"\r", tmp_path) == (True, True)
     # A line longer than a block (no valid line is): the file goes to the reader.
     long = _line(**_SOME_NULL, video_description="ə" * 600)
     assert _agree(_past_the_prefix(*lines, long), tmp_path) == (True, False)

@@ -631,8 +631,8 @@ def _counts(path: Path, patterns: list[bytes]) -> list[int] | None:
             while read := handle.readinto(view[kept:]):
                 end = kept + read
                 cut = block.rfind(b"\n", 0, end) + 1
-                if not cut:
-                    return None
+                if not cut and end == len(block):
+                    return None  # a line longer than a block
                 for i, pattern in enumerate(patterns):
                     counts[i] += block.count(pattern, 0, cut)
                 block[: end - cut] = block[cut:end]
