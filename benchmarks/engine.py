@@ -55,7 +55,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 sys.path.insert(0, str(SRC))
 
-from oyren.inputs.observations import observation_to_record, write_observations_jsonl  # noqa: E402
+from oyren.inputs.observations import (  # noqa: E402
+    EXTRA_FIELDS,
+    FIELDS,
+    observation_to_record,
+    write_observations_jsonl,
+)
 from oyren.rules.campaign import Campaign, load_campaign  # noqa: E402
 from oyren.sandbox import simulate as simulate_module  # noqa: E402
 from oyren.sandbox.simulate import write_simulation  # noqa: E402
@@ -66,9 +71,7 @@ DEFAULT_CAMPAIGN = SRC / "oyren" / "data" / "sandbox-2024.toml"
 GOALS = {"oyren run --no-screen": 1.5, "oyren run": 2.0}
 WRITTEN = ("compact", "spaced", "escaped", "crlf", "nulls")
 # The fields in the order Öyrən writes them: every line written --written nulls gives them all.
-ALL_FIELDS = ("id", "username", "create_time", "region_code", "video_description",
-              "hashtag_names", "video_duration", "view_count", "like_count", "comment_count",
-              "share_count", "collected_at", "music_id", "voice_to_text")  # fmt: skip
+ALL_FIELDS = (*FIELDS, *EXTRA_FIELDS)
 MEMORY_GOAL_MIB = 100
 CACHE = Path(tempfile.gettempdir()) / "oyren-bench"
 

@@ -379,7 +379,7 @@ def _jsonl_select(path: Path, *, casefold: bool, by_line: bool) -> str:
         # A key DuckDB read as NULL and the line gives as null: its bytes, but for the spaces.
         given_null = " + ".join(
             f"CASE WHEN {k} IS NULL AND (contains(line, '\"{k}\":null')"
-            f" OR contains(line, '\"{k}\": null')) THEN {len(k) + 8} ELSE 0 END"
+            f" OR contains(line, '\"{k}\": null')) THEN {_given_null_bytes(k)} ELSE 0 END"
             for k in _NULLABLE
         )
         nulls = f"CASE WHEN contains(line, 'null') THEN {given_null} ELSE 0 END"
@@ -612,10 +612,15 @@ def _given_null(key: str) -> bytes:
     return b'"' + key.encode() + b'":null'
 
 
+def _given_null_bytes(key: str) -> int:
+    """The bytes ``key`` given as null takes in a line: the pattern and the comma or brace."""
+    return len(key) + 8
+
+
 def _null_bytes(text: bytes) -> int:
     """The bytes of the keys ``text`` gives as null, written compactly (``"key":null``), each
     with the comma or brace after it."""
-    return sum(text.count(_given_null(key)) * (len(key) + 8) for key in _NULLABLE)
+    return sum(text.count(_given_null(key)) * _given_null_bytes(key) for key in _NULLABLE)
 
 
 def _counts(path: Path, patterns: list[bytes]) -> list[int] | None:
@@ -657,7 +662,7 @@ def _null_bytes_in(path: Path, head: bytes, short: int) -> int | None:
         counts = _counts(path, [_given_null(key) for key in first])
         if counts is None:
             return None
-        found = sum(n * (len(key) + 8) for key, n in zip(first, counts, strict=True))
+        found = sum(n * _given_null_bytes(key) for key, n in zip(first, counts, strict=True))
         explained = sum(counts)
     if found >= short:
         return found
@@ -667,7 +672,7 @@ def _null_bytes_in(path: Path, head: bytes, short: int) -> int | None:
     more = _counts(path, [_given_null(key) for key in others])
     if more is None:
         return None
-    return found + sum(n * (len(key) + 8) for key, n in zip(others, more, strict=True))
+    return found + sum(n * _given_null_bytes(key) for key, n in zip(others, more, strict=True))
 
 
 def _carriage_returns(path: Path) -> int | None:

@@ -290,14 +290,16 @@ def simulate(
     # Zipf-like: most creators post once or twice, a handful post dozens of videos.
     # Summed once: random.choices given plain weights sums them at every call, which made
     # inventing n videos take time in n² (n/3 creators summed for each).
-    weights = list(itertools.accumulate(1.0 / (rank + 1) ** 0.6 for rank in range(len(creators))))
+    cum_weights = list(
+        itertools.accumulate(1.0 / (rank + 1) ** 0.6 for rank in range(len(creators)))
+    )
     base_id = 7_330_000_000_000_000_000 + seed * 10_000_000
     out: list[SimVideo] = []
     for n in range(videos):
         if partners and rng.random() < 0.02:
             username = rng.choice(partners)
         else:
-            username = rng.choices(creators, cum_weights=weights)[0]
+            username = rng.choices(creators, cum_weights=cum_weights)[0]
         create = _create_time(rng, start, cutoff)
         region = rng.choice(regions)
         if other_regions and rng.random() < P_OTHER_REGION:
